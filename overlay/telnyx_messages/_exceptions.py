@@ -1,0 +1,185 @@
+"""One exception hierarchy: every failure of a call ends in TelnyxError.
+
+TelnyxError
+ └─ APIError
+     ├─ APIStatusError (BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403,
+     │                  NotFoundError 404, ConflictError 409, UnprocessableEntityError 422,
+     │                  RateLimitError 429, InternalServerError >= 500)
+     ├─ APIResponseValidationError (a 2xx body that is not the documented document)
+     └─ APIConnectionError
+         └─ APITimeoutError
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+import httpx
+from telnyx_messages_api.models import MessagingErrors
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ErrorDetail",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "TelnyxError",
+    "UnprocessableEntityError",
+]
+
+
+class TelnyxError(Exception):
+    """Base of every exception this package raises."""
+
+
+class APIError(TelnyxError):
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+@attrs.frozen
+class ErrorDetail:
+    """One entry of a messaging error response's `errors` list."""
+
+    code: str
+    title: str
+    detail: str | None = None
+    pointer: str | None = None
+    parameter: str | None = None
+
+    def __str__(self) -> str:
+        text = " ".join(part for part in (self.code, self.detail or self.title) if part)
+        where = self.pointer or self.parameter
+        return f"{text} (at {where})" if where else text
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _error_details(document: Any) -> list[ErrorDetail]:
+    if not isinstance(document, dict) or not isinstance(document.get("errors"), list):
+        return []
+    try:
+        parsed = MessagingErrors.from_dict(document)
+    except Exception:  # a malformed error body must not hide the status behind a parse error
+        return []
+    details = []
+    for error in parsed.errors or []:
+        source = error.source or None
+        details.append(
+            ErrorDetail(
+                code=str(error.code),
+                title=str(error.title),
+                detail=error.detail or None,
+                pointer=(source.pointer or None) if source else None,
+                parameter=(source.parameter or None) if source else None,
+            )
+        )
+    return details
+
+
+def _summary(document: Any, body: bytes) -> str:
+    # Bodies that are not Telnyx errors: RFC 7807 problems (from Prism or a proxy), HTML, empty.
+    if isinstance(document, dict):
+        parts = [str(document[k]) for k in ("title", "detail") if isinstance(document.get(k), str)]
+        if parts:
+            return ": ".join(parts)
+    text = body[:200].decode("utf-8", "replace").strip()
+    return " ".join(text.split()) if text else "(empty body)"
+
+
+class APIStatusError(APIError):
+    """The server answered with a status that is not a success."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.request_id = response.headers.get("x-request-id")
+        self.body: Any = _decode(response.content)
+        self.errors = _error_details(self.body)
+        reason = httpx.codes.get_reason_phrase(self.status_code) or "Unknown Status"
+        what = "; ".join(str(e) for e in self.errors) or _summary(self.body, response.content)
+        super().__init__(f"{self.status_code} {reason}: {what}", request=response.request)
+
+
+class BadRequestError(APIStatusError):
+    pass
+
+
+class AuthenticationError(APIStatusError):
+    pass
+
+
+class PermissionDeniedError(APIStatusError):
+    pass
+
+
+class NotFoundError(APIStatusError):
+    pass
+
+
+class ConflictError(APIStatusError):
+    pass
+
+
+class UnprocessableEntityError(APIStatusError):
+    pass
+
+
+class RateLimitError(APIStatusError):
+    pass
+
+
+class InternalServerError(APIStatusError):
+    pass
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error(response: httpx.Response) -> APIStatusError:
+    if response.status_code >= 500:
+        return InternalServerError(response)
+    return _BY_STATUS.get(response.status_code, APIStatusError)(response)
+
+
+class APIResponseValidationError(APIError):
+    """A success status whose body is not the document the spec describes."""
+
+    def __init__(self, response: httpx.Response, reason: str) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        super().__init__(f"{response.status_code} response body does not parse: {reason}", request=response.request)
+
+
+class APIConnectionError(APIError):
+    """No response: the connection failed, broke, or the transfer failed."""
+
+
+class APITimeoutError(APIConnectionError):
+    pass

@@ -1,0 +1,69 @@
+"""The one place where the overlay meets the generated code: operations by their operationId.
+
+METHODS maps each `client.messages` method to the operationId it wraps; `make generate` checks it
+against the spec (tools/check_operations.py). The generator names each operation's module after its
+operationId in snake case; the imports below bind them back to operationIds. They are the only
+generated names the overlay uses besides component schema names: a renamed operation costs a line.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from telnyx_messages_api.api import (
+    cancel_message as CancelMessage,
+)
+from telnyx_messages_api.api import (
+    create_group_mms_message as CreateGroupMmsMessage,
+)
+from telnyx_messages_api.api import (
+    create_long_code_message as CreateLongCodeMessage,
+)
+from telnyx_messages_api.api import (
+    create_number_pool_message as CreateNumberPoolMessage,
+)
+from telnyx_messages_api.api import (
+    create_short_code_message as CreateShortCodeMessage,
+)
+from telnyx_messages_api.api import (
+    get_group_mms_messages as GetGroupMmsMessages,
+)
+from telnyx_messages_api.api import (
+    get_message as GetMessage,
+)
+from telnyx_messages_api.api import (
+    schedule_message as ScheduleMessage,
+)
+from telnyx_messages_api.api import (
+    send_alphanumeric_sender_id_message as SendAlphanumericSenderIdMessage,
+)
+from telnyx_messages_api.api import (
+    send_message as SendMessage,
+)
+
+METHODS: Final = {
+    "send": "SendMessage",
+    "send_with_alphanumeric_sender": "SendAlphanumericSenderIdMessage",
+    "retrieve_group_messages": "GetGroupMmsMessages",
+    "send_group_mms": "CreateGroupMmsMessage",
+    "send_long_code": "CreateLongCodeMessage",
+    "send_number_pool": "CreateNumberPoolMessage",
+    "schedule": "ScheduleMessage",
+    "send_short_code": "CreateShortCodeMessage",
+    "cancel_scheduled": "CancelMessage",
+    "retrieve": "GetMessage",
+}
+
+__all__ = [
+    "METHODS",
+    "CancelMessage",
+    "CreateGroupMmsMessage",
+    "CreateLongCodeMessage",
+    "CreateNumberPoolMessage",
+    "CreateShortCodeMessage",
+    "GetGroupMmsMessages",
+    "GetMessage",
+    "ScheduleMessage",
+    "SendAlphanumericSenderIdMessage",
+    "SendMessage",
+]

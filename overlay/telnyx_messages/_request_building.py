@@ -1,0 +1,101 @@
+"""Caller's arguments to request kwargs, checked before anything is sent.
+
+Types, required and known keyword arguments all come from the generated code (the Params
+TypedDict of a request body, the annotations of an endpoint's build_request): nothing the spec
+says is written down here again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import functools
+import types
+import typing
+import uuid
+from types import ModuleType
+from typing import Any
+
+__all__ = ["build_request_kwargs", "hints"]
+
+
+@functools.cache
+def hints(target: Any) -> dict[str, Any]:
+    return typing.get_type_hints(target)
+
+
+def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) is list:
+        return f"a list of {_describe(typing.get_args(hint)[0])}"
+    return "None" if hint is type(None) else getattr(hint, "__name__", str(hint))
+
+
+def _conforms(value: object, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in typing.get_args(hint))
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_conforms(v, item) for v in value)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return isinstance(value, hint)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True  # a type this check does not know: left to the generated code
+
+
+def _check_body(operation: ModuleType, params: dict[str, object], method_name: str) -> None:
+    spec = operation.Params
+    required: frozenset[str] = spec.__required_keys__
+    known = required | spec.__optional_keys__
+    if unknown := sorted(set(params) - known):
+        raise TypeError(f"{method_name}() got unexpected keyword arguments: {', '.join(unknown)}")
+    if missing := sorted(required - set(params)):
+        raise TypeError(f"{method_name}() missing required keyword arguments: {', '.join(missing)}")
+    hints = hints(spec)
+    for name, value in params.items():
+        if not _conforms(value, hints[name]):
+            raise TypeError(f"{method_name}(): {name} must be {_describe(hints[name])}, got {type(value).__name__}")
+        if isinstance(value, str) and uuid.UUID in typing.get_args(hints[name]) and not _is_uuid(value):
+            raise ValueError(f"{method_name}(): {name} must be a UUID, got {value!r}")
+        if name in required and value in ("", []):
+            raise ValueError(f"{method_name}(): {name} must not be empty")
+        if isinstance(value, datetime.datetime) and value.utcoffset() is None:
+            raise ValueError(f"{method_name}(): {name} must be timezone-aware, got naive {value.isoformat()}")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _path_value(operation: ModuleType, name: str, value: object, method_name: str) -> object:
+    if hints(operation.build_request).get(name) is not uuid.UUID or isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str) and _is_uuid(value):
+        return uuid.UUID(value)
+    raise ValueError(f"{method_name}(): {name} must be a UUID, got {value!r}")
+
+
+def build_request_kwargs(
+    operation: ModuleType, path: dict[str, object], params: dict[str, object] | None, *, method_name: str
+) -> dict[str, Any]:
+    arguments = {name: _path_value(operation, name, path[name], method_name) for name in operation.PATH_PARAMETERS}
+    if params is not None:
+        _check_body(operation, params, method_name)
+        arguments["body"] = operation.Body(**params)
+    kwargs: dict[str, Any] = operation.build_request(**arguments)
+    return kwargs

@@ -1,0 +1,134 @@
+"""Shared test fixtures: the pinned spec, a real loopback HTTP server, and Prism."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_PATH = ROOT / "openapi" / "messages.yml"
+API_KEY = "KEY-tests-0123456789-SECRET"
+
+
+@pytest.fixture(scope="session")
+def spec() -> dict[str, Any]:
+    return dict(yaml.safe_load(SPEC_PATH.read_bytes()))
+
+
+def schema_example(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    return dict(spec["components"]["schemas"][name]["example"])
+
+
+@attrs.define
+class Reply:
+    status: int = 200
+    body: bytes | Any = b""
+    headers: dict[str, str] = attrs.field(factory=dict)
+    delay: float = 0.0
+    # "reset" closes the connection without an answer.
+    action: str | None = None
+
+    def payload(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        return json.dumps(self.body).encode()
+
+
+@attrs.define
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class LoopbackServer:
+    """A real HTTP/1.1 server on 127.0.0.1: answers from a script, records what it received."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.default: Reply | Callable[[Received], Reply] = Reply(404, {"errors": []})
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                received = Received(self.command, self.path, dict(self.headers.items()), self.rfile.read(length))
+                with server._lock:
+                    server.received.append(received)
+                    reply = server.replies.pop(0) if server.replies else server.default
+                if callable(reply):
+                    reply = reply(received)
+                if reply.delay:
+                    threading.Event().wait(reply.delay)
+                if reply.action == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                payload = reply.payload()
+                self.send_response(reply.status)
+                headers = {"Content-Type": "application/json", **reply.headers}
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_DELETE = _handle
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def reply(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    srv = LoopbackServer()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TELNYX_API_KEY", "TELNYX_BASE_URL", "TELNYX_LOG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def prism() -> Iterator[str]:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from prism import running_prism
+
+    with running_prism(SPEC_PATH) as base_url:
+        yield base_url
