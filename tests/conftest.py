@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,7 +100,7 @@ class LoopbackServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
         self.thread.start()
 
     def reply(self, *replies: Reply) -> None:
@@ -125,10 +126,24 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def prism() -> Iterator[str]:
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tools"))
     from prism import running_prism
 
     with running_prism(SPEC_PATH) as base_url:
         yield base_url
+
+
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+def normalised(document: Any) -> Any:
+    """A JSON document with its date-time strings as datetimes, to compare round-trips by meaning."""
+    import datetime
+    import re
+
+    if isinstance(document, dict):
+        return {k: normalised(v) for k, v in document.items()}
+    if isinstance(document, list):
+        return [normalised(v) for v in document]
+    if isinstance(document, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)?", document):
+        return datetime.datetime.fromisoformat(document)
+    return document

@@ -7,6 +7,7 @@ operationId. It is read as data, so this check runs even when the overlay itself
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def main() -> int:
     missing = {method: op for method, op in overlay_methods().items() if op not in available}
     for method, operation in sorted(missing.items()):
         print(
-            f"operation {operation} is not in {SPEC.relative_to(ROOT)}, but client.messages.{method} wraps it: "
+            f"operation {operation} is not in {os.path.relpath(SPEC, ROOT)}, but client.messages.{method} wraps it: "
             f"upstream removed or renamed it. Map the method to the new operationId in "
             f"{TABLE.relative_to(ROOT)}, or remove the method.",
             file=sys.stderr,

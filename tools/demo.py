@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from prism import running_prism
-
 from telnyx_messages import Telnyx
 
 ROOT = Path(__file__).resolve().parent.parent

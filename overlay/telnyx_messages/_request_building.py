@@ -62,11 +62,11 @@ def _check_body(operation: ModuleType, params: dict[str, object], method_name: s
         raise TypeError(f"{method_name}() got unexpected keyword arguments: {', '.join(unknown)}")
     if missing := sorted(required - set(params)):
         raise TypeError(f"{method_name}() missing required keyword arguments: {', '.join(missing)}")
-    hints = hints(spec)
+    types_of = hints(spec)
     for name, value in params.items():
-        if not _conforms(value, hints[name]):
-            raise TypeError(f"{method_name}(): {name} must be {_describe(hints[name])}, got {type(value).__name__}")
-        if isinstance(value, str) and uuid.UUID in typing.get_args(hints[name]) and not _is_uuid(value):
+        if not _conforms(value, types_of[name]):
+            raise TypeError(f"{method_name}(): {name} must be {_describe(types_of[name])}, got {type(value).__name__}")
+        if isinstance(value, str) and uuid.UUID in typing.get_args(types_of[name]) and not _is_uuid(value):
             raise ValueError(f"{method_name}(): {name} must be a UUID, got {value!r}")
         if name in required and value in ("", []):
             raise ValueError(f"{method_name}(): {name} must not be empty")

@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.pop("command")
     try:
         with Telnyx(api_key=api_key, base_url=base_url) as client:
-            result = getattr(client.messages, method)(*(args.pop(n) for n in operation.PATH_PARAMETERS), **args)
+            positional = [args.pop(name) for name in operation.PATH_PARAMETERS]
+            result = getattr(client.messages, method)(*positional, **args)
     except (TelnyxError, ValueError, TypeError) as exc:
         print(f"telnyx-messages: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

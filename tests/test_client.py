@@ -1,0 +1,258 @@
+"""The overlay against a real loopback server: payloads, errors, configuration, secrets."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from telnyx_messages import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    AsyncTelnyx,
+    AuthenticationError,
+    InternalServerError,
+    NotFoundError,
+    Telnyx,
+    TelnyxError,
+    UnprocessableEntityError,
+)
+from telnyx_messages_api.models import InboundMessagePayload, OutboundMessagePayload
+
+from .conftest import API_KEY, LoopbackServer, Reply, normalised, schema_example
+
+GROUP_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
+
+
+def client_for(server: LoopbackServer, **kwargs: Any) -> Telnyx:
+    return Telnyx(api_key=API_KEY, base_url=server.base_url, **kwargs)
+
+
+def test_group_messages_arrive_intact(server: LoopbackServer, spec: dict[str, Any]) -> None:
+    example = schema_example(spec, "OutboundMessagePayload")
+    server.reply(Reply(200, {"data": [example]}))
+    with client_for(server) as client:
+        group = client.messages.retrieve_group_messages(GROUP_ID)
+    (message,) = group.data
+    assert isinstance(message, OutboundMessagePayload)
+    assert message.id == uuid.UUID(example["id"])
+    assert message.from_.phone_number == example["from"]["phone_number"]
+    assert [to.phone_number for to in message.to] == [to["phone_number"] for to in example["to"]]
+    assert message.received_at == datetime.datetime.fromisoformat(example["received_at"])
+    assert message.received_at.tzinfo is not None
+    assert Decimal(message.cost.amount) == Decimal(example["cost"]["amount"])
+    assert message.cost.currency == example["cost"]["currency"]
+    assert normalised(message.to_dict()) == normalised(example)
+    (request,) = server.received
+    assert (request.method, request.path) == ("GET", f"/messages/group/{GROUP_ID}")
+    assert request.headers["Authorization"] == f"Bearer {API_KEY}"
+
+
+def test_environment_configures_the_client(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELNYX_API_KEY", "env-key")
+    monkeypatch.setenv("TELNYX_BASE_URL", server.base_url)
+    server.reply(Reply(200, {"data": []}))
+    with Telnyx() as client:
+        assert client.base_url == server.base_url
+        assert client.messages.retrieve_group_messages(GROUP_ID).data == []
+    assert server.received[0].headers["Authorization"] == "Bearer env-key"
+
+
+def test_default_base_url() -> None:
+    assert Telnyx(api_key="k").base_url == "https://api.telnyx.com/v2"
+
+
+def test_a_missing_api_key_fails_at_construction() -> None:
+    with pytest.raises(TelnyxError, match="TELNYX_API_KEY"):
+        Telnyx()
+    with pytest.raises(TelnyxError, match="TELNYX_API_KEY"):
+        AsyncTelnyx()
+
+
+def test_plain_http_is_refused_beyond_loopback() -> None:
+    with pytest.raises(ValueError, match="allow_insecure_http"):
+        Telnyx(api_key="k", base_url="http://api.example.com/v2")
+    assert Telnyx(api_key="k", base_url="http://api.example.com/v2", allow_insecure_http=True)
+    assert Telnyx(api_key="k", base_url="http://localhost:1/v2")
+    with pytest.raises(ValueError, match="http"):
+        Telnyx(api_key="k", base_url="ftp://example.com")
+
+
+def test_a_bad_uuid_is_refused_before_any_request(server: LoopbackServer) -> None:
+    with client_for(server) as client, pytest.raises(ValueError, match="message_id must be a UUID, got 'nope'"):
+        client.messages.retrieve_group_messages("nope")
+    assert server.received == []
+
+
+def test_401_raises_with_the_parsed_errors(server: LoopbackServer) -> None:
+    errors = {"errors": [{"code": "10009", "title": "Authentication failed", "detail": "The API key is wrong."}]}
+    server.reply(Reply(401, errors, headers={"x-request-id": "req-1"}))
+    with client_for(server) as client, pytest.raises(AuthenticationError) as caught:
+        client.messages.retrieve_group_messages(GROUP_ID)
+    error = caught.value
+    assert error.status_code == 401
+    assert error.request_id == "req-1"
+    assert [(e.code, e.title, e.detail) for e in error.errors] == [
+        ("10009", "Authentication failed", "The API key is wrong.")
+    ]
+    assert str(error) == "401 Unauthorized: 10009 The API key is wrong."
+
+
+def test_404_raises_not_found(server: LoopbackServer) -> None:
+    server.reply(Reply(404, {"errors": [{"code": "10005", "title": "Resource not found"}]}))
+    with client_for(server) as client, pytest.raises(NotFoundError) as caught:
+        client.messages.retrieve_group_messages(GROUP_ID)
+    assert caught.value.status_code == 404
+    assert caught.value.errors[0].title == "Resource not found"
+
+
+def test_422_message_names_code_detail_and_pointer(server: LoopbackServer) -> None:
+    body = {
+        "errors": [
+            {
+                "code": "40310",
+                "title": "Invalid 'to' address",
+                "detail": "Invalid 'to' address",
+                "source": {"pointer": "/to"},
+            }
+        ]
+    }
+    server.reply(Reply(422, body))
+    with client_for(server) as client, pytest.raises(UnprocessableEntityError) as caught:
+        client.messages.send(to="+1", text="x")
+    assert str(caught.value) == "422 Unprocessable Entity: 40310 Invalid 'to' address (at /to)"
+    assert caught.value.errors[0].pointer == "/to"
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "text"),
+    [
+        (
+            Reply(502, b"<html><body>Bad gateway</body></html>", {"Content-Type": "text/html"}),
+            InternalServerError,
+            "502",
+        ),
+        (Reply(503, b""), InternalServerError, "(empty body)"),
+        (Reply(520, b"oops"), InternalServerError, "520 Unknown Status: oops"),
+        (Reply(418, {"title": "teapot"}), APIStatusError, "418"),
+        (Reply(200, b"{not json"), APIResponseValidationError, "does not parse"),
+        (Reply(200, b""), APIResponseValidationError, "does not parse"),
+        (Reply(200, {"data": "not a list"}), APIResponseValidationError, "does not parse"),
+        (Reply(200, [1, 2]), APIResponseValidationError, "does not parse"),
+    ],
+)
+def test_every_server_fault_ends_in_the_hierarchy(
+    server: LoopbackServer, reply: Reply, error: type[Exception], text: str
+) -> None:
+    server.default = reply
+    with client_for(server, max_retries=0) as client, pytest.raises(error) as caught:
+        client.messages.retrieve_group_messages(GROUP_ID)
+    assert type(caught.value) is error
+    assert text in str(caught.value)
+
+
+def test_connection_refused_is_a_connection_error() -> None:
+    from prism import free_port
+
+    client = Telnyx(api_key=API_KEY, base_url=f"http://127.0.0.1:{free_port()}", max_retries=0)
+    with client, pytest.raises(APIConnectionError):
+        client.messages.retrieve_group_messages(GROUP_ID)
+
+
+def test_retrieve_dispatches_on_direction_even_with_unknown_values(
+    server: LoopbackServer, spec: dict[str, Any]
+) -> None:
+    inbound = schema_example(spec, "InboundMessagePayload")
+    inbound["to"][0]["status"] = "a-status-from-the-future"
+    outbound = schema_example(spec, "OutboundMessagePayload")
+    server.reply(Reply(200, {"data": inbound}), Reply(200, {"data": outbound}))
+    with client_for(server) as client:
+        first = client.messages.retrieve(str(uuid.uuid4())).data
+        second = client.messages.retrieve(uuid.uuid4()).data
+    assert isinstance(first, InboundMessagePayload)
+    assert isinstance(second, OutboundMessagePayload)
+    assert normalised(first.to_dict()) == normalised(inbound)
+
+
+def test_the_server_moving_ahead_of_the_spec_does_not_break_parsing(
+    server: LoopbackServer, spec: dict[str, Any]
+) -> None:
+    example = schema_example(spec, "OutboundMessagePayload")
+    example["to"][0]["status"] = "teleported"  # a new enum value
+    example["to"][0]["line_type"] = "Satellite"
+    example["brand_new_field"] = {"nested": [1, 2]}  # a new field
+    example["text"] = None  # a null where the spec says string
+    example["parts"] = None
+    server.reply(Reply(200, {"data": [example]}))
+    with client_for(server) as client:
+        (message,) = client.messages.retrieve_group_messages(GROUP_ID).data
+    status = message.to[0].status
+    assert status == "teleported" and status.value == "teleported" and not status.is_known
+    assert message.to[0].line_type.value == "Satellite"
+    assert message.additional_properties["brand_new_field"] == {"nested": [1, 2]}
+    assert not message.text  # unset, and the null is kept
+    assert normalised(message.to_dict()) == normalised(example)
+
+
+def test_key_never_appears_in_reprs_errors_or_logs(
+    server: LoopbackServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("httpx").setLevel(logging.DEBUG)
+    logging.getLogger("httpcore").setLevel(logging.DEBUG)
+    server.default = Reply(401, {"errors": [{"code": "1", "title": "no"}]})
+    client = client_for(server, max_retries=1)
+    texts = [repr(client), repr(client.with_options(max_retries=0)), str(client.__dict__.get("_config"))]
+    for call in (lambda: client.messages.retrieve_group_messages(GROUP_ID), lambda: client.messages.send(to="+1")):
+        with pytest.raises(TelnyxError) as caught:
+            call()
+        texts += [str(caught.value), repr(caught.value), repr(caught.value.__dict__)]
+    texts.append(caplog.text)
+    assert caplog.text  # logging was on
+    for text in texts:
+        assert API_KEY not in text
+
+
+def test_with_options_shares_the_pool(server: LoopbackServer) -> None:
+    client = client_for(server)
+    other = client.with_options(timeout=3.0, max_retries=5)
+    assert other._http is client._http
+    assert (other.timeout, other.max_retries) == (3.0, 5)
+    assert client.max_retries == 2
+    other.close()  # a copy does not own the pool
+    server.reply(Reply(200, {"data": []}))
+    assert client.messages.retrieve_group_messages(GROUP_ID).data == []
+
+
+def test_the_callers_http_client_is_used_and_left_open(server: LoopbackServer) -> None:
+    seen: list[httpx.Request] = []
+    http = httpx.Client(event_hooks={"request": [seen.append]})
+    server.reply(Reply(200, {"data": []}))
+    with Telnyx(api_key=API_KEY, base_url=server.base_url, http_client=http) as client:
+        client.messages.retrieve_group_messages(GROUP_ID)
+    assert len(seen) == 1
+    assert not http.is_closed
+    http.close()
+
+
+def test_raw_response_gives_status_headers_and_model(server: LoopbackServer, spec: dict[str, Any]) -> None:
+    server.reply(Reply(200, {"data": schema_example(spec, "OutboundMessagePayload")}, headers={"x-request-id": "r9"}))
+    with client_for(server) as client:
+        raw = client.messages.with_raw_response.retrieve(GROUP_ID)
+    assert raw.status_code == 200
+    assert raw.headers["x-request-id"] == "r9"
+    assert isinstance(raw.parsed.data, OutboundMessagePayload)
+    assert raw.parse() is raw.parsed
+
+
+async def test_async_raw_response(server: LoopbackServer) -> None:
+    server.reply(Reply(200, {"data": []}, headers={"x-request-id": "r10"}))
+    async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+        raw = await client.messages.with_raw_response.retrieve_group_messages(GROUP_ID)
+    assert raw.status_code == 200 and raw.headers["x-request-id"] == "r10"
+    assert raw.parsed.data == []

@@ -1,0 +1,135 @@
+"""The build pipeline: the pinned spec, deterministic generation, the wheel, the operations check."""
+
+from __future__ import annotations
+
+import filecmp
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, SPEC_PATH
+
+BIN = Path(sys.executable).parent
+HISTORY = ROOT.parent / "shared" / "spec" / "history"
+
+
+def test_pulled_spec_matches_the_lock() -> None:
+    lock = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())
+    assert hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() == lock["sha256"]
+    assert set(lock) == {"source", "sha256", "title", "version"}
+
+
+def test_a_changed_spec_fails_the_pull_and_says_how_to_accept_it() -> None:
+    other = next(HISTORY.glob("*.yml"), None)
+    if other is None:
+        pytest.skip("no older spec version beside the project")
+    result = subprocess.run(
+        [sys.executable, "tools/spec.py", "pull", str(other)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "sha256 mismatch" in result.stderr
+    assert f"make spec-update SPEC_URL={other}" in result.stderr
+    # The pinned copy is left alone.
+    lock = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())
+    assert hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() == lock["sha256"]
+
+
+def _generate(into: Path) -> Path:
+    out = into / "telnyx_messages_api"
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        [
+            str(BIN / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(SPEC_PATH),
+            "--config",
+            "generator-config.yaml",
+            "--custom-template-path",
+            "templates",
+            "--meta",
+            "none",
+            "--output-path",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and ".ruff_cache" not in p.parts
+    }
+
+
+def test_generation_is_byte_identical_to_the_built_code(tmp_path: Path) -> None:
+    fresh = _tree(_generate(tmp_path))
+    built = _tree(ROOT / "generated" / "telnyx_messages_api")
+    assert sorted(fresh) == sorted(built)
+    differing = [name for name in fresh if fresh[name] != built[name]]
+    assert differing == []
+
+
+def test_the_operations_check_names_a_dropped_operation(tmp_path: Path) -> None:
+    import yaml
+
+    document = yaml.safe_load(SPEC_PATH.read_bytes())
+    del document["paths"]["/messages/group/{message_id}"]
+    changed = tmp_path / "messages.yml"
+    changed.write_text(yaml.safe_dump(document))
+    code = (
+        "import sys, pathlib; sys.path.insert(0, 'tools'); import check_operations as c; "
+        f"c.SPEC = pathlib.Path({str(changed)!r}); sys.exit(c.main())"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "operation GetGroupMmsMessages" in result.stderr
+    assert "client.messages.retrieve_group_messages" in result.stderr
+
+
+def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("telnyx_messages-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True)
+    # The runtime dependencies come from this environment, appended after the fresh site-packages,
+    # so the package itself can only be found in the wheel just installed.
+    fresh_site = Path(
+        subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+        .decode()
+        .strip()
+    )
+    (fresh_site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    shutil.rmtree(tmp_path / "src", ignore_errors=True)
+    probe = (
+        "import telnyx_messages, telnyx_messages_api, pathlib; "
+        "from telnyx_messages import Telnyx; "
+        "print(telnyx_messages.__file__); print(telnyx_messages_api.__file__); "
+        "print(pathlib.Path(telnyx_messages.__file__).with_name('py.typed').exists()); "
+        "print(pathlib.Path(telnyx_messages_api.__file__).with_name('py.typed').exists())"
+    )
+    out = subprocess.check_output([str(python), "-c", probe], cwd=tmp_path, text=True).split()
+    assert out[0].startswith(str(fresh_site)) and out[1].startswith(str(fresh_site))
+    assert out[2:] == ["True", "True"]
+    assert filecmp.cmp(ROOT / "overlay" / "telnyx_messages" / "_client.py", Path(out[0]).with_name("_client.py"))
