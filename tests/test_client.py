@@ -256,3 +256,50 @@ async def test_async_raw_response(server: LoopbackServer) -> None:
         raw = await client.messages.with_raw_response.retrieve_group_messages(GROUP_ID)
     assert raw.status_code == 200 and raw.headers["x-request-id"] == "r10"
     assert raw.parsed.data == []
+
+
+@pytest.mark.parametrize(
+    ("status", "name"),
+    [
+        (400, "BadRequestError"),
+        (401, "AuthenticationError"),
+        (403, "PermissionDeniedError"),
+        (404, "NotFoundError"),
+        (409, "ConflictError"),
+        (422, "UnprocessableEntityError"),
+        (429, "RateLimitError"),
+        (500, "InternalServerError"),
+        (599, "InternalServerError"),
+        (402, "APIStatusError"),
+        (302, "APIStatusError"),
+    ],
+)
+def test_each_status_has_its_exception(server: LoopbackServer, status: int, name: str) -> None:
+    import telnyx_messages
+
+    server.default = Reply(status, {"errors": [{"code": "1", "title": "t"}]}, {"Location": "http://other.example/"})
+    with client_for(server, max_retries=0) as client, pytest.raises(telnyx_messages.APIStatusError) as caught:
+        client.messages.retrieve_group_messages(GROUP_ID)
+    assert type(caught.value).__name__ == name
+    assert caught.value.status_code == status
+    assert isinstance(caught.value, telnyx_messages.APIError)
+    assert len(server.received) == 1  # a redirect is not followed
+
+
+def test_telnyx_log_switches_logging_on(server: LoopbackServer) -> None:
+    import os
+    import subprocess
+    import sys
+
+    server.reply(Reply(200, {"data": []}))
+    code = (
+        "from telnyx_messages import Telnyx; "
+        f"Telnyx(api_key={API_KEY!r}, base_url={server.base_url!r}).messages.retrieve_group_messages({GROUP_ID!r})"
+    )
+    env = {**os.environ, "TELNYX_LOG": "info"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert f"GET /messages/group/{GROUP_ID} -> 200" in result.stderr
+    assert API_KEY not in result.stderr
+    server.reply(Reply(200, {"data": []}))
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "telnyx_messages" not in quiet.stderr
