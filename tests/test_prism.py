@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from telnyx_messages import AsyncTelnyx, NotFoundError, Telnyx, UnprocessableEntityError
 
 from .conftest import SPEC_PATH
