@@ -110,21 +110,26 @@ class _Config:
     default_headers: dict[str, str] = attrs.field(factory=dict, repr=False)
 
 
-class _BaseClient:
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+
+
+class _BaseClient(Generic[H]):
     """Everything but I/O: configuration, building requests, reading responses."""
 
     _config: _Config
+    _http: H
     _owns_http: bool
 
-    def _configure(
+    def __init__(
         self,
         *,
-        api_key: str | None,
-        base_url: str | None,
-        timeout: TimeoutTypes,
-        max_retries: int,
-        default_headers: dict[str, str] | None,
-        allow_insecure_http: bool,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: dict[str, str] | None = None,
+        http_client: H | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         setup_logging()
         key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
@@ -139,6 +144,11 @@ class _BaseClient:
             max_retries=max_retries,
             default_headers=dict(default_headers or {}),
         )
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else self._new_http_client()
+
+    def _new_http_client(self) -> H:
+        raise NotImplementedError
 
     @property
     def base_url(self) -> str:
@@ -169,7 +179,6 @@ class _BaseClient:
 
     def _prepare(
         self,
-        http: httpx.Client | httpx.AsyncClient,
         operation: ModuleType,
         path: dict[str, object],
         params: dict[str, object] | None,
@@ -189,7 +198,7 @@ class _BaseClient:
         }
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
-        request = http.build_request(
+        request = self._http.build_request(
             kwargs.pop("method"),
             self._config.base_url + kwargs.pop("url"),
             headers=headers,
@@ -246,30 +255,11 @@ def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIC
     return APIConnectionError(f"Connection error ({type(exc).__name__}): {exc}", request=request)
 
 
-class Telnyx(_BaseClient):
+class Telnyx(_BaseClient[httpx.Client]):
     """The synchronous client. `client.messages` holds the operations."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: dict[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        allow_insecure_http: bool = False,
-    ) -> None:
-        self._configure(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            allow_insecure_http=allow_insecure_http,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(follow_redirects=False)
+    def _new_http_client(self) -> httpx.Client:
+        return httpx.Client(follow_redirects=False)
 
     @property
     def messages(self) -> Messages:
@@ -300,7 +290,6 @@ class Telnyx(_BaseClient):
         idempotency_key: str | None = None,
     ) -> M:
         request, policy = self._prepare(
-            self._http,
             operation,
             path,
             params,
@@ -323,30 +312,11 @@ class Telnyx(_BaseClient):
             attempt += 1
 
 
-class AsyncTelnyx(_BaseClient):
+class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
     """The asynchronous client. `client.messages` holds the operations, as coroutines."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: dict[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        allow_insecure_http: bool = False,
-    ) -> None:
-        self._configure(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            allow_insecure_http=allow_insecure_http,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(follow_redirects=False)
+    def _new_http_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(follow_redirects=False)
 
     @property
     def messages(self) -> AsyncMessages:
@@ -377,7 +347,6 @@ class AsyncTelnyx(_BaseClient):
         idempotency_key: str | None = None,
     ) -> M:
         request, policy = self._prepare(
-            self._http,
             operation,
             path,
             params,
