@@ -1,0 +1,97 @@
+"""Verify Telnyx webhooks: an Ed25519 signature over f"{timestamp}|{raw_body}".
+
+    event = telnyx_messages.webhooks.verify(request.body, request.headers)
+
+Needs PyNaCl (`pip install telnyx-messages[webhooks]`); no cryptography is written here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ._exceptions import TelnyxError
+
+__all__ = [
+    "InvalidSignatureError",
+    "MalformedWebhookError",
+    "MissingHeaderError",
+    "TimestampOutOfToleranceError",
+    "WebhookVerificationError",
+    "verify",
+]
+
+SIGNATURE_HEADER = "telnyx-signature-ed25519"
+TIMESTAMP_HEADER = "telnyx-timestamp"
+
+
+class WebhookVerificationError(TelnyxError):
+    """The webhook cannot be trusted."""
+
+
+class MissingHeaderError(WebhookVerificationError):
+    pass
+
+
+class MalformedWebhookError(WebhookVerificationError):
+    """A header, the key or the body is not in the form it must have."""
+
+
+class TimestampOutOfToleranceError(WebhookVerificationError):
+    pass
+
+
+class InvalidSignatureError(WebhookVerificationError):
+    pass
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    raise MissingHeaderError(f"missing header {name}")
+
+
+def _b64(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedWebhookError(f"{what} is not valid base64") from None
+
+
+def verify(
+    payload: bytes | str, headers: Mapping[str, str], public_key: str | None = None, tolerance: int = 300
+) -> Any:
+    """Check the signature and the timestamp; return the decoded event."""
+    from nacl.exceptions import BadSignatureError
+    from nacl.signing import VerifyKey
+
+    body = payload.encode() if isinstance(payload, str) else payload
+    signature = _b64(_header(headers, SIGNATURE_HEADER), SIGNATURE_HEADER)
+    timestamp = _header(headers, TIMESTAMP_HEADER)
+    if not timestamp.isdigit():
+        raise MalformedWebhookError(f"{TIMESTAMP_HEADER} is not unix seconds: {timestamp!r}")
+    key_text = public_key if public_key is not None else os.environ.get("TELNYX_PUBLIC_KEY")
+    if not key_text:
+        raise WebhookVerificationError("No public key: pass public_key= or set TELNYX_PUBLIC_KEY.")
+    key = _b64(key_text, "the public key")
+    if len(key) != 32:
+        raise MalformedWebhookError(f"the public key must be 32 bytes, got {len(key)}")
+    if len(signature) != 64:
+        raise MalformedWebhookError(f"{SIGNATURE_HEADER} must be 64 bytes, got {len(signature)}")
+    age = time.time() - int(timestamp)
+    if abs(age) > tolerance:
+        raise TimestampOutOfToleranceError(f"timestamp is {age:+.0f} s from now, beyond the {tolerance} s tolerance")
+    try:
+        VerifyKey(key).verify(timestamp.encode() + b"|" + body, signature)
+    except BadSignatureError:
+        raise InvalidSignatureError("the signature does not match the payload") from None
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise MalformedWebhookError(f"the payload is not JSON: {exc}") from None
