@@ -10,6 +10,8 @@ UPSTREAM_SPEC_URL := https://telnyx-openapi-ng.s3.us-east-1.amazonaws.com/messag
 MIRROR := ../shared/spec/messages.yml
 # No build machine here reaches the internet: the mirror stands in for upstream where it exists.
 SPEC_URL ?= $(if $(wildcard $(MIRROR)),$(MIRROR),$(UPSTREAM_SPEC_URL))
+# The lock names upstream as the source of what came through its mirror.
+SPEC_SOURCE = $(if $(filter $(MIRROR),$(SPEC_URL)),$(UPSTREAM_SPEC_URL),$(SPEC_URL))
 
 SPEC := openapi/messages.yml
 LOCK := openapi/messages.lock.json
@@ -42,7 +44,7 @@ $(SPEC): $(LOCK) | $(BIN)/.dev-installed
 	$(PY) tools/spec.py pull $(SPEC_URL)
 
 spec-update: $(BIN)/.dev-installed
-	$(PY) tools/spec.py update $(SPEC_URL)
+	$(PY) tools/spec.py update $(SPEC_URL) $(SPEC_SOURCE)
 	$(MAKE) generate
 
 # --- generation -------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Pull the Messages spec and pin it by sha256.
 
     python tools/spec.py pull   SOURCE   # fetch into openapi/messages.yml, verify against the lock
-    python tools/spec.py update SOURCE   # fetch, print what changed, re-pin the lock
+    python tools/spec.py update SOURCE [RECORDED_SOURCE]   # fetch, print what changed, re-pin the lock
 
-SOURCE is a URL or a local path. The lock (openapi/messages.lock.json) is the committed record of
+SOURCE is a URL or a local path; RECORDED_SOURCE, what the lock names as the source (the upstream
+URL when SOURCE is a mirror of it). The lock (openapi/messages.lock.json) is the committed record of
 the pinned document: where it came from, its sha256, its title and version.
 """
 
@@ -72,7 +73,7 @@ def _summary(document: dict[str, Any]) -> tuple[set[str], set[str]]:
     return operations, schemas
 
 
-def update(source: str) -> int:
+def update(source: str, recorded_source: str | None = None) -> int:
     content = fetch(source)
     digest = hashlib.sha256(content).hexdigest()
     old = yaml.safe_load(SPEC.read_bytes()) if SPEC.exists() else {}
@@ -86,18 +87,21 @@ def update(source: str) -> int:
             print(f"  + {label[:-1]} {name}")
         for name in sorted(removed):
             print(f"  - {label[:-1]} {name}")
-    SPEC.write_bytes(content)
-    lock = {"source": source, "sha256": digest, **describe(content)}
+    lock = {"source": recorded_source or source, "sha256": digest, **describe(content)}
     LOCK.write_text(json.dumps(lock, indent=2) + "\n")
+    # Written after the lock, so that make sees the pulled copy as up to date.
+    SPEC.write_bytes(content)
     print(f"spec: pinned {digest[:12]} ({lock['title']} {lock['version']}) from {source}")
     return 0
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[1] not in {"pull", "update"}:
-        print(__doc__, file=sys.stderr)
-        return 2
-    return pull(argv[2]) if argv[1] == "pull" else update(argv[2])
+    if argv[1:2] == ["pull"] and len(argv) == 3:
+        return pull(argv[2])
+    if argv[1:2] == ["update"] and len(argv) in (3, 4):
+        return update(argv[2], argv[3] if len(argv) == 4 else None)
+    print(__doc__, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
