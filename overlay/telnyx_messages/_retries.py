@@ -46,11 +46,6 @@ class RetryPolicy:
         hinted = retry_after(response.headers)
         return hinted if hinted is not None else backoff(attempt)
 
-    def reason(self, exc_or_response: Exception | httpx.Response) -> str:
-        if isinstance(exc_or_response, httpx.Response):
-            return f"status {exc_or_response.status_code}"
-        return type(exc_or_response).__name__
-
 
 def backoff(attempt: int) -> float:
     """Exponential, capped, with jitter so that clients that failed together do not retry together."""
