@@ -6,7 +6,6 @@ import filecmp
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -121,7 +120,6 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         .strip()
     )
     (fresh_site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    shutil.rmtree(tmp_path / "src", ignore_errors=True)
     probe = (
         "import telnyx_messages, telnyx_messages_api, pathlib; "
         "from telnyx_messages import Telnyx; "
