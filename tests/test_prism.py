@@ -1,15 +1,24 @@
-"""End to end against Prism, the mock made from the spec: every operation, sync and async."""
+"""End to end against Prism: its mock, every operation sync and async; its proxy, checking real traffic."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import yaml
-from telnyx_messages import AsyncTelnyx, NotFoundError, Telnyx, UnprocessableEntityError
+from telnyx_messages import (
+    APIResponse,
+    APIResponseValidationError,
+    AsyncTelnyx,
+    NotFoundError,
+    Telnyx,
+    UnprocessableEntityError,
+)
 
-from .conftest import SPEC_PATH
+from .conftest import SPEC_PATH, LoopbackServer, Reply, normalised, schema_example
 from .spec_cases import OperationCase, example_of, keyword_arguments, operations
 
 SPEC = yaml.safe_load(SPEC_PATH.read_bytes())
@@ -59,3 +68,67 @@ def test_prefer_code_404_is_not_found(prism: str) -> None:
     with client, pytest.raises(NotFoundError) as caught:
         client.messages.retrieve_group_messages(MESSAGE_ID)
     assert caught.value.status_code == 404
+
+
+# --- prism proxy: the spec checked on real traffic between the client and a loopback server ----
+
+
+@pytest.fixture(scope="module")
+def proxied() -> Iterator[tuple[str, LoopbackServer]]:
+    from prism import running_prism
+
+    upstream = LoopbackServer()
+    with running_prism(SPEC_PATH, upstream=upstream.base_url) as base_url:
+        upstream.received.clear()  # Prism's readiness probe
+        yield base_url, upstream
+    upstream.close()
+
+
+def _violations(response: APIResponse[Any] | httpx.Response) -> list[tuple[str, str]]:
+    found = json.loads(response.headers.get("sl-violations", "[]"))
+    return sorted((".".join(v["location"]), v.get("code", "")) for v in found)
+
+
+def _through_proxy(proxied: tuple[str, LoopbackServer], body: Any, **headers: str) -> Any:
+    base_url, upstream = proxied
+    upstream.reply(Reply(200, body, headers))
+    with Telnyx(api_key="any", base_url=base_url, max_retries=0) as client:
+        return client.messages.with_raw_response.retrieve_group_messages(MESSAGE_ID)
+
+
+def test_proxy_passes_the_spec_examples_without_violations(proxied: tuple[str, LoopbackServer]) -> None:
+    message = schema_example(SPEC, "OutboundMessagePayload")
+    response = _through_proxy(proxied, {"data": [message]})
+    assert _violations(response) == []
+    assert normalised(response.parse().to_dict()) == normalised({"data": [message]})
+    assert proxied[1].received[-1].path == f"/messages/group/{MESSAGE_ID}"
+
+
+def test_proxy_reports_an_unknown_enum_value_and_the_client_keeps_it(proxied: tuple[str, LoopbackServer]) -> None:
+    message = {**schema_example(SPEC, "OutboundMessagePayload"), "type": "RCS"}
+    response = _through_proxy(proxied, {"data": [message]})
+    assert _violations(response) == [("response.body.data.0.type", "enum")]
+    (parsed,) = response.parse().data
+    assert (str(parsed.type_), parsed.type_.is_known) == ("RCS", False)
+    assert parsed.to_dict()["type"] == "RCS"
+
+
+def test_proxy_reports_wrong_types_and_the_client_raises_a_validation_error(
+    proxied: tuple[str, LoopbackServer],
+) -> None:
+    message = {**schema_example(SPEC, "OutboundMessagePayload"), "id": 5, "parts": "three"}
+    with pytest.raises(APIResponseValidationError) as caught:
+        _through_proxy(proxied, {"data": [message]})
+    assert _violations(caught.value.response) == [
+        ("response.body.data.0.id", "type"),
+        ("response.body.data.0.parts", "type"),
+    ]
+
+
+def test_proxy_reports_a_wrong_media_type_and_the_client_raises_a_validation_error(
+    proxied: tuple[str, LoopbackServer],
+) -> None:
+    with pytest.raises(APIResponseValidationError) as caught:
+        _through_proxy(proxied, b"<html>maintenance</html>", **{"Content-Type": "text/html"})
+    assert ("response", "") in _violations(caught.value.response)
+    assert "text/html" in caught.value.response.headers["sl-violations"]

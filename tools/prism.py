@@ -1,4 +1,4 @@
-"""Start and stop Prism (`prism mock`), the spec-driven mock of the API, on 127.0.0.1."""
+"""Start and stop Prism, the spec-driven mock and validating proxy of the API, on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -21,12 +21,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_prism(spec: Path, *, mode: str = "mock", extra: tuple[str, ...] = (), timeout: float = 60) -> Iterator[str]:
-    """Yield the base URL of a Prism server answering from `spec`; stop it afterwards."""
+def running_prism(
+    spec: Path, *, upstream: str | None = None, extra: tuple[str, ...] = (), timeout: float = 60
+) -> Iterator[str]:
+    """Yield the base URL of a Prism server on 127.0.0.1; stop it afterwards.
+
+    Without `upstream` it mocks the API from `spec` (`prism mock`); with one, it forwards to
+    `upstream` and checks requests and responses against `spec` on the way (`prism proxy`).
+    """
     if not PRISM.exists():
         raise RuntimeError(f"{PRISM} is missing: run `make test` or `make demo`, which install it")
     port = free_port()
-    command = [str(PRISM), mode, *extra, "-h", "127.0.0.1", "-p", str(port), str(spec)]
+    mode = ["mock", str(spec)] if upstream is None else ["proxy", str(spec), upstream]
+    command = [str(PRISM), *mode, *extra, "-h", "127.0.0.1", "-p", str(port)]
     log = open(spec.parent / f".prism-{port}.log", "wb")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,177 @@
+"""Walk a spec schema and a generated model side by side and list every way they disagree.
+
+The generator's own naming rules (PythonIdentifier for properties, ClassName for component
+schemas) map spec names to code names; nothing here names a generated class.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import types
+import typing
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import telnyx_messages_api.models as generated_models
+from openapi_python_client.strings import ClassName, PythonIdentifier
+from telnyx_messages_api.types import Unset
+
+# Every generated model, so that the annotations written under TYPE_CHECKING resolve.
+_NAMESPACE = {name: getattr(generated_models, name) for name in generated_models.__all__}
+_SCALARS: dict[tuple[str, str | None], Any] = {
+    ("string", None): str,
+    ("string", "uuid"): uuid.UUID,
+    ("string", "date-time"): datetime.datetime,
+    ("integer", None): int,
+    ("number", None): float,
+    ("boolean", None): bool,
+}
+
+
+@attrs.frozen
+class Mismatch:
+    where: str
+    spec_says: str
+    code_says: str
+
+    def __str__(self) -> str:
+        return f"{self.where}\n    spec: {self.spec_says}\n    code: {self.code_says}"
+
+
+def python_name(json_name: str) -> str:
+    return str(PythonIdentifier(json_name, prefix="field"))
+
+
+def component_class(spec: dict[str, Any], name: str) -> type | None:
+    """The generated class of a component schema, or None for a component that is no model (a string)."""
+    return getattr(generated_models, str(ClassName(name, prefix="")), None)
+
+
+def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        *_, section, name = schema["$ref"].split("/")
+        schema = spec["components"][section][name]
+    return schema
+
+
+def type_hints(model: type) -> dict[str, Any]:
+    return typing.get_type_hints(model, localns=_NAMESPACE)
+
+
+def _members(hint: Any) -> list[Any]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(hint) for m in _members(arg)]
+    return [hint]
+
+
+def concrete(hint: Any) -> Any:
+    """An annotation without its Unset and None."""
+    (member,) = [m for m in _members(hint) if m not in (Unset, type(None))]
+    return member
+
+
+def _name(hint: Any) -> str:
+    return " | ".join(getattr(m, "__name__", str(m)) for m in _members(hint))
+
+
+def _spec_types(schema: dict[str, Any]) -> set[str]:
+    declared = schema.get("type")
+    if declared is None:
+        return {"object"} if "properties" in schema else set()
+    return set(declared) if isinstance(declared, list) else {declared}
+
+
+class Walker:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.checked: set[tuple[int, type]] = set()
+
+    def model(self, where: str, schema: dict[str, Any], model: type) -> Iterator[Mismatch]:
+        """The properties of an object schema against the fields of an attrs model."""
+        if "$ref" in schema:  # a component is reported under its own name, once
+            where = schema["$ref"]
+            schema = resolve(self.spec, schema)
+        if (id(schema), model) in self.checked:
+            return
+        self.checked.add((id(schema), model))
+        if not attrs.has(model):
+            yield Mismatch(where, "an object with properties", f"{_name(model)}, not a model")
+            return
+        properties = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        fields = {f.name for f in attrs.fields(model)} - {"additional_properties"}
+        expected = {python_name(p): p for p in properties}
+        for extra in sorted(fields - set(expected)):
+            yield Mismatch(f"{where}.{extra}", "no such property", f"field {model.__name__}.{extra}")
+        hints = type_hints(model)
+        for field, prop in sorted(expected.items()):
+            at = f"{where}.{prop}"
+            if field not in fields:
+                yield Mismatch(at, "a property", f"no field {field} on {model.__name__}")
+                continue
+            hint = hints[field]
+            optional = Unset in _members(hint)
+            if optional == (prop in required):
+                says = "required" if prop in required else "optional"
+                yield Mismatch(at, says, f"{_name(hint)} ({'optional' if optional else 'required'})")
+            yield from self.value(at, properties[prop], hint)
+
+    def value(self, where: str, schema: dict[str, Any], hint: Any) -> Iterator[Mismatch]:
+        """One value's schema against its annotation (Unset aside: presence is the model's concern)."""
+        declared, schema = schema, resolve(self.spec, schema)
+        members = [m for m in _members(hint) if m is not Unset]
+        spec_types = _spec_types(schema)
+        nullable = "null" in spec_types
+        if nullable != (type(None) in members):
+            yield Mismatch(where, "nullable" if nullable else "not nullable", _name(hint))
+        members = [m for m in members if m is not type(None)]
+        if "oneOf" in schema or "anyOf" in schema:
+            yield from self._union(where, schema.get("oneOf") or schema["anyOf"], members)
+            return
+        spec_types.discard("null")
+        if len(members) != 1 or len(spec_types) > 1:
+            yield Mismatch(where, " | ".join(sorted(spec_types)) or "any", _name(hint))
+            return
+        (code,) = members
+        (kind,) = spec_types or {"any"}
+        if kind == "array":
+            if typing.get_origin(code) is not list:
+                yield Mismatch(where, "array", _name(code))
+                return
+            yield from self.value(f"{where}[]", schema.get("items", {}), typing.get_args(code)[0])
+        elif kind == "object":
+            if schema.get("properties"):
+                yield from self.model(where, declared, code)
+            elif not (attrs.has(code) or typing.get_origin(code) is dict):
+                yield Mismatch(where, "a free-form object", _name(code))
+        elif "enum" in schema:
+            values = [v for v in schema["enum"] if v is not None]
+            if not (isinstance(code, type) and issubclass(code, enum.Enum)):
+                yield Mismatch(where, f"enum {values}", _name(code))
+            elif sorted(m.value for m in code) != sorted(values):
+                yield Mismatch(where, f"enum {sorted(values)}", f"{code.__name__} {sorted(m.value for m in code)}")
+        else:
+            wanted = _SCALARS.get((kind, schema.get("format")), _SCALARS.get((kind, None)))
+            if wanted is not code:
+                yield Mismatch(where, f"{kind} ({schema.get('format', 'no format')})", _name(code))
+
+    def _union(self, where: str, variants: list[dict[str, Any]], members: list[Any]) -> Iterator[Mismatch]:
+        if len(variants) != len(members):
+            yield Mismatch(where, f"one of {len(variants)} schemas", " | ".join(map(_name, members)))
+            return
+        unmatched = list(members)
+        for index, variant in enumerate(variants):
+            at = f"{where}<{variant.get('$ref', index)}>"
+            fits = [m for m in unmatched if not list(Walker(self.spec).value(at, variant, m))]
+            if fits:
+                unmatched.remove(fits[0])
+                yield from self.value(at, variant, fits[0])
+            else:
+                yield Mismatch(at, "a variant", f"none of {' | '.join(map(_name, unmatched))} fits it")
+
+
+def report(mismatches: list[Mismatch]) -> str:
+    return f"{len(mismatches)} mismatches between spec and generated code:\n" + "\n".join(map(str, mismatches))

@@ -1,0 +1,366 @@
+"""The generated client, the overlay and the spec agree: every case here is read off the spec."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import enum
+import json
+import subprocess
+import sys
+import typing
+import uuid
+import warnings
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+import httpx
+import jsonschema
+import pytest
+import referencing
+import yaml
+from dateutil.parser import isoparse
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+from openapi_core import OpenAPI
+from referencing.jsonschema import DRAFT202012
+from telnyx_messages import AsyncTelnyx, Telnyx, _operations
+
+from .conftest import API_KEY, ROOT, SPEC_PATH, LoopbackServer, Reply, normalised
+from .contract import Mismatch, Walker, component_class, concrete, python_name, report, resolve, type_hints
+from .openapi_httpx import HttpxOpenAPIRequest
+from .spec_cases import OperationCase, example_of, keyword_arguments, operations
+
+SPEC = yaml.safe_load(SPEC_PATH.read_bytes())
+CASES = operations(SPEC)
+JSON = "content/application~1json/schema"
+
+
+# --- where each spec schema lives in the code -------------------------------------------------
+
+
+def _pointer(*parts: str) -> str:
+    return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def model_roots(spec: dict[str, Any]) -> dict[str, type]:
+    """Spec pointer -> generated class, for every schema that has one: components, bodies, responses."""
+    roots = {}
+    for name in spec["components"]["schemas"]:
+        model = component_class(spec, name)
+        if model is not None:
+            roots[_pointer("components", "schemas", name)] = model
+    for case in operations(spec):
+        at = _pointer("paths", case.path, case.method.lower())
+        if case.request_schema is not None:
+            roots[f"{at}/requestBody/{JSON}"] = case.module.Body
+        roots[f"{at}/responses/200/{JSON}"] = case.module.Success
+    return roots
+
+
+def schema_at(spec: dict[str, Any], pointer: str) -> Any:
+    node: Any = spec
+    for part in pointer.removeprefix("#/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = resolve(spec, node)[part] if isinstance(node, dict) else node[int(part)]
+    return node
+
+
+ROOTS = {p: m for p, m in model_roots(SPEC).items() if "$ref" not in schema_at(SPEC, p) or "paths" not in p}
+
+
+# --- 1. schema contract -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pointer", sorted(ROOTS), ids=lambda p: p.removeprefix("#/"))
+def test_generated_model_has_exactly_the_schema(pointer: str) -> None:
+    mismatches = list(Walker(SPEC).model(pointer, schema_at(SPEC, pointer), ROOTS[pointer]))
+    assert not mismatches, report(mismatches)
+
+
+def test_every_component_schema_is_a_model_or_a_scalar() -> None:
+    for name, schema in SPEC["components"]["schemas"].items():
+        if component_class(SPEC, name) is None:
+            assert schema.get("type") != "object" and "properties" not in schema, f"{name} has no generated model"
+
+
+def _drifted(edit: typing.Callable[[dict[str, Any]], None]) -> list[Mismatch]:
+    spec = copy.deepcopy(SPEC)
+    edit(spec)
+    walker = Walker(spec)
+    return [
+        m
+        for pointer, model in model_roots(spec).items()
+        if pointer.startswith("#/components")
+        for m in walker.model(pointer, schema_at(spec, pointer), model)
+    ]
+
+
+def _schema(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = spec["components"]["schemas"][name]
+    return schema
+
+
+def _payload(spec: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = _schema(spec, "OutboundMessagePayload")["properties"]
+    return properties
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "spec_says"),
+    [
+        (lambda s: _payload(s).update(colour={"type": "string"}), "OutboundMessagePayload.colour", "a property"),
+        (
+            lambda s: s["components"]["schemas"]["OutboundMessagePayload"]["properties"].pop("subject"),
+            ".subject",
+            "no such property",
+        ),
+        (lambda s: _payload(s)["parts"].update(type=["integer", "null"]), "OutboundMessagePayload.parts", "nullable"),
+        (lambda s: _payload(s)["id"].pop("format"), "OutboundMessagePayload.id", "string (no format)"),
+        (lambda s: _payload(s)["tags"]["items"].update(type="integer"), "OutboundMessagePayload.tags[]", "integer"),
+        (lambda s: _payload(s)["direction"]["enum"].append("sideways"), "OutboundMessagePayload.direction", "sideways"),
+        (
+            lambda s: s["components"]["schemas"]["messaging_Error"]["required"].remove("title"),
+            "messaging_Error.title",
+            "optional",
+        ),
+    ],
+    ids=["new property", "dropped property", "nullability", "format", "array items", "enum value", "required"],
+)
+def test_the_contract_check_names_each_kind_of_drift(edit: Any, where: str, spec_says: str) -> None:
+    mismatches = _drifted(edit)
+    assert any(where in m.where and spec_says in m.spec_says for m in mismatches), report(mismatches)
+
+
+# --- 2. examples ------------------------------------------------------------------------------
+
+
+def _formats() -> jsonschema.FormatChecker:
+    checker = jsonschema.FormatChecker(formats=())
+
+    @checker.checks("uuid", raises=ValueError)
+    def _uuid(value: object) -> bool:
+        return not isinstance(value, str) or str(uuid.UUID(value)) == value.lower()
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(value: object) -> bool:
+        return not isinstance(value, str) or isoparse(value).tzinfo is not None
+
+    @checker.checks("url")
+    def _url(value: object) -> bool:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        return parts is None or (parts.scheme in {"http", "https"} and bool(parts.netloc))
+
+    return checker
+
+
+REGISTRY = referencing.Registry().with_resource("urn:spec", DRAFT202012.create_resource(SPEC))
+
+
+def validator(pointer: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator({"$ref": "urn:spec" + pointer}, registry=REGISTRY, format_checker=_formats())
+
+
+def examples(node: Any, pointer: str = "#") -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "example":
+                yield pointer, value
+            else:
+                yield from examples(value, f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from examples(value, f"{pointer}/{index}")
+
+
+EXAMPLES = dict(examples(SPEC))
+
+
+def code_type_at(pointer: str) -> Any:
+    """The annotation the generated code gives the value at a spec pointer, from its nearest model."""
+    root = max((r for r in ROOTS if pointer == r or pointer.startswith(r + "/")), key=len, default=None)
+    if root is None:
+        schema = schema_at(SPEC, pointer)
+        return {"string": str, "integer": int, "number": float, "boolean": bool}[schema["type"]]
+    hint: Any = ROOTS[root]
+    rest = pointer[len(root) :].strip("/").split("/") if pointer != root else []
+    while rest:
+        key, name, *rest = rest
+        assert key == "properties", f"{pointer}: no rule to follow {key}"
+        hint = concrete(type_hints(hint)[python_name(name)])
+    return hint
+
+
+def round_trip(hint: Any, value: Any) -> Any:
+    if attrs.has(hint):
+        return hint.from_dict(value).to_dict()
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        member = hint(value)
+        assert member.is_known, f"{value!r} is not one of {hint.__name__}'s values"
+        return str(member)
+    if hint is uuid.UUID:
+        return str(uuid.UUID(value))
+    if hint is datetime.datetime:
+        return isoparse(value).isoformat()
+    assert isinstance(value, hint), f"{value!r} is not a {hint.__name__}"
+    return value
+
+
+@pytest.mark.parametrize("pointer", sorted(EXAMPLES), ids=lambda p: p.removeprefix("#/"))
+def test_example_parses_round_trips_and_validates(pointer: str) -> None:
+    example = EXAMPLES[pointer]
+    validator(pointer).validate(example)
+    assert normalised(round_trip(code_type_at(pointer), example)) == normalised(example)
+
+
+def test_an_invalid_example_is_caught() -> None:
+    pointer = "#/components/schemas/OutboundMessagePayload"
+    broken = {**EXAMPLES[pointer], "id": "not-a-uuid", "webhook_url": "nowhere"}
+    errors = sorted(e.json_path for e in validator(pointer).iter_errors(broken))
+    assert errors == ["$.id", "$.webhook_url"]
+
+
+# --- 3. documents drawn from the response schemas ---------------------------------------------
+
+
+def inlined(spec: dict[str, Any], schema: Any, *, every: bool) -> Any:
+    """A schema with its $refs inlined: every property required, or only the required ones kept."""
+    if isinstance(schema, list):
+        return [inlined(spec, s, every=every) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {k: inlined(spec, v, every=every) for k, v in resolve(spec, schema).items() if k != "example"}
+    if "properties" in schema:
+        # Like the generator, read a schema with properties but no type (messaging_Error) as an object.
+        schema.setdefault("type", "object")
+        if every:
+            schema["required"] = sorted(schema["properties"])
+        else:
+            keep = set(schema.get("required", []))
+            schema["properties"] = {k: v for k, v in schema["properties"].items() if k in keep}
+        schema["additionalProperties"] = False
+    if "items" in schema:
+        schema["maxItems"] = 3  # bounded documents keep the suite fast; one item exercises the parse
+    return schema
+
+
+FORMATS = {
+    "uuid": st.uuids().map(str),
+    "date-time": st.datetimes(timezones=st.just(datetime.UTC)).map(lambda d: d.isoformat().replace("+00:00", "Z")),
+    "url": st.from_regex(r"\Ahttps://[a-z]{1,12}\.example/[a-z0-9]{0,12}\Z"),
+}
+
+
+def _responses() -> Iterator[tuple[str, Any, type]]:
+    for case in CASES:
+        yield f"{case.operation_id} 200", case.response_schema, case.module.Success
+    for name, response in SPEC["components"]["responses"].items():
+        schema = response["content"]["application/json"]["schema"]
+        model = component_class(SPEC, schema["$ref"].split("/")[-1]) if "$ref" in schema else None
+        if model is not None:
+            yield name, schema, model
+
+
+def _grouped(responses: Iterator[tuple[str, Any, type]]) -> list[tuple[str, Any, list[type]]]:
+    """One case per schema, with every model made from it: six operations share MessageResponse."""
+    groups: dict[str, tuple[str, Any, list[type]]] = {}
+    for name, schema, model in responses:
+        key = json.dumps(inlined(SPEC, schema, every=True), sort_keys=True)
+        groups.setdefault(key, (name, schema, []))[2].append(model)
+    return list(groups.values())
+
+
+RESPONSES = _grouped(_responses())
+
+
+@pytest.mark.parametrize("every", [True, False], ids=["every property", "fewest properties"])
+@pytest.mark.parametrize(("name", "schema", "models"), RESPONSES, ids=[r[0] for r in RESPONSES])
+def test_drawn_documents_parse_and_round_trip(name: str, schema: Any, models: list[type], every: bool) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # supplying date-time replaces hypothesis-jsonschema's own
+        strategy = from_schema(inlined(SPEC, schema, every=every), custom_formats=FORMATS)
+
+    # No shrinking: a failing document is printed as drawn, and the suite stays bounded.
+    @settings(
+        max_examples=10,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+    @given(strategy)
+    def check(document: Any) -> None:
+        for model in models:
+            assert normalised(model.from_dict(document).to_dict()) == normalised(document), model.__name__
+
+    check()
+
+
+# --- 4. every request the overlay sends validates against the spec ----------------------------
+
+
+def _loopback_spec(base_url: str) -> OpenAPI:
+    spec = copy.deepcopy(SPEC)
+    spec["servers"] = [*spec["servers"], {"url": base_url}]
+    return OpenAPI.from_dict(spec)
+
+
+def _arguments(case: OperationCase) -> tuple[list[str], dict[str, Any]]:
+    document = example_of(SPEC, case.request_schema) if case.request_schema else None
+    kwargs = keyword_arguments(case.module.Body, document) if document is not None else {}
+    return [str(uuid.uuid4()) for _ in case.module.PATH_PARAMETERS], kwargs
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
+async def test_requests_validate_against_the_spec(case: OperationCase, server: LoopbackServer) -> None:
+    openapi = _loopback_spec(server.base_url)
+    sent: list[httpx.Request] = []
+    response = example_of(SPEC, case.response_schema)
+    server.default = Reply(200, response)
+    path_values, kwargs = _arguments(case)
+    with httpx.Client(event_hooks={"request": [sent.append]}) as recording:
+        client = Telnyx(api_key=API_KEY, base_url=server.base_url, http_client=recording)
+        getattr(client.messages, case.client_method)(*path_values, **kwargs)
+
+    async def record(request: httpx.Request) -> None:
+        sent.append(request)
+
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as arecording:
+        aclient = AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, http_client=arecording)
+        await getattr(aclient.messages, case.client_method)(*path_values, **kwargs)
+    assert len(sent) == 2
+    for request in sent:
+        openapi.validate_request(HttpxOpenAPIRequest(request))
+
+
+def test_request_validation_catches_a_bad_request(server: LoopbackServer) -> None:
+    openapi = _loopback_spec(server.base_url)
+    no_auth = httpx.Request("GET", f"{server.base_url}/messages/{uuid.uuid4()}")
+    bad_body = httpx.Request(
+        "POST", f"{server.base_url}/messages", json={"text": "no to"}, headers={"Authorization": "Bearer k"}
+    )
+    for request, complaint in [(no_auth, "security"), (bad_body, "body")]:
+        with pytest.raises(Exception) as caught:
+            openapi.validate_request(HttpxOpenAPIRequest(request))
+        assert complaint in f"{type(caught.value).__name__} {caught.value}".lower()
+
+
+# --- 5. coverage ------------------------------------------------------------------------------
+
+
+def test_every_operation_has_a_method_and_tests() -> None:
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    wrapped = set(_operations.METHODS.values())
+    problems = [f"{c.operation_id}: no overlay method" for c in CASES if c.operation_id not in wrapped]
+    problems += [f"{c.operation_id}: no test" for c in CASES if f"[{c.operation_id}]" not in collected]
+    assert not problems, "\n".join(problems)
+    assert json.dumps(sorted(wrapped)) == json.dumps(sorted(c.operation_id for c in CASES))
