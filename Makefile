@@ -17,7 +17,9 @@ SPEC := openapi/messages.yml
 LOCK := openapi/messages.lock.json
 GENERATED := generated/telnyx_messages_api
 TEMPLATES := $(shell find templates -type f)
-PRISM := tools/node_modules/.bin/prism
+NODE_TOOLS := tools/node_modules/.installed
+
+.DELETE_ON_ERROR:
 
 .PHONY: all spec spec-update generate install test lint demo build bench clean
 
@@ -32,7 +34,8 @@ $(BIN)/.dev-installed: pyproject.toml
 	$(PY) -m pip install --quiet -r $(VENV)/dev-requirements.txt
 	touch $@
 
-$(PRISM): tools/package.json tools/package-lock.json
+# Prism (the mock API) and Redocly CLI (the spec diff), pinned in tools/package-lock.json.
+$(NODE_TOOLS): tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -43,9 +46,13 @@ spec: $(BIN)/.dev-installed
 $(SPEC): $(LOCK) | $(BIN)/.dev-installed
 	$(PY) tools/spec.py pull $(SPEC_URL)
 
-spec-update: $(BIN)/.dev-installed
+# Print the classified changelog, re-pin, regenerate, and put the contract tests on the new code.
+spec-update: $(BIN)/.dev-installed $(NODE_TOOLS)
 	$(PY) tools/spec.py update $(SPEC_URL) $(SPEC_SOURCE)
-	$(MAKE) generate
+	$(MAKE) --no-print-directory install
+	@if $(BIN)/pytest -q -p no:cacheprovider tests/test_contract.py tests/test_operations.py tests/test_client.py; \
+	then echo "spec-update: re-pinned, regenerated; the contract tests pass. Review, then commit $(LOCK)."; \
+	else echo "spec-update: re-pinned, regenerated; the contract tests FAIL (above). Fix templates or overlay, or go back: make spec-update SPEC_URL=<the previous source>"; exit 1; fi
 
 # --- generation -------------------------------------------------------------------------------
 $(GENERATED)/__init__.py: $(SPEC) generator-config.yaml $(TEMPLATES) $(BIN)/.dev-installed
@@ -65,7 +72,7 @@ $(BIN)/.package-installed: $(GENERATED)/__init__.py pyproject.toml
 
 install: $(BIN)/.package-installed
 
-test: install $(PRISM)
+test: install $(NODE_TOOLS)
 	$(BIN)/pytest -q
 
 lint: install
@@ -73,7 +80,7 @@ lint: install
 	$(BIN)/ruff format --check overlay tests tools/*.py
 	$(BIN)/mypy overlay/telnyx_messages $(GENERATED)
 
-demo: install $(PRISM)
+demo: install $(NODE_TOOLS)
 	$(PY) tools/demo.py
 
 build: install

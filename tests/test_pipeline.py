@@ -5,7 +5,6 @@ from __future__ import annotations
 import filecmp
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import sysconfig
@@ -13,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, SPEC_PATH
+from .conftest import ROOT, SPEC_PATH, generate
 
-BIN = Path(sys.executable).parent
 HISTORY = ROOT.parent / "shared" / "spec" / "history"
 
 
@@ -41,29 +39,7 @@ def test_a_changed_spec_fails_the_pull_and_says_how_to_accept_it() -> None:
 
 
 def _generate(into: Path) -> Path:
-    out = into / "telnyx_messages_api"
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run(
-        [
-            str(BIN / "openapi-python-client"),
-            "generate",
-            "--path",
-            str(SPEC_PATH),
-            "--config",
-            "generator-config.yaml",
-            "--custom-template-path",
-            "templates",
-            "--meta",
-            "none",
-            "--output-path",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return out
+    return generate(SPEC_PATH, into)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -89,11 +65,9 @@ def test_the_operations_check_names_a_dropped_operation(tmp_path: Path) -> None:
     del document["paths"]["/messages/group/{message_id}"]
     changed = tmp_path / "messages.yml"
     changed.write_text(yaml.safe_dump(document))
-    code = (
-        "import sys, pathlib; sys.path.insert(0, 'tools'); import check_operations as c; "
-        f"c.SPEC = pathlib.Path({str(changed)!r}); sys.exit(c.main())"
+    result = subprocess.run(
+        [sys.executable, "tools/check_operations.py", str(changed)], cwd=ROOT, capture_output=True, text=True
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1
     assert "operation GetGroupMmsMessages" in result.stderr
     assert "client.messages.retrieve_group_messages" in result.stderr
@@ -131,3 +105,36 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
     assert out[0].startswith(str(fresh_site)) and out[1].startswith(str(fresh_site))
     assert out[2:] == ["True", "True"]
     assert filecmp.cmp(ROOT / "overlay" / "telnyx_messages" / "_client.py", Path(out[0]).with_name("_client.py"))
+
+
+def test_the_overlay_uses_only_stable_generated_names() -> None:
+    """Generated modules only by operationId, models only by component schema name, in one file."""
+    import ast
+
+    import yaml
+    from openapi_python_client.strings import ClassName
+
+    document = yaml.safe_load(SPEC_PATH.read_bytes())
+    components = {str(ClassName(name, prefix="")) for name in document["components"]["schemas"]}
+    operation_ids = {
+        op["operationId"] for item in document["paths"].values() for op in item.values() if "operationId" in op
+    }
+    problems = []
+    for source in sorted((ROOT / "overlay" / "telnyx_messages").glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if not isinstance(node, ast.ImportFrom | ast.Import):
+                continue
+            module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+            if not (module or "").startswith("telnyx_messages_api"):
+                continue
+            where = f"{source.name}:{node.lineno}"
+            if source.name != "_operations.py":
+                problems.append(f"{where}: imports {module} outside _operations.py")
+            for alias in node.names:
+                if module == "telnyx_messages_api.models" and alias.name not in components:
+                    problems.append(f"{where}: {alias.name} is no component schema's model")
+                if module == "telnyx_messages_api.api" and alias.asname not in operation_ids:
+                    problems.append(f"{where}: {alias.name} is not bound to an operationId")
+                if module not in {"telnyx_messages_api.models", "telnyx_messages_api.api"}:
+                    problems.append(f"{where}: imports from {module}")
+    assert problems == []

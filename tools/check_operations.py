@@ -2,6 +2,8 @@
 
 The overlay's table (overlay/telnyx_messages/_operations.py, METHODS) maps each client method to an
 operationId. It is read as data, so this check runs even when the overlay itself would not import.
+
+    python tools/check_operations.py [SPEC]   # default: openapi/messages.yml
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ def overlay_methods() -> dict[str, str]:
     raise SystemExit(f"{TABLE}: no METHODS table")
 
 
-def spec_operations() -> set[str]:
-    document = yaml.safe_load(SPEC.read_bytes())
+def spec_operations(spec: Path) -> set[str]:
+    document = yaml.safe_load(spec.read_bytes())
     return {
         str(operation["operationId"])
         for item in document.get("paths", {}).values()
@@ -37,12 +39,12 @@ def spec_operations() -> set[str]:
     }
 
 
-def main() -> int:
-    available = spec_operations()
+def main(spec: Path = SPEC) -> int:
+    available = spec_operations(spec)
     missing = {method: op for method, op in overlay_methods().items() if op not in available}
     for method, operation in sorted(missing.items()):
         print(
-            f"operation {operation} is not in {os.path.relpath(SPEC, ROOT)}, but client.messages.{method} wraps it: "
+            f"operation {operation} is not in {os.path.relpath(spec, ROOT)}, but client.messages.{method} wraps it: "
             f"upstream removed or renamed it. Map the method to the new operationId in "
             f"{TABLE.relative_to(ROOT)}, or remove the method.",
             file=sys.stderr,
@@ -51,4 +53,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else SPEC))

@@ -1,7 +1,7 @@
 """Pull the Messages spec and pin it by sha256.
 
     python tools/spec.py pull   SOURCE   # fetch into openapi/messages.yml, verify against the lock
-    python tools/spec.py update SOURCE [RECORDED_SOURCE]   # fetch, print what changed, re-pin the lock
+    python tools/spec.py update SOURCE [RECORDED_SOURCE]   # fetch, print a classified changelog, re-pin
 
 SOURCE is a URL or a local path; RECORDED_SOURCE, what the lock names as the source (the upstream
 URL when SOURCE is a mirror of it). The lock (openapi/messages.lock.json) is the committed record of
@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
-
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,31 +64,69 @@ def pull(source: str) -> int:
     return 0
 
 
-def _summary(document: dict[str, Any]) -> tuple[set[str], set[str]]:
-    operations = {
-        str(op["operationId"])
-        for item in document.get("paths", {}).values()
-        for op in item.values()
-        if isinstance(op, dict) and "operationId" in op
-    }
-    schemas = set(document.get("components", {}).get("schemas", {}))
-    return operations, schemas
+REDOCLY = ROOT / "tools" / "node_modules" / ".bin" / "redocly"
+
+
+def _where(pointer: str) -> str:
+    """A readable place for a JSON pointer into the spec: `Schema.field.sub` or `/path method ...`."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.removeprefix("#/").split("/")]
+    if parts[:2] == ["components", "schemas"]:
+        return ".".join(p for p in parts[2:] if p not in {"properties", "items"})
+    if parts[:1] == ["paths"] and len(parts) > 2:
+        return f"{parts[2].upper()} {parts[1]} " + "/".join(parts[3:])
+    return "/".join(parts)
+
+
+def _describe(change: dict[str, Any], base: dict[str, Any], revision: dict[str, Any]) -> str:
+    if "property" not in change:
+        return f"{change['typeName'].lower()} {change['kind']}"
+    before, after = base.get("value", "(none)"), revision.get("value", "(none)")
+    return f"`{change['property']}` {json.dumps(before)} -> {json.dumps(after)}"
+
+
+def changelog(old: Path, new: Path) -> tuple[list[str], list[str], str]:
+    """Breaking and non-breaking changes from old to new, as Redocly CLI's `diff` classifies them."""
+    if not REDOCLY.exists():
+        raise SystemExit(f"{REDOCLY} is missing: `cd tools && npm ci` installs it")
+    result = subprocess.run(
+        [str(REDOCLY), "diff", str(old), str(new), "--format=json", "--fail-on=none"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"},
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"redocly diff failed ({result.returncode}):\n{result.stderr}")
+    report = json.loads(result.stdout)
+    breaking: dict[str, None] = {}
+    compatible: dict[str, None] = {}
+    for change in report["changes"]:
+        base, revision = change.get("base", {}), change.get("revision", {})
+        pointer = str((revision or base).get("pointer") or change["path"])
+        if "property" in change:
+            pointer = pointer.removesuffix("/" + change["property"])
+        where = _where(pointer)
+        messages = [v["message"] for v in change.get("verdicts", [])] or [_describe(change, base, revision)]
+        for message in messages:
+            line = f"{where}: {message}"
+            (breaking if change["impact"] == "major" else compatible).setdefault(line)
+    return list(breaking), list(compatible), str(report.get("bump", "none"))
 
 
 def update(source: str, recorded_source: str | None = None) -> int:
     content = fetch(source)
     digest = hashlib.sha256(content).hexdigest()
-    old = yaml.safe_load(SPEC.read_bytes()) if SPEC.exists() else {}
-    new = yaml.safe_load(content)
-    (old_ops, old_schemas), (new_ops, new_schemas) = _summary(old), _summary(new)
-    for label, added, removed in (
-        ("operations", new_ops - old_ops, old_ops - new_ops),
-        ("schemas", new_schemas - old_schemas, old_schemas - new_schemas),
-    ):
-        for name in sorted(added):
-            print(f"  + {label[:-1]} {name}")
-        for name in sorted(removed):
-            print(f"  - {label[:-1]} {name}")
+    if SPEC.exists() and SPEC.read_bytes() == content:
+        print(f"spec: {source} is the pinned document ({digest[:12]}); nothing changed")
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            pulled = Path(scratch) / "messages.yml"
+            pulled.write_bytes(content)
+            breaking, compatible, bump = changelog(SPEC, pulled) if SPEC.exists() else ([], [], "none")
+        print(f"spec: changes from the pinned document (Redocly CLI rates them a {bump} bump)")
+        for title, lines in (("BREAKING", breaking), ("non-breaking", compatible)):
+            print(f"  {title}: {len(lines)}")
+            for line in lines:
+                print(f"    {line}")
     lock = {"source": recorded_source or source, "sha256": digest, **describe(content)}
     LOCK.write_text(json.dumps(lock, indent=2) + "\n")
     # Written after the lock, so that make sees the pulled copy as up to date.

@@ -17,7 +17,8 @@ from typing import Any
 
 import attrs
 import httpx
-from telnyx_messages_api.models import MessagingErrors
+
+from . import _operations
 
 __all__ = [
     "APIConnectionError",
@@ -76,7 +77,7 @@ def _error_details(document: Any) -> list[ErrorDetail]:
     if not isinstance(document, dict) or not isinstance(document.get("errors"), list):
         return []
     try:
-        parsed = MessagingErrors.from_dict(document)
+        parsed = _operations.MessagingErrors.from_dict(document)
     except Exception:  # a malformed error body must not hide the status behind a parse error
         return []
     details = []

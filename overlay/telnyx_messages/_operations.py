@@ -2,8 +2,9 @@
 
 METHODS maps each `client.messages` method to the operationId it wraps; `make generate` checks it
 against the spec (tools/check_operations.py). The generator names each operation's module after its
-operationId in snake case; the imports below bind them back to operationIds. They are the only
-generated names the overlay uses besides component schema names: a renamed operation costs a line.
+operationId in snake case; the imports below bind them back to operationIds. They, and the models
+of component schemas imported here by their spec names, are the only generated names the overlay
+uses: a renamed operation costs a line (tests/test_pipeline.py holds the overlay to that).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from telnyx_messages_api.api import (
 from telnyx_messages_api.api import (
     send_message as SendMessage,
 )
+from telnyx_messages_api.models import MessagingErrors  # components/schemas/messaging_Errors
 
 METHODS: Final = {
     "send": "SendMessage",
@@ -63,6 +65,7 @@ __all__ = [
     "CreateShortCodeMessage",
     "GetGroupMmsMessages",
     "GetMessage",
+    "MessagingErrors",
     "ScheduleMessage",
     "SendAlphanumericSenderIdMessage",
     "SendMessage",
