@@ -19,6 +19,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
+
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
