@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import sys
@@ -37,7 +38,7 @@ class Reply:
     body: bytes | Any = b""
     headers: dict[str, str] = attrs.field(factory=dict)
     delay: float = 0.0
-    # "reset" closes the connection without an answer.
+    # "reset" closes the connection without an answer; "truncate" sends half the body, then closes.
     action: str | None = None
 
     def payload(self) -> bytes:
@@ -52,6 +53,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    # The status the server answered with (None until it answers).
+    status: int | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -81,6 +84,7 @@ class LoopbackServer:
                     reply = server.replies.pop(0) if server.replies else server.default
                 if callable(reply):
                     reply = reply(received)
+                received.status = reply.status
                 if reply.delay:
                     threading.Event().wait(reply.delay)
                 if reply.action == "reset":
@@ -95,6 +99,11 @@ class LoopbackServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
+                if reply.action == "truncate":
+                    self.wfile.write(payload[: len(payload) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 self.wfile.write(payload)
 
             do_GET = do_POST = do_DELETE = _handle
@@ -107,6 +116,10 @@ class LoopbackServer:
 
     def reply(self, *replies: Reply) -> None:
         self.replies.extend(replies)
+
+    def accepted_messages(self) -> int:
+        """Message-creating POSTs that reached the server and were not refused with a 429."""
+        return sum(1 for r in self.received if r.method == "POST" and r.status != 429)
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -124,6 +137,28 @@ def server() -> Iterator[LoopbackServer]:
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("TELNYX_API_KEY", "TELNYX_BASE_URL", "TELNYX_LOG"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_key_in_any_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every test runs with every logger at DEBUG; none may ever have written the API key."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    assert API_KEY not in caplog.text, "the API key reached a log record"
+
+
+FAULT_TABLE: list[tuple[str, ...]] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FAULT_TABLE:
+        return
+    header = ("fault", "kind", "outcome", "attempts", "accepted")
+    rows = [header, *sorted(FAULT_TABLE)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    terminalreporter.section("fault injection: fault x operation kind -> outcome")
+    for row in rows:
+        terminalreporter.write_line("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 @pytest.fixture(scope="session")

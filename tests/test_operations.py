@@ -90,6 +90,11 @@ def test_spec_defaults_are_not_sent(server: LoopbackServer) -> None:
         ),
         (lambda m: m.schedule(to="+1", send_at=__import__("datetime").datetime(2030, 1, 1)), ValueError, "timezone"),
         (lambda m: m.cancel_scheduled(12), ValueError, "id must be a UUID, got 12"),
+        (
+            lambda m: m.send(to="+1", media_urls=[f"https://x.example/{i:060}" for i in range(20_000)]),
+            ValueError,
+            "over the 1048576 the client sends; the largest argument is media_urls",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_any_request(

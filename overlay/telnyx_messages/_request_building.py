@@ -10,13 +10,17 @@ from __future__ import annotations
 import datetime
 import enum
 import functools
+import json
 import types
 import typing
 import uuid
 from types import ModuleType
 from typing import Any
 
-__all__ = ["build_request_kwargs", "hints"]
+__all__ = ["MAX_BODY_BYTES", "build_request_kwargs", "hints"]
+
+# No message request comes near this; a body over it is a caller's mistake (the API caps media at 1 MB).
+MAX_BODY_BYTES = 1 << 20
 
 
 @functools.cache
@@ -98,4 +102,14 @@ def build_request_kwargs(
         _check_body(operation, params, method_name)
         arguments["body"] = operation.Body(**params)
     kwargs: dict[str, Any] = operation.build_request(**arguments)
+    if "json" in kwargs:
+        # Encoded once here, and sent as these bytes.
+        content = json.dumps(kwargs.pop("json"), ensure_ascii=False, separators=(",", ":")).encode()
+        if len(content) > MAX_BODY_BYTES:
+            largest = max(params or {"body": ""}, key=lambda name: len(repr((params or {})[name])))
+            raise ValueError(
+                f"{method_name}(): the request body is {len(content)} bytes, over the {MAX_BODY_BYTES} the client "
+                f"sends; the largest argument is {largest}"
+            )
+        kwargs["content"] = content
     return kwargs

@@ -1,0 +1,273 @@
+"""Fault injection: a real loopback server misbehaves on command; the client ends well, never sends twice.
+
+Each fault happens once and the server then answers normally, so each row shows whether the client
+tried again: a GET may; a message-creating POST only when the server provably never took it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from telnyx_messages import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    InternalServerError,
+    Telnyx,
+    TelnyxError,
+)
+
+from .conftest import API_KEY, FAULT_TABLE, LoopbackServer, Reply, schema_example
+from .test_contract import FORMATS, SPEC, inlined
+
+GROUP_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
+MESSAGE = schema_example(SPEC, "OutboundMessagePayload")
+OK = {"GET": Reply(200, {"data": [MESSAGE]}), "POST": Reply(200, {"data": MESSAGE})}
+TIMEOUT = 0.5
+MAX_RETRIES = 2
+TIME_BOUND = 6.0  # seconds for a whole call, retries and waits included
+
+
+def _http_date(seconds_from_now: float) -> str:
+    return email.utils.formatdate(time.time() + seconds_from_now, usegmt=True)
+
+
+@attrs.frozen
+class Fault:
+    name: str
+    reply: Callable[[str], Reply] | None  # None: nothing listens at all
+    get: type[Exception] | None  # None: the call succeeds (after a retry where attempts > 1)
+    get_attempts: int
+    post: type[Exception] | None
+    post_attempts: int
+
+
+def _fixed(reply: Reply) -> Callable[[str], Reply]:
+    return lambda kind: reply
+
+
+FAULTS = [
+    Fault("connection refused", None, APIConnectionError, 3, APIConnectionError, 3),
+    Fault("reset before the response", _fixed(Reply(action="reset")), None, 2, APIConnectionError, 1),
+    Fault("reset mid-body", lambda kind: attrs.evolve(OK[kind], action="truncate"), None, 2, APIConnectionError, 1),
+    Fault(
+        "slower than the timeout", lambda kind: attrs.evolve(OK[kind], delay=TIMEOUT * 3), None, 2, APITimeoutError, 1
+    ),
+    Fault("500", _fixed(Reply(500, b"")), None, 2, InternalServerError, 1),
+    Fault("502 Retry-After: 0", _fixed(Reply(502, b"", {"Retry-After": "0"})), None, 2, InternalServerError, 1),
+    Fault("503 Retry-After: 0", _fixed(Reply(503, b"", {"Retry-After": "0"})), None, 2, InternalServerError, 1),
+    Fault("503", _fixed(Reply(503, b"")), None, 2, InternalServerError, 1),
+    Fault("429 Retry-After: 1", _fixed(Reply(429, {"errors": []}, {"Retry-After": "1"})), None, 2, None, 2),
+    Fault("429 Retry-After: HTTP date", lambda kind: Reply(429, b"", {"Retry-After": _http_date(1)}), None, 2, None, 2),
+    Fault("520", _fixed(Reply(520, b"")), None, 2, InternalServerError, 1),
+    Fault(
+        "200 with HTML",
+        _fixed(Reply(200, b"<html>oops</html>", {"Content-Type": "text/html"})),
+        APIResponseValidationError,
+        1,
+        APIResponseValidationError,
+        1,
+    ),
+    Fault(
+        "200 with an empty body", _fixed(Reply(200, b"")), APIResponseValidationError, 1, APIResponseValidationError, 1
+    ),
+    Fault(
+        "truncated JSON",
+        lambda kind: Reply(200, OK[kind].payload()[:-7]),
+        APIResponseValidationError,
+        1,
+        APIResponseValidationError,
+        1,
+    ),
+    Fault(
+        "invalid JSON",
+        _fixed(Reply(200, b"{'data': nope}")),
+        APIResponseValidationError,
+        1,
+        APIResponseValidationError,
+        1,
+    ),
+    Fault(
+        "JSON labelled text/plain",
+        lambda kind: attrs.evolve(OK[kind], headers={"Content-Type": "text/plain"}),
+        None,
+        1,
+        None,
+        1,
+    ),
+    Fault("10 MB body", lambda kind: Reply(200, {**OK[kind].body, "padding": "x" * 10_000_000}), None, 1, None, 1),
+    Fault(
+        "redirect to another host",
+        lambda kind: Reply(307, b"", {"Location": "{other}/messages"}),
+        APIStatusError,
+        1,
+        APIStatusError,
+        1,
+    ),
+]
+
+
+def _call(client: Telnyx, kind: str) -> Any:
+    if kind == "GET":
+        return client.messages.retrieve_group_messages(GROUP_ID)
+    return client.messages.send(to="+13125550002", text="hi")
+
+
+@pytest.mark.parametrize("kind", ["GET", "POST"])
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
+def test_fault(fault: Fault, kind: str, server: LoopbackServer) -> None:
+    other = LoopbackServer()  # the host a redirect points at; it must see nothing
+    if fault.reply is None:
+        base_url = server.base_url
+        server.close()
+    else:
+        reply = fault.reply(kind)
+        location = reply.headers.get("Location")
+        if location:
+            reply = attrs.evolve(reply, headers={"Location": location.format(other=other.base_url)})
+        server.reply(reply, OK[kind])
+        base_url = server.base_url
+    attempts: list[httpx.Request] = []
+    expected, expected_attempts = (
+        (fault.get, fault.get_attempts) if kind == "GET" else (fault.post, fault.post_attempts)
+    )
+    outcome = "ok"
+    started = time.monotonic()
+    with httpx.Client(event_hooks={"request": [attempts.append]}) as http:
+        client = Telnyx(api_key=API_KEY, base_url=base_url, max_retries=MAX_RETRIES, timeout=TIMEOUT, http_client=http)
+        try:
+            result = _call(client, kind)
+        except TelnyxError as exc:
+            outcome = type(exc).__name__
+            assert API_KEY not in f"{exc} {exc!r} {exc.__cause__!r}"
+            assert expected is not None and isinstance(exc, expected), f"{fault.name}: {exc!r}"
+        else:
+            assert expected is None, f"{fault.name}: succeeded, expected {expected}"
+            assert result.data
+    elapsed = time.monotonic() - started
+    other.close()
+    accepted = server.accepted_messages() if kind == "POST" else 0
+    FAULT_TABLE.append((fault.name, kind, outcome, str(len(attempts)), str(accepted)))
+    assert len(attempts) == expected_attempts
+    assert elapsed < TIME_BOUND
+    assert accepted <= 1, "a message-creating POST was accepted twice"
+    assert other.received == []
+
+
+# --- fuzzed responses -------------------------------------------------------------------------
+
+# MessageResponse ({"data": OutboundMessagePayload}): also a valid GetMessage answer, whose union
+# parsing is read too. (hypothesis-jsonschema draws GetMessage's own oneOf schema slowly.)
+RESPONSE_SCHEMA = SPEC["components"]["responses"]["MessageResponse"]["content"]["application/json"]["schema"]
+
+
+def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(document, dict):
+        for key, value in document.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+MUTATIONS: dict[str, Callable[[Any], Any]] = {
+    "wrong type: int": lambda value: 7,
+    "wrong type: str": lambda value: "zzz-unknown",
+    "wrong type: list": lambda value: [value],
+    "wrong type: object": lambda value: {"nested": value},
+    "null": lambda value: None,
+    "deeper nesting": lambda value: [[{"x": [value]}]],
+    "missing": lambda value: _MISSING,
+}
+_MISSING = object()
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[Any, list[str]]:
+    document = draw(from_schema_cached())
+    applied = []
+    for _ in range(draw(st.integers(0, 4))):
+        path = draw(st.sampled_from(_paths(document)[1:] or [()]))
+        if not path:
+            break
+        name = draw(st.sampled_from(sorted(MUTATIONS)))
+        parent = document
+        for key in path[:-1]:
+            parent = parent[key]
+        new = MUTATIONS[name](parent[path[-1]])
+        if new is _MISSING and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif new is not _MISSING:
+            parent[path[-1]] = new
+        applied.append(f"{name} at {'.'.join(map(str, path))}")
+    return document, applied
+
+
+_STRATEGY: list[Any] = []
+
+
+def from_schema_cached() -> Any:
+    if not _STRATEGY:
+        import warnings
+
+        from hypothesis_jsonschema import from_schema
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _STRATEGY.append(from_schema(inlined(SPEC, RESPONSE_SCHEMA, every=True), custom_formats=FORMATS))
+    return _STRATEGY[0]
+
+
+def _read(document: Any) -> Any:
+    """The client's own reading of a 200 with this body, as GetMessage and as SendMessage."""
+    from telnyx_messages import _operations
+    from telnyx_messages._client import _BaseClient
+
+    response = httpx.Response(200, content=json.dumps(document).encode(), request=httpx.Request("GET", "http://t"))
+    _BaseClient._finish(_operations.SendMessage.Success, response)
+    return _BaseClient._finish(_operations.GetMessage.Success, response)
+
+
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.generate],
+)
+
+
+@FUZZ
+@given(mutated())
+def test_a_fuzzed_response_parses_or_ends_in_the_hierarchy(case: tuple[Any, list[str]]) -> None:
+    document, applied = case
+    if not applied:  # valid per the spec: it always parses
+        assert _read(document).to_dict()
+        return
+    try:
+        _read(document)
+    except APIResponseValidationError as exc:
+        assert str(exc), applied
+    # Anything else (KeyError, TypeError, ...) escapes and fails the test, the mutations printed.
+
+
+def test_the_fault_server_really_misbehaves(server: LoopbackServer) -> None:
+    # The faults above are real: plain httpx sees each one too.
+    server.reply(attrs.evolve(OK["GET"], action="truncate"), Reply(action="reset"))
+    with httpx.Client() as http:
+        with pytest.raises(httpx.RemoteProtocolError, match="complete message body"):
+            http.get(server.base_url + "/x")
+        with pytest.raises(httpx.ReadError):
+            http.get(server.base_url + "/x")
