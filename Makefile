@@ -76,12 +76,18 @@ test: install $(NODE_TOOLS)
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check overlay tests tools/*.py
-	$(BIN)/ruff format --check overlay tests tools/*.py
+	$(BIN)/ruff check overlay tests tools/*.py bench
+	$(BIN)/ruff format --check overlay tests tools/*.py bench
 	$(BIN)/mypy overlay/telnyx_messages $(GENERATED)
 
 demo: install $(NODE_TOOLS)
 	$(PY) tools/demo.py
+
+# Side-by-side ratios against raw httpx and the official SDK (installed here from the bench extra).
+bench: install
+	$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))' > $(VENV)/bench-requirements.txt
+	$(PY) -m pip install --quiet -r $(VENV)/bench-requirements.txt
+	$(PY) bench/run.py --json bench/results/latest.json
 
 build: install
 	rm -rf dist

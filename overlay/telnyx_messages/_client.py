@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import os
 import time
@@ -365,8 +364,14 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
             parsed_or_delay = self._after_attempt(result, request, policy, outcome, attempt, started)
             if not isinstance(parsed_or_delay, float):
                 return parsed_or_delay
-            await asyncio.sleep(parsed_or_delay)
+            await _sleep(parsed_or_delay)
             attempt += 1
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio  # here, not at the top: importing asyncio costs a sync program's cold start
+
+    await asyncio.sleep(seconds)
 
 
 from ._resources import AsyncMessages, Messages  # noqa: E402  (the resources refer back to the clients)

@@ -11,22 +11,24 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, Unpack
 from uuid import UUID
 
+from . import _operations
 from ._client import NOT_GIVEN, APIResponse, TimeoutTypes, raw_response_sink
-from ._operations import (
-    CancelMessage,
-    CreateGroupMmsMessage,
-    CreateLongCodeMessage,
-    CreateNumberPoolMessage,
-    CreateShortCodeMessage,
-    GetGroupMmsMessages,
-    GetMessage,
-    ScheduleMessage,
-    SendAlphanumericSenderIdMessage,
-    SendMessage,
-)
 
 if TYPE_CHECKING:
     from ._client import AsyncTelnyx, Telnyx
+    from ._operations import (
+        CancelMessage,
+        CreateGroupMmsMessage,
+        CreateLongCodeMessage,
+        CreateNumberPoolMessage,
+        CreateShortCodeMessage,
+        GetGroupMmsMessages,
+        GetMessage,
+        ScheduleMessage,
+        SendAlphanumericSenderIdMessage,
+        SendMessage,
+    )
+
 
 __all__ = ["AsyncMessages", "AsyncMessagesWithRawResponse", "Messages", "MessagesWithRawResponse"]
 
@@ -81,10 +83,10 @@ class Messages:
     ) -> SendMessage.Success:
         """Send a message with a phone number, alphanumeric sender ID, short code or number pool. (SendMessage)"""
         return self._client._request(
-            SendMessage,
+            _operations.SendMessage,
             {},
             dict(params),
-            result=SendMessage.Success,
+            result=_operations.SendMessage.Success,
             method_name="send",
             timeout=timeout,
             max_retries=max_retries,
@@ -101,10 +103,10 @@ class Messages:
     ) -> SendAlphanumericSenderIdMessage.Success:
         """Send an SMS with an alphanumeric sender ID. (SendAlphanumericSenderIdMessage)"""
         return self._client._request(
-            SendAlphanumericSenderIdMessage,
+            _operations.SendAlphanumericSenderIdMessage,
             {},
             dict(params),
-            result=SendAlphanumericSenderIdMessage.Success,
+            result=_operations.SendAlphanumericSenderIdMessage.Success,
             method_name="send_with_alphanumeric_sender",
             timeout=timeout,
             max_retries=max_retries,
@@ -116,10 +118,10 @@ class Messages:
     ) -> GetGroupMmsMessages.Success:
         """Retrieve all messages of a group MMS conversation. (GetGroupMmsMessages)"""
         return self._client._request(
-            GetGroupMmsMessages,
+            _operations.GetGroupMmsMessages,
             {"message_id": message_id},
             None,
-            result=GetGroupMmsMessages.Success,
+            result=_operations.GetGroupMmsMessages.Success,
             method_name="retrieve_group_messages",
             timeout=timeout,
             max_retries=max_retries,
@@ -135,10 +137,10 @@ class Messages:
     ) -> CreateGroupMmsMessage.Success:
         """Send a group MMS message. (CreateGroupMmsMessage)"""
         return self._client._request(
-            CreateGroupMmsMessage,
+            _operations.CreateGroupMmsMessage,
             {},
             dict(params),
-            result=CreateGroupMmsMessage.Success,
+            result=_operations.CreateGroupMmsMessage.Success,
             method_name="send_group_mms",
             timeout=timeout,
             max_retries=max_retries,
@@ -155,10 +157,10 @@ class Messages:
     ) -> CreateLongCodeMessage.Success:
         """Send a long code message. (CreateLongCodeMessage)"""
         return self._client._request(
-            CreateLongCodeMessage,
+            _operations.CreateLongCodeMessage,
             {},
             dict(params),
-            result=CreateLongCodeMessage.Success,
+            result=_operations.CreateLongCodeMessage.Success,
             method_name="send_long_code",
             timeout=timeout,
             max_retries=max_retries,
@@ -175,10 +177,10 @@ class Messages:
     ) -> CreateNumberPoolMessage.Success:
         """Send a message using a number pool. (CreateNumberPoolMessage)"""
         return self._client._request(
-            CreateNumberPoolMessage,
+            _operations.CreateNumberPoolMessage,
             {},
             dict(params),
-            result=CreateNumberPoolMessage.Success,
+            result=_operations.CreateNumberPoolMessage.Success,
             method_name="send_number_pool",
             timeout=timeout,
             max_retries=max_retries,
@@ -195,10 +197,10 @@ class Messages:
     ) -> ScheduleMessage.Success:
         """Schedule a message. (ScheduleMessage)"""
         return self._client._request(
-            ScheduleMessage,
+            _operations.ScheduleMessage,
             {},
             dict(params),
-            result=ScheduleMessage.Success,
+            result=_operations.ScheduleMessage.Success,
             method_name="schedule",
             timeout=timeout,
             max_retries=max_retries,
@@ -215,10 +217,10 @@ class Messages:
     ) -> CreateShortCodeMessage.Success:
         """Send a short code message. (CreateShortCodeMessage)"""
         return self._client._request(
-            CreateShortCodeMessage,
+            _operations.CreateShortCodeMessage,
             {},
             dict(params),
-            result=CreateShortCodeMessage.Success,
+            result=_operations.CreateShortCodeMessage.Success,
             method_name="send_short_code",
             timeout=timeout,
             max_retries=max_retries,
@@ -230,10 +232,10 @@ class Messages:
     ) -> CancelMessage.Success:
         """Cancel a scheduled message that has not yet been sent. (CancelMessage)"""
         return self._client._request(
-            CancelMessage,
+            _operations.CancelMessage,
             {"id": id},
             None,
-            result=CancelMessage.Success,
+            result=_operations.CancelMessage.Success,
             method_name="cancel_scheduled",
             timeout=timeout,
             max_retries=max_retries,
@@ -244,10 +246,10 @@ class Messages:
     ) -> GetMessage.Success:
         """Retrieve a message (outbound or inbound, by its direction). (GetMessage)"""
         return self._client._request(
-            GetMessage,
+            _operations.GetMessage,
             {"id": id},
             None,
-            result=GetMessage.Success,
+            result=_operations.GetMessage.Success,
             method_name="retrieve",
             timeout=timeout,
             max_retries=max_retries,
@@ -273,10 +275,10 @@ class AsyncMessages:
     ) -> SendMessage.Success:
         """Send a message with a phone number, alphanumeric sender ID, short code or number pool. (SendMessage)"""
         return await self._client._request(
-            SendMessage,
+            _operations.SendMessage,
             {},
             dict(params),
-            result=SendMessage.Success,
+            result=_operations.SendMessage.Success,
             method_name="send",
             timeout=timeout,
             max_retries=max_retries,
@@ -293,10 +295,10 @@ class AsyncMessages:
     ) -> SendAlphanumericSenderIdMessage.Success:
         """Send an SMS with an alphanumeric sender ID. (SendAlphanumericSenderIdMessage)"""
         return await self._client._request(
-            SendAlphanumericSenderIdMessage,
+            _operations.SendAlphanumericSenderIdMessage,
             {},
             dict(params),
-            result=SendAlphanumericSenderIdMessage.Success,
+            result=_operations.SendAlphanumericSenderIdMessage.Success,
             method_name="send_with_alphanumeric_sender",
             timeout=timeout,
             max_retries=max_retries,
@@ -308,10 +310,10 @@ class AsyncMessages:
     ) -> GetGroupMmsMessages.Success:
         """Retrieve all messages of a group MMS conversation. (GetGroupMmsMessages)"""
         return await self._client._request(
-            GetGroupMmsMessages,
+            _operations.GetGroupMmsMessages,
             {"message_id": message_id},
             None,
-            result=GetGroupMmsMessages.Success,
+            result=_operations.GetGroupMmsMessages.Success,
             method_name="retrieve_group_messages",
             timeout=timeout,
             max_retries=max_retries,
@@ -327,10 +329,10 @@ class AsyncMessages:
     ) -> CreateGroupMmsMessage.Success:
         """Send a group MMS message. (CreateGroupMmsMessage)"""
         return await self._client._request(
-            CreateGroupMmsMessage,
+            _operations.CreateGroupMmsMessage,
             {},
             dict(params),
-            result=CreateGroupMmsMessage.Success,
+            result=_operations.CreateGroupMmsMessage.Success,
             method_name="send_group_mms",
             timeout=timeout,
             max_retries=max_retries,
@@ -347,10 +349,10 @@ class AsyncMessages:
     ) -> CreateLongCodeMessage.Success:
         """Send a long code message. (CreateLongCodeMessage)"""
         return await self._client._request(
-            CreateLongCodeMessage,
+            _operations.CreateLongCodeMessage,
             {},
             dict(params),
-            result=CreateLongCodeMessage.Success,
+            result=_operations.CreateLongCodeMessage.Success,
             method_name="send_long_code",
             timeout=timeout,
             max_retries=max_retries,
@@ -367,10 +369,10 @@ class AsyncMessages:
     ) -> CreateNumberPoolMessage.Success:
         """Send a message using a number pool. (CreateNumberPoolMessage)"""
         return await self._client._request(
-            CreateNumberPoolMessage,
+            _operations.CreateNumberPoolMessage,
             {},
             dict(params),
-            result=CreateNumberPoolMessage.Success,
+            result=_operations.CreateNumberPoolMessage.Success,
             method_name="send_number_pool",
             timeout=timeout,
             max_retries=max_retries,
@@ -387,10 +389,10 @@ class AsyncMessages:
     ) -> ScheduleMessage.Success:
         """Schedule a message. (ScheduleMessage)"""
         return await self._client._request(
-            ScheduleMessage,
+            _operations.ScheduleMessage,
             {},
             dict(params),
-            result=ScheduleMessage.Success,
+            result=_operations.ScheduleMessage.Success,
             method_name="schedule",
             timeout=timeout,
             max_retries=max_retries,
@@ -407,10 +409,10 @@ class AsyncMessages:
     ) -> CreateShortCodeMessage.Success:
         """Send a short code message. (CreateShortCodeMessage)"""
         return await self._client._request(
-            CreateShortCodeMessage,
+            _operations.CreateShortCodeMessage,
             {},
             dict(params),
-            result=CreateShortCodeMessage.Success,
+            result=_operations.CreateShortCodeMessage.Success,
             method_name="send_short_code",
             timeout=timeout,
             max_retries=max_retries,
@@ -422,10 +424,10 @@ class AsyncMessages:
     ) -> CancelMessage.Success:
         """Cancel a scheduled message that has not yet been sent. (CancelMessage)"""
         return await self._client._request(
-            CancelMessage,
+            _operations.CancelMessage,
             {"id": id},
             None,
-            result=CancelMessage.Success,
+            result=_operations.CancelMessage.Success,
             method_name="cancel_scheduled",
             timeout=timeout,
             max_retries=max_retries,
@@ -436,10 +438,10 @@ class AsyncMessages:
     ) -> GetMessage.Success:
         """Retrieve a message (outbound or inbound, by its direction). (GetMessage)"""
         return await self._client._request(
-            GetMessage,
+            _operations.GetMessage,
             {"id": id},
             None,
-            result=GetMessage.Success,
+            result=_operations.GetMessage.Success,
             method_name="retrieve",
             timeout=timeout,
             max_retries=max_retries,

@@ -1,0 +1,263 @@
+"""Benchmark: this package against raw httpx (the floor) and the official `telnyx` SDK, side by side.
+
+    python bench/run.py [--rounds R] [--smoke] [--json OUT]
+
+Everything is measured interleaved in one run, and reported as ratios to the floor: the machines
+are shared and noisy, so absolute times from different runs do not compare.
+  per call      GET /messages/group/{id} with N = 1, 8, 100 messages, median and p90 per call
+  parse only    decoded dict -> models, against json.loads of the same body
+  cold start    a fresh interpreter: import, construct, first call; and its peak RSS (VmHWM)
+  async         200 concurrent calls, throughput against raw httpx.AsyncClient
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi" / "messages.yml"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from server import SIZES, group_id, messages  # noqa: E402
+
+KEY = "KEY-bench"
+CONCURRENCY = 200
+
+try:
+    import telnyx as official  # type: ignore[import-not-found]
+except ImportError:  # the bench extra is not installed
+    official = None
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as scratch:
+        port_file = Path(scratch) / "port"
+        process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "server.py"), str(SPEC), str(port_file)])
+        try:
+            deadline = time.monotonic() + 30
+            while not port_file.exists() or not port_file.read_text():
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the bench server did not start")
+                time.sleep(0.05)
+            yield f"http://127.0.0.1:{port_file.read_text()}"
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def quantiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
+
+
+def interleaved(contenders: dict[str, Callable[[], Any]], rounds: int, batch: int) -> dict[str, list[float]]:
+    """Per-call seconds for each contender, the contenders taking turns batch by batch."""
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for call in contenders.values():
+        call()  # warm: connection open, lazy imports done
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for name, call in contenders.items():
+                started = time.perf_counter()
+                for _ in range(batch):
+                    call()
+                samples[name].append((time.perf_counter() - started) / batch)
+    finally:
+        gc.enable()
+    return samples
+
+
+def per_call(base_url: str, rounds: int, batch: int) -> dict[str, Any]:
+    from telnyx_messages import Telnyx
+
+    results: dict[str, Any] = {}
+    raw = httpx.Client(base_url=base_url)
+    ours = Telnyx(api_key=KEY, base_url=base_url)
+    theirs = official.Telnyx(api_key=KEY, base_url=base_url, max_retries=0) if official else None
+    for n in SIZES:
+        gid = group_id(n)
+        contenders: dict[str, Callable[[], Any]] = {
+            "httpx": lambda gid=gid: raw.get(f"/messages/group/{gid}").json(),
+            "telnyx_messages": lambda gid=gid: ours.messages.retrieve_group_messages(gid),
+        }
+        if theirs is not None:
+            contenders["telnyx (official)"] = lambda gid=gid: theirs.messages.retrieve_group_messages(gid)
+        samples = interleaved(contenders, rounds, batch)
+        floor = quantiles(samples["httpx"])
+        results[f"N={n}"] = {
+            name: {
+                "median_us": q[0] * 1e6,
+                "p90_us": q[1] * 1e6,
+                "ratio_median": q[0] / floor[0],
+                "ratio_p90": q[1] / floor[1],
+            }
+            for name, q in ((name, quantiles(s)) for name, s in samples.items())
+        }
+    raw.close()
+    ours.close()
+    return results
+
+
+def parse_only(rounds: int, batch: int) -> dict[str, Any]:
+    from telnyx_messages import _operations
+
+    spec = yaml.safe_load(SPEC.read_bytes())
+    body = json.dumps(messages(spec, 100)).encode()
+    decoded = json.loads(body)
+    model = _operations.GetGroupMmsMessages.Success
+    contenders: dict[str, Callable[[], Any]] = {
+        "json.loads": lambda: json.loads(body),
+        "telnyx_messages from_dict": lambda: model.from_dict(decoded),
+    }
+    if official is not None:
+        from telnyx.types import MessageRetrieveGroupMessagesResponse  # type: ignore[import-not-found]
+
+        contenders["telnyx (official) construct"] = lambda: MessageRetrieveGroupMessagesResponse.construct(**decoded)
+    samples = interleaved(contenders, rounds, batch)
+    floor = statistics.median(samples["json.loads"])
+    return {
+        name: {"median_us": statistics.median(s) * 1e6, "ratio": statistics.median(s) / floor}
+        for name, s in samples.items()
+    }
+
+
+COLD = """
+import time
+started = time.perf_counter()
+{body}
+elapsed = time.perf_counter() - started
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(elapsed, hwm)
+"""
+COLD_BODIES = {
+    "httpx": "import httpx\nhttpx.Client(base_url={url!r}).get('/messages/group/{gid}').json()",
+    "telnyx_messages": (
+        "from telnyx_messages import Telnyx\n"
+        "Telnyx(api_key='k', base_url={url!r}).messages.retrieve_group_messages('{gid}')"
+    ),
+    "telnyx (official)": (
+        "from telnyx import Telnyx\n"
+        "Telnyx(api_key='k', base_url={url!r}, max_retries=0).messages.retrieve_group_messages('{gid}')"
+    ),
+}
+
+
+def cold_start(base_url: str, repeats: int) -> dict[str, Any]:
+    bodies = {k: v for k, v in COLD_BODIES.items() if official is not None or "official" not in k}
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in bodies}
+    for _ in range(repeats):
+        for name, body in bodies.items():
+            code = COLD.format(body=body.format(url=base_url, gid=group_id(8)))
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            seconds, hwm_kb = out.stdout.split()
+            samples[name].append((float(seconds), int(hwm_kb)))
+    return {
+        name: {
+            "ms": statistics.median(s for s, _ in runs) * 1e3,
+            "peak_rss_mb": statistics.median(k for _, k in runs) / 1024,
+        }
+        for name, runs in samples.items()
+    }
+
+
+async def _throughput(call: Callable[[], Any], rounds: int) -> float:
+    await asyncio.gather(*(call() for _ in range(CONCURRENCY)))  # warm the pool
+    started = time.perf_counter()
+    for _ in range(rounds):
+        await asyncio.gather(*(call() for _ in range(CONCURRENCY)))
+    return rounds * CONCURRENCY / (time.perf_counter() - started)
+
+
+async def async_throughput(base_url: str, rounds: int, repeats: int) -> dict[str, Any]:
+    from telnyx_messages import AsyncTelnyx
+
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    gid = group_id(8)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits) as raw, httpx.AsyncClient(limits=limits) as pool:
+        ours = AsyncTelnyx(api_key=KEY, base_url=base_url, http_client=pool)
+
+        async def raw_call() -> Any:
+            return (await raw.get(f"/messages/group/{gid}")).json()
+
+        async def our_call() -> Any:
+            return await ours.messages.retrieve_group_messages(gid)
+
+        results: dict[str, list[float]] = {"httpx": [], "telnyx_messages": []}
+        for _ in range(repeats):  # interleaved
+            results["httpx"].append(await _throughput(raw_call, rounds))
+            results["telnyx_messages"].append(await _throughput(our_call, rounds))
+    floor = statistics.median(results["httpx"])
+    return {
+        name: {"calls_per_s": statistics.median(r), "ratio": statistics.median(r) / floor}
+        for name, r in results.items()
+    }
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = ["per call (ratio to raw httpx; median / p90):"]
+    for size, table in results["per_call"].items():
+        for name, row in table.items():
+            ratios = f"{row['ratio_median']:5.2f}x / {row['ratio_p90']:5.2f}x"
+            lines.append(f"  {size:<6} {name:<28} {row['median_us']:9.1f} us  {ratios}")
+    lines.append("parse only, N=100 (ratio to json.loads):")
+    for name, row in results["parse_only"].items():
+        lines.append(f"  {name:<35} {row['median_us']:9.1f} us  {row['ratio']:5.2f}x")
+    lines.append("cold start: import + construct + first call (fresh interpreter):")
+    for name, row in results["cold_start"].items():
+        lines.append(f"  {name:<35} {row['ms']:7.1f} ms  peak RSS {row['peak_rss_mb']:6.1f} MB")
+    lines.append(f"async, {CONCURRENCY} concurrent calls, N=8 (ratio to raw httpx.AsyncClient):")
+    for name, row in results["async"].items():
+        lines.append(f"  {name:<35} {row['calls_per_s']:9.0f} calls/s  {row['ratio']:5.2f}x")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--smoke", action="store_true", help="one iteration of everything: checks the runner, measures nothing"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    rounds, batch, cold, async_rounds = (1, 1, 1, 1) if args.smoke else (args.rounds, 20, 7, 5)
+    if args.smoke:  # checks the runner's own code only: small, and without the official SDK
+        global official, CONCURRENCY
+        official, CONCURRENCY = None, 10
+    with running_server() as base_url:
+        results = {
+            "python": sys.version.split()[0],
+            "httpx": httpx.__version__,
+            "official": getattr(official, "__version__", None),
+            "per_call": per_call(base_url, rounds, batch),
+            "parse_only": parse_only(rounds, batch),
+            "cold_start": cold_start(base_url, cold),
+            "async": asyncio.run(async_throughput(base_url, async_rounds, 1 if args.smoke else 3)),
+        }
+    print(report(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.pop("TELNYX_LOG", None)
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""A loopback HTTP/1.1 keep-alive server cheap enough that the client's overhead dominates.
+
+It answers `GET /messages/group/{id}` with N messages, N read from the id's last group
+(`...-000000000008` is 8), each the spec's OutboundMessagePayload example with its own id and
+phone numbers and Z-suffixed timestamps. Responses are built once; serving is a dict lookup.
+
+    python bench/server.py SPEC PORT_FILE   # writes the port it listens on, then serves
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SIZES = (1, 8, 100)
+
+
+def group_id(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+def messages(spec: dict[str, Any], n: int) -> dict[str, Any]:
+    example = spec["components"]["schemas"]["OutboundMessagePayload"]["example"]
+    data = []
+    for i in range(n):
+        message = copy.deepcopy(example)
+        message["id"] = str(uuid.UUID(int=i + 1))
+        message["from"]["phone_number"] = f"+1844555{i:04d}"
+        message["to"][0]["phone_number"] = f"+1866555{i:04d}"
+        message["received_at"] = f"2019-01-23T18:10:{i % 60:02d}.574Z"
+        message["sent_at"] = f"2019-01-23T18:11:{i % 60:02d}.000Z"
+        message["completed_at"] = f"2019-01-23T18:12:{i % 60:02d}.000Z"
+        data.append(message)
+    return {"data": data}
+
+
+def responses(spec: dict[str, Any]) -> dict[bytes, bytes]:
+    table = {}
+    for n in SIZES:
+        body = json.dumps(messages(spec, n)).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        table[f"/messages/group/{group_id(n)}".encode()] = head.encode() + body
+    return table
+
+
+NOT_FOUND = b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{"errors":[]}'
+
+
+async def serve(table: dict[bytes, bytes], port_file: Path) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                path = head.split(b" ", 2)[1]
+                writer.write(table.get(path, NOT_FOUND))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+    port_file.write_text(str(server.sockets[0].getsockname()[1]))
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    spec = yaml.safe_load(Path(sys.argv[1]).read_bytes())
+    asyncio.run(serve(responses(spec), Path(sys.argv[2])))

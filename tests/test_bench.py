@@ -1,0 +1,31 @@
+"""The benchmark runner works end to end: one iteration of everything (a smoke run, not a timing)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import ROOT
+
+
+def test_the_benchmark_runs(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, "bench/run.py", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert set(results["per_call"]) == {"N=1", "N=8", "N=100"}
+    for table in results["per_call"].values():
+        assert table["httpx"]["ratio_median"] == 1.0
+        assert table["telnyx_messages"]["median_us"] > 0
+    assert set(results["parse_only"]) >= {"json.loads", "telnyx_messages from_dict"}
+    assert results["cold_start"]["telnyx_messages"]["peak_rss_mb"] > 0
+    assert results["async"]["telnyx_messages"]["calls_per_s"] > 0
+    assert "per call (ratio to raw httpx" in run.stdout
