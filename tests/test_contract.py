@@ -364,3 +364,30 @@ def test_every_operation_has_a_method_and_tests() -> None:
     problems += [f"{c.operation_id}: no test" for c in CASES if f"[{c.operation_id}]" not in collected]
     assert not problems, "\n".join(problems)
     assert json.dumps(sorted(wrapped)) == json.dumps(sorted(c.operation_id for c in CASES))
+
+
+# --- the templates' fast conversions agree with the slow ones ----------------------------------
+
+
+_HEXISH = "0123456789abcdefABCDEF_ +x"
+# Canonical layout with odd characters in the groups, where a shortcut would most likely differ.
+_LAID_OUT = st.tuples(*(st.text(_HEXISH, min_size=n, max_size=n) for n in (8, 4, 4, 4, 12))).map("-".join)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.uuids() | _LAID_OUT | st.text(alphabet=_HEXISH + "-{}", min_size=30, max_size=40))
+def test_parse_uuid_is_uuid(value: Any) -> None:
+    from telnyx_messages_api.types import parse_uuid
+
+    text = str(value)
+    try:
+        expected: Any = uuid.UUID(text)
+    except ValueError as exc:
+        expected = type(exc)
+    try:
+        got: Any = parse_uuid(text)
+    except ValueError as exc:
+        got = type(exc)
+    assert got == expected
+    if isinstance(got, uuid.UUID):
+        assert (str(got), got.is_safe, hash(got)) == (str(expected), expected.is_safe, hash(expected))
