@@ -16,8 +16,11 @@ from typing import Any
 
 import attrs
 import telnyx_messages_api.models as generated_models
+from hypothesis import strategies as st
 from openapi_python_client.strings import ClassName, PythonIdentifier
 from telnyx_messages_api.types import Unset
+
+from .spec_cases import resolve
 
 # Every generated model, so that the annotations written under TYPE_CHECKING resolve.
 _NAMESPACE = {name: getattr(generated_models, name) for name in generated_models.__all__}
@@ -50,11 +53,9 @@ def component_class(spec: dict[str, Any], name: str) -> type | None:
     return getattr(generated_models, str(ClassName(name, prefix="")), None)
 
 
-def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        *_, section, name = schema["$ref"].split("/")
-        schema = spec["components"][section][name]
-    return schema
+def escape(part: str) -> str:
+    """One segment of a JSON pointer (RFC 6901)."""
+    return part.replace("~", "~0").replace("/", "~1")
 
 
 def type_hints(model: type) -> dict[str, Any]:
@@ -175,3 +176,34 @@ class Walker:
 
 def report(mismatches: list[Mismatch]) -> str:
     return f"{len(mismatches)} mismatches between spec and generated code:\n" + "\n".join(map(str, mismatches))
+
+
+# --- documents drawn from schemas (hypothesis-jsonschema) --------------------------------------
+
+
+def inlined(spec: dict[str, Any], schema: Any, *, every: bool) -> Any:
+    """A schema with its $refs inlined: every property required, or only the required ones kept."""
+    if isinstance(schema, list):
+        return [inlined(spec, s, every=every) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {k: inlined(spec, v, every=every) for k, v in resolve(spec, schema).items() if k != "example"}
+    if "properties" in schema:
+        # Like the generator, read a schema with properties but no type (messaging_Error) as an object.
+        schema.setdefault("type", "object")
+        if every:
+            schema["required"] = sorted(schema["properties"])
+        else:
+            keep = set(schema.get("required", []))
+            schema["properties"] = {k: v for k, v in schema["properties"].items() if k in keep}
+        schema["additionalProperties"] = False
+    if "items" in schema:
+        schema["maxItems"] = 3  # bounded documents keep the suite fast; one item exercises the parse
+    return schema
+
+
+FORMATS = {
+    "uuid": st.uuids().map(str),
+    "date-time": st.datetimes(timezones=st.just(datetime.UTC)).map(lambda d: d.isoformat().replace("+00:00", "Z")),
+    "url": st.from_regex(r"\Ahttps://[a-z]{1,12}\.example/[a-z0-9]{0,12}\Z"),
+}

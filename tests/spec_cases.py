@@ -94,3 +94,13 @@ def keyword_arguments(body_model: Any, document: dict[str, Any]) -> dict[str, An
         for field in attrs.fields(body_model)
         if field.name != "additional_properties" and getattr(body, field.name) is not UNSET
     }
+
+
+def call_arguments(
+    spec: dict[str, Any], case: OperationCase, path_value: str | None = None
+) -> tuple[list[str], dict[str, Any], dict[str, Any] | None]:
+    """Path values (`path_value`, or a fresh UUID each), keyword arguments and the body they send."""
+    path_values = [path_value or str(uuid.uuid4()) for _ in case.module.PATH_PARAMETERS]
+    document = example_of(spec, case.request_schema) if case.request_schema else None
+    kwargs = keyword_arguments(case.module.Body, document) if document is not None else {}
+    return path_values, kwargs, document

@@ -30,9 +30,21 @@ from referencing.jsonschema import DRAFT202012
 from telnyx_messages import AsyncTelnyx, Telnyx, _operations
 
 from .conftest import API_KEY, ROOT, SPEC_PATH, LoopbackServer, Reply, normalised
-from .contract import Mismatch, Walker, component_class, concrete, python_name, report, resolve, type_hints
+from .contract import (
+    FORMATS,
+    Mismatch,
+    Walker,
+    component_class,
+    concrete,
+    escape,
+    inlined,
+    python_name,
+    report,
+    resolve,
+    type_hints,
+)
 from .openapi_httpx import HttpxOpenAPIRequest
-from .spec_cases import OperationCase, example_of, keyword_arguments, operations
+from .spec_cases import OperationCase, call_arguments, example_of, operations
 
 SPEC = yaml.safe_load(SPEC_PATH.read_bytes())
 CASES = operations(SPEC)
@@ -43,7 +55,7 @@ JSON = "content/application~1json/schema"
 
 
 def _pointer(*parts: str) -> str:
-    return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return "#/" + "/".join(map(escape, parts))
 
 
 def model_roots(spec: dict[str, Any]) -> dict[str, type]:
@@ -170,7 +182,7 @@ def examples(node: Any, pointer: str = "#") -> Iterator[tuple[str, Any]]:
             if key == "example":
                 yield pointer, value
             else:
-                yield from examples(value, f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}")
+                yield from examples(value, f"{pointer}/{escape(key)}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from examples(value, f"{pointer}/{index}")
@@ -224,34 +236,6 @@ def test_an_invalid_example_is_caught() -> None:
 
 
 # --- 3. documents drawn from the response schemas ---------------------------------------------
-
-
-def inlined(spec: dict[str, Any], schema: Any, *, every: bool) -> Any:
-    """A schema with its $refs inlined: every property required, or only the required ones kept."""
-    if isinstance(schema, list):
-        return [inlined(spec, s, every=every) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    schema = {k: inlined(spec, v, every=every) for k, v in resolve(spec, schema).items() if k != "example"}
-    if "properties" in schema:
-        # Like the generator, read a schema with properties but no type (messaging_Error) as an object.
-        schema.setdefault("type", "object")
-        if every:
-            schema["required"] = sorted(schema["properties"])
-        else:
-            keep = set(schema.get("required", []))
-            schema["properties"] = {k: v for k, v in schema["properties"].items() if k in keep}
-        schema["additionalProperties"] = False
-    if "items" in schema:
-        schema["maxItems"] = 3  # bounded documents keep the suite fast; one item exercises the parse
-    return schema
-
-
-FORMATS = {
-    "uuid": st.uuids().map(str),
-    "date-time": st.datetimes(timezones=st.just(datetime.UTC)).map(lambda d: d.isoformat().replace("+00:00", "Z")),
-    "url": st.from_regex(r"\Ahttps://[a-z]{1,12}\.example/[a-z0-9]{0,12}\Z"),
-}
 
 
 def _responses() -> Iterator[tuple[str, Any, type]]:
@@ -308,19 +292,13 @@ def _loopback_spec(base_url: str) -> OpenAPI:
     return OpenAPI.from_dict(spec)
 
 
-def _arguments(case: OperationCase) -> tuple[list[str], dict[str, Any]]:
-    document = example_of(SPEC, case.request_schema) if case.request_schema else None
-    kwargs = keyword_arguments(case.module.Body, document) if document is not None else {}
-    return [str(uuid.uuid4()) for _ in case.module.PATH_PARAMETERS], kwargs
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
 async def test_requests_validate_against_the_spec(case: OperationCase, server: LoopbackServer) -> None:
     openapi = _loopback_spec(server.base_url)
     sent: list[httpx.Request] = []
     response = example_of(SPEC, case.response_schema)
     server.default = Reply(200, response)
-    path_values, kwargs = _arguments(case)
+    path_values, kwargs, _ = call_arguments(SPEC, case)
     with httpx.Client(event_hooks={"request": [sent.append]}) as recording:
         client = Telnyx(api_key=API_KEY, base_url=server.base_url, http_client=recording)
         getattr(client.messages, case.client_method)(*path_values, **kwargs)

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
+import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from telnyx_messages import (
@@ -27,9 +28,10 @@ from telnyx_messages import (
     TelnyxError,
 )
 
-from .conftest import API_KEY, FAULT_TABLE, LoopbackServer, Reply, schema_example
-from .test_contract import FORMATS, SPEC, inlined
+from .conftest import API_KEY, FAULT_TABLE, SPEC_PATH, LoopbackServer, Reply, schema_example
+from .contract import FORMATS, inlined
 
+SPEC = yaml.safe_load(SPEC_PATH.read_bytes())
 GROUP_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
 MESSAGE = schema_example(SPEC, "OutboundMessagePayload")
 OK = {"GET": Reply(200, {"data": [MESSAGE]}), "POST": Reply(200, {"data": MESSAGE})}

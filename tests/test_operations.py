@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -10,7 +9,7 @@ import yaml
 from telnyx_messages import AsyncTelnyx, Telnyx, _operations
 
 from .conftest import API_KEY, SPEC_PATH, LoopbackServer, Reply, normalised
-from .spec_cases import OperationCase, example_of, keyword_arguments, operations
+from .spec_cases import OperationCase, call_arguments, example_of, operations
 
 SPEC = yaml.safe_load(SPEC_PATH.read_bytes())
 CASES = operations(SPEC)
@@ -23,13 +22,11 @@ def test_every_operation_has_a_client_method() -> None:
     assert len(CASES) == len(_operations.METHODS) == 10
 
 
-def _call_arguments(case: OperationCase) -> tuple[list[Any], dict[str, Any], dict[str, Any] | None, str]:
-    path_values = [str(uuid.uuid4()) for _ in case.module.PATH_PARAMETERS]
+def _call_arguments(case: OperationCase) -> tuple[list[str], dict[str, Any], dict[str, Any] | None, str]:
+    path_values, kwargs, document = call_arguments(SPEC, case)
     expected_path = case.path
     for name, value in zip(case.module.PATH_PARAMETERS, path_values, strict=True):
         expected_path = expected_path.replace("{" + name + "}", value)
-    document = example_of(SPEC, case.request_schema) if case.request_schema else None
-    kwargs = keyword_arguments(case.module.Body, document) if document is not None else {}
     return path_values, kwargs, document, expected_path
 
 

@@ -19,22 +19,16 @@ from telnyx_messages import (
 )
 
 from .conftest import SPEC_PATH, LoopbackServer, Reply, normalised, schema_example
-from .spec_cases import OperationCase, example_of, keyword_arguments, operations
+from .spec_cases import OperationCase, call_arguments, operations
 
 SPEC = yaml.safe_load(SPEC_PATH.read_bytes())
 CASES = operations(SPEC)
 MESSAGE_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
 
 
-def _arguments(case: OperationCase) -> tuple[list[str], dict[str, Any]]:
-    document = example_of(SPEC, case.request_schema) if case.request_schema else None
-    kwargs = keyword_arguments(case.module.Body, document) if document is not None else {}
-    return [MESSAGE_ID for _ in case.module.PATH_PARAMETERS], kwargs
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
 def test_operation_against_prism(case: OperationCase, prism: str) -> None:
-    path_values, kwargs = _arguments(case)
+    path_values, kwargs, _ = call_arguments(SPEC, case, MESSAGE_ID)
     with Telnyx(api_key="any", base_url=prism) as client:
         result = getattr(client.messages, case.client_method)(*path_values, **kwargs)
     assert isinstance(result, case.module.Success)
@@ -43,7 +37,7 @@ def test_operation_against_prism(case: OperationCase, prism: str) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
 async def test_operation_against_prism_async(case: OperationCase, prism: str) -> None:
-    path_values, kwargs = _arguments(case)
+    path_values, kwargs, _ = call_arguments(SPEC, case, MESSAGE_ID)
     async with AsyncTelnyx(api_key="any", base_url=prism) as client:
         result = await getattr(client.messages, case.client_method)(*path_values, **kwargs)
     assert isinstance(result, case.module.Success)

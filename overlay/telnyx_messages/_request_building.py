@@ -106,7 +106,8 @@ def build_request_kwargs(
         # Encoded once here, and sent as these bytes.
         content = json.dumps(kwargs.pop("json"), ensure_ascii=False, separators=(",", ":")).encode()
         if len(content) > MAX_BODY_BYTES:
-            largest = max(params or {"body": ""}, key=lambda name: len(repr((params or {})[name])))
+            given = params or {}
+            largest = max(given, key=lambda name: len(repr(given[name])), default="body")
             raise ValueError(
                 f"{method_name}(): the request body is {len(content)} bytes, over the {MAX_BODY_BYTES} the client "
                 f"sends; the largest argument is {largest}"
