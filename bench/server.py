@@ -2,7 +2,10 @@
 
 It answers `GET /messages/group/{id}` with N messages, N read from the id's last group
 (`...-000000000008` is 8), each the spec's OutboundMessagePayload example with its own id and
-phone numbers and Z-suffixed timestamps. Responses are built once; serving is a dict lookup.
+phone numbers and Z-suffixed timestamps. Each N has VARIANTS responses, served in turn, whose
+message ids differ: more distinct ids than a client could remember between two calls, so that
+a client caching what it parsed cannot make the benchmark say more than it would do for real
+traffic. Responses are built once; serving is a lookup.
 
     python bench/server.py SPEC PORT_FILE   # writes the port it listens on, then serves
 """
@@ -11,27 +14,30 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import json
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 SIZES = (1, 8, 100)
+VARIANTS = 32
 
 
 def group_id(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
-def messages(spec: dict[str, Any], n: int) -> dict[str, Any]:
+def messages(spec: dict[str, Any], n: int, variant: int = 0) -> dict[str, Any]:
     example = spec["components"]["schemas"]["OutboundMessagePayload"]["example"]
     data = []
     for i in range(n):
         message = copy.deepcopy(example)
-        message["id"] = str(uuid.UUID(int=i + 1))
+        message["id"] = str(uuid.UUID(int=variant << 32 | i + 1))
         message["from"]["phone_number"] = f"+1844555{i:04d}"
         message["to"][0]["phone_number"] = f"+1866555{i:04d}"
         message["received_at"] = f"2019-01-23T18:10:{i % 60:02d}.574Z"
@@ -41,25 +47,29 @@ def messages(spec: dict[str, Any], n: int) -> dict[str, Any]:
     return {"data": data}
 
 
-def responses(spec: dict[str, Any]) -> dict[bytes, bytes]:
+def responses(spec: dict[str, Any]) -> dict[bytes, Iterator[bytes]]:
     table = {}
     for n in SIZES:
-        body = json.dumps(messages(spec, n)).encode()
-        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        table[f"/messages/group/{group_id(n)}".encode()] = head.encode() + body
+        variants = []
+        for variant in range(VARIANTS):
+            body = json.dumps(messages(spec, n, variant)).encode()
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            variants.append(head.encode() + body)
+        table[f"/messages/group/{group_id(n)}".encode()] = itertools.cycle(variants)
     return table
 
 
 NOT_FOUND = b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{"errors":[]}'
 
 
-async def serve(table: dict[bytes, bytes], port_file: Path) -> None:
+async def serve(table: dict[bytes, Iterator[bytes]], port_file: Path) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 path = head.split(b" ", 2)[1]
-                writer.write(table.get(path, NOT_FOUND))
+                variants = table.get(path)
+                writer.write(NOT_FOUND if variants is None else next(variants))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:

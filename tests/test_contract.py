@@ -278,9 +278,30 @@ def test_drawn_documents_parse_and_round_trip(name: str, schema: Any, models: li
     @given(strategy)
     def check(document: Any) -> None:
         for model in models:
-            assert normalised(model.from_dict(document).to_dict()) == normalised(document), model.__name__
+            parsed = model.from_dict(document)
+            assert normalised(parsed.to_dict()) == normalised(document), model.__name__
+            assert _built_through_init(parsed) == parsed, model.__name__
 
     check()
+
+
+def _built_through_init(instance: Any) -> Any:
+    """The same model made by its attrs __init__, which from_dict skips: every field must have been set
+    (reading one that was not raises), nested models too, and attrs equality must hold."""
+    fields = attrs.fields(type(instance))
+    values = {}
+    for field in fields:
+        value = getattr(instance, field.name)
+        if attrs.has(type(value)):
+            value = _built_through_init(value)
+        elif isinstance(value, list):
+            value = [_built_through_init(item) if attrs.has(type(item)) else item for item in value]
+        values[field.name] = value
+    rebuilt = type(instance)(**{f.alias: values[f.name] for f in fields if f.init})
+    for field in fields:
+        if not field.init:
+            setattr(rebuilt, field.name, values[field.name])
+    return rebuilt
 
 
 # --- 4. every request the overlay sends validates against the spec ----------------------------

@@ -89,8 +89,11 @@ def _is_uuid(value: str) -> bool:
 def _path_value(operation: ModuleType, name: str, value: object, method_name: str) -> object:
     if hints(operation.build_request).get(name) is not uuid.UUID or isinstance(value, uuid.UUID):
         return value
-    if isinstance(value, str) and _is_uuid(value):
-        return uuid.UUID(value)
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
     raise ValueError(f"{method_name}(): {name} must be a UUID, got {value!r}")
 
 
