@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import uuid
 from decimal import Decimal
@@ -11,8 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 from telnyx_messages import (
     APIConnectionError,
     APIResponseValidationError,
@@ -306,49 +303,6 @@ def test_telnyx_log_switches_logging_on(server: LoopbackServer) -> None:
     server.reply(Reply(200, {"data": []}))
     quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "telnyx_messages" not in quiet.stderr
-
-
-_json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**80), max_value=2**80)  # past orjson's 64 bits, within the json module's
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@example(value=-(2**63) - 1, encoding="utf-8", ensure_ascii=True, damage=None)  # orjson: a float
-@example(value=[2**64], encoding="utf-8", ensure_ascii=True, damage=None)
-@example(value=float("nan"), encoding="utf-8", ensure_ascii=True, damage=None)
-@example(value="\ud800", encoding="utf-8", ensure_ascii=True, damage=None)  # a lone surrogate, escaped
-@given(
-    value=_json_values,
-    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32"]),
-    ensure_ascii=st.booleans(),
-    damage=st.sampled_from([None, b"", b"}", b"\xff", b",,"]),
-)
-def test_responses_decode_exactly_as_httpx_does(
-    value: Any, encoding: str, ensure_ascii: bool, damage: bytes | None
-) -> None:
-    """The fast decoder is an optimisation only: for any body, what response.json() gives, or its error."""
-    from telnyx_messages._client import _decoded
-
-    body = json.dumps(value, ensure_ascii=ensure_ascii).encode(encoding)
-    if damage is not None:
-        body = body[: len(body) // 2] + damage
-    response = httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
-    try:
-        expected: Any = ("ok", json.dumps(response.json(), sort_keys=True))
-    except ValueError as exc:
-        expected = ("error", type(exc))
-    try:
-        got: Any = ("ok", json.dumps(_decoded(response), sort_keys=True))
-    except ValueError as exc:
-        got = ("error", type(exc))
-    assert got == expected
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import time
 from collections.abc import Mapping
@@ -15,7 +14,6 @@ from urllib.parse import urlsplit
 
 import attrs
 import httpx
-import orjson
 
 from ._exceptions import (
     APIConnectionError,
@@ -260,31 +258,13 @@ class _BaseClient(Generic[H]):
         if not response.is_success:
             raise status_error(response)
         try:
-            parsed = result.from_dict(_decoded(response))
+            parsed = result.from_dict(response.json())
         except Exception as exc:  # any malformed body, whatever the parser tripped on
             raise APIResponseValidationError(response, f"{type(exc).__name__}: {exc}") from exc
         sink = raw_response_sink.get()
         if sink is not None:
             sink.append(APIResponse(http_response=response, parsed=parsed))
         return parsed
-
-
-# orjson reads an integer past 64 bits as a float where the json module keeps it exact: a body with
-# a run of 19 digits anywhere (strings included; 18 digits always fit) is left to the json module.
-_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
-
-
-def _decoded(response: httpx.Response) -> Any:
-    """The JSON body, as `response.json()` gives it. orjson decodes twice as fast; what it refuses
-    (a charset other than UTF-8, NaN, malformed JSON) or might read otherwise goes to
-    `response.json()`, which accepts it or raises its own error, so the result never differs."""
-    content = response.content
-    if _LONG_DIGIT_RUN.search(content) is None:
-        try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError:
-            pass
-    return response.json()
 
 
 def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
