@@ -254,13 +254,14 @@ def report(results: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument(
         "--smoke", action="store_true", help="one iteration of everything: checks the runner, measures nothing"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    rounds, batch, cold, async_rounds = (1, 1, 1, 1) if args.smoke else (args.rounds, 20, 7, 5)
+    # Short turns: the contenders see the same state of a shared machine.
+    rounds, batch, cold, async_rounds = (1, 1, 1, 1) if args.smoke else (args.rounds, 5, 7, 5)
     if args.smoke:  # checks the runner's own code only: small, and without the official SDK
         global official, CONCURRENCY
         official, CONCURRENCY = None, 10
