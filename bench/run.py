@@ -70,21 +70,27 @@ def quantiles(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))], ordered[0]
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def interleaved(contenders: dict[str, Callable[[], Any]], rounds: int, batch: int) -> dict[str, list[float]]:
     """Per-call seconds for each contender, the contenders taking turns batch by batch."""
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     for call in contenders.values():
         call()  # warm: connection open, lazy imports done
-    gc.disable()
-    try:
+    with gc_paused():
         for _ in range(rounds):
             for name, call in contenders.items():
                 started = time.perf_counter()
                 for _ in range(batch):
                     call()
                 samples[name].append((time.perf_counter() - started) / batch)
-    finally:
-        gc.enable()
     return samples
 
 
@@ -138,8 +144,7 @@ def parse_only(rounds: int, batch: int) -> dict[str, Any]:
 
         parsers["telnyx (official) construct"] = lambda d: MessageRetrieveGroupMessagesResponse.construct(**d)
     samples: dict[str, list[float]] = {name: [] for name in parsers}
-    gc.disable()
-    try:
+    with gc_paused():
         for _ in range(rounds):
             for name, parse in parsers.items():
                 for _ in range(batch):
@@ -148,17 +153,10 @@ def parse_only(rounds: int, batch: int) -> dict[str, Any]:
                     started = time.perf_counter()
                     parse(document)
                     samples[name].append(time.perf_counter() - started)
-    finally:
-        gc.enable()
-    floor = statistics.median(samples["json.loads"])
-    best_floor = min(samples["json.loads"])
+    floor = quantiles(samples["json.loads"])
     return {
-        name: {
-            "median_us": statistics.median(s) * 1e6,
-            "ratio": statistics.median(s) / floor,
-            "ratio_best": min(s) / best_floor,
-        }
-        for name, s in samples.items()
+        name: {"median_us": q[0] * 1e6, "ratio": q[0] / floor[0], "ratio_best": q[2] / floor[2]}
+        for name, q in ((name, quantiles(s)) for name, s in samples.items())
     }
 
 

@@ -110,13 +110,12 @@ def _resolve_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
 
 @attrs.frozen
 class _Config:
-    """What a client and its `with_options` copies hold; the key is kept out of every repr."""
+    """What a client and its `with_options` copies hold. The key is not here: it lives only in the
+    headers given to httpx, which masks it in every repr."""
 
-    api_key: str = attrs.field(repr=False)
     base_url: str
     timeout: TimeoutTypes
     max_retries: int
-    default_headers: dict[str, str] = attrs.field(factory=dict, repr=False)
 
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
@@ -148,16 +147,12 @@ class _BaseClient(Generic[H]):
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         self._config = _Config(
-            api_key=key,
-            base_url=_resolve_base_url(base_url, allow_insecure_http),
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=dict(default_headers or {}),
+            base_url=_resolve_base_url(base_url, allow_insecure_http), timeout=timeout, max_retries=max_retries
         )
         headers = {
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
-            **self._config.default_headers,
+            **(default_headers or {}),
             "Authorization": f"Bearer {key}",
         }
         self._owns_http = http_client is None

@@ -70,7 +70,7 @@ def _check_body(operation: ModuleType, params: dict[str, object], method_name: s
     for name, value in params.items():
         if not _conforms(value, types_of[name]):
             raise TypeError(f"{method_name}(): {name} must be {_describe(types_of[name])}, got {type(value).__name__}")
-        if isinstance(value, str) and uuid.UUID in typing.get_args(types_of[name]) and not _is_uuid(value):
+        if isinstance(value, str) and uuid.UUID in typing.get_args(types_of[name]) and _as_uuid(value) is None:
             raise ValueError(f"{method_name}(): {name} must be a UUID, got {value!r}")
         if name in required and value in ("", []):
             raise ValueError(f"{method_name}(): {name} must not be empty")
@@ -78,22 +78,18 @@ def _check_body(operation: ModuleType, params: dict[str, object], method_name: s
             raise ValueError(f"{method_name}(): {name} must be timezone-aware, got naive {value.isoformat()}")
 
 
-def _is_uuid(value: str) -> bool:
+def _as_uuid(value: str) -> uuid.UUID | None:
     try:
-        uuid.UUID(value)
+        return uuid.UUID(value)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _path_value(operation: ModuleType, name: str, value: object, method_name: str) -> object:
     if hints(operation.build_request).get(name) is not uuid.UUID or isinstance(value, uuid.UUID):
         return value
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            pass
+    if isinstance(value, str) and (parsed := _as_uuid(value)) is not None:
+        return parsed
     raise ValueError(f"{method_name}(): {name} must be a UUID, got {value!r}")
 
 
