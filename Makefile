@@ -12,6 +12,12 @@ MIRROR := ../shared/spec/messages.yml
 SPEC_URL ?= $(if $(wildcard $(MIRROR)),$(MIRROR),$(UPSTREAM_SPEC_URL))
 # The lock names upstream as the source of what came through its mirror.
 SPEC_SOURCE = $(if $(filter $(MIRROR),$(SPEC_URL)),$(UPSTREAM_SPEC_URL),$(SPEC_URL))
+# Where pinned documents are kept by sha256 (<sha256>.yml): upstream serves only its latest one.
+SHARED_STORE := ../shared/spec/by-sha256
+SPEC_STORE ?= $(if $(wildcard $(SHARED_STORE)),$(SHARED_STORE),)
+# `make spec-check` writes the changelog here, as Markdown (a ready pull-request body).
+SPEC_CHECK_REPORT ?= spec-check.md
+SPEC_TOOL = $(PY) tools/spec.py $(if $(SPEC_STORE),--store $(SPEC_STORE),)
 
 SPEC := openapi/messages.yml
 LOCK := openapi/messages.lock.json
@@ -21,7 +27,7 @@ NODE_TOOLS := tools/node_modules/.installed
 
 .DELETE_ON_ERROR:
 
-.PHONY: all spec spec-update generate install test lint demo build bench clean
+.PHONY: all spec spec-update spec-check generate install test lint demo build bench clean
 
 all: install
 
@@ -40,33 +46,34 @@ $(NODE_TOOLS): tools/package.json tools/package-lock.json
 	touch $@
 
 # --- spec -------------------------------------------------------------------------------------
+# The pinned document: the pulled copy, else the store, else upstream if it still serves those bytes.
 spec: $(BIN)/.dev-installed
-	$(PY) tools/spec.py pull $(SPEC_URL)
+	$(SPEC_TOOL) pull --upstream $(SPEC_URL)
 
 $(SPEC): $(LOCK) | $(BIN)/.dev-installed
-	$(PY) tools/spec.py pull $(SPEC_URL)
+	$(SPEC_TOOL) pull --upstream $(SPEC_URL)
 
 # Print the classified changelog, re-pin, regenerate, and put the contract tests on the new code.
 spec-update: $(BIN)/.dev-installed $(NODE_TOOLS)
-	$(PY) tools/spec.py update $(SPEC_URL) $(SPEC_SOURCE)
+	$(SPEC_TOOL) update $(SPEC_URL) --recorded-source $(SPEC_SOURCE)
 	$(MAKE) --no-print-directory install
 	@if $(BIN)/pytest -q -p no:cacheprovider tests/test_contract.py tests/test_operations.py tests/test_client.py; \
 	then echo "spec-update: re-pinned, regenerated; the contract tests pass. Review, then commit $(LOCK)."; \
 	else echo "spec-update: re-pinned, regenerated; the contract tests FAIL (above). Fix templates or overlay, or go back: make spec-update SPEC_URL=<the previous source>"; exit 1; fi
 
+# For scheduled CI: 0 upstream is the pin, 10 harmless changes, 20 changes to review.
+spec-check: $(BIN)/.dev-installed $(NODE_TOOLS)
+	$(SPEC_TOOL) check $(SPEC_URL) --report $(SPEC_CHECK_REPORT)
+
 # --- generation -------------------------------------------------------------------------------
 $(GENERATED)/__init__.py: $(SPEC) generator-config.yaml $(TEMPLATES) $(BIN)/.dev-installed
-	rm -rf $(GENERATED)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate --path $(SPEC) \
-		--config generator-config.yaml --custom-template-path templates \
-		--meta none --output-path $(GENERATED) > $(VENV)/generate.log 2>&1 \
-		|| { cat $(VENV)/generate.log; exit 1; }
+	$(PY) tools/generate.py $(SPEC) $(GENERATED)
 	$(PY) tools/check_operations.py
 
 generate: $(GENERATED)/__init__.py
 
 # --- package ----------------------------------------------------------------------------------
-$(BIN)/.package-installed: $(GENERATED)/__init__.py pyproject.toml
+$(BIN)/.package-installed: $(GENERATED)/__init__.py pyproject.toml $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 

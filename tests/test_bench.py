@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import ROOT
+from .support import ROOT
 
 
 def test_the_benchmark_runs(tmp_path: Path) -> None:

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .conftest import API_KEY, LoopbackServer, Reply, schema_example
+from .support import API_KEY
+from .support import MESSAGE_ID as GROUP_ID
+from .support.server import LoopbackServer, Reply
+from .support.spec import message_example
 
 CLI = Path(sys.executable).parent / "telnyx-messages"
-GROUP_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -19,7 +21,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def test_retrieve_group_messages_prints_json(server: LoopbackServer, spec: dict[str, Any]) -> None:
-    example = schema_example(spec, "OutboundMessagePayload")
+    example = message_example()
     server.reply(Reply(200, {"data": [example]}))
     result = run(
         "--api-key", API_KEY, "--base-url", server.base_url, "retrieve-group-messages", "--message-id", GROUP_ID
@@ -30,7 +32,7 @@ def test_retrieve_group_messages_prints_json(server: LoopbackServer, spec: dict[
 
 
 def test_send_takes_body_options_and_the_environment(server: LoopbackServer, spec: dict[str, Any]) -> None:
-    server.reply(Reply(200, {"data": schema_example(spec, "OutboundMessagePayload")}))
+    server.reply(Reply(200, {"data": message_example()}))
     env = {"TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": server.base_url, "PATH": "/usr/bin:/bin"}
     args = [
         "send",

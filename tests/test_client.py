@@ -24,17 +24,14 @@ from telnyx_messages import (
 )
 from telnyx_messages_api.models import InboundMessagePayload, OutboundMessagePayload
 
-from .conftest import API_KEY, LoopbackServer, Reply, normalised, schema_example
-
-GROUP_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
-
-
-def client_for(server: LoopbackServer, **kwargs: Any) -> Telnyx:
-    return Telnyx(api_key=API_KEY, base_url=server.base_url, **kwargs)
+from .support import API_KEY
+from .support import MESSAGE_ID as GROUP_ID
+from .support.server import LoopbackServer, Reply, client_for
+from .support.spec import inbound_message_example, message_example, normalised
 
 
 def test_group_messages_arrive_intact(server: LoopbackServer, spec: dict[str, Any]) -> None:
-    example = schema_example(spec, "OutboundMessagePayload")
+    example = message_example()
     server.reply(Reply(200, {"data": [example]}))
     with client_for(server) as client:
         group = client.messages.retrieve_group_messages(GROUP_ID)
@@ -167,9 +164,9 @@ def test_connection_refused_is_a_connection_error() -> None:
 def test_retrieve_dispatches_on_direction_even_with_unknown_values(
     server: LoopbackServer, spec: dict[str, Any]
 ) -> None:
-    inbound = schema_example(spec, "InboundMessagePayload")
+    inbound = inbound_message_example()
     inbound["to"][0]["status"] = "a-status-from-the-future"
-    outbound = schema_example(spec, "OutboundMessagePayload")
+    outbound = message_example()
     server.reply(Reply(200, {"data": inbound}), Reply(200, {"data": outbound}))
     with client_for(server) as client:
         first = client.messages.retrieve(str(uuid.uuid4())).data
@@ -182,7 +179,7 @@ def test_retrieve_dispatches_on_direction_even_with_unknown_values(
 def test_the_server_moving_ahead_of_the_spec_does_not_break_parsing(
     server: LoopbackServer, spec: dict[str, Any]
 ) -> None:
-    example = schema_example(spec, "OutboundMessagePayload")
+    example = message_example()
     example["to"][0]["status"] = "teleported"  # a new enum value
     example["to"][0]["line_type"] = "Satellite"
     example["brand_new_field"] = {"nested": [1, 2]}  # a new field
@@ -241,7 +238,7 @@ def test_the_callers_http_client_is_used_and_left_open(server: LoopbackServer) -
 
 
 def test_raw_response_gives_status_headers_and_model(server: LoopbackServer, spec: dict[str, Any]) -> None:
-    server.reply(Reply(200, {"data": schema_example(spec, "OutboundMessagePayload")}, headers={"x-request-id": "r9"}))
+    server.reply(Reply(200, {"data": message_example()}, headers={"x-request-id": "r9"}))
     with client_for(server) as client:
         raw = client.messages.with_raw_response.retrieve(GROUP_ID)
     assert raw.status_code == 200

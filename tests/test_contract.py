@@ -20,17 +20,16 @@ import httpx
 import jsonschema
 import pytest
 import referencing
-import yaml
 from dateutil.parser import isoparse
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from openapi_core import OpenAPI
 from referencing.jsonschema import DRAFT202012
 from telnyx_messages import AsyncTelnyx, Telnyx, _operations
 
-from .conftest import API_KEY, ROOT, SPEC_PATH, LoopbackServer, Reply, normalised
-from .contract import (
+from .support import API_KEY, ROOT
+from .support.contract import (
     FORMATS,
     Mismatch,
     Walker,
@@ -43,11 +42,21 @@ from .contract import (
     resolve,
     type_hints,
 )
-from .openapi_httpx import HttpxOpenAPIRequest
-from .spec_cases import OperationCase, call_arguments, example_of, operations
+from .support.openapi_httpx import HttpxOpenAPIRequest
+from .support.server import LoopbackServer, Reply
+from .support.spec import (
+    CASES,
+    SPEC,
+    OperationCase,
+    at,
+    call_arguments,
+    error_pointer,
+    example_of,
+    message_pointer,
+    normalised,
+    operations,
+)
 
-SPEC = yaml.safe_load(SPEC_PATH.read_bytes())
-CASES = operations(SPEC)
 JSON = "content/application~1json/schema"
 
 
@@ -106,39 +115,25 @@ def _drifted(edit: typing.Callable[[dict[str, Any]], None]) -> list[Mismatch]:
     return [
         m
         for pointer, model in model_roots(spec).items()
-        if pointer.startswith("#/components")
         for m in walker.model(pointer, schema_at(spec, pointer), model)
     ]
 
 
-def _schema(spec: dict[str, Any], name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = spec["components"]["schemas"][name]
-    return schema
-
-
 def _payload(spec: dict[str, Any]) -> dict[str, Any]:
-    properties: dict[str, Any] = _schema(spec, "OutboundMessagePayload")["properties"]
+    properties: dict[str, Any] = at(spec, message_pointer(spec))["properties"]
     return properties
 
 
 @pytest.mark.parametrize(
     ("edit", "where", "spec_says"),
     [
-        (lambda s: _payload(s).update(colour={"type": "string"}), "OutboundMessagePayload.colour", "a property"),
-        (
-            lambda s: s["components"]["schemas"]["OutboundMessagePayload"]["properties"].pop("subject"),
-            ".subject",
-            "no such property",
-        ),
-        (lambda s: _payload(s)["parts"].update(type=["integer", "null"]), "OutboundMessagePayload.parts", "nullable"),
-        (lambda s: _payload(s)["id"].pop("format"), "OutboundMessagePayload.id", "string (no format)"),
-        (lambda s: _payload(s)["tags"]["items"].update(type="integer"), "OutboundMessagePayload.tags[]", "integer"),
-        (lambda s: _payload(s)["direction"]["enum"].append("sideways"), "OutboundMessagePayload.direction", "sideways"),
-        (
-            lambda s: s["components"]["schemas"]["messaging_Error"]["required"].remove("title"),
-            "messaging_Error.title",
-            "optional",
-        ),
+        (lambda s: _payload(s).update(colour={"type": "string"}), ".colour", "a property"),
+        (lambda s: _payload(s).pop("subject"), ".subject", "no such property"),
+        (lambda s: _payload(s)["parts"].update(type=["integer", "null"]), ".parts", "nullable"),
+        (lambda s: _payload(s)["id"].pop("format"), ".id", "string (no format)"),
+        (lambda s: _payload(s)["tags"]["items"].update(type="integer"), ".tags[]", "integer"),
+        (lambda s: _payload(s)["direction"]["enum"].append("sideways"), ".direction", "sideways"),
+        (lambda s: at(s, error_pointer(s))["required"].remove("title"), ".title", "optional"),
     ],
     ids=["new property", "dropped property", "nullability", "format", "array items", "enum value", "required"],
 )
@@ -229,7 +224,7 @@ def test_example_parses_round_trips_and_validates(pointer: str) -> None:
 
 
 def test_an_invalid_example_is_caught() -> None:
-    pointer = "#/components/schemas/OutboundMessagePayload"
+    pointer = message_pointer(SPEC)
     broken = {**EXAMPLES[pointer], "id": "not-a-uuid", "webhook_url": "nowhere"}
     errors = sorted(e.json_path for e in validator(pointer).iter_errors(broken))
     assert errors == ["$.id", "$.webhook_url"]
@@ -241,7 +236,7 @@ def test_an_invalid_example_is_caught() -> None:
 def _responses() -> Iterator[tuple[str, Any, type]]:
     for case in CASES:
         yield f"{case.operation_id} 200", case.response_schema, case.module.Success
-    for name, response in SPEC["components"]["responses"].items():
+    for name, response in SPEC["components"].get("responses", {}).items():
         schema = response["content"]["application/json"]["schema"]
         model = component_class(SPEC, schema["$ref"].split("/")[-1]) if "$ref" in schema else None
         if model is not None:
@@ -267,14 +262,7 @@ def test_drawn_documents_parse_and_round_trip(name: str, schema: Any, models: li
         warnings.simplefilter("ignore")  # supplying date-time replaces hypothesis-jsonschema's own
         strategy = from_schema(inlined(SPEC, schema, every=every), custom_formats=FORMATS)
 
-    # No shrinking: a failing document is printed as drawn, and the suite stays bounded.
-    @settings(
-        max_examples=10,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
-    )
+    @settings(max_examples=10)
     @given(strategy)
     def check(document: Any) -> None:
         for model in models:
@@ -373,7 +361,7 @@ _HEXISH = "0123456789abcdefABCDEF_ +x"
 _LAID_OUT = st.tuples(*(st.text(_HEXISH, min_size=n, max_size=n) for n in (8, 4, 4, 4, 12))).map("-".join)
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=300)
 @given(st.uuids() | _LAID_OUT | st.text(alphabet=_HEXISH + "-{}", min_size=30, max_size=40))
 def test_parse_uuid_is_uuid(value: Any) -> None:
     from telnyx_messages_api.types import parse_uuid

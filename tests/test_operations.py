@@ -5,21 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
-from telnyx_messages import AsyncTelnyx, Telnyx, _operations
+from telnyx_messages import AsyncTelnyx, Telnyx
 
-from .conftest import API_KEY, SPEC_PATH, LoopbackServer, Reply, normalised
-from .spec_cases import OperationCase, call_arguments, example_of, operations
-
-SPEC = yaml.safe_load(SPEC_PATH.read_bytes())
-CASES = operations(SPEC)
-
-
-def test_every_operation_has_a_client_method() -> None:
-    wrapped = set(_operations.METHODS.values())
-    missing = sorted(case.operation_id for case in CASES if case.operation_id not in wrapped)
-    assert missing == [], f"operations without an overlay method: {missing}"
-    assert len(CASES) == len(_operations.METHODS) == 10
+from .support import API_KEY
+from .support.server import LoopbackServer, Reply
+from .support.spec import CASES, SPEC, OperationCase, call_arguments, example_of, message_example, normalised
 
 
 def _call_arguments(case: OperationCase) -> tuple[list[str], dict[str, Any], dict[str, Any] | None, str]:
@@ -64,7 +54,7 @@ async def test_operation_async(case: OperationCase, server: LoopbackServer) -> N
 
 
 def test_spec_defaults_are_not_sent(server: LoopbackServer) -> None:
-    server.reply(Reply(200, {"data": example_of(SPEC, SPEC["components"]["schemas"]["OutboundMessagePayload"])}))
+    server.reply(Reply(200, {"data": message_example()}))
     with Telnyx(api_key=API_KEY, base_url=server.base_url) as client:
         client.messages.send_long_code(from_="+18445550001", to="+13125550002", text="hi", type_="SMS")
     assert server.received[0].json() == {"from": "+18445550001", "to": "+13125550002", "text": "hi", "type": "SMS"}

@@ -3,39 +3,14 @@
 from __future__ import annotations
 
 import filecmp
-import hashlib
-import json
 import subprocess
 import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
-from .conftest import ROOT, SPEC_PATH, generate
-
-HISTORY = ROOT.parent / "shared" / "spec" / "history"
-
-
-def test_pulled_spec_matches_the_lock() -> None:
-    lock = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())
-    assert hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() == lock["sha256"]
-    assert set(lock) == {"source", "sha256", "title", "version"}
-
-
-def test_a_changed_spec_fails_the_pull_and_says_how_to_accept_it() -> None:
-    other = next(HISTORY.glob("*.yml"), None)
-    if other is None:
-        pytest.skip("no older spec version beside the project")
-    result = subprocess.run(
-        [sys.executable, "tools/spec.py", "pull", str(other)], cwd=ROOT, capture_output=True, text=True
-    )
-    assert result.returncode == 1
-    assert "sha256 mismatch" in result.stderr
-    assert f"make spec-update SPEC_URL={other}" in result.stderr
-    # The pinned copy is left alone.
-    lock = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())
-    assert hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() == lock["sha256"]
+from .support import ROOT
+from .support.generation import generated_package
+from .support.spec import SPEC_PATH
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -47,7 +22,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def test_generation_is_byte_identical_to_the_built_code(tmp_path: Path) -> None:
-    fresh = _tree(generate(SPEC_PATH, tmp_path))
+    fresh = _tree(generated_package(SPEC_PATH, tmp_path))
     built = _tree(ROOT / "generated" / "telnyx_messages_api")
     assert sorted(fresh) == sorted(built)
     differing = [name for name in fresh if fresh[name] != built[name]]

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from telnyx_messages import (
     APIResponse,
     APIResponseValidationError,
@@ -18,12 +17,9 @@ from telnyx_messages import (
     UnprocessableEntityError,
 )
 
-from .conftest import SPEC_PATH, LoopbackServer, Reply, normalised, schema_example
-from .spec_cases import OperationCase, call_arguments, operations
-
-SPEC = yaml.safe_load(SPEC_PATH.read_bytes())
-CASES = operations(SPEC)
-MESSAGE_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
+from .support import MESSAGE_ID
+from .support.server import LoopbackServer, Reply
+from .support.spec import CASES, SPEC, SPEC_PATH, OperationCase, call_arguments, message_example, normalised
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
@@ -91,7 +87,7 @@ def _through_proxy(proxied: tuple[str, LoopbackServer], body: Any, **headers: st
 
 
 def test_proxy_passes_the_spec_examples_without_violations(proxied: tuple[str, LoopbackServer]) -> None:
-    message = schema_example(SPEC, "OutboundMessagePayload")
+    message = message_example()
     response = _through_proxy(proxied, {"data": [message]})
     assert _violations(response) == []
     assert normalised(response.parse().to_dict()) == normalised({"data": [message]})
@@ -99,7 +95,7 @@ def test_proxy_passes_the_spec_examples_without_violations(proxied: tuple[str, L
 
 
 def test_proxy_reports_an_unknown_enum_value_and_the_client_keeps_it(proxied: tuple[str, LoopbackServer]) -> None:
-    message = {**schema_example(SPEC, "OutboundMessagePayload"), "type": "RCS"}
+    message = {**message_example(), "type": "RCS"}
     response = _through_proxy(proxied, {"data": [message]})
     assert _violations(response) == [("response.body.data.0.type", "enum")]
     (parsed,) = response.parse().data
@@ -110,7 +106,7 @@ def test_proxy_reports_an_unknown_enum_value_and_the_client_keeps_it(proxied: tu
 def test_proxy_reports_wrong_types_and_the_client_raises_a_validation_error(
     proxied: tuple[str, LoopbackServer],
 ) -> None:
-    message = {**schema_example(SPEC, "OutboundMessagePayload"), "id": 5, "parts": "three"}
+    message = {**message_example(), "id": 5, "parts": "three"}
     with pytest.raises(APIResponseValidationError) as caught:
         _through_proxy(proxied, {"data": [message]})
     assert _violations(caught.value.response) == [

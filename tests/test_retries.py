@@ -19,16 +19,13 @@ from telnyx_messages import (
     _retries,
 )
 
-from .conftest import API_KEY, LoopbackServer, Reply
+from .support import API_KEY
+from .support import MESSAGE_ID as GROUP_ID
+from .support.server import LoopbackServer, Reply, client_for
 
-GROUP_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
 QUICK = {"retry-after-ms": "5"}
 OK_GROUP = Reply(200, {"data": []})
 OK_SEND = Reply(200, {"data": {"id": "40385f64-5717-4562-b3fc-2c963f66afa6"}})
-
-
-def client_for(server: LoopbackServer, **kwargs: Any) -> Telnyx:
-    return Telnyx(api_key=API_KEY, base_url=server.base_url, **kwargs)
 
 
 def send(client: Telnyx, **kwargs: Any) -> Any:

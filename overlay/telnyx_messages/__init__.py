@@ -24,8 +24,7 @@ from ._exceptions import (
     TelnyxError,
     UnprocessableEntityError,
 )
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -49,4 +48,5 @@ __all__ = [
     "Telnyx",
     "TelnyxError",
     "UnprocessableEntityError",
+    "__version__",
 ]

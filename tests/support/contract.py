@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from openapi_python_client.strings import ClassName, PythonIdentifier
 from telnyx_messages_api.types import Unset
 
-from .spec_cases import resolve
+from .spec import resolve
 
 # Every generated model, so that the annotations written under TYPE_CHECKING resolve.
 _NAMESPACE = {name: getattr(generated_models, name) for name in generated_models.__all__}

@@ -1,0 +1,222 @@
+"""The spec pipeline (tools/spec.py): the pin is built from a content-addressed store whatever
+upstream serves, every change is diffed against the pinned document and classified for this
+package, and `spec-check` tells scheduled CI what upstream did."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .support import HISTORY, ROOT
+from .support.spec import SPEC_PATH
+
+LOCK = ROOT / "openapi" / "messages.lock.json"
+FULL = HISTORY / "full"
+UPSTREAM = HISTORY.parent / "messages.yml"
+
+
+def _sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _needs(*paths: Path) -> None:
+    for path in paths:
+        if not path.exists():
+            pytest.skip(f"{path} is not beside the project")
+
+
+class Workspace:
+    """A lock, a pulled copy and a store of our own, so that no test touches the project's."""
+
+    def __init__(self, root: Path, pinned: bytes, package_version: str = "1.4.2") -> None:
+        self.lock, self.pulled, self.store = root / "lock.json", root / "messages.yml", root / "store"
+        self.store.mkdir()
+        self.pinned = pinned
+        lock = {"source": "https://upstream.invalid/messages.yml", "sha256": _sha(pinned)}
+        lock |= {"title": "t", "version": "v", "package_version": package_version}
+        self.lock.write_text(json.dumps(lock))
+
+    def stock(self, content: bytes) -> None:
+        (self.store / f"{_sha(content)}.yml").write_bytes(content)
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "tools/spec.py", "--lock", str(self.lock), "--pulled", str(self.pulled)]
+        command += ["--store", str(self.store), *args]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+
+    def read_lock(self) -> dict[str, Any]:
+        return dict(json.loads(self.lock.read_text()))
+
+
+@pytest.fixture
+def pinned_now() -> bytes:
+    return SPEC_PATH.read_bytes()
+
+
+def test_the_pulled_spec_is_the_pin() -> None:
+    lock = json.loads(LOCK.read_text())
+    assert _sha((ROOT / "openapi" / "messages.yml").read_bytes()) == lock["sha256"]
+    assert set(lock) == {"source", "sha256", "title", "version", "package_version"}
+
+
+def test_a_fresh_clone_takes_the_pin_from_the_store_whatever_upstream_serves(tmp_path: Path, pinned_now: bytes) -> None:
+    _needs(UPSTREAM)
+    work = Workspace(tmp_path, pinned_now)
+    work.stock(pinned_now)
+    result = work.run("pull", "--upstream", str(UPSTREAM))
+    assert result.returncode == 0, result.stderr
+    assert work.pulled.read_bytes() == pinned_now
+
+
+def test_upstream_is_accepted_only_when_it_still_serves_the_pin(tmp_path: Path, pinned_now: bytes) -> None:
+    _needs(FULL / "messages-2026-02-25.yml")
+    work = Workspace(tmp_path, pinned_now)
+    served = tmp_path / "upstream.yml"
+    served.write_bytes(pinned_now)
+    assert work.run("pull", "--upstream", str(served)).returncode == 0
+    assert work.pulled.read_bytes() == pinned_now
+    # A pulled copy that is not the pin is not trusted either: the store is asked next.
+    work.pulled.write_bytes((FULL / "messages-2026-02-25.yml").read_bytes())
+    served.write_bytes((FULL / "messages-2026-02-25.yml").read_bytes())
+    result = work.run("pull", "--upstream", str(served))
+    assert result.returncode == 1
+
+
+def test_nothing_holding_the_pin_names_the_sha_every_place_and_what_to_do(tmp_path: Path, pinned_now: bytes) -> None:
+    moved = (FULL / "messages-2026-02-25.yml").read_bytes()
+    work = Workspace(tmp_path, pinned_now)
+    served = tmp_path / "upstream.yml"
+    served.write_bytes(moved)
+    result = work.run("pull", "--upstream", str(served))
+    assert result.returncode == 1
+    assert _sha(pinned_now) in result.stderr
+    assert f"looked in {work.pulled}: FileNotFoundError" in result.stderr
+    assert f"looked in {work.store}/{_sha(pinned_now)}.yml: FileNotFoundError" in result.stderr
+    assert f"looked in {served}: holds another document ({_sha(moved)[:12]}" in result.stderr
+    assert "make spec-update" in result.stderr
+    assert not work.pulled.exists()
+
+
+def test_update_from_a_fresh_clone_diffs_against_the_pin_and_stores_the_new_document(tmp_path: Path) -> None:
+    old, new = FULL / "messages-2025-11-06.yml", FULL / "messages-2026-02-25.yml"
+    _needs(old, new)
+    work = Workspace(tmp_path, old.read_bytes())
+    work.stock(old.read_bytes())  # no pulled copy: the store is where the pin is
+    result = work.run("update", str(new), "--recorded-source", "https://upstream.invalid/messages.yml")
+    assert result.returncode == 0, result.stderr
+    # Every operation and webhook the newer document adds is named, with its operationId.
+    new_doc, old_doc = yaml.safe_load(new.read_bytes()), yaml.safe_load(old.read_bytes())
+    added = {
+        op["operationId"]
+        for path, item in new_doc["paths"].items()
+        for op in item.values()
+        if path not in old_doc["paths"]
+    }
+    assert added
+    for operation_id in added:
+        assert f"({operation_id}) added" in result.stdout or f"({operation_id})" in result.stdout
+    for schema in set(new_doc["components"]["schemas"]) - set(old_doc["components"]["schemas"]):
+        assert f"schemas {schema}: schema added" in result.stdout
+    lock = work.read_lock()
+    assert lock["sha256"] == _sha(new.read_bytes())
+    assert lock["source"] == "https://upstream.invalid/messages.yml"
+    assert lock["package_version"] == "1.5.0", "operations added and none removed: a minor bump"
+    assert (work.store / f"{lock['sha256']}.yml").read_bytes() == new.read_bytes()
+    assert work.pulled.read_bytes() == new.read_bytes()
+
+
+def test_update_without_the_pinned_document_fails_and_moves_nothing(tmp_path: Path, pinned_now: bytes) -> None:
+    work = Workspace(tmp_path, pinned_now)  # neither a pulled copy nor a store entry
+    before = work.lock.read_text()
+    result = work.run("update", str(FULL / "messages-2026-02-25.yml"))
+    assert result.returncode == 1
+    assert "no place holds the pinned document" in result.stderr
+    assert "0 changes" not in result.stdout
+    assert work.lock.read_text() == before
+
+
+def test_removing_operations_is_a_major_bump(tmp_path: Path) -> None:
+    old, new = FULL / "messages-2026-02-25.yml", FULL / "messages-2025-11-06.yml"
+    _needs(old, new)
+    work = Workspace(tmp_path, old.read_bytes())
+    work.stock(old.read_bytes())
+    result = work.run("update", str(new))
+    assert result.returncode == 0, result.stderr
+    assert "breaks callers" in result.stdout
+    assert work.read_lock()["package_version"] == "2.0.0"
+
+
+# --- spec-check: what scheduled CI runs --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pinned", "upstream", "code", "effect"),
+    [
+        ("messages-2026-02-25.yml", "messages-2026-02-25.yml", 0, None),
+        # The later document adds response fields, request fields and a request enum value.
+        ("messages-2026-02-25.yml", "../../messages.yml", 10, "harmless here"),
+        ("../../messages.yml", "messages-2026-02-25.yml", 20, "breaks callers"),
+        ("messages-2026-02-25.yml", "messages-2025-11-06.yml", 20, "breaks callers"),
+    ],
+)
+def test_spec_check_exit_codes_against_the_history(
+    tmp_path: Path, pinned: str, upstream: str, code: int, effect: str | None
+) -> None:
+    pinned_path, upstream_path = FULL / pinned, FULL / upstream
+    _needs(pinned_path, upstream_path)
+    work = Workspace(tmp_path, pinned_path.read_bytes())
+    work.stock(pinned_path.read_bytes())
+    report = tmp_path / "report.md"
+    result = work.run("check", str(upstream_path), "--report", str(report))
+    assert result.returncode == code, result.stdout + result.stderr
+    markdown = report.read_text()
+    assert markdown.startswith("# Upstream spec")
+    if effect is not None:
+        assert f"For this package: **{effect}**" in markdown
+        assert f"make spec-update SPEC_URL={upstream_path}" in markdown
+    # check only reads: the pin stays.
+    assert work.read_lock()["sha256"] == _sha(pinned_path.read_bytes())
+
+
+def _edited(content: bytes, edit: Any) -> bytes:
+    document = yaml.safe_load(content)
+    edit(document)
+    return yaml.safe_dump(document, sort_keys=False).encode()
+
+
+def _resolved(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        *_, section, name = node["$ref"].split("/")
+        node = document["components"][section][name]
+    return node
+
+
+def _response_enum(document: dict[str, Any]) -> list[str]:
+    """The enum of `data.to[].status` in what SendMessage answers, reached through the operation."""
+    response = _resolved(document, document["paths"]["/messages"]["post"]["responses"]["200"])
+    data = _resolved(
+        document, _resolved(document, response["content"]["application/json"]["schema"])["properties"]["data"]
+    )
+    recipient = _resolved(document, _resolved(document, data["properties"]["to"])["items"])
+    enum: list[str] = _resolved(document, recipient["properties"]["status"])["enum"]
+    return enum
+
+
+def test_a_response_enum_value_is_harmless_here_though_redocly_calls_it_breaking(
+    tmp_path: Path, pinned_now: bytes
+) -> None:
+    work = Workspace(tmp_path, pinned_now)
+    work.stock(pinned_now)
+    offered = tmp_path / "offered.yml"
+    offered.write_bytes(_edited(pinned_now, lambda d: _response_enum(d).append("teleported")))
+    result = work.run("check", str(offered), "--report", str(tmp_path / "report.md"))
+    assert result.returncode == 10, result.stdout + result.stderr
+    assert "[redocly major; harmless here]" in result.stdout
+    assert "enum gained teleported" in result.stdout
