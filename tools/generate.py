@@ -23,7 +23,23 @@ def generate(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
     command += ["--config", "generator-config.yaml", "--custom-template-path", "templates"]
     command += ["--meta", "none", "--output-path", str(output)]
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode == 0:
+        stamp(output)
+    return result
+
+
+GENERATED_MARK = "# Generated from "
+DEFAULT_STAMP = "# Generated from openapi-python-client's own template by `make generate`; do not edit.\n"
+
+
+def stamp(package: Path) -> None:
+    """Mark every file made by one of the generator's own templates as ours do (they write the line
+    naming their template themselves)."""
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text()
+        if not text.startswith(GENERATED_MARK):
+            path.write_text(DEFAULT_STAMP + text)
 
 
 def main(argv: list[str]) -> int:
