@@ -254,12 +254,11 @@ def from_schema_cached() -> Any:
 
 def _read(document: Any) -> Any:
     """The client's own reading of a 200 with this body, as GetMessage and as SendMessage."""
-    from telnyx_messages import _operations
     from telnyx_messages._client import _BaseClient
 
     response = httpx.Response(200, content=json.dumps(document).encode(), request=httpx.Request("GET", "http://t"))
-    _BaseClient._finish(_operations.SendMessage.Success, response)
-    return _BaseClient._finish(_operations.GetMessage.Success, response)
+    _BaseClient._finish(case_of("SendMessage").operation, response)
+    return _BaseClient._finish(case_of("GetMessage").operation, response).parsed
 
 
 FUZZ = settings(max_examples=40)

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from telnyx_messages import AsyncTelnyx, Telnyx
 
-from .support import API_KEY
+from .support import API_KEY, MESSAGE_ID
 from .support.server import LoopbackServer, Reply
 from .support.spec import CASES, SPEC, OperationCase, call_arguments, example_of, message_example, normalised
 
 
 def _call_arguments(case: OperationCase) -> tuple[list[str], dict[str, Any], dict[str, Any] | None, str]:
-    path_values, kwargs, document = call_arguments(SPEC, case)
+    path_values, kwargs, document, query = call_arguments(SPEC, case)
     expected_path = case.path
-    for name, value in zip(case.module.PATH_PARAMETERS, path_values, strict=True):
-        expected_path = expected_path.replace("{" + name + "}", value)
+    for (_, wire), value in zip(case.operation.path_parameters, path_values, strict=True):
+        expected_path = expected_path.replace("{" + wire + "}", value)
+    if query:
+        expected_path += "?" + urlencode(query)
     return path_values, kwargs, document, expected_path
 
 
@@ -29,7 +32,7 @@ def _check(case: OperationCase, server: LoopbackServer, result: Any, document: A
     else:
         # Exactly the fields given: the spec's defaults are left to the server.
         assert normalised(request.json()) == normalised(document)
-    assert isinstance(result, case.module.Success)
+    assert isinstance(result, case.result_class)
     assert normalised(result.to_dict()) == normalised(response)
 
 
@@ -39,7 +42,7 @@ def test_operation_sync(case: OperationCase, server: LoopbackServer) -> None:
     server.reply(Reply(200, response))
     path_values, kwargs, document, path = _call_arguments(case)
     with Telnyx(api_key=API_KEY, base_url=server.base_url) as client:
-        result = getattr(client.messages, case.client_method)(*path_values, **kwargs)
+        result = case.bound(client.messages)(*path_values, **kwargs)
     _check(case, server, result, document, path, response)
 
 
@@ -49,34 +52,64 @@ async def test_operation_async(case: OperationCase, server: LoopbackServer) -> N
     server.reply(Reply(200, response))
     path_values, kwargs, document, path = _call_arguments(case)
     async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
-        result = await getattr(client.messages, case.client_method)(*path_values, **kwargs)
+        result = await case.bound(client.messages)(*path_values, **kwargs)
     _check(case, server, result, document, path, response)
 
 
 def test_spec_defaults_are_not_sent(server: LoopbackServer) -> None:
     server.reply(Reply(200, {"data": message_example()}))
     with Telnyx(api_key=API_KEY, base_url=server.base_url) as client:
-        client.messages.send_long_code(from_="+18445550001", to="+13125550002", text="hi", type_="SMS")
+        client.messages.send_long_code(from_="+18445550001", to="+13125550002", text="hi", type="SMS")
     assert server.received[0].json() == {"from": "+18445550001", "to": "+13125550002", "text": "hi", "type": "SMS"}
 
 
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda m: m.send(text="hi"), TypeError, "send() missing required keyword arguments: to"),
-        (lambda m: m.send(to="+1", colour="red"), TypeError, "unexpected keyword arguments: colour"),
+        (lambda m: m.send(text="hi"), TypeError, "missing 1 required keyword-only argument: 'to'"),
+        (lambda m: m.send(to="+1", colour="red"), TypeError, "unexpected keyword argument 'colour'"),
+        (lambda m: m.send(to="+1", type_="SMS"), TypeError, "unexpected keyword argument 'type_'"),
         (lambda m: m.send(to="+1", text=5), TypeError, "send(): text must be str, got int"),
         (lambda m: m.send(to=""), ValueError, "send(): to must not be empty"),
         (lambda m: m.send_group_mms(from_="+1", to=[]), ValueError, "to must not be empty"),
-        (lambda m: m.send(to="+1", media_urls="http://x"), TypeError, "media_urls must be a list of str"),
+        (lambda m: m.send(to="+1", media_urls="http://x"), TypeError, "media_urls must be a list of str, got str"),
+        (lambda m: m.send(to="+1", media_urls=["http://x", 1]), TypeError, "media_urls[1] must be str, got int"),
         (lambda m: m.send(to="+1", auto_detect="yes"), TypeError, "auto_detect must be bool"),
+        (lambda m: m.send(to="+1", type="FAX"), ValueError, "send(): type must be one of 'SMS', 'MMS', got 'FAX'"),
+        (lambda m: m.send(to="+1", type=5), TypeError, "send(): type must be one of 'SMS', 'MMS' or"),
         (
-            lambda m: m.send_with_alphanumeric_sender(from_="Acme", to="+1", text="x", messaging_profile_id="nope"),
-            ValueError,
-            "messaging_profile_id must be a UUID",
+            lambda m: m.whatsapp(from_="+1", to="+2", whatsapp_message={"type": "text", "txt": {}}),
+            TypeError,
+            "whatsapp(): whatsapp_message has unknown keys ['txt']",
         ),
-        (lambda m: m.schedule(to="+1", send_at=__import__("datetime").datetime(2030, 1, 1)), ValueError, "timezone"),
-        (lambda m: m.cancel_scheduled(12), ValueError, "id must be a UUID, got 12"),
+        (
+            lambda m: m.whatsapp(from_="+1", to="+2", whatsapp_message={"type": "telepathy"}),
+            ValueError,
+            "whatsapp_message['type'] must be one of 'audio', ",
+        ),
+        (
+            lambda m: m.whatsapp(from_="+1", to="+2", whatsapp_message={"image": {"caption": 5}}),
+            TypeError,
+            "whatsapp_message['image']['caption'] must be str, got int",
+        ),
+        (
+            lambda m: m.rcs.send(agent_id="a", to="+2", messaging_profile_id="p", agent_message={"event": []}),
+            TypeError,
+            "agent_message['event'] must be a dict (RCSEventParam), got list",
+        ),
+        (
+            lambda m: m.schedule(to="+1", send_at=__import__("datetime").datetime(2030, 1, 1)),
+            ValueError,
+            "send_at must be timezone-aware, got naive 2030-01-01T00:00:00",
+        ),
+        (lambda m: m.schedule(to="+1", send_at="tomorrow"), ValueError, "send_at must be an ISO 8601 date-time"),
+        (lambda m: m.cancel_scheduled("nope"), ValueError, "cancel_scheduled(): id must be a UUID, got 'nope'"),
+        (lambda m: m.cancel_scheduled(12), TypeError, "cancel_scheduled(): id must be str or UUID, got int"),
+        (lambda m: m.send(to="+1", extra_headers={"X-A": "1\r\nX-B: 2"}), ValueError, "line break"),
+        (lambda m: m.send(to="+1", extra_headers={"Authorization": "Bearer x"}), ValueError, "pass api_key="),
+        (lambda m: m.send(to="+1", idempotency_key="k\n"), ValueError, "idempotency_key"),
+        (lambda m: m.retrieve(MESSAGE_ID, extra_body={"a": 1}), ValueError, "sends no body"),
+        (lambda m: m.send(to="+1", max_retries=-1), ValueError, "max_retries must be an int >= 0, got -1"),
         (
             lambda m: m.send(to="+1", media_urls=[f"https://x.example/{i:060}" for i in range(20_000)]),
             ValueError,

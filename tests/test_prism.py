@@ -24,19 +24,19 @@ from .support.spec import CASES, SPEC, SPEC_PATH, OperationCase, call_arguments,
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
 def test_operation_against_prism(case: OperationCase, prism: str) -> None:
-    path_values, kwargs, _ = call_arguments(SPEC, case, MESSAGE_ID)
+    path_values, kwargs, _, _ = call_arguments(SPEC, case, MESSAGE_ID)
     with Telnyx(api_key="any", base_url=prism) as client:
-        result = getattr(client.messages, case.client_method)(*path_values, **kwargs)
-    assert isinstance(result, case.module.Success)
+        result = case.bound(client.messages)(*path_values, **kwargs)
+    assert isinstance(result, case.result_class)
     assert result.to_dict()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
 async def test_operation_against_prism_async(case: OperationCase, prism: str) -> None:
-    path_values, kwargs, _ = call_arguments(SPEC, case, MESSAGE_ID)
+    path_values, kwargs, _, _ = call_arguments(SPEC, case, MESSAGE_ID)
     async with AsyncTelnyx(api_key="any", base_url=prism) as client:
-        result = await getattr(client.messages, case.client_method)(*path_values, **kwargs)
-    assert isinstance(result, case.module.Success)
+        result = await case.bound(client.messages)(*path_values, **kwargs)
+    assert isinstance(result, case.result_class)
 
 
 def test_an_invalid_request_is_a_422_with_prisms_details(prism: str) -> None:

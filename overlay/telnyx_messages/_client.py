@@ -1,4 +1,8 @@
-"""Telnyx and AsyncTelnyx: thin shells around one core that prepares requests and reads responses."""
+"""Telnyx and AsyncTelnyx: thin shells around one core that prepares requests and reads responses.
+
+The methods of `client.messages` are generated (telnyx_messages_api.api); each hands its operation,
+its signature and its arguments to `_call` or `_call_raw` here.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,17 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
-from contextvars import ContextVar
-from types import ModuleType, TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 import httpx
+from telnyx_messages_api import models as _models
+from telnyx_messages_api.api import AsyncMessages, Messages
+from telnyx_messages_api.types import NOT_GIVEN, APIResponse, CallOptions, NotGiven, Operation, Timeout
 
 from ._exceptions import (
     APIConnectionError,
@@ -23,7 +30,7 @@ from ._exceptions import (
     status_error,
 )
 from ._logging import logger, setup_logging
-from ._request_building import build_request_kwargs
+from ._request_building import check_headers, prepare
 from ._retries import RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "APIResponse", "AsyncTelnyx", "Telnyx"]
@@ -34,47 +41,7 @@ DEFAULT_MAX_RETRIES = 2
 USER_AGENT = "telnyx-messages-python"
 
 T = TypeVar("T")
-
-
-class _Model(Protocol):
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self: ...
-
-
-M = TypeVar("M", bound=_Model)
-
-
-class _NotGiven:
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN: Any = _NotGiven()
-TimeoutTypes = float | httpx.Timeout | None
-
-
-@attrs.frozen
-class APIResponse(Generic[T]):
-    """A parsed result together with the HTTP response it came from."""
-
-    http_response: httpx.Response = attrs.field(repr=False)
-    parsed: T
-
-    @property
-    def status_code(self) -> int:
-        return self.http_response.status_code
-
-    @property
-    def headers(self) -> httpx.Headers:
-        return self.http_response.headers
-
-    def parse(self) -> T:
-        return self.parsed
-
-
-# Set by `with_raw_response` wrappers for the duration of one call: where the core leaves the
-# APIResponse it made, so that the wrapper can return it instead of the parsed model.
-raw_response_sink: ContextVar[list[APIResponse[Any]] | None] = ContextVar("raw_response_sink", default=None)
+TimeoutTypes = Timeout
 
 
 _IPV6_LOOPBACK = bytes(15) + b"\x01"
@@ -116,6 +83,7 @@ class _Config:
     base_url: str
     timeout: TimeoutTypes
     max_retries: int
+    default_query: Mapping[str, object]
 
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
@@ -136,24 +104,25 @@ class _BaseClient(Generic[H]):
         base_url: str | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: dict[str, str] | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, object] | None = None,
         http_client: H | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
         setup_logging()
-        key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
-        if not key:
-            raise TelnyxError("No API key: pass api_key= or set the TELNYX_API_KEY environment variable.")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        _check_max_retries(max_retries)
+        self._allow_insecure_http = allow_insecure_http
         self._config = _Config(
-            base_url=_resolve_base_url(base_url, allow_insecure_http), timeout=timeout, max_retries=max_retries
+            base_url=_resolve_base_url(base_url, allow_insecure_http),
+            timeout=timeout,
+            max_retries=max_retries,
+            default_query=dict(default_query or {}),
         )
         headers = {
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
-            **(default_headers or {}),
-            "Authorization": f"Bearer {key}",
+            **check_headers(default_headers or {}, "default_headers"),
+            "Authorization": _authorization(api_key),
         }
         self._owns_http = http_client is None
         if http_client is None:
@@ -183,55 +152,74 @@ class _BaseClient(Generic[H]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, max_retries={self.max_retries})"
 
-    def with_options(self, *, timeout: TimeoutTypes = NOT_GIVEN, max_retries: int | None = None) -> Self:
-        """A copy with other defaults, sharing this client's connection pool."""
+    def with_options(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, object] | None = None,
+    ) -> Self:
+        """A copy with other options, sharing this client's connection pool (the pool is closed by
+        the client that made it). Headers given here replace this client's of the same name."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
+        copy.__dict__.pop("messages", None)  # the resources of this client, cached
+        if max_retries is not None:
+            _check_max_retries(max_retries)
         copy._config = attrs.evolve(
             self._config,
-            timeout=self._config.timeout if timeout is NOT_GIVEN else timeout,
+            base_url=self._config.base_url
+            if base_url is None
+            else _resolve_base_url(base_url, self._allow_insecure_http),
+            timeout=self._config.timeout if isinstance(timeout, NotGiven) else timeout,
             max_retries=self._config.max_retries if max_retries is None else max_retries,
+            default_query={**self._config.default_query, **(default_query or {})},
         )
+        extra = dict(check_headers(default_headers or {}, "default_headers"))
+        if api_key is not None:
+            extra["Authorization"] = _authorization(api_key)
+        copy._request_headers = {**self._request_headers, **extra}
         copy._owns_http = False
         return copy
 
+    copy = with_options
+
     def _prepare(
         self,
-        operation: ModuleType,
-        path: dict[str, object],
-        params: dict[str, object] | None,
-        *,
-        method_name: str,
-        timeout: TimeoutTypes,
-        max_retries: int | None,
-        idempotency_key: str | None,
+        operation: Operation[Any],
+        method: Callable[..., Any],
+        arguments: Mapping[str, object],
+        options: CallOptions,
     ) -> tuple[httpx.Request, RetryPolicy]:
-        kwargs = build_request_kwargs(operation, path, params, method_name=method_name)
-        headers = {**self._request_headers, **kwargs.pop("headers", {})}
-        if idempotency_key is not None:
-            headers["Idempotency-Key"] = idempotency_key
+        prepared = prepare(operation, method, arguments, options, self._config.default_query)
+        if options.max_retries is not None:
+            _check_max_retries(options.max_retries)
         request = self._http.build_request(
-            kwargs.pop("method"),
-            self._config.base_url + kwargs.pop("url"),
-            headers=headers,
-            timeout=self._config.timeout if timeout is NOT_GIVEN else timeout,
-            **kwargs,
+            prepared.method,
+            self._config.base_url + prepared.path,
+            params=prepared.params or None,
+            headers={**self._request_headers, **prepared.headers},
+            content=prepared.content,
+            timeout=self._config.timeout if isinstance(options.timeout, NotGiven) else options.timeout,
         )
         policy = RetryPolicy(
-            max_retries=self._config.max_retries if max_retries is None else max_retries,
-            replayable=operation.METHOD != "POST" or idempotency_key is not None,
+            max_retries=self._config.max_retries if options.max_retries is None else options.max_retries,
+            replayable=operation.method != "POST" or options.idempotency_key is not None,
         )
         return request, policy
 
     def _after_attempt(
         self,
-        result: type[M],
+        operation: Operation[T],
         request: httpx.Request,
         policy: RetryPolicy,
         outcome: httpx.Response | httpx.TransportError,
         attempt: int,
         started: float,
-    ) -> M | float:
+    ) -> APIResponse[T] | float:
         """The call's result, or the seconds to wait before trying again; raises on failure."""
         if logger.isEnabledFor(logging.INFO):
             what = outcome.status_code if isinstance(outcome, httpx.Response) else type(outcome).__name__
@@ -240,7 +228,7 @@ class _BaseClient(Generic[H]):
         if isinstance(outcome, httpx.Response):
             delay = policy.after_response(outcome, attempt)
             if delay is None:
-                return self._finish(result, outcome)
+                return self._finish(operation, outcome)
         else:
             delay = policy.after_exception(outcome, attempt)
             if delay is None:
@@ -249,17 +237,27 @@ class _BaseClient(Generic[H]):
         return delay
 
     @staticmethod
-    def _finish(result: type[M], response: httpx.Response) -> M:
+    def _finish(operation: Operation[T], response: httpx.Response) -> APIResponse[T]:
         if not response.is_success:
             raise status_error(response)
         try:
-            parsed = result.from_dict(response.json())
+            document = response.json()
+            parsed = document if operation.result is None else getattr(_models, operation.result).from_dict(document)
         except Exception as exc:  # any malformed body, whatever the parser tripped on
             raise APIResponseValidationError(response, f"{type(exc).__name__}: {exc}") from exc
-        sink = raw_response_sink.get()
-        if sink is not None:
-            sink.append(APIResponse(http_response=response, parsed=parsed))
-        return parsed
+        return APIResponse(http_response=response, parsed=parsed)
+
+
+def _authorization(api_key: str | None) -> str:
+    key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
+    if not key:
+        raise TelnyxError("No API key: pass api_key= or set the TELNYX_API_KEY environment variable.")
+    return f"Bearer {key}"
+
+
+def _check_max_retries(max_retries: int) -> None:
+    if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+        raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
 
 
 def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
@@ -274,7 +272,7 @@ class Telnyx(_BaseClient[httpx.Client]):
     def _new_http_client(self, headers: dict[str, str]) -> httpx.Client:
         return httpx.Client(headers=headers, follow_redirects=False)
 
-    @property
+    @cached_property
     def messages(self) -> Messages:
         return Messages(self)
 
@@ -290,27 +288,15 @@ class Telnyx(_BaseClient[httpx.Client]):
     ) -> None:
         self.close()
 
-    def _request(
-        self,
-        operation: ModuleType,
-        path: dict[str, object],
-        params: dict[str, object] | None = None,
-        *,
-        result: type[M],
-        method_name: str,
-        timeout: TimeoutTypes = NOT_GIVEN,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> M:
-        request, policy = self._prepare(
-            operation,
-            path,
-            params,
-            method_name=method_name,
-            timeout=timeout,
-            max_retries=max_retries,
-            idempotency_key=idempotency_key,
-        )
+    def _call(
+        self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
+    ) -> T:
+        return self._call_raw(operation, method, arguments, options).parsed
+
+    def _call_raw(
+        self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
+    ) -> APIResponse[T]:
+        request, policy = self._prepare(operation, method, arguments, options)
         attempt = 0
         while True:
             started = time.monotonic()
@@ -318,10 +304,10 @@ class Telnyx(_BaseClient[httpx.Client]):
                 outcome: httpx.Response | httpx.TransportError = self._http.send(request)
             except httpx.TransportError as exc:
                 outcome = exc
-            parsed_or_delay = self._after_attempt(result, request, policy, outcome, attempt, started)
-            if not isinstance(parsed_or_delay, float):
-                return parsed_or_delay
-            time.sleep(parsed_or_delay)
+            result_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
+            if not isinstance(result_or_delay, float):
+                return result_or_delay
+            time.sleep(result_or_delay)
             attempt += 1
 
 
@@ -331,7 +317,7 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
     def _new_http_client(self, headers: dict[str, str]) -> httpx.AsyncClient:
         return httpx.AsyncClient(headers=headers, follow_redirects=False)
 
-    @property
+    @cached_property
     def messages(self) -> AsyncMessages:
         return AsyncMessages(self)
 
@@ -347,27 +333,15 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
     ) -> None:
         await self.close()
 
-    async def _request(
-        self,
-        operation: ModuleType,
-        path: dict[str, object],
-        params: dict[str, object] | None = None,
-        *,
-        result: type[M],
-        method_name: str,
-        timeout: TimeoutTypes = NOT_GIVEN,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> M:
-        request, policy = self._prepare(
-            operation,
-            path,
-            params,
-            method_name=method_name,
-            timeout=timeout,
-            max_retries=max_retries,
-            idempotency_key=idempotency_key,
-        )
+    async def _call(
+        self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
+    ) -> T:
+        return (await self._call_raw(operation, method, arguments, options)).parsed
+
+    async def _call_raw(
+        self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
+    ) -> APIResponse[T]:
+        request, policy = self._prepare(operation, method, arguments, options)
         attempt = 0
         while True:
             started = time.monotonic()
@@ -375,10 +349,10 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
                 outcome: httpx.Response | httpx.TransportError = await self._http.send(request)
             except httpx.TransportError as exc:
                 outcome = exc
-            parsed_or_delay = self._after_attempt(result, request, policy, outcome, attempt, started)
-            if not isinstance(parsed_or_delay, float):
-                return parsed_or_delay
-            await _sleep(parsed_or_delay)
+            result_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
+            if not isinstance(result_or_delay, float):
+                return result_or_delay
+            await _sleep(result_or_delay)
             attempt += 1
 
 
@@ -386,6 +360,3 @@ async def _sleep(seconds: float) -> None:
     import asyncio  # here, not at the top: importing asyncio costs a sync program's cold start
 
     await asyncio.sleep(seconds)
-
-
-from ._resources import AsyncMessages, Messages  # noqa: E402  (the resources refer back to the clients)

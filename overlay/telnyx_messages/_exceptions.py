@@ -18,8 +18,6 @@ from typing import Any
 import attrs
 import httpx
 
-from . import _operations
-
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -73,23 +71,29 @@ def _decode(body: bytes) -> Any:
         return None
 
 
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None and value != "" else None
+
+
 def _error_details(document: Any) -> list[ErrorDetail]:
+    """The `errors` of a Telnyx error body; read leniently: a malformed error body must not hide the
+    status behind a parse error."""
     if not isinstance(document, dict) or not isinstance(document.get("errors"), list):
         return []
-    try:
-        parsed = _operations.MessagingErrors.from_dict(document)
-    except Exception:  # a malformed error body must not hide the status behind a parse error
-        return []
     details = []
-    for error in parsed.errors or []:
-        source = error.source or None
+    for error in document["errors"]:
+        if not isinstance(error, dict):
+            continue
+        source = error.get("source")
+        if not isinstance(source, dict):
+            source = {}
         details.append(
             ErrorDetail(
-                code=str(error.code),
-                title=str(error.title),
-                detail=error.detail or None,
-                pointer=(source.pointer or None) if source else None,
-                parameter=(source.parameter or None) if source else None,
+                code=str(error.get("code", "")),
+                title=str(error.get("title", "")),
+                detail=_text(error.get("detail")),
+                pointer=_text(source.get("pointer")),
+                parameter=_text(source.get("parameter")),
             )
         )
     return details

@@ -1,8 +1,8 @@
-"""Caller's arguments to request kwargs, checked before anything is sent.
+"""A method's arguments to the parts of its HTTP request, checked before anything is sent.
 
-Types, required and known keyword arguments all come from the generated code (the Params
-TypedDict of a request body, the annotations of an endpoint's build_request): nothing the spec
-says is written down here again.
+What each argument may be comes from the generated method's own annotations (typing.get_type_hints:
+Literal enums, TypedDicts of nested objects, lists, UUIDs, date-times); where it goes (path, query,
+body) and its wire name from the generated Operation. Nothing the spec says is written down here.
 """
 
 from __future__ import annotations
@@ -10,106 +10,259 @@ from __future__ import annotations
 import datetime
 import enum
 import functools
+import inspect
 import json
 import types
 import typing
 import uuid
-from types import ModuleType
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
-__all__ = ["MAX_BODY_BYTES", "build_request_kwargs", "hints"]
+import attrs
+from telnyx_messages_api.types import NOT_GIVEN, CallOptions, DateTimeText, NotGiven, Operation
+
+__all__ = ["MAX_BODY_BYTES", "PreparedRequest", "check_headers", "prepare", "signature_of"]
 
 # No message request comes near this; a body over it is a caller's mistake (the API caps media at 1 MB).
 MAX_BODY_BYTES = 1 << 20
 
+_HEADER_NAME_CHARACTERS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+@attrs.frozen
+class Signature:
+    """What a generated method accepts: each argument's type, and which ones the caller must give."""
+
+    name: str
+    hints: dict[str, Any]
+    required: frozenset[str]
+
 
 @functools.cache
-def hints(target: Any) -> dict[str, Any]:
-    return typing.get_type_hints(target)
+def signature_of(method: Callable[..., Any]) -> Signature:
+    parameters = inspect.signature(method).parameters.values()
+    required = frozenset(p.name for p in parameters if p.default is inspect.Parameter.empty and p.name != "self")
+    return Signature(method.__name__, typing.get_type_hints(method, include_extras=True), required)
+
+
+class _Mismatch(Exception):
+    """A value that is not of its argument's type. `wrong_value`: of the right type but a value the
+    type does not allow (an enum value the spec does not list, a malformed UUID): a ValueError."""
+
+    def __init__(self, message: str, *, wrong_value: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.wrong_value = wrong_value
 
 
 def _describe(hint: Any) -> str:
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return " or ".join(_describe(arg) for arg in typing.get_args(hint))
-    if typing.get_origin(hint) is list:
-        return f"a list of {_describe(typing.get_args(hint)[0])}"
-    return "None" if hint is type(None) else getattr(hint, "__name__", str(hint))
-
-
-def _conforms(value: object, hint: Any) -> bool:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        return any(_conforms(value, arg) for arg in typing.get_args(hint))
+        return " or ".join(_describe(arg) for arg in typing.get_args(hint) if arg is not NotGiven)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(arg) for arg in typing.get_args(hint))
     if origin is list:
-        (item,) = typing.get_args(hint)
-        return isinstance(value, list) and all(_conforms(v, item) for v in value)
-    if hint is Any:
-        return True
+        return f"a list of {_describe(typing.get_args(hint)[0])}"
+    if typing.is_typeddict(hint):
+        return f"a dict ({hint.__name__})"
     if hint is type(None):
-        return value is None
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return isinstance(value, hint)
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(hint, type):
-        return isinstance(value, hint)
-    return True  # a type this check does not know: left to the generated code
+        return "None"
+    if hint is datetime.datetime:
+        return "a timezone-aware datetime"
+    if typing.get_origin(hint) is typing.Annotated:
+        return "its ISO 8601 text"
+    return str(getattr(hint, "__name__", hint))
 
 
-def _check_body(operation: ModuleType, params: dict[str, object], method_name: str) -> None:
-    spec = operation.Params
-    required: frozenset[str] = spec.__required_keys__
-    known = required | spec.__optional_keys__
-    if unknown := sorted(set(params) - known):
-        raise TypeError(f"{method_name}() got unexpected keyword arguments: {', '.join(unknown)}")
-    if missing := sorted(required - set(params)):
-        raise TypeError(f"{method_name}() missing required keyword arguments: {', '.join(missing)}")
-    types_of = hints(spec)
-    for name, value in params.items():
-        if not _conforms(value, types_of[name]):
-            raise TypeError(f"{method_name}(): {name} must be {_describe(types_of[name])}, got {type(value).__name__}")
-        if isinstance(value, str) and uuid.UUID in typing.get_args(types_of[name]) and _as_uuid(value) is None:
-            raise ValueError(f"{method_name}(): {name} must be a UUID, got {value!r}")
-        if name in required and value in ("", []):
-            raise ValueError(f"{method_name}(): {name} must not be empty")
-        if isinstance(value, datetime.datetime) and value.utcoffset() is None:
-            raise ValueError(f"{method_name}(): {name} must be timezone-aware, got naive {value.isoformat()}")
-
-
-def _as_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
-def _path_value(operation: ModuleType, name: str, value: object, method_name: str) -> object:
-    if hints(operation.build_request).get(name) is not uuid.UUID or isinstance(value, uuid.UUID):
+def _encode(value: Any, hint: Any, where: str) -> Any:
+    """`value` as JSON, if it is of type `hint`; else _Mismatch naming `where`."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        alternatives = typing.get_args(hint)
+        if uuid.UUID in alternatives and isinstance(value, str):  # `format: uuid` taken as text: check its form
+            try:
+                return str(uuid.UUID(value))
+            except ValueError:
+                raise _Mismatch(f"{where} must be a UUID, got {value!r}", wrong_value=True) from None
+        mismatches = []
+        for alternative in alternatives:
+            try:
+                return _encode(value, alternative, where)
+            except _Mismatch as mismatch:
+                mismatches.append(mismatch)
+        # The most telling: a value of the right type but not allowed, then one from inside a list
+        # or dict that was of the right kind, then the union's own description.
+        for found in mismatches:
+            if found.wrong_value:
+                raise found
+        for found in mismatches:
+            if not found.message.startswith(f"{where} "):
+                raise found
+        raise _Mismatch(f"{where} must be {_describe(hint)}, got {type(value).__name__}")
+    if origin is typing.Annotated:
+        base, *marks = typing.get_args(hint)
+        if any(isinstance(mark, DateTimeText) for mark in marks) and isinstance(value, str):
+            return _encode_datetime(value, where)
+        return _encode(value, base, where)
+    if origin is typing.Literal:
+        allowed = typing.get_args(hint)
+        if any(type(value) is type(option) and value == option for option in allowed):
+            return value
+        wrong_value = any(type(value) is type(option) for option in allowed)
+        raise _Mismatch(f"{where} must be {_describe(hint)}, got {value!r}", wrong_value=wrong_value)
+    if origin is list:
+        if not isinstance(value, list):
+            raise _Mismatch(f"{where} must be {_describe(hint)}, got {type(value).__name__}")
+        (item,) = typing.get_args(hint)
+        return [_encode(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if typing.is_typeddict(hint):
+        return _encode_typeddict(value, hint, where)
+    if hint is Any:
         return value
-    if isinstance(value, str) and (parsed := _as_uuid(value)) is not None:
-        return parsed
-    raise ValueError(f"{method_name}(): {name} must be a UUID, got {value!r}")
+    if hint is type(None):
+        if value is None:
+            return None
+        raise _Mismatch(f"{where} must be None, got {type(value).__name__}")
+    if hint is datetime.datetime:
+        return _encode_datetime(value, where)
+    if hint is uuid.UUID:
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        raise _Mismatch(f"{where} must be a UUID, got {type(value).__name__}")
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        if isinstance(value, hint):
+            return value.value
+        raise _Mismatch(f"{where} must be {hint.__name__}, got {type(value).__name__}")
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(hint, type):
+        if isinstance(value, hint):
+            return value
+    else:
+        raise TypeError(f"{where}: the client cannot check values of type {hint!r}")  # a template's omission
+    raise _Mismatch(f"{where} must be {_describe(hint)}, got {type(value).__name__}")
 
 
-def build_request_kwargs(
-    operation: ModuleType, path: dict[str, object], params: dict[str, object] | None, *, method_name: str
-) -> dict[str, Any]:
-    arguments = {name: _path_value(operation, name, path[name], method_name) for name in operation.PATH_PARAMETERS}
-    if params is not None:
-        _check_body(operation, params, method_name)
-        arguments["body"] = operation.Body(**params)
-    kwargs: dict[str, Any] = operation.build_request(**arguments)
-    if "json" in kwargs:
-        # Encoded once here, and sent as these bytes.
-        content = json.dumps(kwargs.pop("json"), ensure_ascii=False, separators=(",", ":")).encode()
+def _encode_datetime(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise _Mismatch(f"{where} must be an ISO 8601 date-time, got {value!r}", wrong_value=True) from None
+        if parsed.utcoffset() is None:
+            raise _Mismatch(f"{where} must be timezone-aware, got {value!r} (no offset)", wrong_value=True)
+        return value
+    if not isinstance(value, datetime.datetime):
+        raise _Mismatch(f"{where} must be a timezone-aware datetime, got {type(value).__name__}")
+    if value.utcoffset() is None:
+        raise _Mismatch(f"{where} must be timezone-aware, got naive {value.isoformat()}", wrong_value=True)
+    return value.isoformat()
+
+
+def _encode_typeddict(value: Any, hint: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Mismatch(f"{where} must be {_describe(hint)}, got {type(value).__name__}")
+    required: frozenset[str] = hint.__required_keys__
+    known = required | hint.__optional_keys__
+    if unknown := sorted(set(value) - known, key=repr):
+        raise _Mismatch(f"{where} has unknown keys {unknown}; {hint.__name__} takes {sorted(known)}")
+    if missing := sorted(required - set(value)):
+        raise _Mismatch(f"{where} is missing the required keys {missing}")
+    key_types = _typeddict_hints(hint)
+    wire_names: dict[str, str] = getattr(hint, "__wire_names__", {})
+    encoded: dict[str, Any] = {}
+    for key, item in value.items():
+        encoded[wire_names.get(key) or key] = _encode(item, key_types[key], f"{where}[{key!r}]")
+    return encoded
+
+
+@functools.cache
+def _typeddict_hints(hint: Any) -> dict[str, Any]:
+    return typing.get_type_hints(hint, include_extras=True)
+
+
+def _encode_argument(signature: Signature, name: str, value: object) -> Any:
+    try:
+        encoded = _encode(value, signature.hints[name], name)
+    except _Mismatch as mismatch:
+        error = ValueError if mismatch.wrong_value else TypeError
+        raise error(f"{signature.name}(): {mismatch.message}") from None
+    if name in signature.required and value in ("", []):
+        raise ValueError(f"{signature.name}(): {name} must not be empty")
+    return encoded
+
+
+def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
+    """Headers a caller adds: str names and values, no CR, LF or NUL (a header injection), and no
+    Authorization (the client sets it from api_key). Messages name the header, never its value."""
+    checked = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name or not set(name) <= _HEADER_NAME_CHARACTERS:
+            raise ValueError(f"{where}: {name!r} is not a valid header name")
+        if name.lower() == "authorization":
+            raise ValueError(f"{where}: Authorization is set by the client from api_key; pass api_key= instead")
+        if not isinstance(value, str):
+            raise TypeError(f"{where}: the value of {name} must be str, got {type(value).__name__}")
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError(f"{where}: the value of {name} holds a line break or NUL")
+        checked[name] = value
+    return checked
+
+
+@attrs.frozen
+class PreparedRequest:
+    method: str
+    path: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    content: bytes | None
+
+
+def prepare(
+    operation: Operation[Any],
+    method: Callable[..., Any],
+    arguments: Mapping[str, object],
+    options: CallOptions,
+    default_query: Mapping[str, object],
+) -> PreparedRequest:
+    signature = signature_of(method)
+    path = operation.path
+    for name, wire in operation.path_parameters:
+        text = _encode_argument(signature, name, arguments[name])
+        if isinstance(text, str) and not text:
+            raise ValueError(f"{signature.name}(): {name} must not be empty")
+        path = path.replace("{" + wire + "}", quote(str(text), safe=""))
+    params: dict[str, Any] = dict(default_query)
+    for name, wire in operation.query_parameters:
+        if arguments[name] is not NOT_GIVEN:
+            params[wire] = _encode_argument(signature, name, arguments[name])
+    if options.extra_query:
+        params.update(options.extra_query)
+    headers = check_headers(options.extra_headers or {}, "extra_headers")
+    if options.idempotency_key is not None:
+        headers.update(check_headers({"Idempotency-Key": options.idempotency_key}, "idempotency_key"))
+    content = None
+    if operation.has_body:
+        body = {
+            wire: _encode_argument(signature, name, arguments[name])
+            for name, wire in operation.body_parameters
+            if arguments[name] is not NOT_GIVEN
+        }
+        body.update(options.extra_body or {})
+        # Encoded once here, and sent as these bytes on every attempt.
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         if len(content) > MAX_BODY_BYTES:
-            given = params or {}
-            largest = max(given, key=lambda name: len(repr(given[name])), default="body")
+            largest = max(body, key=lambda wire: len(repr(body[wire])), default="body")
             raise ValueError(
-                f"{method_name}(): the request body is {len(content)} bytes, over the {MAX_BODY_BYTES} the client "
+                f"{signature.name}(): the request body is {len(content)} bytes, over the {MAX_BODY_BYTES} the client "
                 f"sends; the largest argument is {largest}"
             )
-        kwargs["content"] = content
-    return kwargs
+        headers["Content-Type"] = "application/json"
+    elif options.extra_body:
+        raise ValueError(f"{signature.name}(): extra_body given, but {operation.method} {operation.path} sends no body")
+    return PreparedRequest(operation.method, path, params, headers, content)

@@ -12,14 +12,17 @@ import datetime
 import functools
 import os
 import re
+import typing
 import uuid
 from pathlib import Path
 from typing import Any
 
 import attrs
+import telnyx_messages_api.api as generated_api
+import telnyx_messages_api.models as generated_models
 import yaml
-from telnyx_messages import _operations
-from telnyx_messages_api.types import UNSET
+from openapi_python_client.strings import PythonIdentifier
+from telnyx_messages_api.types import Operation
 
 from . import ROOT
 
@@ -29,6 +32,11 @@ SPEC_PATH = Path(os.environ.get("TELNYX_MESSAGES_TEST_SPEC") or ROOT / "openapi"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_bytes())
 
 
+def snake(operation_id: str) -> str:
+    """The generator's name of an operation, by its own rule."""
+    return str(PythonIdentifier(operation_id, prefix="field"))
+
+
 @attrs.frozen
 class OperationCase:
     operation_id: str
@@ -36,14 +44,36 @@ class OperationCase:
     path: str
     request_schema: dict[str, Any] | None
     response_schema: dict[str, Any]
+    query_parameters: tuple[dict[str, Any], ...] = ()
 
     @property
-    def client_method(self) -> str:
-        return {op: m for m, op in _operations.METHODS.items()}[self.operation_id]
+    def method_path(self) -> str:
+        """Where the method is under client.messages: "send", "rcs.send"."""
+        return generated_api.METHODS[snake(self.operation_id)]
 
     @property
-    def module(self) -> Any:
-        return getattr(_operations, self.operation_id)
+    def operation(self) -> Operation[Any]:
+        (operation,) = (
+            value
+            for value in vars(generated_api).values()
+            if isinstance(value, Operation) and snake(value.operation_id) == snake(self.operation_id)
+        )
+        return operation
+
+    @property
+    def result_class(self) -> Any:
+        return getattr(generated_models, str(self.operation.result))
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return [name for name, _ in self.operation.path_parameters]
+
+    def bound(self, messages: Any) -> Any:
+        """This operation's method on a client's `messages` (or its with_raw_response)."""
+        target = messages
+        for part in self.method_path.split("."):
+            target = getattr(target, part)
+        return target
 
 
 def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +93,7 @@ def operations(spec: dict[str, Any]) -> list[OperationCase]:
             body = op.get("requestBody")
             request_schema = resolve(spec, body)["content"]["application/json"]["schema"] if body else None
             response = resolve(spec, op["responses"]["200"])
+            parameters = [resolve(spec, p) for p in item.get("parameters", []) + op.get("parameters", [])]
             cases.append(
                 OperationCase(
                     operation_id=op["operationId"],
@@ -70,6 +101,7 @@ def operations(spec: dict[str, Any]) -> list[OperationCase]:
                     path=path,
                     request_schema=request_schema,
                     response_schema=response["content"]["application/json"]["schema"],
+                    query_parameters=tuple(p for p in parameters if p["in"] == "query"),
                 )
             )
     return cases
@@ -99,6 +131,12 @@ def _example_of(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
         return [_example_of(spec, schema["items"])]
     if schema.get("format") == "uuid":
         return str(uuid.UUID(int=1))
+    if schema.get("format") == "date-time":
+        return "2026-01-02T03:04:05Z"
+    if schema.get("format") in ("url", "uri"):
+        return "https://example.com/hooks"
+    if "number" in types:
+        return 1.5
     if "enum" in schema:
         return schema["enum"][0]
     if "boolean" in types:
@@ -108,24 +146,32 @@ def _example_of(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
     return "+18445550001"
 
 
-def keyword_arguments(body_model: Any, document: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments a caller passes to send `document`, read off the generated model."""
-    body = body_model.from_dict(document)
-    return {
-        field.name: getattr(body, field.name)
-        for field in attrs.fields(body_model)
-        if field.name != "additional_properties" and getattr(body, field.name) is not UNSET
-    }
+def _as_argument(value: Any, hint: Any) -> Any:
+    """A JSON value as a caller passes it: nested objects keyed like their TypedDict (`from_`)."""
+    for alternative in typing.get_args(hint) or (hint,):
+        if typing.is_typeddict(alternative) and isinstance(value, dict):
+            to_key = {wire: key for key, wire in getattr(alternative, "__wire_names__", {}).items()}
+            key_types = typing.get_type_hints(alternative)
+            return {to_key.get(k, k): _as_argument(v, key_types[to_key.get(k, k)]) for k, v in value.items()}
+        if typing.get_origin(alternative) is list and isinstance(value, list):
+            (item,) = typing.get_args(alternative)
+            return [_as_argument(v, item) for v in value]
+    return value
 
 
 def call_arguments(
     spec: dict[str, Any], case: OperationCase, path_value: str | None = None
-) -> tuple[list[str], dict[str, Any], dict[str, Any] | None]:
-    """Path values (`path_value`, or a fresh UUID each), keyword arguments and the body they send."""
-    path_values = [path_value or str(uuid.uuid4()) for _ in case.module.PATH_PARAMETERS]
+) -> tuple[list[str], dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
+    """Path values (`path_value`, or a fresh UUID each), the keyword arguments a caller passes, and
+    the body and query they send."""
+    path_values = [path_value or str(uuid.uuid4()) for _ in case.path_parameters]
     document = example_of(spec, case.request_schema) if case.request_schema else None
-    kwargs = keyword_arguments(case.module.Body, document) if document is not None else {}
-    return path_values, kwargs, document
+    query = {p["name"]: example_of(spec, p["schema"]) for p in case.query_parameters if p.get("required")}
+    hints = typing.get_type_hints(case.bound(generated_api.Messages(client=typing.cast(Any, None))))
+    to_argument = {wire: name for name, wire in case.operation.body_parameters + case.operation.query_parameters}
+    kwargs = {to_argument[wire]: _as_argument(v, hints[to_argument[wire]]) for wire, v in (document or {}).items()}
+    kwargs |= {to_argument[wire]: v for wire, v in query.items()}
+    return path_values, kwargs, document, query
 
 
 CASES = operations(SPEC)
