@@ -8,6 +8,8 @@ the path), the way `make spec-update` would after re-pinning.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +22,7 @@ import yaml
 
 from .support import HISTORY, ROOT
 from .support.generation import generated_package
-from .support.spec import SPEC_PATH
+from .support.spec import SPEC_PATH, resolve
 
 CONTRACT_TESTS = ["tests/test_contract.py", "tests/test_operations.py"]
 CONTRACT_TESTS += ["-k", "not drawn and not has_a_method_and_tests"]
@@ -81,13 +83,6 @@ def test_older_spec_version(name: str, tmp_path: Path) -> None:
             assert f"client.messages.{method} calls it" in check.stderr
 
 
-def _resolved(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        *_, section, name = node["$ref"].split("/")
-        node = document["components"][section][name]
-    return node
-
-
 def _send_message(document: dict[str, Any]) -> dict[str, Any]:
     (operation,) = (
         op for item in document["paths"].values() for op in item.values() if op.get("operationId") == "SendMessage"
@@ -99,14 +94,14 @@ def _non_breaking(document: dict[str, Any]) -> dict[str, Any]:
     """The pinned spec with a new optional field, a new enum value, and a $ref inlined, each reached
     through SendMessage: its answer's message schema, and its request body's `to`."""
     operation = _send_message(document)
-    response = _resolved(document, operation["responses"]["200"])
-    answer = _resolved(document, response["content"]["application/json"]["schema"])
-    message = _resolved(document, answer["properties"]["data"])
+    response = resolve(document, operation["responses"]["200"])
+    answer = resolve(document, response["content"]["application/json"]["schema"])
+    message = resolve(document, answer["properties"]["data"])
     message["properties"]["delivery_region"] = {"type": "string"}
     message["example"]["delivery_region"] = "us-east"
-    _resolved(document, message["properties"]["type"])["enum"].append("RCS")
-    request = _resolved(document, operation["requestBody"]["content"]["application/json"]["schema"])
-    request["properties"]["to"] = dict(_resolved(document, request["properties"]["to"]))
+    resolve(document, message["properties"]["type"])["enum"].append("RCS")
+    request = resolve(document, operation["requestBody"]["content"]["application/json"]["schema"])
+    request["properties"]["to"] = dict(resolve(document, request["properties"]["to"]))
     return document
 
 
@@ -118,7 +113,7 @@ def _responses_inlined(document: dict[str, Any]) -> dict[str, Any]:
             if isinstance(operation, dict) and "responses" in operation:
                 responses = operation["responses"]
                 for code, response in responses.items():
-                    responses[code] = copy.deepcopy(_resolved(document, response))
+                    responses[code] = copy.deepcopy(resolve(document, response))
     document["components"].pop("responses", None)
     return document
 
@@ -172,3 +167,132 @@ def test_the_suite_passes_with_every_component_response_inlined(tmp_path: Path) 
     assert _check_operations(spec).returncode == 0
     run = _under(spec, generated, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *WHOLE_SUITE)
     assert run.returncode == 0 and " passed" in run.stdout, run.stdout[-3000:]
+
+
+# An operation upstream might add (the public Telnyx API has it, under /messaging): the naming table
+# does not know it, so it becomes client.messages.<its operationId in snake case>.
+NEW_OPERATION = {
+    "get": {
+        "operationId": "GetRCSAgentById",
+        "summary": "Retrieve an RCS agent",
+        "tags": ["RCS"],
+        "parameters": [
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "description": "The agent's id.",
+                "schema": {"type": "string"},
+            },
+            {"name": "verbose", "in": "query", "required": False, "schema": {"type": "boolean"}},
+        ],
+        "responses": {
+            "200": {
+                "description": "The agent.",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "data": {
+                                    "type": "object",
+                                    "properties": {
+                                        "agent_id": {"type": "string", "description": "Identifies the agent."},
+                                        "user_count": {"type": "integer"},
+                                    },
+                                }
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    }
+}
+
+USE_THE_NEW_METHOD = textwrap.dedent(
+    """
+    import asyncio, inspect, typing
+    from telnyx_messages import AsyncTelnyx, Telnyx
+    from tests.support.server import LoopbackServer, Reply
+
+    server = LoopbackServer()
+    server.default = Reply(200, {"data": {"agent_id": "Agent-7", "user_count": 3}})
+    with Telnyx(api_key="k", base_url=server.base_url) as client:
+        agent = client.messages.get_rcs_agent_by_id("Agent-7", verbose=True).data
+        hints = typing.get_type_hints(client.messages.get_rcs_agent_by_id)
+        doc = inspect.getdoc(client.messages.get_rcs_agent_by_id)
+
+    async def main():
+        async with AsyncTelnyx(api_key="k", base_url=server.base_url) as client:
+            return (await client.messages.get_rcs_agent_by_id("Agent-7")).data
+
+    agent_async = asyncio.run(main())
+    server.close()
+    print(agent.agent_id, agent.user_count, agent_async.agent_id)
+    print(sorted(hints))
+    print(doc.splitlines()[0], "|", "id: The agent's id." in doc)
+    print([r.path for r in server.received])
+    """
+)
+
+TYPED_USE = textwrap.dedent(
+    """
+    from telnyx_messages import Telnyx
+
+    def agent(client: Telnyx) -> object:
+        return client.messages.get_rcs_agent_by_id("Agent-7", verbose=True).data
+
+    def wrong(client: Telnyx) -> None:
+        client.messages.get_rcs_agent_by_id("Agent-7", verbose="yes")
+    """
+)
+
+
+@pytest.mark.timeout(600)
+def test_a_new_upstream_operation_needs_no_edit(tmp_path: Path) -> None:
+    document = yaml.safe_load(SPEC_PATH.read_bytes())
+    document["paths"]["/messages/rcs/agents/{id}"] = NEW_OPERATION
+    spec = tmp_path / "messages.yml"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
+    generated = generated_package(spec, tmp_path / "out")
+    assert _check_operations(spec).returncode == 0
+
+    # On both clients, typed, documented, and callable against a real server.
+    used = _under(spec, generated, "-c", USE_THE_NEW_METHOD)
+    assert used.returncode == 0, used.stderr
+    lines = used.stdout.splitlines()
+    assert lines[0] == "Agent-7 3 Agent-7"
+    assert "id" in lines[1] and "verbose" in lines[1] and "return" in lines[1]
+    assert lines[2] == "Retrieve an RCS agent | True"
+    assert lines[3] == "['/messages/rcs/agents/Agent-7?verbose=true', '/messages/rcs/agents/Agent-7']"
+
+    # mypy sees it: a right call passes, a wrong argument type is an error.
+    (tmp_path / "use.py").write_text(TYPED_USE)
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(tmp_path / "use.py")],
+        cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": os.pathsep.join([str(generated.parent), str(ROOT / "overlay")])},
+        capture_output=True,
+        text=True,
+    )
+    errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and 'Argument "verbose"' in errors[0], checked.stdout
+
+    # And spec-update names it in the changelog.
+    store = tmp_path / "store"
+    store.mkdir()
+    pinned = SPEC_PATH.read_bytes()
+    (store / f"{hashlib.sha256(pinned).hexdigest()}.yml").write_bytes(pinned)
+    lock = tmp_path / "lock.json"
+    lock.write_text(json.dumps({"sha256": hashlib.sha256(pinned).hexdigest(), "package_version": "1.0.0"}))
+    tool = [sys.executable, "tools/spec.py", "--lock", str(lock), "--pulled", str(tmp_path / "pulled.yml")]
+    update = subprocess.run(
+        [*tool, "--store", str(store), "update", str(spec)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert update.returncode == 0, update.stderr
+    assert "(GetRCSAgentById; new method: client.messages.get_rcs_agent_by_id) added" in update.stdout
+    assert json.loads(lock.read_text())["package_version"] == "1.1.0"

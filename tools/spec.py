@@ -198,11 +198,24 @@ def _where(path: str, revision: dict[str, Any], base: dict[str, Any]) -> str:
     return "/".join(parts)
 
 
-def _operations_of(path_item: Any) -> list[str]:
+def method_of(operation_id: str) -> str:
+    """The method an operation gets: the naming table's name, else the generator's snake case."""
+    from check_operations import method_names  # tools/ is on the path, as this script's folder
+    from openapi_python_client.strings import PythonIdentifier
+
+    return "client.messages." + (method_names().get(operation_id) or str(PythonIdentifier(operation_id, "field")))
+
+
+def _operations_of(path_item: Any, added: bool) -> list[str]:
     if not isinstance(path_item, dict):
         return []
     return [
-        f"{method.upper()} ({operation.get('operationId', 'no operationId')})"
+        f"{method.upper()} ({operation.get('operationId', 'no operationId')}"
+        + (
+            f"; new method: {method_of(str(operation['operationId']))})"
+            if added and "operationId" in operation
+            else ")"
+        )
         for method, operation in path_item.items()
         if method in HTTP_METHODS and isinstance(operation, dict)
     ]
@@ -233,7 +246,9 @@ def classify(change: dict[str, Any], base_doc: dict[str, Any], revision_doc: dic
         return made(f"{type_name.lower()} {kind}", Effect.HARMLESS, Bump.PATCH if kind != "modified" else Bump.NONE)
     if type_name in {"PathItem", "Operation"} and kind in {"added", "removed"}:
         part = change.get("revision" if kind == "added" else "base", {}).get("value")
-        operations = _operations_of(part) if type_name == "PathItem" else []
+        # A path item holds operations by method; an operation added to a path there before is one.
+        held = part if type_name == "PathItem" else {path.rsplit("/", 1)[-1]: part}
+        operations = _operations_of(held, kind == "added")
         message = f"{'operation' if not operations else 'operations ' + ', '.join(operations)} {kind}"
         if kind == "added":
             return [Change(where, message, redocly, Effect.HARMLESS, Bump.MINOR)]
