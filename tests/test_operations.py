@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from telnyx_messages import AsyncTelnyx, Telnyx
+from telnyx_messages import APIConnectionError, AsyncTelnyx, Telnyx
 
 from .support import API_KEY, MESSAGE_ID
 from .support.server import LoopbackServer, Reply
@@ -124,3 +124,26 @@ def test_bad_input_is_refused_before_any_request(
         call(client.messages)
     assert message in str(caught.value)
     assert server.received == []
+
+
+POSTS = [case for case in CASES if case.method == "POST"]
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "order-42"], ids=["no key", "idempotency key"])
+@pytest.mark.parametrize("case", POSTS, ids=lambda c: c.operation_id)
+def test_no_message_creating_post_is_replayed_unless_it_is_idempotent(
+    case: OperationCase, idempotency_key: str | None, server: LoopbackServer
+) -> None:
+    """A reset after the request went out: the server may have taken it. Every POST of the spec,
+    WhatsApp and RCS included, is sent once, or again only under the same Idempotency-Key."""
+    server.reply(Reply(action="reset"), Reply(200, example_of(SPEC, case.response_schema)))
+    path_values, kwargs, _, _ = call_arguments(SPEC, case)
+    with Telnyx(api_key=API_KEY, base_url=server.base_url, max_retries=2) as client:
+        call = case.bound(client.messages)
+        if idempotency_key is None:
+            with pytest.raises(APIConnectionError):
+                call(*path_values, **kwargs)
+        else:
+            call(*path_values, **kwargs, idempotency_key=idempotency_key)
+    assert len(server.received) == (1 if idempotency_key is None else 2)
+    assert {r.headers.get("Idempotency-Key") for r in server.received} == {idempotency_key}
