@@ -6,7 +6,15 @@ client = Telnyx()  # reads TELNYX_API_KEY
 group = client.messages.retrieve_group_messages("182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e")
 """
 
-from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, APIResponse, AsyncTelnyx, Telnyx
+from ._client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    APIResponse,
+    AsyncTelnyx,
+    Telnyx,
+)
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -15,12 +23,14 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     ErrorDetail,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     TelnyxError,
     UnprocessableEntityError,
 )
@@ -28,6 +38,7 @@ from ._version import __version__
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "APIConnectionError",
@@ -39,12 +50,14 @@ __all__ = [
     "AsyncTelnyx",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "ErrorDetail",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "Telnyx",
     "TelnyxError",
     "UnprocessableEntityError",

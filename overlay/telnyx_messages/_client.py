@@ -26,6 +26,8 @@ from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
+    ClientClosedError,
+    ResponseTooLargeError,
     TelnyxError,
     status_error,
 )
@@ -33,11 +35,21 @@ from ._logging import logger, setup_logging
 from ._request_building import check_headers, prepare
 from ._retries import RetryPolicy
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "APIResponse", "AsyncTelnyx", "Telnyx"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "APIResponse",
+    "AsyncTelnyx",
+    "Telnyx",
+]
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
+# What a response body may decompress to before the client stops reading it (memory stays bounded).
+DEFAULT_MAX_RESPONSE_BYTES = 32 << 20
 USER_AGENT = "telnyx-messages-python"
 
 T = TypeVar("T")
@@ -64,9 +76,18 @@ def _is_loopback(host: str) -> bool:
 
 def _resolve_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
     url = (base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    if not isinstance(url, str) or not url.isascii() or not url.isprintable() or " " in url:
+        raise ValueError(f"base_url must be a URL of printable ASCII, got {url!r}")
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(f"base_url must be an http(s) URL, got {url!r}")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise ValueError(f"base_url must not have a query or fragment (the path is appended to it), got {url!r}")
+    try:
+        parts.port  # noqa: B018  (raises on a port that is no number)
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ValueError(f"base_url is not a valid URL: {exc}") from None
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
         raise ValueError(
             f"base_url {url!r} is plain http to a non-loopback host: the API key would cross the network "
@@ -84,6 +105,7 @@ class _Config:
     timeout: TimeoutTypes
     max_retries: int
     default_query: Mapping[str, object]
+    max_response_bytes: int
 
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
@@ -108,15 +130,19 @@ class _BaseClient(Generic[H]):
         default_query: Mapping[str, object] | None = None,
         http_client: H | None = None,
         allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         setup_logging()
         _check_max_retries(max_retries)
+        if not isinstance(max_response_bytes, int) or max_response_bytes < 1:
+            raise ValueError(f"max_response_bytes must be a positive int, got {max_response_bytes!r}")
         self._allow_insecure_http = allow_insecure_http
         self._config = _Config(
             base_url=_resolve_base_url(base_url, allow_insecure_http),
             timeout=timeout,
             max_retries=max_retries,
             default_query=dict(default_query or {}),
+            max_response_bytes=max_response_bytes,
         )
         headers = {
             "Accept": "application/json",
@@ -236,6 +262,42 @@ class _BaseClient(Generic[H]):
         logger.info("retrying %s %s (retry %d) in %.2f s", request.method, request.url.path, attempt + 1, delay)
         return delay
 
+    def _deadline(self, request: httpx.Request) -> float | None:
+        """When this attempt must be over: its timeout bounds connect, send and every read together."""
+        timeout = request.extensions.get("timeout") or {}
+        parts = [v for v in timeout.values() if v is not None] if isinstance(timeout, dict) else []
+        return time.monotonic() + max(parts) if parts else None
+
+    def _check_open(self) -> None:
+        if self._http.is_closed:
+            raise ClientClosedError(f"{type(self).__name__} is closed: make a new client, or call before close()")
+
+    def _within_limits(self, response: httpx.Response, read: int, deadline: float | None) -> None:
+        """Raises once a body being read is over the size limit or its attempt over the deadline."""
+        limit = self._config.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if read > limit or (
+            declared.isdigit() and int(declared) > limit and "content-encoding" not in response.headers
+        ):
+            raise ResponseTooLargeError(
+                response, f"is over the client's max_response_bytes ({limit}); not read further"
+            )
+        if deadline is not None and time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the attempt took longer than its timeout", request=response.request)
+
+    @staticmethod
+    def _body_read(response: httpx.Response, chunks: list[bytes]) -> httpx.Response:
+        response._content = b"".join(chunks)  # what Response.read() sets: .content and .json() read it
+        return response
+
+    @staticmethod
+    def _other_failure(exc: httpx.HTTPError, request: httpx.Request) -> TelnyxError:
+        """An httpx error that is not a transport failure, in the hierarchy."""
+        if isinstance(exc, httpx.DecodingError):
+            response = httpx.Response(502, request=request)
+            return APIResponseValidationError(response, f"does not decode ({type(exc).__name__}): {exc}")
+        return APIConnectionError(f"Request failed ({type(exc).__name__}): {exc}", request=request)
+
     @staticmethod
     def _finish(operation: Operation[T], response: httpx.Response) -> APIResponse[T]:
         if not response.is_success:
@@ -244,14 +306,22 @@ class _BaseClient(Generic[H]):
             document = response.json()
             parsed = document if operation.result is None else getattr(_models, operation.result).from_dict(document)
         except Exception as exc:  # any malformed body, whatever the parser tripped on
-            raise APIResponseValidationError(response, f"{type(exc).__name__}: {exc}") from exc
+            raise APIResponseValidationError(response, f"does not parse: {type(exc).__name__}: {exc}") from exc
         return APIResponse(http_response=response, parsed=parsed)
 
 
 def _authorization(api_key: str | None) -> str:
+    """The Authorization header for a key, checked so that no later error (h11 refusing a newline,
+    an encoder refusing a non-ASCII character) can quote it: messages here never hold the key."""
     key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
     if not key:
         raise TelnyxError("No API key: pass api_key= or set the TELNYX_API_KEY environment variable.")
+    if not isinstance(key, str):
+        raise TypeError(f"api_key must be str, got {type(key).__name__}")
+    if key != key.strip():
+        raise ValueError("api_key starts or ends with white space or a line break (read from a file? strip it)")
+    if not key.isascii() or not key.isprintable():
+        raise ValueError("api_key holds a character that is not printable ASCII; a Telnyx key never does")
     return f"Bearer {key}"
 
 
@@ -299,16 +369,34 @@ class Telnyx(_BaseClient[httpx.Client]):
         request, policy = self._prepare(operation, method, arguments, options)
         attempt = 0
         while True:
+            self._check_open()
             started = time.monotonic()
             try:
-                outcome: httpx.Response | httpx.TransportError = self._http.send(request)
+                outcome: httpx.Response | httpx.TransportError = self._attempt(request)
             except httpx.TransportError as exc:
                 outcome = exc
+            except httpx.HTTPError as exc:
+                raise self._other_failure(exc, request) from exc
             result_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
             if not isinstance(result_or_delay, float):
                 return result_or_delay
             time.sleep(result_or_delay)
             attempt += 1
+
+    def _attempt(self, request: httpx.Request) -> httpx.Response:
+        """One request, its body read (decompressed) within the size limit and the deadline."""
+        deadline = self._deadline(request)
+        response = self._http.send(request, stream=True)
+        try:
+            self._within_limits(response, 0, None)
+            chunks, read = [], 0
+            for chunk in response.iter_bytes():
+                read += len(chunk)
+                self._within_limits(response, read, deadline)
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return self._body_read(response, chunks)
 
 
 class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
@@ -344,16 +432,41 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
         request, policy = self._prepare(operation, method, arguments, options)
         attempt = 0
         while True:
+            self._check_open()
             started = time.monotonic()
             try:
-                outcome: httpx.Response | httpx.TransportError = await self._http.send(request)
+                outcome: httpx.Response | httpx.TransportError = await self._attempt(request)
             except httpx.TransportError as exc:
                 outcome = exc
+            except httpx.HTTPError as exc:
+                raise self._other_failure(exc, request) from exc
             result_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
             if not isinstance(result_or_delay, float):
                 return result_or_delay
             await _sleep(result_or_delay)
             attempt += 1
+
+    async def _attempt(self, request: httpx.Request) -> httpx.Response:
+        """One request, its body read (decompressed) within the size limit; the whole attempt,
+        headers included, cancelled at its deadline."""
+        import anyio  # here, not at the top: httpx brings it, but a sync program need not load it
+
+        deadline = self._deadline(request)
+        try:
+            with anyio.fail_after(None if deadline is None else max(deadline - time.monotonic(), 0)):
+                response = await self._http.send(request, stream=True)
+                try:
+                    self._within_limits(response, 0, None)
+                    chunks, read = [], 0
+                    async for chunk in response.aiter_bytes():
+                        read += len(chunk)
+                        self._within_limits(response, read, None)
+                        chunks.append(chunk)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise httpx.ReadTimeout("the attempt took longer than its timeout", request=request) from None
+        return self._body_read(response, chunks)
 
 
 async def _sleep(seconds: float) -> None:

@@ -1,13 +1,19 @@
 """One exception hierarchy: every failure of a call ends in TelnyxError.
 
 TelnyxError
+ ├─ ClientClosedError (a call on a client after close())
  └─ APIError
      ├─ APIStatusError (BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403,
      │                  NotFoundError 404, ConflictError 409, UnprocessableEntityError 422,
      │                  RateLimitError 429, InternalServerError >= 500)
-     ├─ APIResponseValidationError (a 2xx body that is not the documented document)
+     ├─ APIResponseValidationError (a 2xx body that is not the documented document, or a body
+     │   └─ ResponseTooLargeError    that does not decode; one over the size limit)
      └─ APIConnectionError
          └─ APITimeoutError
+
+Text from the server reaches messages with its control characters escaped (no terminal escapes,
+no forged log lines). Errors pickle without the request (its headers hold the API key) and without
+the response: what is left is the message, the status, the response headers and the parsed body.
 """
 
 from __future__ import annotations
@@ -26,26 +32,55 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "ErrorDetail",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "TelnyxError",
     "UnprocessableEntityError",
 ]
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def escape_controls(text: str) -> str:
+    """Text from the server, fit for a message: control characters written as \\xNN escapes."""
+    return text.translate(_CONTROLS)
 
 
 class TelnyxError(Exception):
     """Base of every exception this package raises."""
 
 
+class ClientClosedError(TelnyxError):
+    """A call on a client that was closed (or whose http_client was)."""
+
+
+def _rebuilt(cls: type[APIError], state: dict[str, Any]) -> APIError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error
+
+
 class APIError(TelnyxError):
+    request: httpx.Request | None
+    response: httpx.Response | None
+
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.request = request
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The request carries the Authorization header; the response refers to the request.
+        state = {k: v for k, v in self.__dict__.items() if k not in {"request", "response"}}
+        return _rebuilt, (type(self), {**state, "request": None, "response": None})
 
 
 @attrs.frozen
@@ -61,13 +96,13 @@ class ErrorDetail:
     def __str__(self) -> str:
         text = " ".join(part for part in (self.code, self.detail or self.title) if part)
         where = self.pointer or self.parameter
-        return f"{text} (at {where})" if where else text
+        return escape_controls(f"{text} (at {where})" if where else text)
 
 
 def _decode(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return None
 
 
@@ -104,9 +139,9 @@ def _summary(document: Any, body: bytes) -> str:
     if isinstance(document, dict):
         parts = [str(document[k]) for k in ("title", "detail") if isinstance(document.get(k), str)]
         if parts:
-            return ": ".join(parts)
+            return escape_controls(": ".join(parts))
     text = body[:200].decode("utf-8", "replace").strip()
-    return " ".join(text.split()) if text else "(empty body)"
+    return escape_controls(" ".join(text.split())) if text else "(empty body)"
 
 
 class APIStatusError(APIError):
@@ -179,7 +214,12 @@ class APIResponseValidationError(APIError):
     def __init__(self, response: httpx.Response, reason: str) -> None:
         self.response = response
         self.status_code = response.status_code
-        super().__init__(f"{response.status_code} response body does not parse: {reason}", request=response.request)
+        self.headers = response.headers
+        super().__init__(f"{response.status_code} response body {escape_controls(reason)}", request=response.request)
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """A response body (decompressed) over the client's max_response_bytes: not read further."""
 
 
 class APIConnectionError(APIError):

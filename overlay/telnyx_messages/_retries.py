@@ -65,11 +65,21 @@ def retry_after(headers: httpx.Headers) -> float | None:
         try:
             seconds = float(value)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if _looks_like_date(value) else None
-            seconds = parsed.timestamp() - time.time() if parsed is not None else None
+            seconds = _seconds_until(value)
     if seconds is None or seconds != seconds:  # NaN
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _seconds_until(value: str) -> float | None:
+    """An HTTP date as seconds from now; None for one the calendar refuses (30 February, hour 25,
+    year 10000, an offset of +9999): a bad hint is treated as no hint."""
+    if not _looks_like_date(value):
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+    except (ValueError, OverflowError, TypeError):
+        return None
 
 
 def _looks_like_date(value: str) -> bool:

@@ -15,11 +15,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._exceptions import TelnyxError
+from ._exceptions import TelnyxError, escape_controls
 
 __all__ = [
     "InvalidSignatureError",
     "MalformedWebhookError",
+    "MissingDependencyError",
     "MissingHeaderError",
     "TimestampOutOfToleranceError",
     "WebhookVerificationError",
@@ -28,6 +29,7 @@ __all__ = [
 
 SIGNATURE_HEADER = "telnyx-signature-ed25519"
 TIMESTAMP_HEADER = "telnyx-timestamp"
+_TIMESTAMP_DIGITS = 12  # unix seconds until the year 33658
 
 
 class WebhookVerificationError(TelnyxError):
@@ -36,6 +38,10 @@ class WebhookVerificationError(TelnyxError):
 
 class MissingHeaderError(WebhookVerificationError):
     pass
+
+
+class MissingDependencyError(WebhookVerificationError):
+    """PyNaCl, which checks the signatures, is not installed (the `webhooks` extra)."""
 
 
 class MalformedWebhookError(WebhookVerificationError):
@@ -68,14 +74,21 @@ def verify(
     payload: bytes | str, headers: Mapping[str, str], public_key: str | None = None, tolerance: int = 300
 ) -> Any:
     """Check the signature and the timestamp; return the decoded event."""
-    from nacl.exceptions import BadSignatureError
-    from nacl.signing import VerifyKey
+    try:
+        from nacl.exceptions import BadSignatureError
+        from nacl.signing import VerifyKey
+    except ModuleNotFoundError:
+        raise MissingDependencyError(
+            "verifying webhooks needs PyNaCl: pip install 'telnyx-messages[webhooks]'"
+        ) from None
 
     body = payload.encode() if isinstance(payload, str) else payload
     signature = _b64(_header(headers, SIGNATURE_HEADER), SIGNATURE_HEADER)
     timestamp = _header(headers, TIMESTAMP_HEADER)
-    if not timestamp.isdigit():
-        raise MalformedWebhookError(f"{TIMESTAMP_HEADER} is not unix seconds: {timestamp!r}")
+    # Checked before any arithmetic: ASCII digits only (str.isdigit takes '²'), and few enough of
+    # them that int() and the float arithmetic below cannot fail or overflow.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _TIMESTAMP_DIGITS):
+        raise MalformedWebhookError(f"{TIMESTAMP_HEADER} is not unix seconds: {escape_controls(timestamp[:40])!r}")
     key_text = public_key if public_key is not None else os.environ.get("TELNYX_PUBLIC_KEY")
     if not key_text:
         raise WebhookVerificationError("No public key: pass public_key= or set TELNYX_PUBLIC_KEY.")
@@ -86,7 +99,8 @@ def verify(
         raise MalformedWebhookError(f"{SIGNATURE_HEADER} must be 64 bytes, got {len(signature)}")
     age = time.time() - int(timestamp)
     if abs(age) > tolerance:
-        raise TimestampOutOfToleranceError(f"timestamp is {age:+.0f} s from now, beyond the {tolerance} s tolerance")
+        when = f"{age:.0f} s old" if age > 0 else f"{-age:.0f} s in the future"
+        raise TimestampOutOfToleranceError(f"the timestamp is {when}, beyond the {tolerance} s tolerance")
     try:
         VerifyKey(key).verify(timestamp.encode() + b"|" + body, signature)
     except BadSignatureError:

@@ -1,0 +1,386 @@
+"""Hostile servers and hostile input: every call ends in the hierarchy (or a ValueError/TypeError
+before sending), within bounded time and memory, with no key and no raw control character in any
+message. Each test here failed before the fix it names."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import pickle
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from telnyx_messages import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    AsyncTelnyx,
+    ClientClosedError,
+    NotFoundError,
+    ResponseTooLargeError,
+    Telnyx,
+    TelnyxError,
+    webhooks,
+)
+
+from .support import API_KEY, MESSAGE_ID
+from .support.server import LoopbackServer, Reply
+
+OK_GROUP = Reply(200, {"data": []})
+
+
+def _call(client_kind: str, base_url: str, **options: Any) -> Any:
+    """retrieve_group_messages through Telnyx or AsyncTelnyx."""
+    options = {"api_key": API_KEY, "base_url": base_url, "max_retries": 0, **options}
+    if client_kind == "sync":
+        with Telnyx(**options) as client:
+            return client.messages.retrieve_group_messages(MESSAGE_ID)
+
+    async def run() -> Any:
+        async with AsyncTelnyx(**options) as client:
+            return await client.messages.retrieve_group_messages(MESSAGE_ID)
+
+    return asyncio.run(run())
+
+
+CLIENTS = pytest.mark.parametrize("client_kind", ["sync", "async"])
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that writes what `script` yields, with pauses; bounded: each
+    connection ends after the script, and the server after `seconds`."""
+
+    def __init__(self, script: Callable[[], Iterator[bytes | float]], seconds: float = 20.0) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.base_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.script = script
+        self.until = time.monotonic() + seconds
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while time.monotonic() < self.until:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            try:
+                for step in self.script():
+                    if time.monotonic() > self.until:
+                        return
+                    if isinstance(step, float):
+                        time.sleep(step)
+                    else:
+                        connection.sendall(step)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.until = 0
+        self.listener.close()
+
+
+def _drip() -> Iterator[bytes | float]:
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+    for _ in range(200):
+        yield b" "
+        yield 0.1
+
+
+def _drip_headers() -> Iterator[bytes | float]:
+    for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 200:
+        yield bytes([byte])
+        yield 0.1
+
+
+# --- 2. a deadline per attempt ---------------------------------------------------------------
+
+
+@CLIENTS
+def test_a_dripping_body_ends_at_the_attempts_timeout(client_kind: str) -> None:
+    server = RawServer(_drip)
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        _call(client_kind, server.base_url, timeout=1.0)
+    elapsed = time.monotonic() - started
+    server.close()
+    assert elapsed < 2.5, f"a 1 s timeout took {elapsed:.1f} s"
+
+
+def test_async_drip_in_the_headers_ends_at_the_timeout_too() -> None:
+    server = RawServer(_drip_headers)
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        _call("async", server.base_url, timeout=1.0)
+    server.close()
+    assert time.monotonic() - started < 2.5
+
+
+# --- 3. a maximum response size, memory bounded ------------------------------------------------
+
+MEMORY_PROBE = textwrap.dedent(
+    """
+    import sys
+    from telnyx_messages import Telnyx, TelnyxError
+    try:
+        with Telnyx(api_key="k", base_url=sys.argv[1], max_retries=int(sys.argv[2])) as client:
+            client.messages.retrieve_group_messages("182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e")
+    except TelnyxError as exc:
+        print(type(exc).__name__)
+    status = open("/proc/self/status").read()
+    print(next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")))
+    """
+)
+
+
+def _bomb(megabytes: int) -> bytes:
+    """A gzip body that inflates to `megabytes` of zeros, made without holding them."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(1 << 20)
+    return b"".join(compressor.compress(chunk) for _ in range(megabytes)) + compressor.flush()
+
+
+BOMB = _bomb(1024)
+
+
+def _peak_rss_of_a_call(base_url: str, max_retries: int = 0) -> tuple[str, int]:
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, base_url, str(max_retries)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    outcome, peak_kb = result.stdout.split()
+    return outcome, int(peak_kb) // 1024
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(200, BOMB, {"Content-Encoding": "gzip"}),
+        Reply(500, BOMB, {"Content-Encoding": "gzip"}),
+        Reply(200, b"[" + b"0," * (50 << 20) + b"0]"),
+    ],
+    ids=["gzip bomb of 1 GB", "the bomb on a retried 500", "50 MB body"],
+)
+def test_a_huge_body_is_refused_while_reading_and_memory_stays_bounded(server: LoopbackServer, reply: Reply) -> None:
+    server.default = reply
+    outcome, peak_mb = _peak_rss_of_a_call(server.base_url, max_retries=1)
+    assert outcome == "ResponseTooLargeError"
+    assert peak_mb < 400, f"peak RSS {peak_mb} MB"
+
+
+@CLIENTS
+def test_the_size_limit_is_the_clients_to_set(client_kind: str, server: LoopbackServer) -> None:
+    server.default = Reply(200, {"data": [], "padding": "x" * 5000})
+    with pytest.raises(ResponseTooLargeError, match=r"max_response_bytes \(4096\)"):
+        _call(client_kind, server.base_url, max_response_bytes=4096)
+    assert _call(client_kind, server.base_url, max_response_bytes=8192).data == []
+
+
+# --- 4, 5. bodies that do not decode -----------------------------------------------------------
+
+
+@CLIENTS
+def test_a_body_that_is_not_the_gzip_it_claims_is_a_validation_error(client_kind: str, server: LoopbackServer) -> None:
+    server.default = Reply(200, b'{"data": []}', {"Content-Encoding": "gzip"})
+    with pytest.raises(APIResponseValidationError, match="does not decode"):
+        _call(client_kind, server.base_url)
+
+
+@CLIENTS
+def test_a_deeply_nested_error_body_is_still_the_status_error(client_kind: str, server: LoopbackServer) -> None:
+    server.default = Reply(404, b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(NotFoundError):
+        _call(client_kind, server.base_url)
+
+
+# --- 6. a Retry-After the calendar refuses -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    [
+        "Mon, 30 Feb 2026 10:00:00 GMT",
+        "Mon, 01 Jan 2026 25:00:00 GMT",
+        "Mon, 01 Jan 10000 00:00:00 GMT",
+        "Mon, 01 Jan 2026 00:00:00 +9999",
+        "1 Jan 2000 00:00:00 +9999999",
+        "1 Jan 20000000000 00:00:00 GMT",
+    ],
+)
+@CLIENTS
+def test_a_bad_retry_after_is_no_hint(client_kind: str, retry_after: str, server: LoopbackServer) -> None:
+    server.reply(Reply(429, {"errors": []}, {"Retry-After": retry_after}), OK_GROUP)
+    assert _call(client_kind, server.base_url, max_retries=1).data == []
+    assert len(server.received) == 2
+
+
+# --- 7. errors pickle without the key --------------------------------------------------------
+
+
+def _raise_not_found(base_url: str) -> None:
+    with Telnyx(api_key=API_KEY, base_url=base_url, max_retries=0) as client:
+        client.messages.retrieve(MESSAGE_ID)
+
+
+def test_status_errors_unpickle_and_carry_no_key(server: LoopbackServer) -> None:
+    server.default = Reply(404, {"errors": [{"code": "10005", "title": "Resource not found"}]}, {"x-request-id": "r1"})
+    with pytest.raises(NotFoundError) as caught:
+        _raise_not_found(server.base_url)
+    pickled = pickle.dumps(caught.value)
+    assert API_KEY.encode() not in pickled
+    copy = pickle.loads(pickled)
+    assert (type(copy), str(copy), copy.status_code, copy.request_id) == (
+        NotFoundError,
+        str(caught.value),
+        404,
+        "r1",
+    )
+    assert copy.errors == caught.value.errors and copy.request is None
+    with concurrent.futures.ProcessPoolExecutor(1) as pool:
+        error = pool.submit(_raise_not_found, server.base_url).exception(timeout=60)
+    assert isinstance(error, NotFoundError) and error.status_code == 404
+
+
+# --- 1, 8, 12. keys, headers and options refused before sending, without quoting the key ----------
+
+
+@pytest.mark.parametrize(
+    ("key", "error"),
+    [
+        (API_KEY + "\n", ValueError),
+        (API_KEY + "\r\n", ValueError),
+        (API_KEY + "\0", ValueError),
+        (API_KEY + "é", ValueError),
+        (API_KEY.encode(), TypeError),
+    ],
+    ids=["LF", "CRLF", "NUL", "non-ASCII", "bytes"],
+)
+def test_a_key_that_cannot_be_sent_is_refused_without_quoting_it(key: Any, error: type[Exception]) -> None:
+    with pytest.raises(error) as caught:
+        Telnyx(api_key=key)
+    assert API_KEY not in f"{caught.value} {caught.value!r}"
+
+
+def test_the_cli_does_not_print_a_key_it_refuses(server: LoopbackServer) -> None:
+    cli = [sys.executable, "-m", "telnyx_messages.cli", "--api-key", API_KEY + "\n", "--base-url", server.base_url]
+    result = subprocess.run([*cli, "retrieve", "--id", MESSAGE_ID], capture_output=True, text=True)
+    assert result.returncode != 0 and "api_key" in result.stderr
+    assert API_KEY not in result.stdout + result.stderr
+    assert server.received == []
+
+
+def test_a_default_header_with_a_line_break_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="X-Team holds a line break"):
+        Telnyx(api_key=API_KEY, default_headers={"X-Team": "a\r\nX-Evil: 1"})
+
+
+# --- 9. webhook timestamps ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 400, "9" * 5000, "²", "\uff11\uff12\uff13", "-5", ""])
+def test_a_malformed_webhook_timestamp_is_a_malformed_webhook(timestamp: str) -> None:
+    headers = {"telnyx-timestamp": timestamp, "telnyx-signature-ed25519": "A" * 88}
+    with pytest.raises(webhooks.MalformedWebhookError):
+        webhooks.verify(b"{}", headers, public_key="A" * 43 + "=")
+
+
+# --- 10. other exceptions httpx would raise ---------------------------------------------------
+
+
+@CLIENTS
+def test_a_call_after_close_is_a_telnyx_error(client_kind: str, server: LoopbackServer) -> None:
+    server.default = OK_GROUP
+    if client_kind == "sync":
+        client = Telnyx(api_key=API_KEY, base_url=server.base_url)
+        client.close()
+        with pytest.raises(ClientClosedError):
+            client.messages.retrieve_group_messages(MESSAGE_ID)
+        return
+
+    async def run() -> None:
+        client = AsyncTelnyx(api_key=API_KEY, base_url=server.base_url)
+        await client.close()
+        with pytest.raises(ClientClosedError):
+            await client.messages.retrieve_group_messages(MESSAGE_ID)
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:abc", "http://127.0.0.1:8080/v2\t", "http://127.0.0.1/v2?x=1", "http://127.0.0.1/v2#top"],
+)
+def test_a_base_url_httpx_would_refuse_later_is_refused_now(base_url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        Telnyx(api_key=API_KEY, base_url=base_url)
+
+
+@CLIENTS
+def test_a_redirect_loop_through_a_callers_client_ends_in_the_hierarchy(
+    client_kind: str, server: LoopbackServer
+) -> None:
+    server.default = Reply(307, b"", {"Location": f"{server.base_url}/messages/group/{MESSAGE_ID}"})
+    if client_kind == "sync":
+        with httpx.Client(follow_redirects=True) as http, pytest.raises(APIConnectionError, match="TooManyRedirects"):
+            Telnyx(api_key=API_KEY, base_url=server.base_url, http_client=http).messages.retrieve_group_messages(
+                MESSAGE_ID
+            )
+        return
+
+    async def run() -> None:
+        async with httpx.AsyncClient(follow_redirects=True) as http:
+            client = AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, http_client=http)
+            with pytest.raises(APIConnectionError, match="TooManyRedirects"):
+                await client.messages.retrieve_group_messages(MESSAGE_ID)
+
+    asyncio.run(run())
+
+
+# --- 11. text from the server, escaped -----------------------------------------------------------
+
+EVIL = "\x1b[2J\x1b[31mpwned\nINFO telnyx_messages: forged line\r\x07"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(404, {"errors": [{"code": "1", "title": EVIL, "detail": EVIL}]}),
+        Reply(500, {"title": EVIL, "detail": EVIL}),
+        Reply(502, EVIL.encode()),
+        Reply(200, {"data": [{"received_at": EVIL}]}),
+    ],
+    ids=["Telnyx error", "RFC 7807", "plain text", "unparsable success"],
+)
+@CLIENTS
+def test_control_characters_from_the_server_are_escaped(client_kind: str, reply: Reply, server: LoopbackServer) -> None:
+    server.default = reply
+    with pytest.raises(TelnyxError) as caught:
+        _call(client_kind, server.base_url)
+    text = str(caught.value)
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text), repr(text)
+    assert "\\x1b[2J" in text
+
+
+def test_json_is_what_the_client_sends(server: LoopbackServer) -> None:
+    # The escaping is of messages only: what the server sent is kept as sent.
+    server.default = Reply(404, {"errors": [{"code": "1", "title": EVIL}]})
+    with pytest.raises(NotFoundError) as caught:
+        _call("sync", server.base_url)
+    assert caught.value.errors[0].title == EVIL
+    assert json.loads(caught.value.response.content)["errors"][0]["title"] == EVIL  # type: ignore[union-attr]
