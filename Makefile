@@ -35,9 +35,8 @@ all: install
 $(BIN)/.dev-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]))' > $(VENV)/dev-requirements.txt
-	$(PY) -m pip install --quiet -r $(VENV)/dev-requirements.txt
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"  # 25.1 reads dependency groups (PEP 735)
+	$(PY) -m pip install --quiet --group dev
 	touch $@
 
 # Prism (the mock API) and Redocly CLI (the spec diff), pinned in tools/package-lock.json.
@@ -97,8 +96,7 @@ demo: install $(NODE_TOOLS)
 
 # Side-by-side ratios against raw httpx and the official SDK (installed here from the bench extra).
 bench: install
-	$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))' > $(VENV)/bench-requirements.txt
-	$(PY) -m pip install --quiet -r $(VENV)/bench-requirements.txt
+	$(PY) -m pip install --quiet --group bench
 	$(PY) bench/run.py --json bench/results/latest.json
 
 build: install

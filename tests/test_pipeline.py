@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import filecmp
 import hashlib
+import json
 import re
 import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import openapi_python_client
@@ -58,6 +60,16 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         capture_output=True,
     )
     (wheel,) = dist.glob("telnyx_messages-*.whl")
+    # What plain pip pulls in: httpx and attrs, ranged (PyNaCl with [webhooks]); no dev or bench pins.
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(metadata_name).decode()
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
+    requires = sorted(line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist: "))
+    assert requires == ["attrs>=22.2.0", "httpx<0.29,>=0.23.1", "pynacl>=1.5; extra == 'webhooks'"]
+    assert "Provides-Extra: dev" not in metadata and "Provides-Extra: bench" not in metadata
+    version = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())["package_version"]
+    assert f"\nVersion: {version}\n" in metadata
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -75,11 +87,12 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         "from telnyx_messages import Telnyx; "
         "print(telnyx_messages.__file__); print(telnyx_messages_api.__file__); "
         "print(pathlib.Path(telnyx_messages.__file__).with_name('py.typed').exists()); "
-        "print(pathlib.Path(telnyx_messages_api.__file__).with_name('py.typed').exists())"
+        "print(pathlib.Path(telnyx_messages_api.__file__).with_name('py.typed').exists()); "
+        "print(telnyx_messages.__version__)"
     )
     out = subprocess.check_output([str(python), "-c", probe], cwd=tmp_path, text=True).split()
     assert out[0].startswith(str(fresh_site)) and out[1].startswith(str(fresh_site))
-    assert out[2:] == ["True", "True"]
+    assert out[2:] == ["True", "True", version]
     assert filecmp.cmp(ROOT / "overlay" / "telnyx_messages" / "_client.py", Path(out[0]).with_name("_client.py"))
 
 

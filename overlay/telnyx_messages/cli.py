@@ -1,11 +1,12 @@
 """The `telnyx-messages` command: one subcommand per method, JSON on stdout, errors on stderr.
 
     telnyx-messages retrieve-group-messages --message-id 182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e
-    telnyx-messages send --to +13125550002 --from +18445550001 --text "Hello"
-    telnyx-messages rcs-send --agent-id Agent --to +13125550002 --agent-message '{"content_message": {"text": "hi"}}'
+    telnyx-messages send --to +13125550002 --from +18445550001 --text "Hello" --api-key KEY
+    telnyx-messages rcs-send --agent-id Agent --to +13125550002 --body @message.json
+    telnyx-messages webhooks verify --public-key KEY --timestamp T --signature S < body.json
 
-Subcommands and options are read off the generated methods (telnyx_messages_api.api): their
-signatures, types and docstrings; nothing per operation is written here.
+Subcommands, options, their help, choices and formats are read off the generated methods
+(telnyx_messages_api.api): signatures, types and docstrings; nothing per operation is written here.
 """
 
 from __future__ import annotations
@@ -13,20 +14,30 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import re
 import sys
 import types
 import typing
+import uuid
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
-from telnyx_messages_api.api import METHODS, Messages
+from telnyx_messages_api.api import METHODS, OPERATIONS, Messages
 
 from ._client import Telnyx
-from ._exceptions import TelnyxError
+from ._exceptions import TelnyxError, escape_controls
 from ._request_building import signature_of
+from ._version import __version__
 
-# The per-call options every method takes; the CLI gives the ones a command line needs.
+EXIT_OK, EXIT_API_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+EPILOG = (
+    "exit codes: 0 success; 1 the API or the network failed (status, connection, timeout); "
+    "2 usage (an unknown or missing option); 3 input refused before anything was sent"
+)
+# The per-call options of every method that the command line gives its own way (--header, --body).
 _CALL_OPTIONS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout", "max_retries"})
+_EXAMPLES = {"date-time": "2026-12-01T09:00:00Z", "uuid": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"}
 
 
 def _option(name: str) -> str:
@@ -52,64 +63,235 @@ def methods() -> Iterator[tuple[str, Callable[..., Any]]]:
         yield path, _resolve(path)
 
 
-def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required: bool) -> None:
+def command_name(path: str) -> str:
+    return path.replace(".", "-").replace("_", "-")
+
+
+def _argument_docs(doc: str) -> dict[str, str]:
+    """Each argument's text from the `Args:` section the template writes into every docstring."""
+    docs: dict[str, str] = {}
+    section = doc.partition("\nArgs:\n")[2]
+    for match in re.finditer(r"^    (\w+): (.*?)(?=^    \w+: |\Z)", section, re.M | re.S):
+        docs[match.group(1)] = " ".join(match.group(2).split())
+    return docs
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The options every command takes, before or after its name (after it, they win)."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--api-key", default=default, help="default: $TELNYX_API_KEY")
+    parser.add_argument("--base-url", default=default, help="default: $TELNYX_BASE_URL, then https://api.telnyx.com/v2")
+    parser.add_argument("--timeout", type=float, default=default, help="seconds for each attempt (default 60)")
+    parser.add_argument("--max-retries", type=int, default=default, help="attempts after the first (default 2)")
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[] if top else argparse.SUPPRESS,
+        metavar="'NAME: VALUE'",
+        help="a header to send besides the client's; repeatable",
+    )
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="allow a plain http:// base URL to a host that is not this machine",
+    )
+    parser.add_argument(
+        "--output",
+        choices=["json", "table"],
+        default="json" if top else argparse.SUPPRESS,
+        help="json (default), or a table of a list result such as a group's messages",
+    )
+
+
+def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required: bool, text: str) -> None:
     members = _members(hint)
-    flag = _option(name)
-    literals = [value for m in members if typing.get_origin(m) is typing.Literal for value in typing.get_args(m)]
+    flags = [_option(name)]
+    kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "metavar": name.rstrip("_").upper()}
+    help_text = text if not required or text.endswith("Required.") else f"{text} Required."
+    literals = [v for m in members if typing.get_origin(m) is typing.Literal for v in typing.get_args(m)]
     if bool in members:
-        parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
+        kwargs["action"] = argparse.BooleanOptionalAction
+        del kwargs["metavar"]
     elif any(typing.get_origin(m) is list for m in members):
-        parser.add_argument(flag, dest=name, nargs="+", required=required, default=argparse.SUPPRESS)
+        if name.endswith("s") and name != "s":
+            flags.append(_option(name[:-1]))  # --media-url beside --media-urls
+        kwargs.update(action="extend", nargs="+", metavar="VALUE")
+        help_text += " Repeatable."
     elif any(typing.is_typeddict(m) for m in members):
-        parser.add_argument(flag, dest=name, type=json.loads, required=required, default=argparse.SUPPRESS)
-    elif int in members:
-        parser.add_argument(flag, dest=name, type=int, required=required, default=argparse.SUPPRESS)
+        kwargs.update(type=json.loads, metavar="JSON")
     elif literals:
-        parser.add_argument(flag, dest=name, choices=literals, required=required, default=argparse.SUPPRESS)
-    else:
-        parser.add_argument(flag, dest=name, required=required, default=argparse.SUPPRESS)
+        kwargs["choices"] = literals
+        del kwargs["metavar"]
+    elif int in members:
+        kwargs["type"] = int
+    elif any(typing.get_origin(m) is typing.Annotated for m in members):
+        kwargs["metavar"] = _EXAMPLES["date-time"]
+    elif uuid.UUID in members:
+        kwargs["metavar"] = "UUID"
+    # Required options may come from --body instead: checked after merging, like the method does.
+    parser.add_argument(*flags, help=help_text.replace("%", "%%"), **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="telnyx-messages", description="Call the Telnyx Messages API.")
-    parser.add_argument("--api-key", help="default: $TELNYX_API_KEY")
-    parser.add_argument("--base-url", help="default: $TELNYX_BASE_URL, then https://api.telnyx.com/v2")
+    parser = argparse.ArgumentParser(prog="telnyx-messages", description="Call the Telnyx Messages API.", epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"telnyx-messages {__version__}")
+    _add_global_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for path, method in methods():
-        summary = (inspect.getdoc(method) or path).splitlines()[0]
-        sub = commands.add_parser(path.replace(".", "-").replace("_", "-"), help=summary, description=summary)
+        doc = inspect.getdoc(method) or path
+        summary = doc.splitlines()[0]
+        description = doc.partition("\nArgs:\n")[0]
+        sub = commands.add_parser(
+            command_name(path),
+            help=summary,
+            description=description.replace("%", "%%"),
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_global_options(sub, top=False)
+        docs = _argument_docs(doc)
         signature = signature_of(method)
         for name, parameter in inspect.signature(method).parameters.items():
             if name == "self" or name in _CALL_OPTIONS:
                 continue
-            _add_option(sub, name, signature.hints[name], parameter.default is inspect.Parameter.empty)
+            required = parameter.default is inspect.Parameter.empty
+            _add_option(sub, name, signature.hints[name], required, docs.get(name, ""))
+        if _body_fields(path):
+            sub.add_argument(
+                "--body",
+                metavar="@FILE|-",
+                help="the JSON body, from a file (@file.json) or standard input (-); options given beside it win",
+            )
         sub.set_defaults(method=path)
+    webhooks = commands.add_parser("webhooks", help="verify a signed webhook").add_subparsers(
+        dest="webhooks_command", required=True, metavar="COMMAND"
+    )
+    verify = webhooks.add_parser("verify", help="verify a webhook read from standard input; print its event")
+    verify.add_argument("--public-key", help="base64 of the raw 32-byte key; default: $TELNYX_PUBLIC_KEY")
+    verify.add_argument("--timestamp", required=True, help="the telnyx-timestamp header")
+    verify.add_argument("--signature", required=True, help="the telnyx-signature-ed25519 header")
+    verify.add_argument("--tolerance", type=int, default=300, help="seconds either way (default 300)")
     return parser
+
+
+def _body_fields(path: str) -> list[tuple[str, str]]:
+    """The body fields a method sends, as (argument, wire name)."""
+    operation = OPERATIONS[path]
+    return list(operation.body_parameters) if operation.has_body else []
+
+
+def _read_body(source: str) -> dict[str, Any]:
+    text = sys.stdin.read() if source == "-" else Path(source.removeprefix("@")).read_text(encoding="utf-8")
+    document = json.loads(text)
+    if not isinstance(document, dict):
+        raise ValueError("--body must be a JSON object")
+    return document
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    headers = {}
+    for value in values:
+        name, colon, text = value.partition(":")
+        if not colon or not name.strip():
+            raise ValueError(f"--header takes 'Name: value', got {value!r}")
+        headers[name.strip()] = text.strip()
+    return headers
+
+
+def _table(result: Any) -> str:
+    rows = result.data if isinstance(getattr(result, "data", None), list) else None
+    if rows is None:
+        return json.dumps(result.to_dict(), indent=2, default=str)
+    columns = ["id", "direction", "type", "from", "to", "text"]
+    cells = []
+    for row in rows:
+        document = row.to_dict()
+        sender = document.get("from")
+        recipients = document.get("to")
+        values = {
+            **document,
+            "from": sender.get("phone_number") if isinstance(sender, dict) else sender,
+            "to": ",".join(r.get("phone_number", "") for r in recipients) if isinstance(recipients, list) else "",
+        }
+        cells.append([escape_controls(str(values.get(c) or "")) for c in columns])
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
+
+
+def _error(message: str, code: int) -> int:
+    print(f"telnyx-messages: {message}", file=sys.stderr)
+    return code
+
+
+def _in_cli_terms(message: str) -> str:
+    """The client's advice, in the options of this command."""
+    return message.replace("pass api_key=", "pass --api-key").replace(
+        "pass allow_insecure_http=True", "pass --allow-insecure-http"
+    )
+
+
+def _verify_webhook(args: dict[str, Any]) -> int:
+    from . import webhooks
+
+    body = sys.stdin.buffer.read()
+    headers = {webhooks.TIMESTAMP_HEADER: args["timestamp"], webhooks.SIGNATURE_HEADER: args["signature"]}
+    try:
+        event = webhooks.verify(body, headers, public_key=args["public_key"], tolerance=args["tolerance"])
+    except webhooks.WebhookVerificationError as exc:
+        return _error(f"{type(exc).__name__}: {exc}", EXIT_API_ERROR)
+    json.dump(event, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = vars(build_parser().parse_args(argv))
+    if args.pop("command") == "webhooks":
+        return _verify_webhook(args)
     path = args.pop("method")
-    api_key, base_url = args.pop("api_key"), args.pop("base_url")
-    args.pop("command")
+    options = {name: args.pop(name) for name in ("api_key", "base_url", "timeout", "max_retries")}
+    allow_insecure_http, output = args.pop("allow_insecure_http"), args.pop("output")
     method = _resolve(path)
-    positional = [
-        args.pop(name)
-        for name, p in inspect.signature(method).parameters.items()
-        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and name != "self"
-    ]
+    parameters = inspect.signature(method).parameters
     try:
-        with Telnyx(api_key=api_key, base_url=base_url) as client:
+        headers = _headers(args.pop("header"))
+        body = args.pop("body", None)
+        if body is not None:
+            to_argument = {wire: name for name, wire in _body_fields(path)}
+            document = _read_body(body)
+            if unknown := sorted(set(document) - set(to_argument)):
+                raise ValueError(f"--body has fields the operation does not take: {', '.join(unknown)}")
+            args = {to_argument[wire]: value for wire, value in document.items()} | args
+        missing = [_option(n) for n, p in parameters.items() if p.default is p.empty and n != "self" and n not in args]
+        if missing:
+            return _error(f"{command_name(path)}: missing {', '.join(missing)} (or give them in --body)", EXIT_USAGE)
+        positional = [args.pop(n) for n, p in parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD and n != "self"]
+        call_options = {"extra_headers": headers or None}
+        if options["timeout"] is not None:
+            call_options["timeout"] = options["timeout"]
+        if options["max_retries"] is not None:
+            call_options["max_retries"] = options["max_retries"]
+        with Telnyx(
+            api_key=options["api_key"], base_url=options["base_url"], allow_insecure_http=allow_insecure_http
+        ) as client:
             resource: Any = client.messages
             for part in path.split(".")[:-1]:
                 resource = getattr(resource, part)
-            result = getattr(resource, path.split(".")[-1])(*positional, **args)
-    except (TelnyxError, ValueError, TypeError) as exc:
-        print(f"telnyx-messages: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    json.dump(result.to_dict(), sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
-    return 0
+            result = getattr(resource, path.split(".")[-1])(*positional, **args, **call_options)
+    except TelnyxError as exc:
+        code = EXIT_REFUSED if "No API key" in str(exc) else EXIT_API_ERROR
+        return _error(f"{type(exc).__name__}: {_in_cli_terms(str(exc))}", code)
+    except (ValueError, TypeError, OSError) as exc:
+        return _error(f"{type(exc).__name__}: {_in_cli_terms(str(exc))}", EXIT_REFUSED)
+    if output == "table":
+        print(_table(result))
+    else:
+        json.dump(result.to_dict(), sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    return EXIT_OK
 
 
 if __name__ == "__main__":
