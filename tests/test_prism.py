@@ -99,7 +99,7 @@ def test_proxy_reports_an_unknown_enum_value_and_the_client_keeps_it(proxied: tu
     response = _through_proxy(proxied, {"data": [message]})
     assert _violations(response) == [("response.body.data.0.type", "enum")]
     (parsed,) = response.parse().data
-    assert (str(parsed.type_), parsed.type_.is_known) == ("RCS", False)
+    assert (str(parsed.type), parsed.type.is_known) == ("RCS", False)
     assert parsed.to_dict()["type"] == "RCS"
 
 

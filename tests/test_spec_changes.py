@@ -130,7 +130,7 @@ READ_THE_NEW_FIELD = textwrap.dedent(
     with Telnyx(api_key="k", base_url=server.base_url) as client:
         message = client.messages.send(to="+13125550002", text="hi").data
     server.close()
-    print(message.delivery_region, message.type_, message.type_.is_known)
+    print(message.delivery_region, message.type, message.type.is_known)
     """
 )
 

@@ -47,7 +47,8 @@ def test_every_method_is_typed_documented_and_takes_the_per_call_options(
     for name in arguments:
         assert f"\n    {name}: " in doc, f"{name} is not documented"
     origin = typing.get_origin(hints["return"])
-    assert (origin is not None and origin.__name__ == "APIResponse") is raw
+    expected = "AsyncAPIResponse" if client_class is AsyncTelnyx else "APIResponse"
+    assert (origin is not None and origin.__name__ == expected) is raw
 
 
 def test_methods_are_where_the_official_sdk_has_them() -> None:

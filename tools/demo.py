@@ -27,7 +27,7 @@ def main() -> None:
             recipients = ", ".join(f"{to.phone_number} ({to.status})" for to in message.to or [])
             cost = f"{message.cost.amount} {message.cost.currency}" if message.cost else "n/a"
             print(f"  id        {message.id}")
-            print(f"  {message.direction} {message.type_}, received {message.received_at}")
+            print(f"  {message.direction} {message.type}, received {message.received_at}")
             print(f"  from      {sender}")
             print(f"  to        {recipients}")
             print(f"  text      {message.text!r}")

@@ -20,7 +20,15 @@ import attrs
 import httpx
 from telnyx_messages_api import models as _models
 from telnyx_messages_api.api import AsyncMessages, Messages
-from telnyx_messages_api.types import NOT_GIVEN, APIResponse, CallOptions, NotGiven, Operation, Timeout
+from telnyx_messages_api.types import (
+    NOT_GIVEN,
+    APIResponse,
+    AsyncAPIResponse,
+    CallOptions,
+    NotGiven,
+    Operation,
+    Timeout,
+)
 
 from ._exceptions import (
     APIConnectionError,
@@ -428,7 +436,7 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
 
     async def _call_raw(
         self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
-    ) -> APIResponse[T]:
+    ) -> AsyncAPIResponse[T]:
         request, policy = self._prepare(operation, method, arguments, options)
         attempt = 0
         while True:
@@ -442,7 +450,7 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
                 raise self._other_failure(exc, request) from exc
             result_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
             if not isinstance(result_or_delay, float):
-                return result_or_delay
+                return AsyncAPIResponse(http_response=result_or_delay.http_response, parsed=result_or_delay.parsed)
             await _sleep(result_or_delay)
             attempt += 1
 

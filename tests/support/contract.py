@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime
 import enum
+import keyword
+import sys
 import types
 import typing
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,6 @@ import attrs
 import telnyx_messages_api.models as generated_models
 from hypothesis import strategies as st
 from openapi_python_client.strings import ClassName, PythonIdentifier
-from telnyx_messages_api.types import Unset
 
 from .spec import resolve
 
@@ -26,7 +26,7 @@ from .spec import resolve
 _NAMESPACE = {name: getattr(generated_models, name) for name in generated_models.__all__}
 _SCALARS: dict[tuple[str, str | None], Any] = {
     ("string", None): str,
-    ("string", "uuid"): uuid.UUID,
+    ("string", "uuid"): str,  # the server's text, kept exactly
     ("string", "date-time"): datetime.datetime,
     ("integer", None): int,
     ("number", None): float,
@@ -45,7 +45,9 @@ class Mismatch:
 
 
 def python_name(json_name: str) -> str:
-    return str(PythonIdentifier(json_name, prefix="field"))
+    """The attribute of a property: its wire name, unless that is a Python keyword (`from_`)."""
+    name = str(PythonIdentifier(json_name, prefix="field"))
+    return json_name if not keyword.iskeyword(json_name) and name in (json_name, json_name + "_") else name
 
 
 def component_class(spec: dict[str, Any], name: str) -> type | None:
@@ -69,9 +71,14 @@ def _members(hint: Any) -> list[Any]:
 
 
 def concrete(hint: Any) -> Any:
-    """An annotation without its Unset and None."""
-    (member,) = [m for m in _members(hint) if m not in (Unset, type(None))]
+    """An annotation without its None."""
+    (member,) = [m for m in _members(hint) if m is not type(None)]
     return member
+
+
+def _refusing_null(model: type) -> frozenset[str]:
+    """The wire names whose null the model reads as absent: its record of the spec's nullability."""
+    return frozenset(getattr(sys.modules[model.__module__], "_REFUSING_NULL", frozenset()))
 
 
 def _name(hint: Any) -> str:
@@ -103,7 +110,7 @@ class Walker:
             return
         properties = schema.get("properties", {})
         required = set(schema.get("required", []))
-        fields = {f.name for f in attrs.fields(model)} - {"additional_properties"}
+        fields = {f.name for f in attrs.fields(model) if f.init}
         expected = {python_name(p): p for p in properties}
         for extra in sorted(fields - set(expected)):
             yield Mismatch(f"{where}.{extra}", "no such property", f"field {model.__name__}.{extra}")
@@ -114,16 +121,24 @@ class Walker:
                 yield Mismatch(at, "a property", f"no field {field} on {model.__name__}")
                 continue
             hint = hints[field]
-            optional = Unset in _members(hint)
+            optional = attrs.fields_dict(model)[field].default is not attrs.NOTHING
             if optional == (prop in required):
                 says = "required" if prop in required else "optional"
                 yield Mismatch(at, says, f"{_name(hint)} ({'optional' if optional else 'required'})")
+            if optional:
+                # Absent and null both read None: whether the spec allows null is in _REFUSING_NULL.
+                allows_null = prop not in _refusing_null(model)
+                if allows_null != ("null" in _spec_types(resolve(self.spec, properties[prop]))):
+                    says = "nullable" if not allows_null else "not nullable"
+                    yield Mismatch(at, says, f"{model.__name__} reads null {'as null' if allows_null else 'as absent'}")
+                if not allows_null:
+                    hint = typing.Union[tuple(m for m in _members(hint) if m is not type(None))]  # noqa: UP007
             yield from self.value(at, properties[prop], hint)
 
     def value(self, where: str, schema: dict[str, Any], hint: Any) -> Iterator[Mismatch]:
-        """One value's schema against its annotation (Unset aside: presence is the model's concern)."""
+        """One value's schema against its annotation."""
         declared, schema = schema, resolve(self.spec, schema)
-        members = [m for m in _members(hint) if m is not Unset]
+        members = _members(hint)
         spec_types = _spec_types(schema)
         nullable = "null" in spec_types
         if nullable != (type(None) in members):

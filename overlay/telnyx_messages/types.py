@@ -1,0 +1,23 @@
+"""The models of what client.messages sends and receives, by their names, for annotating your own
+code: `from telnyx_messages.types import MessageRetrieveGroupMessagesResponse, OutboundMessagePayload`.
+
+Each is imported on first use (importing them all up front would cost every program the models it
+never touches); type checkers see them all.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import telnyx_messages_api.models as _models
+
+if TYPE_CHECKING:
+    from telnyx_messages_api.models import *  # noqa: F403
+
+
+def __getattr__(name: str) -> Any:
+    return getattr(_models, name)
+
+
+def __dir__() -> list[str]:
+    return list(_models.__all__)

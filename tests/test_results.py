@@ -1,0 +1,100 @@
+"""What a caller gets back: types without Unset, the official SDK's names and shapes, presence kept
+apart from null, readable reprs, and the raw response's accessors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import typing
+from typing import Any
+
+import attrs
+import pytest
+import telnyx_messages_api.models as generated_models
+from telnyx_messages import APIResponse, AsyncTelnyx, Telnyx
+
+from .support import API_KEY, MESSAGE_ID
+from .support.server import LoopbackServer, Reply, client_for
+from .support.spec import CASES, OperationCase, message_example, normalised
+
+
+def _reachable(hint: Any, seen: set[type]) -> None:
+    for member in typing.get_args(hint) or (hint,):
+        if typing.get_args(member):
+            _reachable(member, seen)
+        elif attrs.has(member) and member not in seen:
+            seen.add(member)
+            for field_hint in typing.get_type_hints(member).values():
+                _reachable(field_hint, seen)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
+def test_nothing_a_method_returns_mentions_unset(case: OperationCase) -> None:
+    method = case.bound(Telnyx(api_key=API_KEY).messages)
+    models: set[type] = set()
+    _reachable(typing.get_type_hints(method)["return"], models)
+    assert models
+    for model in models:
+        for name, hint in typing.get_type_hints(model).items():
+            assert "Unset" not in str(hint), f"{model.__name__}.{name}: {hint}"
+
+
+def test_a_message_reads_as_in_the_official_sdk(server: LoopbackServer) -> None:
+    example = message_example()
+    server.reply(Reply(200, {"data": example}))
+    with client_for(server) as client:
+        message = client.messages.send(to="+13125550002", text="hi").data
+    assert message is not None
+    assert message.type == example["type"] and message.type in ("SMS", "MMS")
+    assert message.id == example["id"] and isinstance(message.id, str)
+    assert normalised(json.loads(json.dumps(message.to_dict()))) == normalised(example)
+    assert message.cost is not None and message.cost.amount == example["cost"]["amount"]
+
+
+def test_absent_and_null_both_read_none_and_go_back_as_they_came() -> None:
+    example = message_example()
+    example["completed_at"] = None  # a null the schema allows
+    example["text"] = None  # a null the schema refuses
+    del example["subject"]  # absent
+    message = generated_models.OutboundMessagePayload.from_dict(example)
+    assert message.completed_at is None and message.text is None and message.subject is None
+    assert {"completed_at", "text"} <= message.model_fields_set and "subject" not in message.model_fields_set
+    document = message.to_dict()
+    assert document["completed_at"] is None and document["text"] is None and "subject" not in document
+    made = generated_models.OutboundMessagePayload(id="x", text=None)
+    assert made.to_dict() == {"id": "x"} and made.model_fields_set == {"id"}
+
+
+def test_the_repr_of_a_group_shows_what_the_document_held(server: LoopbackServer) -> None:
+    example = message_example()
+    del example["subject"]
+    server.reply(Reply(200, {"data": [example]}))
+    with client_for(server) as client:
+        text = repr(client.messages.retrieve_group_messages(MESSAGE_ID))
+    assert text.startswith("MessageRetrieveGroupMessagesResponse(data=[OutboundMessagePayload(")
+    assert "Unset" not in text and not re.search(r" at 0x[0-9a-f]+", text) and "additional_properties" not in text
+    assert "subject=" not in text and f"type={example['type']!r}" in text
+    assert "Type0" not in text and "Response200" not in text
+
+
+def test_the_raw_response(server: LoopbackServer) -> None:
+    server.reply(Reply(200, {"data": message_example()}, {"x-request-id": "r9"}))
+    with client_for(server) as client:
+        raw = client.messages.with_raw_response.retrieve(MESSAGE_ID)
+    assert isinstance(raw, APIResponse)
+    assert (raw.status_code, raw.headers["x-request-id"], raw.http_request.method) == (200, "r9", "GET")
+    assert raw.json()["data"]["id"] == raw.parse().data.id and json.loads(raw.text) == raw.json()  # type: ignore[union-attr]
+    assert raw.is_closed
+    assert repr(raw) == f"<APIResponse [200] GET /messages/{MESSAGE_ID}>"
+
+
+def test_the_async_raw_response_is_awaited(server: LoopbackServer) -> None:
+    server.reply(Reply(200, {"data": message_example()}))
+
+    async def run() -> Any:
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            raw = await client.messages.with_raw_response.retrieve(MESSAGE_ID)
+            return await raw.parse()
+
+    assert asyncio.run(run()).data is not None
