@@ -49,6 +49,7 @@ def test_a_message_reads_as_in_the_official_sdk(server: LoopbackServer) -> None:
     assert message.type == example["type"] and message.type in ("SMS", "MMS")
     assert message.id == example["id"] and isinstance(message.id, str)
     assert normalised(json.loads(json.dumps(message.to_dict()))) == normalised(example)
+    assert json.loads(message.to_json()) == json.loads(json.dumps(message.to_dict()))
     assert message.cost is not None and message.cost.amount == example["cost"]["amount"]
 
 
