@@ -457,11 +457,9 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
     async def _attempt(self, request: httpx.Request) -> httpx.Response:
         """One request, its body read (decompressed) within the size limit; the whole attempt,
         headers included, cancelled at its deadline."""
-        import anyio  # here, not at the top: httpx brings it, but a sync program need not load it
-
         deadline = self._deadline(request)
         try:
-            with anyio.fail_after(None if deadline is None else max(deadline - time.monotonic(), 0)):
+            async with _deadline_scope(deadline):
                 response = await self._http.send(request, stream=True)
                 try:
                     self._within_limits(response, 0, None)
@@ -475,6 +473,20 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
         except TimeoutError:
             raise httpx.ReadTimeout("the attempt took longer than its timeout", request=request) from None
         return self._body_read(response, chunks)
+
+
+def _deadline_scope(deadline: float | None) -> Any:
+    """A scope that cancels its body at `deadline` (time.monotonic()): asyncio's own, cheap, where
+    the loop is asyncio's (its clock is time.monotonic); anyio's elsewhere (trio)."""
+    import asyncio  # here, not at the top: importing asyncio costs a sync program's cold start
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        import anyio
+
+        return anyio.fail_after(None if deadline is None else max(deadline - time.monotonic(), 0))
+    return asyncio.timeout_at(deadline)
 
 
 async def _sleep(seconds: float) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import enum
 import functools
-import inspect
 import json
 import types
 import typing
@@ -41,9 +40,15 @@ class Signature:
 
 @functools.cache
 def signature_of(method: Callable[..., Any]) -> Signature:
-    parameters = inspect.signature(method).parameters.values()
-    required = frozenset(p.name for p in parameters if p.default is inspect.Parameter.empty and p.name != "self")
-    return Signature(method.__name__, typing.get_type_hints(method, include_extras=True), required)
+    # Read off the code object: importing inspect would cost every program's first call milliseconds.
+    function = getattr(method, "__func__", method)
+    code = function.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    keyword_only = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    required_positional = positional[: len(positional) - len(function.__defaults__ or ())]
+    required = {*required_positional, *(n for n in keyword_only if n not in (function.__kwdefaults__ or {}))}
+    required.discard("self")
+    return Signature(method.__name__, typing.get_type_hints(method, include_extras=True), frozenset(required))
 
 
 class _Mismatch(Exception):
