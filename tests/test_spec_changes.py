@@ -296,3 +296,29 @@ def test_a_new_upstream_operation_needs_no_edit(tmp_path: Path) -> None:
     assert update.returncode == 0, update.stderr
     assert "(GetRCSAgentById; new method: client.messages.get_rcs_agent_by_id) added" in update.stdout
     assert json.loads(lock.read_text())["package_version"] == "1.1.0"
+
+
+READ_THE_NEW_EVENT = textwrap.dedent(
+    """
+    import json
+    from telnyx_messages import webhooks
+    from telnyx_messages.types import OutboundMessageEvent
+
+    event = webhooks.unsafe_unwrap(json.dumps({"data": {"event_type": "message.expired", "payload": {}}}))
+    print(sorted(webhooks.EVENT_TYPES), type(event).__name__, isinstance(event, OutboundMessageEvent))
+    """
+)
+
+
+def test_a_new_webhook_event_needs_no_edit(tmp_path: Path) -> None:
+    document = yaml.safe_load(SPEC_PATH.read_bytes())
+    body = document["webhooks"]["deliveryUpdate"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    data = resolve(document, resolve(document, body)["properties"]["data"])
+    resolve(document, data["properties"]["event_type"])["enum"].append("message.expired")
+    spec = tmp_path / "messages.yml"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
+    generated = generated_package(spec, tmp_path / "out")
+    read = _under(spec, generated, "-c", READ_THE_NEW_EVENT)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.split("] ")[1].split() == ["OutboundMessageEvent", "True"]
+    assert "'message.expired'" in read.stdout

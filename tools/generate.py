@@ -51,8 +51,60 @@ def _run_generator(spec: Path, output: Path) -> subprocess.CompletedProcess[str]
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode == 0:
+        write_webhooks(yaml.safe_load(spec.read_bytes()), output)
         stamp(output)
     return result
+
+
+def _resolved(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        *_, section, name = node["$ref"].split("/")
+        node = document["components"][section][name]
+    return node
+
+
+def webhook_events(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(event type, webhook, model class) for each event type the spec's `webhooks:` lists: the
+    request body of each webhook is a component schema; its `data.event_type` enum, the types."""
+    from openapi_python_client.strings import ClassName
+
+    events = []
+    for webhook, item in sorted((document.get("webhooks") or {}).items()):
+        for operation in item.values():
+            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            if "$ref" not in schema:
+                raise SystemExit(f"webhook {webhook}: its body is no component schema, so it has no model")
+            model = str(ClassName(schema["$ref"].split("/")[-1], ""))
+            data = _resolved(document, _resolved(document, schema)["properties"]["data"])
+            for event_type in _resolved(document, data["properties"]["event_type"]).get("enum", []):
+                events.append((str(event_type), webhook, model))
+    return sorted(events)
+
+
+def write_webhooks(document: dict[str, Any], package: Path) -> None:
+    import jinja2
+
+    events = webhook_events(document)
+    template = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT / "templates"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    ).get_template("webhooks.py.jinja")
+    text = template.render(events=events, models=sorted({model for _, _, model in events}))
+    (package / "webhooks.py").write_text(text)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ruff"),
+            "format",
+            "--isolated",
+            "--line-length",
+            "120",
+            "--quiet",
+            str(package / "webhooks.py"),
+        ],
+        check=True,
+    )
 
 
 GENERATED_MARK = "# Generated from "

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -42,6 +42,9 @@ from ._exceptions import (
 from ._logging import logger, setup_logging
 from ._request_building import check_headers, prepare
 from ._retries import RetryPolicy
+
+if TYPE_CHECKING:
+    from .webhooks import Webhooks
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -139,8 +142,10 @@ class _BaseClient(Generic[H]):
         http_client: H | None = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        public_key: str | None = None,
     ) -> None:
         setup_logging()
+        self._public_key = public_key  # for client.webhooks; else TELNYX_PUBLIC_KEY when used
         _check_max_retries(max_retries)
         if not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ValueError(f"max_response_bytes must be a positive int, got {max_response_bytes!r}")
@@ -170,6 +175,13 @@ class _BaseClient(Generic[H]):
 
     def _new_http_client(self, headers: dict[str, str]) -> H:
         raise NotImplementedError
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """Verify and read the webhooks Telnyx delivers (signature checks need the `webhooks` extra)."""
+        from .webhooks import Webhooks
+
+        return Webhooks(self._public_key)
 
     @property
     def base_url(self) -> str:

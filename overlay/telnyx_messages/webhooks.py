@@ -1,8 +1,10 @@
-"""Verify Telnyx webhooks: an Ed25519 signature over f"{timestamp}|{raw_body}".
+"""Verify Telnyx webhooks (an Ed25519 signature over f"{timestamp}|{raw_body}") and read them into
+the models of the spec's `webhooks:` (generated: telnyx_messages_api.webhooks).
 
-    event = telnyx_messages.webhooks.verify(request.body, request.headers)
+    event = telnyx_messages.webhooks.unwrap(request.body, request.headers)   # a typed event
+    document = telnyx_messages.webhooks.verify(request.body, request.headers)  # the dict
 
-Needs PyNaCl (`pip install telnyx-messages[webhooks]`); no cryptography is written here.
+Needs PyNaCl (`pip install 'telnyx-messages[webhooks]'`); no cryptography is written here.
 """
 
 from __future__ import annotations
@@ -15,15 +17,23 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from telnyx_messages_api.webhooks import EVENT_TYPES, UnknownWebhookEvent, WebhookEvent, parse_event
+
 from ._exceptions import TelnyxError, escape_controls
 
 __all__ = [
+    "EVENT_TYPES",
     "InvalidSignatureError",
     "MalformedWebhookError",
     "MissingDependencyError",
     "MissingHeaderError",
     "TimestampOutOfToleranceError",
+    "UnknownWebhookEvent",
+    "WebhookEvent",
     "WebhookVerificationError",
+    "Webhooks",
+    "unsafe_unwrap",
+    "unwrap",
     "verify",
 ]
 
@@ -109,3 +119,44 @@ def verify(
         return json.loads(body)
     except ValueError as exc:
         raise MalformedWebhookError(f"the payload is not JSON: {exc}") from None
+
+
+def _event(document: Any) -> WebhookEvent:
+    try:
+        return parse_event(document)
+    except Exception as exc:  # a listed event type whose document is not the spec's
+        raise MalformedWebhookError(
+            f"the event does not parse: {type(exc).__name__}: {escape_controls(str(exc))}"
+        ) from None
+
+
+def unwrap(
+    payload: bytes | str, headers: Mapping[str, str], *, public_key: str | None = None, tolerance: int = 300
+) -> WebhookEvent:
+    """Verify a delivered webhook and read it into its event's model (UnknownWebhookEvent for an
+    event type the spec does not list)."""
+    return _event(verify(payload, headers, public_key=public_key, tolerance=tolerance))
+
+
+def unsafe_unwrap(payload: bytes | str) -> WebhookEvent:
+    """Read a webhook into its event's model WITHOUT verifying it: for tests and replays only."""
+    try:
+        document = json.loads(payload)
+    except ValueError as exc:
+        raise MalformedWebhookError(f"the payload is not JSON: {exc}") from None
+    return _event(document)
+
+
+class Webhooks:
+    """client.webhooks, as in the official SDK. Verification is CPU-only: the same on AsyncTelnyx."""
+
+    def __init__(self, public_key: str | None) -> None:
+        self._public_key = public_key
+
+    def unwrap(self, payload: bytes | str, *, headers: Mapping[str, str], key: str | None = None) -> WebhookEvent:
+        """Verify and read a webhook; the key from `key`, the client's public_key=, or TELNYX_PUBLIC_KEY."""
+        return unwrap(payload, headers, public_key=key if key is not None else self._public_key)
+
+    def unsafe_unwrap(self, payload: bytes | str) -> WebhookEvent:
+        """Read a webhook without verifying it: for tests and replays only."""
+        return unsafe_unwrap(payload)
