@@ -87,9 +87,9 @@ test: install $(NODE_TOOLS)
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check overlay tests tools/*.py bench
-	$(BIN)/ruff format --check overlay tests tools/*.py bench
-	$(BIN)/mypy overlay/telnyx_messages $(GENERATED)
+	$(BIN)/ruff check overlay tests tools/*.py bench examples
+	$(BIN)/ruff format --check overlay tests tools/*.py bench examples
+	$(BIN)/mypy overlay/telnyx_messages $(GENERATED) examples
 
 demo: install $(NODE_TOOLS)
 	$(PY) tools/demo.py
