@@ -76,6 +76,9 @@ def test_an_unknown_event_type_parses_and_keeps_the_document() -> None:
     body = json.dumps(document).encode()
     event = webhooks.unwrap(body, signed(body), public_key=PUBLIC)
     assert isinstance(event, webhooks.UnknownWebhookEvent)
+    from telnyx_messages.types import UnknownWebhookEvent
+
+    assert UnknownWebhookEvent is webhooks.UnknownWebhookEvent
     assert (event.event_type, event.document) == ("message.teleported", document)
     assert isinstance(Telnyx(api_key="k").webhooks.unsafe_unwrap(body), webhooks.UnknownWebhookEvent)
 

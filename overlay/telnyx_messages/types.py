@@ -1,5 +1,6 @@
 """The models of what client.messages sends and receives, by their names, for annotating your own
-code: `from telnyx_messages.types import MessageRetrieveGroupMessagesResponse, OutboundMessagePayload`.
+code: `from telnyx_messages.types import MessageRetrieveGroupMessagesResponse, OutboundMessagePayload`,
+and the webhook events' union, `WebhookEvent`.
 
 Each is imported on first use (importing them all up front would cost every program the models it
 never touches); type checkers see them all.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import telnyx_messages_api.models as _models
+from telnyx_messages_api.webhooks import UnknownWebhookEvent, WebhookEvent
 
 if TYPE_CHECKING:
     from telnyx_messages_api.models import *  # noqa: F403
@@ -20,4 +22,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return list(_models.__all__)
+    return [*_models.__all__, "UnknownWebhookEvent", "WebhookEvent"]
+
+
+__all__ = ["UnknownWebhookEvent", "WebhookEvent"]  # and every model, on first use
