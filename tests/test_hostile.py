@@ -123,11 +123,12 @@ def test_a_dripping_body_ends_at_the_attempts_timeout(client_kind: str) -> None:
     assert elapsed < 2.5, f"a 1 s timeout took {elapsed:.1f} s"
 
 
-def test_async_drip_in_the_headers_ends_at_the_timeout_too() -> None:
+@CLIENTS
+def test_a_drip_in_the_status_line_and_headers_ends_at_the_timeout_too(client_kind: str) -> None:
     server = RawServer(_drip_headers)
     started = time.monotonic()
     with pytest.raises(APITimeoutError):
-        _call("async", server.base_url, timeout=1.0)
+        _call(client_kind, server.base_url, timeout=1.0)
     server.close()
     assert time.monotonic() - started < 2.5
 

@@ -30,6 +30,7 @@ from telnyx_messages_api.types import (
     Timeout,
 )
 
+from ._deadline import attempt_deadline, transport_with_deadlines
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -360,7 +361,8 @@ class Telnyx(_BaseClient[httpx.Client]):
     """The synchronous client. `client.messages` holds the operations."""
 
     def _new_http_client(self, headers: dict[str, str]) -> httpx.Client:
-        return httpx.Client(headers=headers, follow_redirects=False)
+        # Its transport bounds each read by what is left of the attempt (see _deadline).
+        return httpx.Client(headers=headers, follow_redirects=False, transport=transport_with_deadlines())
 
     @cached_property
     def messages(self) -> Messages:
@@ -406,16 +408,17 @@ class Telnyx(_BaseClient[httpx.Client]):
     def _attempt(self, request: httpx.Request) -> httpx.Response:
         """One request, its body read (decompressed) within the size limit and the deadline."""
         deadline = self._deadline(request)
-        response = self._http.send(request, stream=True)
-        try:
-            self._within_limits(response, 0, None)
-            chunks, read = [], 0
-            for chunk in response.iter_bytes():
-                read += len(chunk)
-                self._within_limits(response, read, deadline)
-                chunks.append(chunk)
-        finally:
-            response.close()
+        with attempt_deadline(deadline):
+            response = self._http.send(request, stream=True)
+            try:
+                self._within_limits(response, 0, None)
+                chunks, read = [], 0
+                for chunk in response.iter_bytes():
+                    read += len(chunk)
+                    self._within_limits(response, read, deadline)
+                    chunks.append(chunk)
+            finally:
+                response.close()
         return self._body_read(response, chunks)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import telnyx_messages_api.models as _models
-from telnyx_messages_api.webhooks import UnknownWebhookEvent, WebhookEvent
+from telnyx_messages_api.webhooks import UnknownWebhookEvent as UnknownWebhookEvent
+from telnyx_messages_api.webhooks import WebhookEvent as WebhookEvent
 
 if TYPE_CHECKING:
     from telnyx_messages_api.models import *  # noqa: F403
@@ -25,4 +26,5 @@ def __dir__() -> list[str]:
     return [*_models.__all__, "UnknownWebhookEvent", "WebhookEvent"]
 
 
-__all__ = ["UnknownWebhookEvent", "WebhookEvent"]  # and every model, on first use
+# No __all__: type checkers take every name of the star import above as exported (an __all__ here
+# would hide the models from Pyright).
