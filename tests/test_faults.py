@@ -257,8 +257,8 @@ def _read(document: Any) -> Any:
     from telnyx_messages._client import _BaseClient
 
     response = httpx.Response(200, content=json.dumps(document).encode(), request=httpx.Request("GET", "http://t"))
-    _BaseClient._finish(case_of("SendMessage").operation, response)
-    return _BaseClient._finish(case_of("GetMessage").operation, response).parsed
+    _BaseClient._parse(case_of("SendMessage").operation, response)
+    return _BaseClient._parse(case_of("GetMessage").operation, response)
 
 
 FUZZ = settings(max_examples=40)

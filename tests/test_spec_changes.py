@@ -8,8 +8,6 @@ the path), the way `make spec-update` would after re-pinning.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -22,6 +20,7 @@ import yaml
 
 from .support import HISTORY, ROOT
 from .support.generation import generated_package
+from .support.pipeline import Workspace
 from .support.spec import SPEC_PATH, resolve
 
 CONTRACT_TESTS = ["tests/test_contract.py", "tests/test_operations.py"]
@@ -280,22 +279,12 @@ def test_a_new_upstream_operation_needs_no_edit(tmp_path: Path) -> None:
     assert len(errors) == 1 and 'Argument "verbose"' in errors[0], checked.stdout
 
     # And spec-update names it in the changelog.
-    store = tmp_path / "store"
-    store.mkdir()
-    pinned = SPEC_PATH.read_bytes()
-    (store / f"{hashlib.sha256(pinned).hexdigest()}.yml").write_bytes(pinned)
-    lock = tmp_path / "lock.json"
-    lock.write_text(json.dumps({"sha256": hashlib.sha256(pinned).hexdigest(), "package_version": "1.0.0"}))
-    tool = [sys.executable, "tools/spec.py", "--lock", str(lock), "--pulled", str(tmp_path / "pulled.yml")]
-    update = subprocess.run(
-        [*tool, "--store", str(store), "update", str(spec)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    pin = Workspace(tmp_path / "pin", SPEC_PATH.read_bytes(), package_version="1.0.0")
+    pin.stock(pin.pinned)
+    update = pin.run("update", str(spec))
     assert update.returncode == 0, update.stderr
     assert "(GetRCSAgentById; new method: client.messages.get_rcs_agent_by_id) added" in update.stdout
-    assert json.loads(lock.read_text())["package_version"] == "1.1.0"
+    assert pin.read_lock()["package_version"] == "1.1.0"
 
 
 READ_THE_NEW_EVENT = textwrap.dedent(

@@ -4,11 +4,9 @@ package, and `spec-check` tells scheduled CI what upstream did."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,8 @@ import pytest
 import yaml
 
 from .support import HISTORY, ROOT
+from .support.pipeline import Workspace
+from .support.pipeline import sha256_of as _sha
 from .support.spec import SPEC_PATH, resolve
 
 LOCK = ROOT / "openapi" / "messages.lock.json"
@@ -23,37 +23,10 @@ FULL = HISTORY / "full"
 UPSTREAM = HISTORY.parent / "messages.yml"
 
 
-def _sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
 def _needs(*paths: Path) -> None:
     for path in paths:
         if not path.exists():
             pytest.skip(f"{path} is not beside the project")
-
-
-class Workspace:
-    """A lock, a pulled copy and a store of our own, so that no test touches the project's."""
-
-    def __init__(self, root: Path, pinned: bytes, package_version: str = "1.4.2") -> None:
-        self.lock, self.pulled, self.store = root / "lock.json", root / "messages.yml", root / "store"
-        self.store.mkdir()
-        self.pinned = pinned
-        lock = {"source": "https://upstream.invalid/messages.yml", "sha256": _sha(pinned)}
-        lock |= {"title": "t", "version": "v", "package_version": package_version}
-        self.lock.write_text(json.dumps(lock))
-
-    def stock(self, content: bytes) -> None:
-        (self.store / f"{_sha(content)}.yml").write_bytes(content)
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "tools/spec.py", "--lock", str(self.lock), "--pulled", str(self.pulled)]
-        command += ["--store", str(self.store), *args]
-        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-
-    def read_lock(self) -> dict[str, Any]:
-        return dict(json.loads(self.lock.read_text()))
 
 
 @pytest.fixture

@@ -266,8 +266,8 @@ class _BaseClient(Generic[H]):
         outcome: httpx.Response | httpx.TransportError,
         attempt: int,
         started: float,
-    ) -> APIResponse[T] | float:
-        """The call's result, or the seconds to wait before trying again; raises on failure."""
+    ) -> httpx.Response | float:
+        """The successful response, or the seconds to wait before trying again; raises on failure."""
         if logger.isEnabledFor(logging.INFO):
             what = outcome.status_code if isinstance(outcome, httpx.Response) else type(outcome).__name__
             elapsed_ms = (time.monotonic() - started) * 1000
@@ -275,7 +275,9 @@ class _BaseClient(Generic[H]):
         if isinstance(outcome, httpx.Response):
             delay = policy.after_response(outcome, attempt)
             if delay is None:
-                return self._finish(operation, outcome)
+                if not outcome.is_success:
+                    raise status_error(outcome)
+                return outcome
         else:
             delay = policy.after_exception(outcome, attempt)
             if delay is None:
@@ -293,18 +295,23 @@ class _BaseClient(Generic[H]):
         if self._http.is_closed:
             raise ClientClosedError(f"{type(self).__name__} is closed: make a new client, or call before close()")
 
-    def _within_limits(self, response: httpx.Response, read: int, deadline: float | None) -> None:
-        """Raises once a body being read is over the size limit or its attempt over the deadline."""
-        limit = self._config.max_response_bytes
+    def _refuse_declared_size(self, response: httpx.Response) -> None:
+        """Before reading: a body whose declared (uncompressed) length is over the limit."""
         declared = response.headers.get("content-length", "")
-        if read > limit or (
-            declared.isdigit() and int(declared) > limit and "content-encoding" not in response.headers
-        ):
-            raise ResponseTooLargeError(
-                response, f"is over the client's max_response_bytes ({limit}); not read further"
-            )
+        compressed = "content-encoding" in response.headers  # then the length is not what it inflates to
+        if declared.isdigit() and int(declared) > self._config.max_response_bytes and not compressed:
+            raise self._too_large(response)
+
+    def _within_limits(self, response: httpx.Response, read: int, deadline: float | None) -> None:
+        """While reading: raises once the body read is over the size limit or the attempt over the deadline."""
+        if read > self._config.max_response_bytes:
+            raise self._too_large(response)
         if deadline is not None and time.monotonic() > deadline:
             raise httpx.ReadTimeout("the attempt took longer than its timeout", request=response.request)
+
+    def _too_large(self, response: httpx.Response) -> ResponseTooLargeError:
+        limit = self._config.max_response_bytes
+        return ResponseTooLargeError(response, f"is over the client's max_response_bytes ({limit}); not read further")
 
     @staticmethod
     def _body_read(response: httpx.Response, chunks: list[bytes]) -> httpx.Response:
@@ -320,15 +327,14 @@ class _BaseClient(Generic[H]):
         return APIConnectionError(f"Request failed ({type(exc).__name__}): {exc}", request=request)
 
     @staticmethod
-    def _finish(operation: Operation[T], response: httpx.Response) -> APIResponse[T]:
-        if not response.is_success:
-            raise status_error(response)
+    def _parse(operation: Operation[T], response: httpx.Response) -> T:
+        """A successful response's body as the operation's result model."""
         try:
             document = response.json()
-            parsed = document if operation.result is None else getattr(_models, operation.result).from_dict(document)
+            parsed: T = document if operation.result is None else getattr(_models, operation.result).from_dict(document)
         except Exception as exc:  # any malformed body, whatever the parser tripped on
             raise APIResponseValidationError(response, f"does not parse: {type(exc).__name__}: {exc}") from exc
-        return APIResponse(http_response=response, parsed=parsed)
+        return parsed
 
 
 def _authorization(api_key: str | None) -> str:
@@ -399,10 +405,10 @@ class Telnyx(_BaseClient[httpx.Client]):
                 outcome = exc
             except httpx.HTTPError as exc:
                 raise self._other_failure(exc, request) from exc
-            result_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
-            if not isinstance(result_or_delay, float):
-                return result_or_delay
-            time.sleep(result_or_delay)
+            response_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
+            if not isinstance(response_or_delay, float):
+                return APIResponse(http_response=response_or_delay, parsed=self._parse(operation, response_or_delay))
+            time.sleep(response_or_delay)
             attempt += 1
 
     def _attempt(self, request: httpx.Request) -> httpx.Response:
@@ -411,7 +417,7 @@ class Telnyx(_BaseClient[httpx.Client]):
         with attempt_deadline(deadline):
             response = self._http.send(request, stream=True)
             try:
-                self._within_limits(response, 0, None)
+                self._refuse_declared_size(response)
                 chunks, read = [], 0
                 for chunk in response.iter_bytes():
                     read += len(chunk)
@@ -463,10 +469,11 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
                 outcome = exc
             except httpx.HTTPError as exc:
                 raise self._other_failure(exc, request) from exc
-            result_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
-            if not isinstance(result_or_delay, float):
-                return AsyncAPIResponse(http_response=result_or_delay.http_response, parsed=result_or_delay.parsed)
-            await _sleep(result_or_delay)
+            response_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
+            if not isinstance(response_or_delay, float):
+                parsed = self._parse(operation, response_or_delay)
+                return AsyncAPIResponse(http_response=response_or_delay, parsed=parsed)
+            await _sleep(response_or_delay)
             attempt += 1
 
     async def _attempt(self, request: httpx.Request) -> httpx.Response:
@@ -477,7 +484,7 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
             async with _deadline_scope(deadline):
                 response = await self._http.send(request, stream=True)
                 try:
-                    self._within_limits(response, 0, None)
+                    self._refuse_declared_size(response)
                     chunks, read = [], 0
                     async for chunk in response.aiter_bytes():
                         read += len(chunk)

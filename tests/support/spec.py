@@ -53,12 +53,7 @@ class OperationCase:
 
     @property
     def operation(self) -> Operation[Any]:
-        (operation,) = (
-            value
-            for value in vars(generated_api).values()
-            if isinstance(value, Operation) and snake(value.operation_id) == snake(self.operation_id)
-        )
-        return operation
+        return generated_api.OPERATIONS[self.method_path]
 
     @property
     def result_class(self) -> Any:
