@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import sys
 import typing
 from typing import Any
 
 import attrs
 import pytest
+import telnyx_messages
 import telnyx_messages_api.models as generated_models
 from telnyx_messages import APIResponse, AsyncTelnyx, Telnyx
 
@@ -38,6 +41,26 @@ def test_nothing_a_method_returns_mentions_unset(case: OperationCase) -> None:
     for model in models:
         for name, hint in typing.get_type_hints(model).items():
             assert "Unset" not in str(hint), f"{model.__name__}.{name}: {hint}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
+def test_what_a_method_returns_is_importable_from_the_package(case: OperationCase) -> None:
+    result = typing.get_type_hints(case.bound(Telnyx(api_key=API_KEY).messages))["return"]
+    assert getattr(telnyx_messages, result.__name__) is result
+    assert result.__name__ in telnyx_messages.__all__ and result.__name__ in dir(telnyx_messages)
+
+
+def test_the_package_imports_result_models_only_when_used() -> None:
+    code = (
+        "import sys, telnyx_messages;"
+        "print(sorted(m for m in sys.modules if m.startswith('telnyx_messages_api.models.')));"
+        "telnyx_messages.OutboundMessagePayload;"
+        "print('telnyx_messages_api.models.outbound_message_payload' in sys.modules)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.split("\n")[:2] == ["[]", "True"]
+    with pytest.raises(AttributeError, match="has no attribute 'OutboundMessagePayloadd'"):
+        telnyx_messages.OutboundMessagePayloadd  # noqa: B018
 
 
 def test_a_message_reads_as_in_the_official_sdk(server: LoopbackServer) -> None:

@@ -5,6 +5,7 @@ python tools/generate.py SPEC OUTPUT   # OUTPUT: the package directory, replaced
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -52,6 +53,7 @@ def _run_generator(spec: Path, output: Path) -> subprocess.CompletedProcess[str]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode == 0:
         write_webhooks(yaml.safe_load(spec.read_bytes()), output)
+        write_results(output)
         stamp(output)
     return result
 
@@ -81,16 +83,35 @@ def webhook_events(document: dict[str, Any]) -> list[tuple[str, str, str]]:
     return sorted(events)
 
 
-def write_webhooks(document: dict[str, Any], package: Path) -> None:
+def _template(name: str) -> Any:
     import jinja2
 
-    events = webhook_events(document)
-    template = jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROOT / "templates"),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-    ).get_template("webhooks.py.jinja")
+    )
+    return environment.get_template(name)
+
+
+def result_types(package: Path) -> list[str]:
+    """The RESULT_TYPES tuple of the generated api module, read without importing it."""
+    module = ast.parse((package / "api" / "__init__.py").read_text())
+    for node in module.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "RESULT_TYPES":
+            assert node.value is not None
+            return list(ast.literal_eval(node.value))
+    raise SystemExit("templates/api_init.py.jinja wrote no RESULT_TYPES")
+
+
+def write_results(package: Path) -> None:
+    (package / "results.py").write_text(_template("results.py.jinja").render(names=result_types(package)))
+
+
+def write_webhooks(document: dict[str, Any], package: Path) -> None:
+    events = webhook_events(document)
+    template = _template("webhooks.py.jinja")
     text = template.render(events=events, models=sorted({model for _, _, model in events}))
     (package / "webhooks.py").write_text(text)
     subprocess.run(

@@ -4,7 +4,14 @@ from telnyx_messages import Telnyx
 
 client = Telnyx()  # reads TELNYX_API_KEY
 group = client.messages.retrieve_group_messages("182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e")
+
+The models the methods return (MessageSendResponse, OutboundMessagePayload, ...) are importable
+from here; every model, and the webhook events' union, from telnyx_messages.types.
 """
+
+from typing import TYPE_CHECKING, Any
+
+import telnyx_messages_api.results as _results
 
 from ._client import (
     DEFAULT_BASE_URL,
@@ -36,6 +43,9 @@ from ._exceptions import (
 )
 from ._version import __version__
 
+if TYPE_CHECKING:
+    from telnyx_messages_api.results import *  # noqa: F403
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -63,3 +73,17 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
 ]
+__all__ += _results.__all__
+
+
+def __getattr__(name: str) -> Any:
+    # The result models are imported on first use, as telnyx_messages.types imports them.
+    if name in _results.__all__:
+        from . import types
+
+        return getattr(types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return [*globals(), *_results.__all__]
