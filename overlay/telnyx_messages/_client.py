@@ -30,6 +30,7 @@ from telnyx_messages_api.types import (
     Timeout,
 )
 
+from . import _json
 from ._deadline import attempt_deadline, transport_with_deadlines
 from ._exceptions import (
     APIConnectionError,
@@ -330,7 +331,7 @@ class _BaseClient(Generic[H]):
     def _parse(operation: Operation[T], response: httpx.Response) -> T:
         """A successful response's body as the operation's result model."""
         try:
-            document = response.json()
+            document = _json.loads(response.content)
             parsed: T = document if operation.result is None else getattr(_models, operation.result).from_dict(document)
         except Exception as exc:  # any malformed body, whatever the parser tripped on
             raise APIResponseValidationError(response, f"does not parse: {type(exc).__name__}: {exc}") from exc
