@@ -27,7 +27,7 @@ NODE_TOOLS := tools/node_modules/.installed
 
 .DELETE_ON_ERROR:
 
-.PHONY: all spec spec-update spec-check print-spec-url generate install test lint demo build bench clean
+.PHONY: all spec spec-update spec-check print-spec-url generate install test lint demo build bench mutation clean
 
 all: install
 
@@ -98,6 +98,11 @@ demo: install $(NODE_TOOLS)
 bench: install
 	$(PY) -m pip install --quiet --group bench
 	$(PY) bench/run.py --json bench/results/latest.json
+
+# Mutation testing of the overlay (tools/mutation.py; build/mutation/ keeps the results, so a second
+# run retests only what changed). Takes a long while: not part of `make test`.
+mutation: install
+	$(PY) tools/mutation.py
 
 build: install
 	rm -rf dist

@@ -5,8 +5,11 @@ What the tests share that is not a fixture lives in tests/support/.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +28,9 @@ settings.register_profile(
     suppress_health_check=list(HealthCheck),
     phases=[Phase.explicit, Phase.generate],
 )
-settings.load_profile("telnyx")
+# make mutation runs the tests once per mutant: fewer examples there (tools/mutation.py sets it).
+settings.register_profile("mutation", parent=settings.get_profile("telnyx"), max_examples=10)
+settings.load_profile(os.environ.get("TELNYX_MESSAGES_HYPOTHESIS_PROFILE", "telnyx"))
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +79,15 @@ def prism() -> Iterator[str]:
 
     with running_prism(SPEC_PATH) as base_url:
         yield base_url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `pytest -m "not prism"` runs the tests that need no Node tools (make mutation does).
+    for item in items:
+        if "prism" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.prism)
+    # Under make mutation, the quickest tests first: a mutant is caught by the first that fails.
+    durations = Path("mutmut-stats.json")
+    if os.environ.get("TELNYX_MESSAGES_HYPOTHESIS_PROFILE") == "mutation" and durations.exists():
+        seconds = json.loads(durations.read_text()).get("duration_by_test", {})
+        items.sort(key=lambda item: seconds.get(item.nodeid, 0.0))

@@ -1,14 +1,22 @@
-"""The telnyx-messages command, run as a user runs it, against a loopback server."""
+"""The telnyx-messages command against a loopback server: run in this process through its main()
+(so that `make mutation`'s changes reach it), and once as the installed script."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from telnyx_messages import cli
 
 from .support import API_KEY
 from .support import MESSAGE_ID as GROUP_ID
@@ -18,8 +26,27 @@ from .support.spec import message_example
 CLI = Path(sys.executable).parent / "telnyx-messages"
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=env, timeout=60)
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: bytes = b"") -> Ran:
+    """What the command does with these arguments, environment (all of it, if given) and input."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, env or {}, clear=env is not None),
+        mock.patch.object(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin))),
+        mock.patch.object(sys, "stdout", stdout),
+        mock.patch.object(sys, "stderr", stderr),
+    ):
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exit:  # argparse's usage errors and --help
+            code = exit.code if isinstance(exit.code, int) else 1
+    return Ran(code, stdout.getvalue(), stderr.getvalue())
 
 
 def test_retrieve_group_messages_prints_json(server: LoopbackServer, spec: dict[str, Any]) -> None:
@@ -88,11 +115,15 @@ def test_help_of_send_shows_the_specs_descriptions_and_choices() -> None:
     assert "exit codes: 0 success; 1 the API or the network failed" in text
 
 
-def test_version() -> None:
+def test_the_installed_command_runs(server: LoopbackServer) -> None:
     from telnyx_messages import __version__
 
-    result = run("--version")
+    result = subprocess.run([str(CLI), "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == f"telnyx-messages {__version__}"
+    server.reply(Reply(404, {"errors": [{"code": "10005", "title": "Resource not found"}]}))
+    args = ["retrieve", "--id", GROUP_ID, "--api-key", API_KEY, "--base-url", server.base_url]
+    failed = subprocess.run([str(CLI), *args], capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1 and "10005" in failed.stderr and API_KEY not in failed.stderr + failed.stdout
 
 
 def test_lists_repeat_headers_add_and_the_body_merges(server: LoopbackServer, tmp_path: Path) -> None:
@@ -158,12 +189,7 @@ def test_a_table_of_a_groups_messages(server: LoopbackServer) -> None:
 def test_usage_and_refused_input_have_their_exit_codes(
     args: list[str], code: int, says: str, server: LoopbackServer
 ) -> None:
-    result = subprocess.run(
-        [str(CLI), *args, "--api-key", API_KEY, "--base-url", server.base_url],
-        input="[]",
-        capture_output=True,
-        text=True,
-    )
+    result = run(*args, "--api-key", API_KEY, "--base-url", server.base_url, stdin=b"[]")
     assert result.returncode == code, result.stderr
     assert says in result.stderr
     assert server.received == []
@@ -187,8 +213,120 @@ def test_webhooks_verify_reads_the_body_from_standard_input() -> None:
     timestamp = str(int(time.time()))
     signature = base64.b64encode(key.sign(timestamp.encode() + b"|" + body).signature).decode()
     public = base64.b64encode(bytes(key.verify_key)).decode()
-    args = [str(CLI), "webhooks", "verify", "--public-key", public, "--timestamp", timestamp, "--signature", signature]
-    good = subprocess.run(args, input=body, capture_output=True)
+    args = ["webhooks", "verify", "--public-key", public, "--timestamp", timestamp, "--signature", signature]
+    good = run(*args, stdin=body)
     assert good.returncode == 0 and json.loads(good.stdout)["data"]["event_type"] == "message.received"
-    bad = subprocess.run(args, input=body + b" ", capture_output=True)
-    assert bad.returncode == 1 and b"InvalidSignatureError" in bad.stderr
+    bad = run(*args, stdin=body + b" ")
+    assert bad.returncode == 1 and "InvalidSignatureError" in bad.stderr
+
+
+GLOBAL_OPTIONS_HELP = [
+    "--api-key API_KEY default: $TELNYX_API_KEY",
+    "--base-url BASE_URL default: $TELNYX_BASE_URL, then https://api.telnyx.com/v2",
+    "--timeout TIMEOUT seconds for each attempt (default 60)",
+    "--max-retries MAX_RETRIES attempts after the first (default 2)",
+    "--header 'NAME: VALUE' a header to send besides the client's; repeatable",
+    "--allow-insecure-http allow a plain http:// base URL to a host that is not this machine",
+    "--output {json,table} json (default), or a table of a list result such as a group's messages",
+]
+EPILOG = (
+    "exit codes: 0 success; 1 the API or the network failed (status, connection, timeout); 2 usage (an unknown "
+    "or missing option); 3 input refused before anything was sent"
+)
+
+
+@pytest.mark.parametrize("command", [[], ["send"], ["retrieve-group-messages"]])
+def test_the_help_explains_the_global_options_everywhere(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for line in [*GLOBAL_OPTIONS_HELP, EPILOG]:
+        assert line in text
+    if not command:
+        assert text.startswith("usage: telnyx-messages ") and "Call the Telnyx Messages API." in text
+        assert "webhooks verify a signed webhook" in text and "send-group-mms " in text
+    if command == ["send"]:
+        body_help = "the JSON body, from a file (@file.json) or standard input (-); options given beside it win"
+        assert f"--body @FILE|- {body_help}" in text
+        assert "--to TO Receiving address" in text
+    if command == ["retrieve-group-messages"]:
+        assert "--body" not in text  # it sends no body
+
+
+def test_the_help_of_webhooks_verify() -> None:
+    text = " ".join(run("webhooks", "verify", "--help").stdout.split())
+    assert "verify a webhook read from standard input; print its event" in run("webhooks", "--help").stdout
+    for line in [
+        "--public-key PUBLIC_KEY base64 of the raw 32-byte key; default: $TELNYX_PUBLIC_KEY",
+        "--timestamp TIMESTAMP the telnyx-timestamp header",
+        "--signature SIGNATURE the telnyx-signature-ed25519 header",
+        "--tolerance TOLERANCE seconds either way (default 300)",
+    ]:
+        assert line in text
+
+
+def _group_call(server: LoopbackServer, *options: str, after: bool) -> Ran:
+    command = ["retrieve-group-messages", "--message-id", GROUP_ID]
+    return run(*command, *options) if after else run(*options, *command)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before the command", "after the command"])
+def test_global_options_work_before_or_after_the_command(server: LoopbackServer, after: bool) -> None:
+    # 0.0.0.0 reaches this machine without being a loopback name: it needs --allow-insecure-http.
+    base = ["--api-key", API_KEY, "--base-url", server.base_url.replace("127.0.0.1", "0.0.0.0")]
+    refused = _group_call(server, *base, after=after)
+    assert refused.returncode == 3 and "pass --allow-insecure-http" in refused.stderr and server.received == []
+    base.append("--allow-insecure-http")
+
+    server.reply(Reply(503, b"", {"retry-after-ms": "5"}))
+    once = _group_call(server, *base, "--max-retries", "0", "--header", "X-Team: a", after=after)
+    assert once.returncode == 1 and "InternalServerError: 503" in once.stderr
+    (request,) = server.received
+    assert request.headers["X-Team"] == "a"
+
+    server.reply(Reply(200, {"data": []}, delay=2.0))
+    started = time.monotonic()
+    slow = _group_call(server, *base, "--timeout", "0.3", "--max-retries", "0", after=after)
+    assert slow.returncode == 1 and "APITimeoutError" in slow.stderr and time.monotonic() - started < 1.8
+
+    example = message_example()
+    server.reply(Reply(200, {"data": [example]}))
+    table = _group_call(server, *base, "--output", "table", after=after)
+    assert table.returncode == 0 and table.stdout.split()[:6] == ["id", "direction", "type", "from", "to", "text"]
+    server.reply(Reply(200, {"data": [example]}))
+    plain = _group_call(server, *base, after=after)
+    assert json.loads(plain.stdout)["data"][0]["id"] == example["id"]
+
+
+def test_an_option_after_the_command_wins_over_the_same_before_it(server: LoopbackServer) -> None:
+    server.reply(Reply(503, b"", {"retry-after-ms": "5"}), Reply(200, {"data": []}))
+    result = run(
+        "--max-retries", "0", "--api-key", "wrong", "--base-url", "http://127.0.0.1:9",
+        "retrieve-group-messages", "--message-id", GROUP_ID,
+        "--max-retries", "1", "--api-key", API_KEY, "--base-url", server.base_url,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [r.headers["Authorization"] for r in server.received] == [f"Bearer {API_KEY}"] * 2
+
+
+def test_a_table_names_every_recipient_and_reads_a_missing_number_as_empty(server: LoopbackServer) -> None:
+    example = message_example()
+    example["to"] = [{"phone_number": "+13125550002"}, {"status": "queued"}, {"phone_number": "+13125550003"}]
+    example["from"] = {"phone_number": "+18445550001"}
+    example["text"] = "line one\nline two"
+    server.reply(Reply(200, {"data": [example]}))
+    result = run("--api-key", API_KEY, "--base-url", server.base_url, "--output", "table",
+                 "retrieve-group-messages", "--message-id", GROUP_ID)  # fmt: skip
+    header, row = result.stdout.splitlines()
+    assert re.split(r" {2,}", row.strip()) == [
+        example["id"], "outbound", "MMS", "+18445550001", "+13125550002,,+13125550003", "line one\\x0aline two"
+    ]  # fmt: skip
+    assert header.index("from") == row.index("+18445550001") and header.index(" to ") + 1 == row.index("+1312")
+
+
+def test_a_single_result_as_a_table_is_its_json(server: LoopbackServer) -> None:
+    example = message_example()
+    server.reply(Reply(200, {"data": example}))
+    result = run("--api-key", API_KEY, "--base-url", server.base_url, "--output", "table", "retrieve", "--id", GROUP_ID)
+    assert result.returncode == 0 and json.loads(result.stdout)["data"]["id"] == example["id"]
+    assert result.stdout.startswith('{\n  "data": {')

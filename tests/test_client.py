@@ -332,3 +332,64 @@ def test_loopback_hosts_are_those_ipaddress_names(host: str) -> None:
     except ValueError:
         expected = False
     assert _is_loopback(host) is expected
+
+
+CLIENT_CLASSES = pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+
+
+@CLIENT_CLASSES
+def test_the_repr_names_the_class_base_url_and_retries(client_class: type[Telnyx]) -> None:
+    client = client_class(api_key=API_KEY, base_url="http://127.0.0.1:9/v2", max_retries=3)
+    expected = f"{client_class.__name__}(base_url='http://127.0.0.1:9/v2', max_retries=3)"
+    assert repr(client) == expected
+    assert repr(client.with_options(max_retries=0)) == expected.replace("max_retries=3", "max_retries=0")
+
+
+def test_a_copy_made_after_the_original_was_used_calls_with_its_own_options(server: LoopbackServer) -> None:
+    server.default = Reply(200, {"data": []})
+    with client_for(server, max_retries=2) as client:
+        original_messages = client.messages  # cached on the original before the copy is made
+        copy = client.with_options(max_retries=0)
+        assert copy.messages is not original_messages
+        server.reply(Reply(503, b"", {"retry-after-ms": "5"}))
+        with pytest.raises(InternalServerError):
+            copy.messages.retrieve_group_messages(GROUP_ID)
+        assert len(server.received) == 1
+        server.reply(Reply(503, b"", {"retry-after-ms": "5"}))
+        assert client.messages.retrieve_group_messages(GROUP_ID).data == []
+        assert len(server.received) == 3
+
+
+def test_a_copy_keeps_the_permission_for_plain_http_and_names_bad_default_headers() -> None:
+    client = Telnyx(api_key=API_KEY, base_url="http://example.com", allow_insecure_http=True)
+    assert client.with_options(base_url="http://example.org/v2").base_url == "http://example.org/v2"
+    with pytest.raises(ValueError) as caught:
+        client.with_options(default_headers={"X-Team": "a\r\nb"})
+    assert str(caught.value) == "default_headers: the value of X-Team holds a line break or NUL"
+
+
+@CLIENT_CLASSES
+def test_a_body_that_does_not_decode_reads_as_a_502(client_class: type[Telnyx], server: LoopbackServer) -> None:
+    import asyncio
+
+    server.default = Reply(200, b'{"data": []}', {"Content-Encoding": "gzip"})
+    client = client_for(server, client_class, max_retries=0)
+    with pytest.raises(APIResponseValidationError) as caught:
+        result = client.messages.retrieve_group_messages(GROUP_ID)
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
+    assert caught.value.status_code == 502
+    assert str(caught.value).startswith("502 response body does not decode (DecodingError): ")
+    assert caught.value.request is not None and caught.value.request.url.path == f"/messages/group/{GROUP_ID}"
+
+
+def test_an_httpx_error_of_no_known_kind_is_a_connection_error_with_its_request() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.TooManyRedirects("the transport gave up", request=request)
+
+    http_client = httpx.Client(transport=httpx.MockTransport(refuse))
+    client = Telnyx(api_key=API_KEY, base_url="http://127.0.0.1:9", http_client=http_client, max_retries=0)
+    with pytest.raises(APIConnectionError) as caught:
+        client.messages.retrieve(GROUP_ID)
+    assert str(caught.value) == "Request failed (TooManyRedirects): the transport gave up"
+    assert caught.value.request is not None and caught.value.request.url.path == f"/messages/{GROUP_ID}"

@@ -245,7 +245,8 @@ def test_status_errors_unpickle_and_carry_no_key(server: LoopbackServer) -> None
         404,
         "r1",
     )
-    assert copy.errors == caught.value.errors and copy.request is None
+    assert copy.errors == caught.value.errors and copy.request is None and copy.response is None
+    assert caught.value.response is not None and caught.value.request is not None  # the original keeps both
     with concurrent.futures.ProcessPoolExecutor(1) as pool:
         error = pool.submit(_raise_not_found, server.base_url).exception(timeout=60)
     assert isinstance(error, NotFoundError) and error.status_code == 404
@@ -378,3 +379,53 @@ def test_json_is_what_the_client_sends(server: LoopbackServer) -> None:
         _call("sync", server.base_url)
     assert caught.value.errors[0].title == EVIL
     assert json.loads(caught.value.response.content)["errors"][0]["title"] == EVIL  # type: ignore[union-attr]
+
+
+# --- HTTPS: the sync client's deadline-bounded streams carry TLS -------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (certificate file, key file), made by openssl."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
+    subprocess.run(
+        ["openssl", *request, "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@CLIENTS
+def test_a_call_over_https_verifies_the_server_and_succeeds(
+    client_kind: str, certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(*certificate)
+    server = LoopbackServer(tls=tls)
+    try:
+        server.default = OK_GROUP
+        # Without trusting the certificate the handshake is refused, naming why.
+        with pytest.raises(APIConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            _call(client_kind, server.base_url)
+        monkeypatch.setenv("SSL_CERT_FILE", certificate[0])  # httpx's trust store for new clients
+        assert _call(client_kind, server.base_url).data == []
+        assert [r.path for r in server.received] == [f"/messages/group/{MESSAGE_ID}"]
+    finally:
+        server.close()
+
+
+@CLIENTS
+def test_a_tls_handshake_that_never_ends_is_cut_off_at_the_timeout(client_kind: str) -> None:
+    server = RawServer(lambda: iter([5.0]), seconds=8)  # accepts, reads the ClientHello, says nothing
+    try:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            _call(client_kind, server.base_url.replace("http://", "https://"), timeout=0.5)
+        assert time.monotonic() - started < 2.5
+    finally:
+        server.close()

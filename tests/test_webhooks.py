@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
 from typing import Any
 
@@ -37,35 +38,94 @@ def test_a_good_webhook_returns_the_event(key: SigningKey, monkeypatch: pytest.M
     assert webhooks.verify(body.decode(), lower) == EVENT
 
 
+def _strip(name: str) -> Any:
+    return lambda b, h: (b, {k: v for k, v in h.items() if k.lower() != name})
+
+
+def _with(name: str, value: str) -> Any:
+    return lambda b, h: (b, {**h, name: value})
+
+
+def _loosened(h: dict[str, str]) -> dict[str, str]:
+    # The right signature with a character base64 does not have: a lenient decoder would skip it.
+    signature = h["Telnyx-Signature-Ed25519"]
+    return {**h, "Telnyx-Signature-Ed25519": signature[:10] + "*" + signature[10:]}
+
+
 @pytest.mark.parametrize(
-    ("tamper", "error"),
+    ("tamper", "error", "message"),
     [
-        (lambda b, h: (b + b" ", h), webhooks.InvalidSignatureError),
+        (lambda b, h: (b + b" ", h), webhooks.InvalidSignatureError, "the signature does not match the payload"),
         (
             lambda b, h: (b, {**h, "Telnyx-Timestamp": str(int(h["Telnyx-Timestamp"]) + 1)}),
             webhooks.InvalidSignatureError,
+            "the signature does not match the payload",
         ),
-        (lambda b, h: (b, {k: v for k, v in h.items() if k != "Telnyx-Timestamp"}), webhooks.MissingHeaderError),
-        (lambda b, h: (b, {k: v for k, v in h.items() if "Signature" not in k}), webhooks.MissingHeaderError),
-        (lambda b, h: (b, {**h, "Telnyx-Signature-Ed25519": "not base64!"}), webhooks.MalformedWebhookError),
-        (lambda b, h: (b, {**h, "Telnyx-Signature-Ed25519": "AAAA"}), webhooks.MalformedWebhookError),
-        (lambda b, h: (b, {**h, "Telnyx-Timestamp": "yesterday"}), webhooks.MalformedWebhookError),
+        (_strip("telnyx-timestamp"), webhooks.MissingHeaderError, "missing header telnyx-timestamp"),
+        (_strip("telnyx-signature-ed25519"), webhooks.MissingHeaderError, "missing header telnyx-signature-ed25519"),
+        (
+            _with("Telnyx-Signature-Ed25519", "not base64!"),
+            webhooks.MalformedWebhookError,
+            "telnyx-signature-ed25519 is not valid base64",
+        ),
+        (lambda b, h: (b, _loosened(h)), webhooks.MalformedWebhookError, "is not valid base64"),
+        (
+            _with("Telnyx-Signature-Ed25519", "AAAA"),
+            webhooks.MalformedWebhookError,
+            "telnyx-signature-ed25519 must be 64 bytes, got 3",
+        ),
+        (
+            _with("Telnyx-Timestamp", "yesterday"),
+            webhooks.MalformedWebhookError,
+            "telnyx-timestamp is not unix seconds: 'yesterday'",
+        ),
+        (
+            _with("Telnyx-Timestamp", "9" * 13),
+            webhooks.MalformedWebhookError,
+            f"telnyx-timestamp is not unix seconds: '{'9' * 13}'",
+        ),
+        (_with("Telnyx-Timestamp", "9" * 12), webhooks.TimestampOutOfToleranceError, "s in the future"),
+        (
+            _with("Telnyx-Timestamp", "x" * 100),
+            webhooks.MalformedWebhookError,
+            f"telnyx-timestamp is not unix seconds: '{'x' * 40}'",
+        ),
     ],
 )
-def test_tampering_is_caught(key: SigningKey, tamper: Any, error: type[Exception]) -> None:
+def test_tampering_is_caught_and_named(key: SigningKey, tamper: Any, error: type[Exception], message: str) -> None:
     body = json.dumps(EVENT).encode()
     bad_body, bad_headers = tamper(body, signed(key, body))
-    with pytest.raises(error):
+    with pytest.raises(error) as caught:
         webhooks.verify(bad_body, bad_headers, public_key=public(key))
+    assert type(caught.value) is error
+    assert message in str(caught.value)
 
 
-@pytest.mark.parametrize("offset", [-301, 301])
-def test_a_timestamp_beyond_the_tolerance_either_way_is_refused(key: SigningKey, offset: int) -> None:
+NOW = 1_800_000_000
+
+
+@pytest.mark.parametrize(
+    ("offset", "refusal"),
+    [(-300, None), (300, None), (-301, "301 s old"), (301, "301 s in the future"), (-1000, "1000 s old")],
+)
+def test_the_tolerance_is_300_seconds_either_way(
+    key: SigningKey, monkeypatch: pytest.MonkeyPatch, offset: int, refusal: str | None
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: float(NOW))
     body = json.dumps(EVENT).encode()
-    headers = signed(key, body, int(time.time()) + offset)
-    with pytest.raises(webhooks.TimestampOutOfToleranceError):
-        webhooks.verify(body, headers, public_key=public(key))
-    assert webhooks.verify(body, headers, public_key=public(key), tolerance=400) == EVENT
+    headers = signed(key, body, NOW + offset)
+    for check in (
+        lambda: webhooks.verify(body, headers, public_key=public(key)),
+        lambda: webhooks.unwrap(body, headers, public_key=public(key)).to_dict(),
+    ):
+        if refusal is None:
+            assert check() == EVENT
+        else:
+            with pytest.raises(webhooks.TimestampOutOfToleranceError) as caught:
+                check()
+            assert str(caught.value) == f"the timestamp is {refusal}, beyond the 300 s tolerance"
+    wider = webhooks.unwrap(body, headers, public_key=public(key), tolerance=1000)
+    assert wider.to_dict() == EVENT
 
 
 def test_another_key_or_a_malformed_key_is_refused(key: SigningKey) -> None:
@@ -76,3 +136,48 @@ def test_another_key_or_a_malformed_key_is_refused(key: SigningKey) -> None:
         webhooks.verify(body, signed(key, body), public_key=base64.b64encode(b"short").decode())
     with pytest.raises(webhooks.WebhookVerificationError, match="TELNYX_PUBLIC_KEY"):
         webhooks.verify(body, signed(key, body))
+
+
+def test_the_key_given_to_a_call_wins_over_the_clients(key: SigningKey) -> None:
+    from telnyx_messages import Telnyx
+
+    body = json.dumps(EVENT).encode()
+    other = SigningKey.generate()
+    client = Telnyx(api_key="KEY-webhooks-test", public_key=public(other))
+    assert client.webhooks.unwrap(body, headers=signed(key, body), key=public(key)).to_dict() == EVENT
+    assert client.webhooks.unwrap(body, headers=signed(other, body)).to_dict() == EVENT
+    with pytest.raises(webhooks.InvalidSignatureError):
+        client.webhooks.unwrap(body, headers=signed(key, body))
+
+
+def test_the_errors_name_what_is_wrong(key: SigningKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = json.dumps(EVENT).encode()
+    with pytest.raises(webhooks.WebhookVerificationError) as no_key:
+        webhooks.verify(body, signed(key, body))
+    assert str(no_key.value) == "No public key: pass public_key= or set TELNYX_PUBLIC_KEY."
+    with pytest.raises(webhooks.MalformedWebhookError) as bad_key:
+        webhooks.verify(body, signed(key, body), public_key="not base64!")
+    assert str(bad_key.value) == "the public key is not valid base64"
+    not_json = b"{not json"
+    with pytest.raises(webhooks.MalformedWebhookError) as verified:
+        webhooks.verify(not_json, signed(key, not_json), public_key=public(key))
+    assert str(verified.value).startswith("the payload is not JSON: Expecting property name")
+    with pytest.raises(webhooks.MalformedWebhookError) as unsafe:
+        webhooks.unsafe_unwrap(not_json)
+    assert str(unsafe.value).startswith("the payload is not JSON: Expecting property name")
+    listed_but_wrong = {"data": {"event_type": "message.finalized", "payload": "not an object"}}
+    with pytest.raises(webhooks.MalformedWebhookError) as unparsed:
+        webhooks.unsafe_unwrap(json.dumps(listed_but_wrong))
+    assert str(unparsed.value).startswith("the event does not parse: ")
+    assert "NoneType" not in str(unparsed.value) and len(str(unparsed.value)) > len("the event does not parse: x: ")
+    monkeypatch.setitem(sys.modules, "nacl.signing", None)
+    with pytest.raises(webhooks.MissingDependencyError) as missing:
+        webhooks.verify(body, signed(key, body), public_key=public(key))
+    assert str(missing.value) == "verifying webhooks needs PyNaCl: pip install 'telnyx-messages[webhooks]'"
+
+
+def test_unsafe_unwrap_reads_without_verifying() -> None:
+    event = webhooks.unsafe_unwrap(json.dumps(EVENT))
+    assert event.to_dict() == EVENT and type(event).__name__ != "UnknownWebhookEvent"
+    unknown = webhooks.unsafe_unwrap(b'{"data": {"event_type": "message.new_kind"}}')
+    assert isinstance(unknown, webhooks.UnknownWebhookEvent) and unknown.event_type == "message.new_kind"

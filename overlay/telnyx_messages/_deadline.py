@@ -67,13 +67,8 @@ class _Backend(httpcore.NetworkBackend):
         stream = self._backend.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
         return _Stream(stream)
 
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._backend.connect_unix_socket(path, _bounded(timeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
+    # No connect_unix_socket or sleep: the client's transport has no `uds` and no connect retries,
+    # so httpcore calls neither.
 
 
 def transport_with_deadlines() -> httpx.HTTPTransport:

@@ -79,8 +79,7 @@ class APIError(TelnyxError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The request carries the Authorization header; the response refers to the request.
-        state = {k: v for k, v in self.__dict__.items() if k not in {"request", "response"}}
-        return _rebuilt, (type(self), {**state, "request": None, "response": None})
+        return _rebuilt, (type(self), {**self.__dict__, "request": None, "response": None})
 
 
 @attrs.frozen

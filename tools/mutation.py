@@ -1,0 +1,206 @@
+"""Mutation testing of the hand-written package (overlay/telnyx_messages) with mutmut.
+
+    python tools/mutation.py [--max-children N] [MUTANT ...]
+
+mutmut changes one small thing at a time in every function of the overlay and runs, against each
+change, the fast tests that call that function; a change no test notices survives. mutmut reads a
+package from src/ only, so the run happens in a workspace, build/mutation/, that lays the project
+out that way: src/telnyx_messages is the overlay, the generated package is used as installed (it is
+out of scope), and tests/ with what they read (the spec, the templates, tools/) beside it. Results
+are kept there, so a second run tests only what changed.
+
+Mutants no behaviour can tell apart from the original are listed, each with its reason, in
+tests/mutation-equivalents.txt. Prints each survivor (file:line and the change) and, last,
+`mutation: K killed, S survived, E equivalent, T total; score P%` with P = K / (T - E).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKSPACE = ROOT / "build" / "mutation"
+EQUIVALENTS = ROOT / "tests" / "mutation-equivalents.txt"
+PACKAGE = "telnyx_messages"
+# Written by hatchling at install time, not by hand.
+NOT_MUTATED = ["src/telnyx_messages/_version.py"]
+# The fast tests: everything but what runs Prism, Node tools, the generator, or the package in a
+# subprocess (where mutmut's changes do not reach).
+SLOW_TESTS = [
+    "tests/test_spec_changes.py",
+    "tests/test_spec_pipeline.py",
+    "tests/test_pipeline.py",
+    "tests/test_prism.py",
+    "tests/test_readme.py",
+    "tests/test_bench.py",
+    "tests/test_contract.py",
+]
+# -x: a mutant is caught at the first failing test. Tests that run Prism, or a type checker in a
+# subprocess, cannot see mutmut's changes.
+PYTEST_ARGS = [
+    "-p",
+    "no:cacheprovider",
+    "-q",
+    "-x",
+    "-m",
+    "not prism",
+    "-k",
+    "not mypy and not pyright and not jedi and not type_check",
+]
+# What the tests read beside themselves (their ROOT is the workspace's mutants/ folder).
+ALSO_COPY = ["tests", "openapi", "templates", "generator-config.yaml", "README.md", "examples"]
+# mutmut's status for each exit code of a mutant's test run (mutmut/stats.py).
+KILLED = {1, 3, 24, -24, 36, 152, 255, 37, -9, -11}
+SURVIVED = {0}
+NO_TESTS = {5, 33}
+
+
+def prepare() -> None:
+    """The workspace: the overlay under src/, the rest as the tests expect it."""
+    WORKSPACE.mkdir(parents=True, exist_ok=True)
+    source = WORKSPACE / "src" / PACKAGE
+    if source.exists():
+        shutil.rmtree(source)
+    shutil.copytree(ROOT / "overlay" / PACKAGE, source, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ALSO_COPY:
+        target = WORKSPACE / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, target, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
+        else:
+            shutil.copy2(ROOT / name, target)
+    tools = WORKSPACE / "tools"
+    tools.mkdir(exist_ok=True)
+    for script in (ROOT / "tools").glob("*.py"):
+        shutil.copy2(script, tools / script.name)
+    (WORKSPACE / "pyproject.toml").write_text(_config())
+
+
+def _config() -> str:
+    tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py"))
+    fast = [t for t in tests if t not in SLOW_TESTS]
+    return f"""# Written by tools/mutation.py; do not edit.
+[tool.mutmut]
+source_paths = ["src/{PACKAGE}"]
+do_not_mutate = {json.dumps(NOT_MUTATED)}
+also_copy = {json.dumps([*ALSO_COPY, "tools"])}
+pytest_add_cli_args_test_selection = {json.dumps(fast)}
+pytest_add_cli_args = {json.dumps(PYTEST_ARGS)}
+use_git_change_detection = false
+
+[tool.pytest.ini_options]
+pythonpath = ["tools"]
+timeout = 120
+asyncio_mode = "auto"
+asyncio_default_fixture_loop_scope = "function"
+markers = ["prism: uses Prism"]
+"""
+
+
+def run_mutmut(max_children: int, names: list[str]) -> None:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "TELNYX_MESSAGES_HYPOTHESIS_PROFILE": "mutation"}
+    command = [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(max_children), *names]
+    subprocess.run(command, cwd=WORKSPACE, env=env, check=False)
+
+
+def results() -> dict[str, int | None]:
+    """Every mutant's exit code, by name, from mutmut's .meta files."""
+    outcome: dict[str, int | None] = {}
+    for meta in sorted((WORKSPACE / "mutants" / "src").rglob("*.py.meta")):
+        outcome.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return outcome
+
+
+def equivalents() -> dict[str, str]:
+    """Mutant name -> why no behaviour can tell it from the original."""
+    listed: dict[str, str] = {}
+    for number, line in enumerate(EQUIVALENTS.read_text().splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, separator, reason = line.partition(" ")
+        if not separator or not reason.strip():
+            raise SystemExit(f"{EQUIVALENTS.name}:{number}: a mutant name, a space, then its reason")
+        listed[name] = reason.strip()
+    return listed
+
+
+def change(name: str) -> tuple[str, str]:
+    """(file:line, the change) of one mutant, read from the file mutmut wrote: the mutant function
+    beside the original one."""
+    module, _, function = name.rpartition(".")
+    path = WORKSPACE / "mutants" / "src" / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = path.with_suffix("") / "__init__.py"
+    text = path.read_text()
+    original_name = function.partition("__mutmut_")[0] + "__mutmut_orig"
+    original = _function(text, original_name)
+    mutant = _function(text, function)
+    source = (WORKSPACE / "src" / path.relative_to(WORKSPACE / "mutants" / "src")).read_text().splitlines()
+    diff = [
+        line
+        for line in difflib.unified_diff(original, mutant, lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    removed = next((line[1:] for line in diff if line.startswith("-")), "")
+    where = next((i + 1 for i, line in enumerate(source) if removed.strip() and line.strip() == removed.strip()), 0)
+    return f"src/{path.relative_to(WORKSPACE / 'mutants' / 'src')}:{where}", " | ".join(d.strip() for d in diff)
+
+
+def _function(text: str, name: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(rf"\s*(async )?def {re.escape(name)}\(", line))
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    body = [lines[start].replace(name, "_")]
+    for line in lines[start + 1 :]:
+        if line.strip() and len(line) - len(line.lstrip()) <= indent and not line.lstrip().startswith(")"):
+            break
+        body.append(line)
+    return body
+
+
+def report(outcome: dict[str, int | None], listed: dict[str, str]) -> int:
+    killed = [n for n, code in outcome.items() if code in KILLED]
+    equivalent = [n for n, code in outcome.items() if n in listed and code not in KILLED]
+    survived = [n for n, code in outcome.items() if n not in listed and code not in KILLED]
+    for name in sorted(survived):
+        where, what = change(name)
+        status = {0: "survived", None: "not run"}.get(outcome[name], f"exit {outcome[name]}")
+        if outcome[name] in NO_TESTS:
+            status = "no test calls it"
+        print(f"{where}: {status}: {what}   [{name}]")
+    stale = sorted(n for n in listed if n not in outcome or outcome[n] in KILLED)
+    for name in stale:
+        print(f"{EQUIVALENTS.name}: {name} is listed as equivalent but " + ("killed" if name in outcome else "gone"))
+    total = len(outcome)
+    score = 100.0 * len(killed) / max(1, total - len(equivalent))
+    print(
+        f"mutation: {len(killed)} killed, {len(survived)} survived, {len(equivalent)} equivalent, "
+        f"{total} total; score {score:.1f}%"
+    )
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # Most tests wait on sockets and sleeps rather than compute: more children than cores pay.
+    parser.add_argument("--max-children", type=int, default=3 * (os.cpu_count() or 2))
+    parser.add_argument("--report-only", action="store_true", help="print the last run's results")
+    parser.add_argument("mutants", nargs="*", help="run only these mutants (names as printed)")
+    args = parser.parse_args(argv)
+    if not args.report_only:
+        prepare()
+        run_mutmut(args.max_children, args.mutants)
+    return report(results(), equivalents())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
