@@ -393,3 +393,79 @@ def test_an_httpx_error_of_no_known_kind_is_a_connection_error_with_its_request(
         client.messages.retrieve(GROUP_ID)
     assert str(caught.value) == "Request failed (TooManyRedirects): the transport gave up"
     assert caught.value.request is not None and caught.value.request.url.path == f"/messages/{GROUP_ID}"
+
+
+def test_a_client_closes_the_pool_it_made_and_not_one_it_was_given(server: LoopbackServer) -> None:
+    import asyncio
+
+    server.default = Reply(200, {"data": []})
+    with client_for(server) as client:
+        client.messages.retrieve_group_messages(GROUP_ID)
+        copy = client.with_options(max_retries=0)
+        copy.close()  # a copy shares the pool: closing it leaves the pool open
+        assert not client._http.is_closed
+    assert client._http.is_closed
+    given = httpx.Client()
+    with Telnyx(api_key=API_KEY, base_url=server.base_url, http_client=given) as client:
+        client.messages.retrieve_group_messages(GROUP_ID)
+    assert not given.is_closed
+    given.close()
+
+    async def run() -> None:
+        given = httpx.AsyncClient()
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, http_client=given) as client:
+            await client.messages.retrieve_group_messages(GROUP_ID)
+        assert not given.is_closed
+        await given.aclose()
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as own:
+            await own.messages.retrieve_group_messages(GROUP_ID)
+        assert own._http.is_closed
+
+    asyncio.run(run())
+
+
+@CLIENT_CLASSES
+def test_the_default_timeout_is_60_seconds_for_reads_and_5_to_connect(client_class: type[Telnyx]) -> None:
+    client = client_class(api_key=API_KEY)
+    assert client.timeout == httpx.Timeout(60.0, connect=5.0)
+    assert client.max_retries == 2 and client.base_url == "https://api.telnyx.com/v2"
+
+
+@CLIENT_CLASSES
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (Reply(500, b"\xff\xfe not utf-8"), "500 Internal Server Error: \ufffd\ufffd not utf-8"),
+        (Reply(500, ("x" + "\u00e9" * 150).encode()), "500 Internal Server Error: x" + "\u00e9" * 99 + "\ufffd"),
+        (
+            Reply(
+                422,
+                {"errors": [{"code": "10004", "title": "Bad", "detail": "is required", "source": {"parameter": "to"}}]},
+            ),
+            "422 Unprocessable Entity: 10004 is required (at to)",
+        ),
+        (
+            Reply(400, {"errors": [{"code": "1", "title": "Bad", "source": {"pointer": "/text"}}, {"code": "2"}]}),
+            "400 Bad Request: 1 Bad (at /text); 2",
+        ),
+        (
+            Reply(400, {"title": "Invalid request", "detail": "text is too long"}),
+            "400 Bad Request: Invalid request: text is too long",
+        ),
+        (Reply(418, b""), "418 I'm a teapot: (empty body)"),
+    ],
+)
+def test_an_error_body_becomes_a_readable_message(
+    client_class: type[Telnyx], server: LoopbackServer, reply: Reply, message: str
+) -> None:
+    from .support.server import use_client
+
+    server.default = reply
+    with pytest.raises(APIStatusError) as caught:
+        use_client(client_class, server.base_url, lambda m: m.retrieve(GROUP_ID), max_retries=0)
+    assert str(caught.value) == message
+    if reply.status == 422:
+        (detail,) = caught.value.errors
+        assert (detail.code, detail.title, detail.detail, detail.pointer, detail.parameter) == (
+            "10004", "Bad", "is required", None, "to"
+        )  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 from telnyx_messages import APIConnectionError, AsyncTelnyx, Telnyx
 
 from .support import API_KEY, MESSAGE_ID
-from .support.server import LoopbackServer, Reply
+from .support.server import LoopbackServer, Reply, use_client
 from .support.spec import CASES, SPEC, OperationCase, call_arguments, example_of, message_example, normalised
 
 
@@ -117,11 +117,12 @@ def test_spec_defaults_are_not_sent(server: LoopbackServer) -> None:
         ),
     ],
 )
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
 def test_bad_input_is_refused_before_any_request(
-    server: LoopbackServer, call: Any, error: type[Exception], message: str
+    server: LoopbackServer, call: Any, error: type[Exception], message: str, client_class: type[Telnyx]
 ) -> None:
-    with Telnyx(api_key=API_KEY, base_url=server.base_url) as client, pytest.raises(error) as caught:
-        call(client.messages)
+    with pytest.raises(error) as caught:
+        use_client(client_class, server.base_url, call)
     assert message in str(caught.value)
     assert server.received == []
 

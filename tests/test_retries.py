@@ -21,7 +21,7 @@ from telnyx_messages import (
 
 from .support import API_KEY
 from .support import MESSAGE_ID as GROUP_ID
-from .support.server import LoopbackServer, Reply, client_for
+from .support.server import LoopbackServer, Reply, client_for, use_client
 
 QUICK = {"retry-after-ms": "5"}
 OK_GROUP = Reply(200, {"data": []})
@@ -144,3 +144,99 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
     assert all(0.75 * min(0.5 * 2**n, 8) <= d <= min(0.5 * 2**n, 8) for n, d in enumerate(delays))
     assert max(delays) <= _retries.MAX_DELAY
     assert len({_retries.backoff(3) for _ in range(20)}) > 1
+
+
+# --- the same on both clients: per-call options, what is retried, the server's hint -------------
+
+BOTH = pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx], ids=["sync", "async"])
+
+
+@BOTH
+def test_a_per_call_timeout_bounds_each_attempt(client_class: type[Telnyx], server: LoopbackServer) -> None:
+    server.default = Reply(200, {"data": []}, delay=2.0)
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        use_client(
+            client_class, server.base_url, lambda m: m.retrieve_group_messages(GROUP_ID, timeout=0.3), max_retries=0
+        )
+    assert time.monotonic() - started < 1.2 and len(server.received) == 1
+
+
+@BOTH
+def test_per_call_max_retries_overrides_the_clients(client_class: type[Telnyx], server: LoopbackServer) -> None:
+    server.reply(Reply(503, b"", QUICK), Reply(503, b"", QUICK), OK_GROUP)
+    more = use_client(
+        client_class, server.base_url, lambda m: m.retrieve_group_messages(GROUP_ID, max_retries=2), max_retries=0
+    )
+    assert more.data == [] and len(server.received) == 3
+    server.reply(Reply(503, b"", QUICK), OK_GROUP)
+    with pytest.raises(InternalServerError):
+        use_client(client_class, server.base_url, lambda m: m.retrieve_group_messages(GROUP_ID, max_retries=0))
+    assert len(server.received) == 4
+
+
+@BOTH
+def test_an_idempotency_key_is_sent_on_every_attempt(client_class: type[Telnyx], server: LoopbackServer) -> None:
+    server.reply(Reply(500, b"", QUICK), OK_SEND)
+    use_client(client_class, server.base_url, lambda m: m.send(to="+13125550002", text="hi", idempotency_key="k-1"))
+    assert [r.headers.get("Idempotency-Key") for r in server.received] == ["k-1", "k-1"]
+
+
+@BOTH
+@pytest.mark.parametrize(("status", "attempts"), [(408, 2), (409, 2), (400, 1), (404, 1), (500, 2), (520, 2)])
+def test_which_statuses_a_get_retries(
+    client_class: type[Telnyx], server: LoopbackServer, status: int, attempts: int
+) -> None:
+    server.reply(Reply(status, {"errors": []}, QUICK), OK_GROUP)
+    try:
+        use_client(client_class, server.base_url, lambda m: m.retrieve_group_messages(GROUP_ID), max_retries=1)
+    except Exception:
+        assert attempts == 1
+    assert len(server.received) == attempts
+
+
+@BOTH
+def test_the_servers_retry_after_is_waited_rather_than_the_backoff(
+    client_class: type[Telnyx], server: LoopbackServer
+) -> None:
+    server.reply(Reply(429, {"errors": []}, {"Retry-After": "1"}), OK_GROUP)
+    started = time.monotonic()
+    use_client(client_class, server.base_url, lambda m: m.retrieve_group_messages(GROUP_ID))
+    assert 0.95 <= time.monotonic() - started < 1.8 and len(server.received) == 2
+
+
+@BOTH
+def test_a_trailing_slash_on_the_base_url_makes_no_double_slash(
+    client_class: type[Telnyx], server: LoopbackServer
+) -> None:
+    server.default = OK_GROUP
+    use_client(client_class, server.base_url + "/v2/", lambda m: m.retrieve_group_messages(GROUP_ID))
+    assert server.received[0].path == f"/v2/messages/group/{GROUP_ID}"
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("slow"),
+        httpx.PoolTimeout("full"),
+        httpx.UnsupportedProtocol("x"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_failures_before_sending_retry_even_a_message_post(exc: httpx.TransportError) -> None:
+    policy = _retries.RetryPolicy(max_retries=2, replayable=False)
+    assert policy.after_exception(exc, 0) is not None and policy.after_exception(exc, 2) is None
+    for sent in (httpx.ReadTimeout("read"), httpx.RemoteProtocolError("reset"), httpx.WriteError("broken")):
+        assert policy.after_exception(sent, 0) is None
+        assert _retries.RetryPolicy(max_retries=2, replayable=True).after_exception(sent, 0) is not None
+
+
+def test_the_retry_after_hint_is_read_bounded_and_falls_back() -> None:
+    def hint(**headers: str) -> float | None:
+        return _retries.retry_after(httpx.Headers({k.replace("_", "-"): v for k, v in headers.items()}))
+
+    assert hint(retry_after_ms="soon", retry_after="2") == 2.0  # a bad ms hint falls back to Retry-After
+    assert hint(retry_after_ms="1500") == 1.5
+    assert hint(retry_after="100000") == 60.0 and hint(retry_after_ms="61000") == 60.0  # capped at 60 s
+    assert hint(retry_after="-5") == 0.0 and hint(retry_after="nan") is None and hint(retry_after="") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import ssl
@@ -119,3 +120,17 @@ def client_for(server: LoopbackServer, client_class: type[Telnyx] = Telnyx, **op
 
 def async_client_for(server: LoopbackServer, **options: Any) -> AsyncTelnyx:
     return AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, **options)
+
+
+def use_client(client_class: type[Telnyx] | type[AsyncTelnyx], base_url: str, call: Any, **options: Any) -> Any:
+    """call(client.messages) on a new client of client_class (awaited, on AsyncTelnyx), closed after."""
+    options = {"api_key": API_KEY, "base_url": base_url, **options}
+    if client_class is Telnyx:
+        with Telnyx(**options) as client:
+            return call(client.messages)
+
+    async def run() -> Any:
+        async with AsyncTelnyx(**options) as client:
+            return await call(client.messages)
+
+    return asyncio.run(run())
