@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import io
 import json
 import os
@@ -275,7 +277,10 @@ def test_global_options_work_before_or_after_the_command(server: LoopbackServer,
     # 0.0.0.0 reaches this machine without being a loopback name: it needs --allow-insecure-http.
     base = ["--api-key", API_KEY, "--base-url", server.base_url.replace("127.0.0.1", "0.0.0.0")]
     refused = _group_call(server, *base, after=after)
-    assert refused.returncode == 3 and "pass --allow-insecure-http" in refused.stderr and server.received == []
+    assert refused.returncode == 3 and server.received == []
+    assert refused.stderr.startswith("telnyx-messages: ValueError: ") and refused.stderr.rstrip().endswith(
+        "Use https, or pass --allow-insecure-http if you mean it."
+    ), refused.stderr
     base.append("--allow-insecure-http")
 
     server.reply(Reply(503, b"", {"retry-after-ms": "5"}))
@@ -330,3 +335,90 @@ def test_a_single_result_as_a_table_is_its_json(server: LoopbackServer) -> None:
     result = run("--api-key", API_KEY, "--base-url", server.base_url, "--output", "table", "retrieve", "--id", GROUP_ID)
     assert result.returncode == 0 and json.loads(result.stdout)["data"]["id"] == example["id"]
     assert result.stdout.startswith('{\n  "data": {')
+
+
+def _sub_parsers() -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {name: parser for name, parser in action.choices.items() if name != "webhooks"}
+
+
+def test_every_required_option_and_only_those_say_required() -> None:
+    seen = 0
+    for command, parser in _sub_parsers().items():
+        method = cli._resolve(parser.get_default("method"))
+        parameters = inspect.signature(method).parameters
+        for action in parser._actions:
+            if action.dest not in parameters:
+                continue
+            required = parameters[action.dest].default is inspect.Parameter.empty
+            text = (action.help or "").removesuffix(" Repeatable.")
+            assert text.endswith(" Required.") == required and "Required. Required." not in text, (command, text)
+            seen += required
+    assert seen >= len(_sub_parsers())
+
+
+def test_option_names_come_from_the_argument_names(server: LoopbackServer) -> None:
+    commands = _sub_parsers()
+    assert {"rcs-send", "rcs-generate-deeplink", "send-group-mms", "retrieve-group-messages"} <= set(commands)
+    flags = {flag for action in commands["send-group-mms"]._actions for flag in action.option_strings}
+    assert {"--from", "--to", "--media-urls", "--media-url"} <= flags and "--t" not in flags and "--from-" not in flags
+    help_text = " ".join(run("send", "--help").stdout.split())
+    assert "--from FROM Sending address" in help_text and "--messaging-profile-id MESSAGING_PROFILE_ID" in help_text
+    # No abbreviations: an option is given whole or not at all.
+    short = run("send", "--to", "+13125550002", "--tex", "hi", "--api-key", API_KEY, "--base-url", server.base_url)
+    assert short.returncode == 2 and "unrecognized arguments: --tex" in short.stderr and server.received == []
+
+
+def test_a_body_that_is_no_object_is_refused_in_so_many_words(server: LoopbackServer) -> None:
+    args = ["send", "--to", "+1", "--body", "-", "--api-key", API_KEY, "--base-url", server.base_url]
+    result = run(*args, stdin=b"[1, 2]")
+    assert (result.returncode, result.stderr) == (3, "telnyx-messages: ValueError: --body must be a JSON object\n")
+
+
+def test_a_header_value_may_hold_a_colon(server: LoopbackServer) -> None:
+    server.reply(Reply(200, {"data": message_example()}))
+    result = run("--api-key", API_KEY, "--base-url", server.base_url, "--header", "X-Window: 09:00-17:00",
+                 "retrieve", "--id", GROUP_ID)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert server.received[0].headers["X-Window"] == "09:00-17:00"
+    bad = run("--api-key", API_KEY, "--base-url", server.base_url, "--header", "no colon", "retrieve", "--id", GROUP_ID)
+    assert (
+        bad.returncode == 3
+        and bad.stderr == "telnyx-messages: ValueError: --header takes 'Name: value', got 'no colon'\n"
+    )
+
+
+def test_a_table_leaves_missing_cells_empty_and_aligns_every_column(server: LoopbackServer) -> None:
+    first, second = message_example(), message_example()
+    first["text"], first["from"], first["to"] = "a", None, None
+    second["text"], second["type"] = "a longer text", "SMS"
+    server.reply(Reply(200, {"data": [first, second]}))
+    result = run("--api-key", API_KEY, "--base-url", server.base_url, "--output", "table",
+                 "retrieve-group-messages", "--message-id", GROUP_ID)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    offsets = [header.index(name) for name in ("id", "direction", "type", "from", "to", "text")]
+    expected = [
+        [first["id"], "outbound", "MMS", "", "", "a"],
+        [second["id"], "outbound", "SMS", "+18445550001", "+18665550001", "a longer text"],
+    ]
+    for row, cells in zip(rows, expected, strict=True):
+        for offset, end, cell in zip(offsets, [*offsets[1:], None], cells, strict=True):
+            assert row[offset:end].strip() == cell and (not cell or row[offset:].startswith(cell)), (row, cell)
+
+
+def test_webhooks_verify_prints_the_event_and_takes_a_tolerance() -> None:
+    import base64
+
+    from nacl.signing import SigningKey
+
+    key = SigningKey.generate()
+    body = json.dumps({"data": {"event_type": "message.received", "id": "e1"}}).encode()
+    timestamp = str(int(time.time()) - 500)
+    signature = base64.b64encode(key.sign(timestamp.encode() + b"|" + body).signature).decode()
+    args = ["webhooks", "verify", "--public-key", base64.b64encode(bytes(key.verify_key)).decode()]
+    args += ["--timestamp", timestamp, "--signature", signature]
+    old = run(*args, stdin=body)
+    assert old.returncode == 1 and "TimestampOutOfToleranceError: the timestamp is 50" in old.stderr
+    wide = run(*args, "--tolerance", "1000", stdin=body)
+    assert wide.returncode == 0 and wide.stdout == json.dumps(json.loads(body), indent=2) + "\n"

@@ -103,6 +103,32 @@ def test_spec_defaults_are_not_sent(server: LoopbackServer) -> None:
             "send_at must be timezone-aware, got naive 2030-01-01T00:00:00",
         ),
         (lambda m: m.schedule(to="+1", send_at="tomorrow"), ValueError, "send_at must be an ISO 8601 date-time"),
+        (
+            lambda m: m.send(to="+1", send_at=5),
+            TypeError,
+            "send(): send_at must be a timezone-aware datetime or its ISO 8601 text or None, got int",
+        ),
+        (
+            lambda m: m.send(to="+1", send_at="2030-01-01T00:00:00"),
+            ValueError,
+            "send(): send_at must be timezone-aware, got '2030-01-01T00:00:00' (no offset)",
+        ),
+        (
+            lambda m: m.whatsapp(from_="+1", to="+2", whatsapp_message={"txt": {}, 5: 1}),
+            TypeError,
+            "whatsapp(): whatsapp_message has unknown keys ['txt', 5]; WhatsappMessageContentParam takes ['audio', ",
+        ),
+        (
+            lambda m: m.rcs.send(
+                agent_id="a",
+                to="+2",
+                messaging_profile_id="p",
+                agent_message={"content_message": {"rich_card": {"carousel_card": {"card_contents": []}}}},
+            ),
+            TypeError,
+            "send(): agent_message['content_message']['rich_card']['carousel_card'] is missing the required keys "
+            "['card_width']",
+        ),
         (lambda m: m.cancel_scheduled("nope"), ValueError, "cancel_scheduled(): id must be a UUID, got 'nope'"),
         (lambda m: m.cancel_scheduled(12), TypeError, "cancel_scheduled(): id must be str or UUID, got int"),
         (lambda m: m.send(to="+1", extra_headers={"X-A": "1\r\nX-B: 2"}), ValueError, "line break"),
@@ -148,3 +174,24 @@ def test_no_message_creating_post_is_replayed_unless_it_is_idempotent(
             call(*path_values, **kwargs, idempotency_key=idempotency_key)
     assert len(server.received) == (1 if idempotency_key is None else 2)
     assert {r.headers.get("Idempotency-Key") for r in server.received} == {idempotency_key}
+
+
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+def test_none_for_a_nullable_argument_is_sent_as_null(server: LoopbackServer, client_class: type[Telnyx]) -> None:
+    server.default = Reply(200, {"data": message_example()})
+    use_client(client_class, server.base_url, lambda m: m.send(to="+13125550002", text="hi", send_at=None))
+    assert server.received[0].json() == {"to": "+13125550002", "text": "hi", "send_at": None}
+    with pytest.raises(TypeError, match="send\\(\\): text must be str, got NoneType"):
+        use_client(client_class, server.base_url, lambda m: m.send(to="+13125550002", text=None))
+    assert len(server.received) == 1
+
+
+def test_a_dict_argument_is_sent_with_the_wire_names_of_its_keys(server: LoopbackServer) -> None:
+    server.default = Reply(200, {"data": {}})
+    fallback = {"from_": "+18445550001", "text": "x"}
+    use_client(
+        Telnyx,
+        server.base_url,
+        lambda m: m.rcs.send(agent_id="a", to="+2", messaging_profile_id="p", agent_message={}, mms_fallback=fallback),
+    )
+    assert server.received[0].json()["mms_fallback"] == {"from": "+18445550001", "text": "x"}

@@ -56,7 +56,6 @@ class _Mismatch(Exception):
     type does not allow (an enum value the spec does not list, a malformed UUID): a ValueError."""
 
     def __init__(self, message: str, *, wrong_value: bool = False) -> None:
-        super().__init__(message)
         self.message = message
         self.wrong_value = wrong_value
 

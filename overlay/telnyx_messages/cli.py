@@ -134,7 +134,10 @@ def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="telnyx-messages", description="Call the Telnyx Messages API.", epilog=EPILOG)
+    # No abbreviations: `--from` must not stand for some longer option a later spec adds.
+    parser = argparse.ArgumentParser(
+        prog="telnyx-messages", description="Call the Telnyx Messages API.", epilog=EPILOG, allow_abbrev=False
+    )
     parser.add_argument("--version", action="version", version=f"telnyx-messages {__version__}")
     _add_global_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -148,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
             description=description.replace("%", "%%"),
             epilog=EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
         )
         _add_global_options(sub, top=False)
         docs = _argument_docs(doc)
@@ -167,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks = commands.add_parser("webhooks", help="verify a signed webhook").add_subparsers(
         dest="webhooks_command", required=True, metavar="COMMAND"
     )
-    verify = webhooks.add_parser("verify", help="verify a webhook read from standard input; print its event")
+    verify = webhooks.add_parser(
+        "verify", help="verify a webhook read from standard input; print its event", allow_abbrev=False
+    )
     verify.add_argument("--public-key", help="base64 of the raw 32-byte key; default: $TELNYX_PUBLIC_KEY")
     verify.add_argument("--timestamp", required=True, help="the telnyx-timestamp header")
     verify.add_argument("--signature", required=True, help="the telnyx-signature-ed25519 header")
@@ -202,7 +208,7 @@ def _headers(values: list[str]) -> dict[str, str]:
 def _table(result: Any) -> str:
     rows = result.data if isinstance(getattr(result, "data", None), list) else None
     if rows is None:
-        return json.dumps(result.to_dict(), indent=2, default=str)
+        return json.dumps(result.to_dict(), indent=2)
     columns = ["id", "direction", "type", "from", "to", "text"]
     cells = []
     for row in rows:
@@ -286,11 +292,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(f"{type(exc).__name__}: {_in_cli_terms(str(exc))}", code)
     except (ValueError, TypeError, OSError) as exc:
         return _error(f"{type(exc).__name__}: {_in_cli_terms(str(exc))}", EXIT_REFUSED)
-    if output == "table":
-        print(_table(result))
-    else:
-        json.dump(result.to_dict(), sys.stdout, indent=2, default=str)
+    if output == "json":
+        json.dump(result.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
+    else:
+        print(_table(result))
     return EXIT_OK
 
 
