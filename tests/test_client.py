@@ -479,3 +479,40 @@ def test_an_error_body_becomes_a_readable_message(
         assert (detail.code, detail.title, detail.detail, detail.pointer, detail.parameter) == (
             "10004", "Bad", "is required", None, "to"
         )  # fmt: skip
+
+
+@CLIENT_CLASSES
+def test_error_entries_of_the_wrong_shape_are_skipped_not_fatal(
+    client_class: type[Telnyx], server: LoopbackServer
+) -> None:
+    from .support.server import use_client
+
+    body = {"errors": [5, "text", {"title": "No code"}, {"code": 10005, "title": "Not found", "source": "x"}]}
+    server.default = Reply(404, body, {"X-Request-ID": "req-7"})
+    with pytest.raises(NotFoundError) as caught:
+        use_client(client_class, server.base_url, lambda m: m.retrieve(GROUP_ID), max_retries=0)
+    error = caught.value
+    assert [(e.code, e.title) for e in error.errors] == [("", "No code"), ("10005", "Not found")]
+    assert str(error) == "404 Not Found: No code; 10005 Not found"
+    assert error.request_id == "req-7" and error.headers["content-type"] == "application/json"
+    assert error.body == body and error.response.status_code == 404
+
+
+@CLIENT_CLASSES
+def test_a_validation_error_keeps_the_response(client_class: type[Telnyx], server: LoopbackServer) -> None:
+    from .support.server import use_client
+
+    server.default = Reply(200, b"<html>maintenance</html>", {"Content-Type": "text/html", "X-Request-ID": "r9"})
+    with pytest.raises(APIResponseValidationError) as caught:
+        use_client(client_class, server.base_url, lambda m: m.retrieve(GROUP_ID), max_retries=0)
+    error = caught.value
+    assert error.response is not None and error.response.text == "<html>maintenance</html>"
+    assert error.status_code == 200 and error.headers["x-request-id"] == "r9"
+
+
+def test_the_types_module_lists_every_model_and_the_webhook_types() -> None:
+    import telnyx_messages.types as types_module
+
+    names = dir(types_module)
+    assert {"WebhookEvent", "UnknownWebhookEvent", "MessageSendResponse", "OutboundMessagePayload"} <= set(names)
+    assert all(getattr(types_module, name) is not None for name in names if not name.startswith("_"))

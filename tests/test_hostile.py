@@ -23,6 +23,7 @@ import pytest
 from telnyx_messages import (
     APIConnectionError,
     APIResponseValidationError,
+    APIStatusError,
     APITimeoutError,
     AsyncTelnyx,
     ClientClosedError,
@@ -119,11 +120,16 @@ def test_a_server_dripping_a_byte_at_a_time_is_cut_off_at_the_timeout(
 ) -> None:
     server = RawServer(script)
     started = time.monotonic()
-    with pytest.raises(APITimeoutError):
+    with pytest.raises(APITimeoutError) as caught:
         _call(client_kind, server.base_url, timeout=1.0)
     elapsed = time.monotonic() - started
     server.close()
     assert elapsed < 2.5, f"a 1 s timeout took {elapsed:.1f} s"
+    # The socket's read timeout (what was left of the attempt) or the deadline check between reads.
+    assert str(caught.value) in (
+        "Request timed out (ReadTimeout): timed out",
+        "Request timed out (ReadTimeout): the attempt took longer than its timeout",
+    )
 
 
 # --- 3. a maximum response size, memory bounded ------------------------------------------------
@@ -430,3 +436,103 @@ def test_a_tls_handshake_that_never_ends_is_cut_off_at_the_timeout(client_kind: 
         assert time.monotonic() - started < 2.5
     finally:
         server.close()
+
+
+# --- the sync client's own transport: what reaches the socket ------------------------------------
+
+
+@CLIENTS
+def test_a_per_read_timeout_shorter_than_the_attempt_still_bounds_each_read(
+    client_kind: str, server: LoopbackServer
+) -> None:
+    server.default = Reply(200, {"data": []}, delay=2.0)
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError) as caught:
+        _call(client_kind, server.base_url, timeout=httpx.Timeout(5.0, read=0.3))
+    assert time.monotonic() - started < 1.5
+    assert str(caught.value) in ("Request timed out (ReadTimeout): timed out", "Request timed out (ReadTimeout)")
+    assert caught.value.request is not None and caught.value.request.url.path == f"/messages/group/{MESSAGE_ID}"
+
+
+@CLIENTS
+def test_no_timeout_for_some_phases_still_works(client_kind: str, server: LoopbackServer) -> None:
+    server.default = OK_GROUP
+    assert _call(client_kind, server.base_url, timeout=httpx.Timeout(None, read=2.0)).data == []
+    assert _call(client_kind, server.base_url, timeout=None).data == []
+
+
+@CLIENTS
+def test_the_host_named_in_the_base_url_is_the_one_reached(client_kind: str) -> None:
+    elsewhere = LoopbackServer(host="127.0.0.2")  # not 127.0.0.1, where a default address would land
+    try:
+        elsewhere.default = OK_GROUP
+        assert _call(client_kind, elsewhere.base_url).data == []
+        assert len(elsewhere.received) == 1
+    finally:
+        elsewhere.close()
+
+
+@CLIENTS
+def test_a_connect_that_hangs_ends_at_the_connect_timeout(client_kind: str) -> None:
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)  # never accepts: its queue fills
+    port = listener.getsockname()[1]
+    queued = []
+    for _ in range(3):
+        waiting = socket.socket()
+        waiting.setblocking(False)
+        try:
+            waiting.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        queued.append(waiting)
+    try:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError) as caught:
+            _call(client_kind, f"http://127.0.0.1:{port}", timeout=httpx.Timeout(5.0, connect=0.3))
+        assert time.monotonic() - started < 2.0
+        assert str(caught.value).startswith("Request timed out (ConnectTimeout)")
+    finally:
+        for waiting in queued:
+            waiting.close()
+        listener.close()
+
+
+@CLIENTS
+def test_a_connection_the_server_closed_after_answering_is_not_reused(client_kind: str) -> None:
+    answer = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"data": {}}'
+    server = RawServer(lambda: iter([answer, 0.05]))  # answers, keeps nothing alive: closes
+    try:
+
+        def send_twice(messages: Any) -> Any:
+            first = messages.send(to="+13125550002", text="one")
+            time.sleep(0.3)  # the server has closed that connection by now
+            return first, messages.send(to="+13125550002", text="two")
+
+        async def send_twice_async(messages: Any) -> Any:
+            first = await messages.send(to="+13125550002", text="one")
+            await asyncio.sleep(0.3)
+            return first, await messages.send(to="+13125550002", text="two")
+
+        from .support.server import use_client
+
+        client_class = Telnyx if client_kind == "sync" else AsyncTelnyx
+        call = send_twice if client_kind == "sync" else send_twice_async
+        first, second = use_client(client_class, server.base_url, call, max_retries=0)
+        assert first.data is not None and second.data is not None
+    finally:
+        server.close()
+
+
+@CLIENTS
+def test_the_clients_own_http_client_follows_no_redirect(client_kind: str, server: LoopbackServer) -> None:
+    from .support.server import use_client
+
+    other = LoopbackServer()
+    server.default = Reply(307, b"", {"Location": f"{other.base_url}/messages"})
+    client_class = Telnyx if client_kind == "sync" else AsyncTelnyx
+    try:
+        with pytest.raises(APIStatusError) as caught:
+            use_client(client_class, server.base_url, lambda m: m.send(to="+13125550002", text="hi"))
+        assert caught.value.status_code == 307 and other.received == [] and len(server.received) == 1
+    finally:
+        other.close()

@@ -360,7 +360,8 @@ def _check_max_retries(max_retries: int) -> None:
 
 def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"Request timed out ({type(exc).__name__})", request=request)
+        why = f": {exc}" if str(exc) else ""  # anyio's timeouts have no text
+        return APITimeoutError(f"Request timed out ({type(exc).__name__}){why}", request=request)
     return APIConnectionError(f"Connection error ({type(exc).__name__}): {exc}", request=request)
 
 

@@ -74,16 +74,7 @@ def retry_after(headers: httpx.Headers) -> float | None:
 def _seconds_until(value: str) -> float | None:
     """An HTTP date as seconds from now; None for one the calendar refuses (30 February, hour 25,
     year 10000, an offset of +9999): a bad hint is treated as no hint."""
-    if not _looks_like_date(value):
-        return None
     try:
         return email.utils.parsedate_to_datetime(value).timestamp() - time.time()
     except (ValueError, OverflowError, TypeError):
         return None
-
-
-def _looks_like_date(value: str) -> bool:
-    try:
-        return email.utils.parsedate_tz(value) is not None
-    except (TypeError, ValueError):
-        return False

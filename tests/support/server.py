@@ -48,7 +48,7 @@ class Received:
 class LoopbackServer:
     """A real HTTP/1.1 server on 127.0.0.1: answers from a script, records what it received."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
         self.replies: list[Reply] = []
         self.default: Reply | Callable[[Received], Reply] = Reply(404, {"errors": []})
         self.received: list[Received] = []
@@ -93,12 +93,12 @@ class LoopbackServer:
 
             do_GET = do_POST = do_DELETE = _handle
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         if tls is not None:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         scheme = "https" if tls is not None else "http"
-        self.base_url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
+        self.base_url = f"{scheme}://{host}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
         self.thread.start()
 
