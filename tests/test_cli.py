@@ -422,3 +422,87 @@ def test_webhooks_verify_prints_the_event_and_takes_a_tolerance() -> None:
     assert old.returncode == 1 and "TimestampOutOfToleranceError: the timestamp is 50" in old.stderr
     wide = run(*args, "--tolerance", "1000", stdin=body)
     assert wide.returncode == 0 and wide.stdout == json.dumps(json.loads(body), indent=2) + "\n"
+
+
+def test_every_option_explains_itself_with_its_arguments_text() -> None:
+    for command, parser in _sub_parsers().items():
+        method = cli._resolve(parser.get_default("method"))
+        docs = cli._argument_docs(inspect.getdoc(method) or "")
+        for action in parser._actions:
+            if action.dest in inspect.signature(method).parameters and action.dest not in cli._CALL_OPTIONS:
+                text = (action.help or "").replace("%%", "%").removesuffix(" Repeatable.").removesuffix(" Required.")
+                assert text == docs.get(action.dest, "").removesuffix(" Required."), (command, action.dest)
+
+
+def test_the_top_level_help_lists_every_command_with_its_summary() -> None:
+    text = " ".join(run("--help").stdout.split())
+    for command, parser in _sub_parsers().items():
+        summary = (inspect.getdoc(cli._resolve(parser.get_default("method"))) or "").splitlines()[0]
+        assert f"{command} {summary}" in text
+    send = " ".join(run("send", "--help").stdout.split())
+    assert "Send a message Send a message with a Phone Number" in send and "Args:" not in send
+    assert "Operation SendMessage: POST /messages." in send
+
+
+def test_option_kinds_show_in_the_help() -> None:
+    rcs = " ".join(run("rcs-send", "--help").stdout.split())
+    assert (
+        "--agent-message JSON" in rcs and "--type {RCS}" in rcs and "--agent-id AGENT_ID RCS Agent ID Required." in rcs
+    )
+    group = " ".join(run("send-group-mms", "--help").stdout.split())
+    assert (
+        "--to VALUE [VALUE ...], --t" not in group
+        and "--media-urls VALUE [VALUE ...], --media-url VALUE [VALUE ...]" in group
+    )
+    assert " Required. Repeatable." in group and " Repeatable." in group.split("--media-urls", 1)[1]
+    assert "--id UUID The id of the message to cancel Required." in " ".join(
+        run("cancel-scheduled", "--help").stdout.split()
+    )
+
+
+def test_usage_errors_name_what_is_missing() -> None:
+    for args, says in [
+        ([], "the following arguments are required: COMMAND"),
+        (["webhooks"], "the following arguments are required: COMMAND"),
+        (["webhooks", "verify"], "the following arguments are required: --timestamp, --signature"),
+        (
+            ["webhooks", "verify", "--timestamp", "1", "--signature", "s", "--tolerance", "soon"],
+            "invalid int value: 'soon'",
+        ),
+    ]:
+        result = run(*args)
+        assert result.returncode == 2 and says in result.stderr, (args, result.stderr)
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout == f"telnyx-messages {cli.__version__}\n"
+
+
+def test_a_sub_resource_command_sends_json_options_and_prints_the_result(server: LoopbackServer) -> None:
+    result_document = {"data": {"id": "msg-1", "record_type": "message", "body": {"a": 1}}}
+    server.reply(Reply(200, result_document))
+    message = {"content_message": {"text": "hi"}}
+    options = ["--agent-id", "agent", "--agent-message", json.dumps(message), "--messaging-profile-id", "p"]
+    result = run("--api-key", API_KEY, "--base-url", server.base_url, "rcs-send", *options, "--to", "+13125550002")
+    assert result.returncode == 0, result.stderr
+    (request,) = server.received
+    assert request.path == "/messages/rcs" and request.json()["agent_message"] == message
+    assert json.loads(result.stdout) == result_document
+    assert result.stdout == json.dumps(json.loads(result.stdout), indent=2) + "\n"  # two-space indented
+    not_json = run("--api-key", API_KEY, "--base-url", server.base_url, "rcs-send", "--agent-message", "{oops")
+    assert not_json.returncode == 2 and "argument --agent-message: invalid loads value: '{oops'" in not_json.stderr
+
+
+def test_refusals_name_the_error_and_every_missing_option(server: LoopbackServer) -> None:
+    base = ["--api-key", API_KEY, "--base-url", server.base_url]
+    missing = run(*base, "rcs-send", "--to", "+13125550002")
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        "telnyx-messages: rcs-send: missing --agent-id, --agent-message, --messaging-profile-id"
+        " (or give them in --body)\n",
+    )
+    unknown = run(*base, "send", "--to", "+1", "--body", "-", stdin=b'{"size": 1, "colour": "red"}')
+    assert (
+        unknown.stderr == "telnyx-messages: ValueError: --body has fields the operation does not take: colour, size\n"
+    )
+    empty = run(*base, "send", "--to", "")
+    assert (empty.returncode, empty.stderr) == (3, "telnyx-messages: ValueError: send(): to must not be empty\n")
+    assert server.received == []
