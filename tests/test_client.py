@@ -516,3 +516,27 @@ def test_the_types_module_lists_every_model_and_the_webhook_types() -> None:
     names = dir(types_module)
     assert {"WebhookEvent", "UnknownWebhookEvent", "MessageSendResponse", "OutboundMessagePayload"} <= set(names)
     assert all(getattr(types_module, name) is not None for name in names if not name.startswith("_"))
+
+
+@pytest.mark.parametrize(
+    ("setting", "level"), [("debug", logging.DEBUG), (" INFO ", logging.INFO), ("", None), ("verbose", None)]
+)
+def test_telnyx_log_names_the_level_of_a_stderr_handler(setting: str, level: int | None) -> None:
+    from telnyx_messages import _logging
+
+    logger = logging.getLogger("telnyx_messages")
+    before_handlers, before_level = list(logger.handlers), logger.level
+    try:
+        _logging.configure(setting)
+        added = [h for h in logger.handlers if h not in before_handlers]
+        if level is None:
+            assert added == [] and logger.level == before_level
+            return
+        (handler,) = added
+        assert isinstance(handler, logging.StreamHandler) and logger.level == level
+        record = logging.LogRecord("telnyx_messages", logging.INFO, __file__, 1, "GET /x -> 200", None, None)
+        assert handler.format(record).endswith(" telnyx_messages INFO] GET /x -> 200")
+        assert handler.format(record).startswith("[")
+    finally:
+        logger.handlers[:] = before_handlers
+        logger.setLevel(before_level)

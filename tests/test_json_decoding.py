@@ -180,7 +180,7 @@ def test_the_client_decodes_large_bodies_with_msgspec_and_small_with_json_loads(
         used.append(len(content))
         return fast(content)
 
-    monkeypatch.setattr(_json, "_fast_decode", counting)
+    monkeypatch.setattr(_json, "_fast_decoder", lambda: counting)
     small = b'{"a": [1, 2.5, "x"]}'
     large = json.dumps({"a": ["x" * 100] * 200}).encode()
     assert len(small) < _json.FAST_DECODE_MIN_BYTES <= len(large)
@@ -192,13 +192,15 @@ def test_the_client_decodes_large_bodies_with_msgspec_and_small_with_json_loads(
 
 
 def test_without_msgspec_the_client_uses_json_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_json, "_fast_decode", None)
-    monkeypatch.setattr(_json, "_fast_decode_loaded", False)
+    _json._fast_decoder.cache_clear()
     monkeypatch.setitem(sys.modules, "msgspec", None)  # import msgspec raises ImportError
     monkeypatch.setitem(sys.modules, "msgspec.json", None)
     large = json.dumps({"a": [0.1] * 5000}).encode()
-    assert _json._fast_decoder() is None
-    assert _json.loads(large) == json.loads(large)
+    try:
+        assert _json._fast_decoder() is None
+        assert _json.loads(large) == json.loads(large)
+    finally:
+        _json._fast_decoder.cache_clear()  # the next caller imports msgspec again
 
 
 def test_a_large_group_parses_through_msgspec_as_through_json_loads(server: LoopbackServer) -> None:

@@ -10,15 +10,13 @@ more than it saves.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
 
 # Below this many bytes json.loads is used (a single message is about 1.5 KB, a group of eight 12 KB).
 FAST_DECODE_MIN_BYTES = 16 * 1024
-
-_fast_decode: Callable[[bytes], Any] | None = None
-_fast_decode_loaded = False
 
 
 def loads(content: bytes) -> Any:
@@ -35,14 +33,10 @@ def fast_or_exact(content: bytes) -> Any:
     return json.loads(content)
 
 
+@functools.cache
 def _fast_decoder() -> Callable[[bytes], Any] | None:
-    global _fast_decode, _fast_decode_loaded
-    if not _fast_decode_loaded:
-        try:
-            import msgspec.json
-        except ImportError:  # an optional speed-up: without it, json.loads
-            _fast_decode = None
-        else:
-            _fast_decode = msgspec.json.Decoder().decode
-        _fast_decode_loaded = True
-    return _fast_decode
+    try:
+        import msgspec.json
+    except ImportError:  # an optional speed-up: without it, json.loads
+        return None
+    return msgspec.json.Decoder().decode

@@ -6,20 +6,22 @@ never the API key.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
 logger = logging.getLogger("telnyx_messages")
 
-_configured = False
 
-
+@functools.cache
 def setup_logging() -> None:
-    global _configured
-    if _configured:
-        return
-    _configured = True
-    level = os.environ.get("TELNYX_LOG", "").strip().lower()
+    """Once per process, whichever client is made first."""
+    configure(os.environ.get("TELNYX_LOG", ""))
+
+
+def configure(level_name: str) -> None:
+    """A stderr handler at TELNYX_LOG's level, if it names one (debug or info)."""
+    level = level_name.strip().lower()
     if level in {"debug", "info"}:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("[%(asctime)s %(name)s %(levelname)s] %(message)s"))
