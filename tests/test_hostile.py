@@ -533,3 +533,28 @@ def test_the_clients_own_http_client_follows_no_redirect(client_kind: str, serve
         assert caught.value.status_code == 307 and other.received == [] and len(server.received) == 1
     finally:
         other.close()
+
+
+# --- AsyncTelnyx under trio: anyio's cancel scope bounds the attempt -------------------------------
+
+
+def test_async_telnyx_runs_under_trio_and_its_attempts_end_at_the_timeout(server: LoopbackServer) -> None:
+    import anyio
+
+    server.reply(Reply(503, b"", {"retry-after-ms": "50"}), OK_GROUP)
+    dripping = RawServer(_drip_headers)
+
+    async def main() -> float:
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, max_retries=1) as client:
+            assert (await client.messages.retrieve_group_messages(MESSAGE_ID)).data == []  # after a retry
+        async with AsyncTelnyx(api_key=API_KEY, base_url=dripping.base_url, max_retries=0, timeout=1.0) as client:
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError):
+                await client.messages.retrieve_group_messages(MESSAGE_ID)
+            return time.monotonic() - started
+
+    try:
+        elapsed = anyio.run(main, backend="trio")
+    finally:
+        dripping.close()
+    assert 0.9 < elapsed < 2.5 and len(server.received) == 2

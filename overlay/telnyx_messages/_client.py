@@ -6,11 +6,12 @@ its signature and its arguments to `_call` or `_call_raw` here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -500,20 +501,34 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
 
 
 def _deadline_scope(deadline: float | None) -> Any:
-    """A scope that cancels its body at `deadline` (time.monotonic()): asyncio's own, cheap, where
-    the loop is asyncio's (its clock is time.monotonic); anyio's elsewhere (trio)."""
+    """An async scope that cancels its body at `deadline` (time.monotonic()): asyncio's own, cheap,
+    where the loop is asyncio's (its clock is time.monotonic); anyio's elsewhere (trio)."""
     import asyncio  # here, not at the top: importing asyncio costs a sync program's cold start
 
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        import anyio
-
-        return anyio.fail_after(None if deadline is None else max(deadline - time.monotonic(), 0))
+        return _anyio_deadline_scope(deadline)
     return asyncio.timeout_at(deadline)
+
+
+@contextlib.asynccontextmanager
+async def _anyio_deadline_scope(deadline: float | None) -> AsyncIterator[None]:
+    import anyio
+
+    # A plain context manager, unlike asyncio's; it raises TimeoutError as asyncio's does.
+    with anyio.fail_after(None if deadline is None else max(deadline - time.monotonic(), 0)):
+        yield
 
 
 async def _sleep(seconds: float) -> None:
     import asyncio  # here, not at the top: importing asyncio costs a sync program's cold start
 
-    await asyncio.sleep(seconds)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio's loop: trio, through anyio
+        import anyio
+
+        await anyio.sleep(seconds)
+    else:
+        await asyncio.sleep(seconds)
