@@ -506,3 +506,58 @@ def test_refusals_name_the_error_and_every_missing_option(server: LoopbackServer
     empty = run(*base, "send", "--to", "")
     assert (empty.returncode, empty.stderr) == (3, "telnyx-messages: ValueError: send(): to must not be empty\n")
     assert server.received == []
+
+
+def test_no_option_may_be_abbreviated_anywhere(server: LoopbackServer) -> None:
+    base = ["--base-url", server.base_url]
+    for args, unknown in [
+        (["--allow-insecure", "--api-key", API_KEY, *base, "retrieve", "--id", GROUP_ID], "--allow-insecure"),
+        (["--api-key", API_KEY, *base, "retrieve", "--i", GROUP_ID], "--i"),
+        (["webhooks", "verify", "--time", "1", "--timestamp", "1", "--signature", "s"], "--time"),
+    ]:
+        result = run(*args)
+        assert result.returncode == 2 and f"unrecognized arguments: {unknown}" in result.stderr, (args, result.stderr)
+    assert server.received == []
+
+
+def test_descriptions_keep_their_paragraphs_and_the_top_level_its_own() -> None:
+    send = run("send", "--help").stdout
+    assert "Number Pool.\n\nThis endpoint allows you to send a message with any messaging resource.\n" in send
+    assert "\nCall the Telnyx Messages API.\n" in run("--help").stdout
+
+
+def test_an_option_text_with_a_percent_sign_and_an_int_option() -> None:
+    import typing
+
+    parser = argparse.ArgumentParser()
+    cli._add_option(parser, "share", typing.Union[int, None], True, "up to 100% of the parts")  # noqa: UP007
+    assert "up to 100% of the parts Required." in " ".join(parser.format_help().split())
+    assert parser.parse_args(["--share", "3"]).share == 3
+
+
+def test_webhooks_verify_refuses_at_300_seconds_by_default_and_a_negative_tolerance() -> None:
+    import base64
+
+    from nacl.signing import SigningKey
+
+    key = SigningKey.generate()
+    body = b'{"data": {"event_type": "message.sent"}}'
+    timestamp = str(int(time.time()) - 300)  # 300.x s old: past the default tolerance, within 301
+    signature = base64.b64encode(key.sign(timestamp.encode() + b"|" + body).signature).decode()
+    args = ["webhooks", "verify", "--public-key", base64.b64encode(bytes(key.verify_key)).decode()]
+    args += ["--timestamp", timestamp, "--signature", signature]
+    old = run(*args, stdin=body)
+    assert old.returncode == 1 and "beyond the 300 s tolerance" in old.stderr
+    negative = run(*args, "--tolerance", "-1", stdin=body)
+    assert (negative.returncode, negative.stderr) == (
+        3,
+        "telnyx-messages: ValueError: tolerance must be an int of seconds >= 0, got -1\n",
+    )
+
+
+def test_a_mistyped_option_never_gets_the_key_quoted_back(server: LoopbackServer) -> None:
+    result = run("--api", API_KEY, "--base-url", server.base_url, "retrieve", "--id", GROUP_ID)
+    assert result.returncode == 2 and API_KEY not in result.stderr + result.stdout
+    assert "argument COMMAND: invalid choice (choose from " in result.stderr
+    typo = run("retreive", "--id", GROUP_ID)
+    assert typo.returncode == 2 and "invalid choice (choose from " in typo.stderr and "'retrieve'" in typo.stderr

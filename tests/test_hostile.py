@@ -558,3 +558,14 @@ def test_async_telnyx_runs_under_trio_and_its_attempts_end_at_the_timeout(server
     finally:
         dripping.close()
     assert 0.9 < elapsed < 2.5 and len(server.received) == 2
+
+
+@CLIENTS
+def test_a_refused_connection_names_its_cause_and_request(client_kind: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    with pytest.raises(APIConnectionError) as caught:
+        _call(client_kind, f"http://127.0.0.1:{port}")
+    assert type(caught.value) is APIConnectionError
+    assert str(caught.value).startswith("Connection error (ConnectError): ") and len(str(caught.value)) > 34
+    assert caught.value.request is not None and caught.value.request.url.port == port

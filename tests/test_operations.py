@@ -195,3 +195,13 @@ def test_a_dict_argument_is_sent_with_the_wire_names_of_its_keys(server: Loopbac
         lambda m: m.rcs.send(agent_id="a", to="+2", messaging_profile_id="p", agent_message={}, mms_fallback=fallback),
     )
     assert server.received[0].json()["mms_fallback"] == {"from": "+18445550001", "text": "x"}
+
+
+def test_a_plain_datetime_argument_names_what_it_got() -> None:
+    import datetime
+
+    from telnyx_messages._request_building import _encode, _Mismatch
+
+    with pytest.raises(_Mismatch) as caught:
+        _encode(5, datetime.datetime, "send_at")
+    assert caught.value.message == "send_at must be a timezone-aware datetime, got int"

@@ -178,7 +178,7 @@ def _encode_typeddict(value: Any, hint: Any, where: str) -> dict[str, Any]:
     if missing := sorted(required - set(value)):
         raise _Mismatch(f"{where} is missing the required keys {missing}")
     key_types = _typeddict_hints(hint)
-    wire_names: dict[str, str] = getattr(hint, "__wire_names__", {})
+    wire_names: dict[str, str] = hint.__wire_names__  # every generated Param has it
     encoded: dict[str, Any] = {}
     for key, item in value.items():
         encoded[wire_names.get(key) or key] = _encode(item, key_types[key], f"{where}[{key!r}]")

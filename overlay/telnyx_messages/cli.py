@@ -114,7 +114,7 @@ def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required:
         kwargs["action"] = argparse.BooleanOptionalAction
         del kwargs["metavar"]
     elif any(typing.get_origin(m) is list for m in members):
-        if name.endswith("s") and name != "s":
+        if name.endswith("s"):
             flags.append(_option(name[:-1]))  # --media-url beside --media-urls
         kwargs.update(action="extend", nargs="+", metavar="VALUE")
         help_text += " Repeatable."
@@ -133,9 +133,17 @@ def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required:
     parser.add_argument(*flags, help=help_text.replace("%", "%%"), **kwargs)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a word given where the command belongs is not quoted back: after a
+    mistyped option (`--api KEY`), that word is the API key."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        super().error(re.sub(r"(argument COMMAND: invalid choice): '[^']*'", r"\1", message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     # No abbreviations: `--from` must not stand for some longer option a later spec adds.
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="telnyx-messages", description="Call the Telnyx Messages API.", epilog=EPILOG, allow_abbrev=False
     )
     parser.add_argument("--version", action="version", version=f"telnyx-messages {__version__}")
@@ -169,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
         sub.set_defaults(method=path)
     webhooks = commands.add_parser("webhooks", help="verify a signed webhook").add_subparsers(
-        dest="webhooks_command", required=True, metavar="COMMAND"
+        required=True, metavar="COMMAND"
     )
     verify = webhooks.add_parser(
         "verify", help="verify a webhook read from standard input; print its event", allow_abbrev=False
@@ -248,6 +256,8 @@ def _verify_webhook(args: dict[str, Any]) -> int:
         event = webhooks.verify(body, headers, public_key=args["public_key"], tolerance=args["tolerance"])
     except webhooks.WebhookVerificationError as exc:
         return _error(f"{type(exc).__name__}: {exc}", EXIT_API_ERROR)
+    except ValueError as exc:  # a negative --tolerance
+        return _error(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
     json.dump(event, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK

@@ -84,6 +84,8 @@ def verify(
     payload: bytes | str, headers: Mapping[str, str], public_key: str | None = None, tolerance: int = 300
 ) -> Any:
     """Check the signature and the timestamp; return the decoded event."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
+        raise ValueError(f"tolerance must be an int of seconds >= 0, got {tolerance!r}")
     try:
         from nacl.exceptions import BadSignatureError
         from nacl.signing import VerifyKey
