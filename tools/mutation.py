@@ -181,6 +181,8 @@ def report(outcome: dict[str, int | None], listed: dict[str, str]) -> int:
     for name in stale:
         print(f"{EQUIVALENTS.name}: {name} is listed as equivalent but " + ("killed" if name in outcome else "gone"))
     total = len(outcome)
+    if not_run := sum(1 for code in outcome.values() if code is None):
+        print(f"{not_run} mutants were not run (the run was stopped): counted as survived")
     if len(equivalent) > total // 10:
         print(f"{EQUIVALENTS.name}: {len(equivalent)} equivalents, over 10% of the {total} mutants")
     score = 100.0 * len(killed) / max(1, total - len(equivalent))
