@@ -569,3 +569,18 @@ def test_a_refused_connection_names_its_cause_and_request(client_kind: str) -> N
     assert type(caught.value) is APIConnectionError
     assert str(caught.value).startswith("Connection error (ConnectError): ") and len(str(caught.value)) > 34
     assert caught.value.request is not None and caught.value.request.url.port == port
+
+
+@CLIENTS
+def test_the_size_limit_counts_the_body_as_decoded_and_is_inclusive(client_kind: str, server: LoopbackServer) -> None:
+    import gzip
+
+    body = b'{"data": []}'  # 12 bytes
+    server.default = Reply(200, body)
+    assert _call(client_kind, server.base_url, max_response_bytes=12).data == []
+    with pytest.raises(ResponseTooLargeError) as caught:
+        _call(client_kind, server.base_url, max_response_bytes=11)
+    assert "is over the client's max_response_bytes (11); not read further" in str(caught.value)
+    # Compressed, the declared length is not the decoded size: 32 bytes on the wire, 12 decoded.
+    server.default = Reply(200, gzip.compress(body), {"Content-Encoding": "gzip"})
+    assert _call(client_kind, server.base_url, max_response_bytes=20).data == []
