@@ -204,18 +204,22 @@ def test_errors_name_the_clis_own_options() -> None:
     assert plain.returncode == 3 and "pass --allow-insecure-http" in plain.stderr
 
 
-def test_webhooks_verify_reads_the_body_from_standard_input() -> None:
+def _signed_verify_args(body: bytes, age: int = 0) -> list[str]:
+    """`webhooks verify` options for `body`, signed now minus `age` seconds with a fresh key."""
     import base64
-    import time
 
     from nacl.signing import SigningKey
 
     key = SigningKey.generate()
-    body = json.dumps({"data": {"event_type": "message.received"}}).encode()
-    timestamp = str(int(time.time()))
+    timestamp = str(int(time.time()) - age)
     signature = base64.b64encode(key.sign(timestamp.encode() + b"|" + body).signature).decode()
     public = base64.b64encode(bytes(key.verify_key)).decode()
-    args = ["webhooks", "verify", "--public-key", public, "--timestamp", timestamp, "--signature", signature]
+    return ["webhooks", "verify", "--public-key", public, "--timestamp", timestamp, "--signature", signature]
+
+
+def test_webhooks_verify_reads_the_body_from_standard_input() -> None:
+    body = json.dumps({"data": {"event_type": "message.received"}}).encode()
+    args = _signed_verify_args(body)
     good = run(*args, stdin=body)
     assert good.returncode == 0 and json.loads(good.stdout)["data"]["event_type"] == "message.received"
     bad = run(*args, stdin=body + b" ")
@@ -408,16 +412,8 @@ def test_a_table_leaves_missing_cells_empty_and_aligns_every_column(server: Loop
 
 
 def test_webhooks_verify_prints_the_event_and_takes_a_tolerance() -> None:
-    import base64
-
-    from nacl.signing import SigningKey
-
-    key = SigningKey.generate()
     body = json.dumps({"data": {"event_type": "message.received", "id": "e1"}}).encode()
-    timestamp = str(int(time.time()) - 500)
-    signature = base64.b64encode(key.sign(timestamp.encode() + b"|" + body).signature).decode()
-    args = ["webhooks", "verify", "--public-key", base64.b64encode(bytes(key.verify_key)).decode()]
-    args += ["--timestamp", timestamp, "--signature", signature]
+    args = _signed_verify_args(body, age=500)
     old = run(*args, stdin=body)
     assert old.returncode == 1 and "TimestampOutOfToleranceError: the timestamp is 50" in old.stderr
     wide = run(*args, "--tolerance", "1000", stdin=body)
@@ -536,16 +532,8 @@ def test_an_option_text_with_a_percent_sign_and_an_int_option() -> None:
 
 
 def test_webhooks_verify_refuses_at_300_seconds_by_default_and_a_negative_tolerance() -> None:
-    import base64
-
-    from nacl.signing import SigningKey
-
-    key = SigningKey.generate()
     body = b'{"data": {"event_type": "message.sent"}}'
-    timestamp = str(int(time.time()) - 300)  # 300.x s old: past the default tolerance, within 301
-    signature = base64.b64encode(key.sign(timestamp.encode() + b"|" + body).signature).decode()
-    args = ["webhooks", "verify", "--public-key", base64.b64encode(bytes(key.verify_key)).decode()]
-    args += ["--timestamp", timestamp, "--signature", signature]
+    args = _signed_verify_args(body, age=300)  # 300.x s old: past the default tolerance, within 301
     old = run(*args, stdin=body)
     assert old.returncode == 1 and "beyond the 300 s tolerance" in old.stderr
     negative = run(*args, "--tolerance", "-1", stdin=body)

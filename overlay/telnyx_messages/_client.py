@@ -500,16 +500,25 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
         return self._body_read(response, chunks)
 
 
-def _deadline_scope(deadline: float | None) -> Any:
-    """An async scope that cancels its body at `deadline` (time.monotonic()): asyncio's own, cheap,
-    where the loop is asyncio's (its clock is time.monotonic); anyio's elsewhere (trio)."""
+def _on_asyncio() -> bool:
+    """Whether the running loop is asyncio's (else trio's, reached through anyio)."""
     import asyncio  # here, not at the top: importing asyncio costs a sync program's cold start
 
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return _anyio_deadline_scope(deadline)
-    return asyncio.timeout_at(deadline)
+        return False
+    return True
+
+
+def _deadline_scope(deadline: float | None) -> Any:
+    """An async scope that cancels its body at `deadline` (time.monotonic()): asyncio's own, cheap,
+    on asyncio (its clock is time.monotonic); anyio's elsewhere."""
+    if _on_asyncio():
+        import asyncio
+
+        return asyncio.timeout_at(deadline)
+    return _anyio_deadline_scope(deadline)
 
 
 @contextlib.asynccontextmanager
@@ -522,13 +531,11 @@ async def _anyio_deadline_scope(deadline: float | None) -> AsyncIterator[None]:
 
 
 async def _sleep(seconds: float) -> None:
-    import asyncio  # here, not at the top: importing asyncio costs a sync program's cold start
+    if _on_asyncio():
+        import asyncio
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:  # not asyncio's loop: trio, through anyio
+        await asyncio.sleep(seconds)
+    else:
         import anyio
 
         await anyio.sleep(seconds)
-    else:
-        await asyncio.sleep(seconds)
