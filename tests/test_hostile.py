@@ -584,3 +584,71 @@ def test_the_size_limit_counts_the_body_as_decoded_and_is_inclusive(client_kind:
     # Compressed, the declared length is not the decoded size: 32 bytes on the wire, 12 decoded.
     server.default = Reply(200, gzip.compress(body), {"Content-Encoding": "gzip"})
     assert _call(client_kind, server.base_url, max_response_bytes=20).data == []
+
+
+def _declares_more_than_it_sends() -> Iterator[bytes | float]:
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
+    for _ in range(200):
+        yield 0.1
+
+
+@CLIENTS
+def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_awaited(client_kind: str) -> None:
+    server = RawServer(_declares_more_than_it_sends)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ResponseTooLargeError, match=r"max_response_bytes \(4096\)"):
+            _call(client_kind, server.base_url, max_response_bytes=4096, timeout=3.0)
+        assert time.monotonic() - started < 1.5  # not read until the body's timeout
+    finally:
+        server.close()
+
+
+@CLIENTS
+def test_a_dripped_body_through_a_callers_http_client_ends_at_the_timeout(client_kind: str) -> None:
+    """A caller's httpx client has a plain transport: the deadline is checked between chunks."""
+    server = RawServer(_drip)
+    http_client: httpx.Client | httpx.AsyncClient = httpx.Client() if client_kind == "sync" else httpx.AsyncClient()
+    try:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match="the attempt took longer than its timeout"):
+            _call(client_kind, server.base_url, timeout=1.0, http_client=http_client)
+        assert time.monotonic() - started < 2.5
+    finally:
+        server.close()
+
+
+def test_each_write_is_bounded_by_what_is_left_of_the_attempt() -> None:
+    """Unit: a request body larger than the socket buffers blocks in write, which no loopback test
+    can make happen (the client sends at most 1 MB and Linux buffers more); a write with no timeout
+    of its own gets what is left of the attempt."""
+    import httpcore
+    from telnyx_messages import _deadline
+
+    timeouts: list[float | None] = []
+
+    class Recording(httpcore.NetworkStream):
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            timeouts.append(timeout)
+
+    stream = _deadline._Stream(Recording())
+    with _deadline.attempt_deadline(time.monotonic() + 60):
+        stream.write(b"x", None)
+        stream.write(b"x", 2.0)
+    stream.write(b"x", 3.0)
+    first, second, third = timeouts
+    assert first is not None and 59 < first <= 60
+    assert (second, third) == (2.0, 3.0)
+
+
+def test_a_read_that_would_start_after_the_deadline_is_refused() -> None:
+    """Unit: a deadline already passed is a timeout, not a negative socket timeout (a ValueError)."""
+    import httpcore
+    from telnyx_messages import _deadline
+
+    with _deadline.attempt_deadline(time.monotonic() - 0.001), pytest.raises(httpcore.ReadTimeout):
+        _deadline._bounded(5.0)
+    with _deadline.attempt_deadline(time.monotonic() + 60):
+        assert _deadline._bounded(5.0) == 5.0
+        assert 59 < (_deadline._bounded(None) or 0) <= 60
+    assert _deadline._bounded(5.0) == 5.0  # no attempt running: the read's own timeout
