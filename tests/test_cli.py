@@ -261,7 +261,8 @@ def test_the_help_explains_the_global_options_everywhere(command: list[str]) -> 
 
 def test_the_help_of_webhooks_verify() -> None:
     text = " ".join(run("webhooks", "verify", "--help").stdout.split())
-    assert "verify a webhook read from standard input; print its event" in run("webhooks", "--help").stdout
+    listed = run("webhooks", "--help").stdout
+    assert re.search(r"^ +verify +verify a webhook read from standard input; print its event$", listed, re.M)
     for line in [
         "--public-key PUBLIC_KEY base64 of the raw 32-byte key; default: $TELNYX_PUBLIC_KEY",
         "--timestamp TIMESTAMP the telnyx-timestamp header",
@@ -529,6 +530,17 @@ def test_an_option_text_with_a_percent_sign_and_an_int_option() -> None:
     cli._add_option(parser, "share", typing.Union[int, None], True, "up to 100% of the parts")  # noqa: UP007
     assert "up to 100% of the parts Required." in " ".join(parser.format_help().split())
     assert parser.parse_args(["--share", "3"]).share == 3
+
+
+@pytest.mark.parametrize("first_line", ["Send 100% of a message.", "Send %(prog)s, 100% as written."])
+def test_a_percent_sign_in_an_operations_text_shows_as_written(first_line: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    send = cli._resolve("send")
+    monkeypatch.setattr(send, "__doc__", f"{first_line}\n\nIt costs 5% more.\n\nArgs:\n    text: 100% text.\n")
+    listed = " ".join(cli.build_parser().format_help().split())
+    assert f"send {first_line}" in listed
+    helped = " ".join(_sub_parsers()["send"].format_help().split())
+    assert f"{first_line} It costs 5% more." in helped
+    assert "--text TEXT 100% text." in helped
 
 
 def test_webhooks_verify_refuses_at_300_seconds_by_default_and_a_negative_tolerance() -> None:

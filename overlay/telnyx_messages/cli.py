@@ -130,7 +130,19 @@ def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required:
     elif uuid.UUID in members:
         kwargs["metavar"] = "UUID"
     # Required options may come from --body instead: checked after merging, like the method does.
-    parser.add_argument(*flags, help=help_text.replace("%", "%%"), **kwargs)
+    parser.add_argument(*flags, help=_as_help(help_text), **kwargs)
+
+
+def _as_help(text: str) -> str:
+    """Text for a help= (an option's, a command's in the list), shown as written: argparse
+    %-formats every help string."""
+    return text.replace("%", "%%")
+
+
+def _as_description(text: str) -> str:
+    """Text for a description=, shown as written: argparse %-formats a description only when it
+    holds '%(prog)'."""
+    return _as_help(text) if "%(prog)" in text else text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         description = doc.partition("\nArgs:\n")[0]
         sub = commands.add_parser(
             command_name(path),
-            help=summary,
-            description=description.replace("%", "%%"),
+            help=_as_help(summary),
+            description=_as_description(description),
             epilog=EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             allow_abbrev=False,
