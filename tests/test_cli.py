@@ -533,7 +533,9 @@ def test_an_option_text_with_a_percent_sign_and_an_int_option() -> None:
 
 
 @pytest.mark.parametrize("first_line", ["Send 100% of a message.", "Send %(prog)s, 100% as written."])
-def test_a_percent_sign_in_an_operations_text_shows_as_written(first_line: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_percent_sign_in_an_operations_text_shows_as_written(
+    first_line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     send = cli._resolve("send")
     monkeypatch.setattr(send, "__doc__", f"{first_line}\n\nIt costs 5% more.\n\nArgs:\n    text: 100% text.\n")
     listed = " ".join(cli.build_parser().format_help().split())
