@@ -125,6 +125,9 @@ def test_a_server_dripping_a_byte_at_a_time_is_cut_off_at_the_timeout(
     elapsed = time.monotonic() - started
     server.close()
     assert elapsed < 2.5, f"a 1 s timeout took {elapsed:.1f} s"
+    # httpx's error is chained, with the request it was about (as every httpx error has one).
+    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+    assert caught.value.__cause__.request is caught.value.request
     # The socket's read timeout (what was left of the attempt) or the deadline check between reads.
     assert str(caught.value) in (
         "Request timed out (ReadTimeout): timed out",
@@ -646,9 +649,33 @@ def test_a_read_that_would_start_after_the_deadline_is_refused() -> None:
     import httpcore
     from telnyx_messages import _deadline
 
-    with _deadline.attempt_deadline(time.monotonic() - 0.001), pytest.raises(httpcore.ReadTimeout):
+    with _deadline.attempt_deadline(time.monotonic() - 0.001), pytest.raises(httpcore.ReadTimeout) as caught:
         _deadline._bounded(5.0)
+    assert str(caught.value) == "the attempt took longer than its timeout"  # what APITimeoutError says after its name
     with _deadline.attempt_deadline(time.monotonic() + 60):
         assert _deadline._bounded(5.0) == 5.0
         assert 59 < (_deadline._bounded(None) or 0) <= 60
     assert _deadline._bounded(5.0) == 5.0  # no attempt running: the read's own timeout
+
+
+def _chunks_then_stall() -> Iterator[bytes | float]:
+    """A chunked body (no declared length) of 1,000-byte chunks, then nothing for longer than the test waits."""
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for _ in range(6):
+        yield b"3e8\r\n" + b" " * 1000 + b"\r\n"
+        yield 0.05
+    for _ in range(100):
+        yield 0.1
+
+
+@CLIENTS
+def test_a_body_of_many_chunks_is_counted_whole_and_refused_as_it_arrives(client_kind: str) -> None:
+    server = RawServer(_chunks_then_stall)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ResponseTooLargeError, match=r"max_response_bytes \(4096\)") as caught:
+            _call(client_kind, server.base_url, max_response_bytes=4096, timeout=5.0)
+        assert time.monotonic() - started < 3.0  # at the fifth chunk, not after the stall
+        assert caught.value.status_code == 200
+    finally:
+        server.close()

@@ -198,11 +198,19 @@ def main(argv: list[str]) -> int:
     # Most tests wait on sockets and sleeps rather than compute: more children than cores pay.
     parser.add_argument("--max-children", type=int, default=3 * (os.cpu_count() or 2))
     parser.add_argument("--report-only", action="store_true", help="print the last run's results")
+    parser.add_argument(
+        "--retest-survivors",
+        action="store_true",
+        help="after the run, run the last run's survivors again (mutmut keeps a verdict until the function "
+        "changes, so tests written since would not be tried on them)",
+    )
     parser.add_argument("mutants", nargs="*", help="run only these mutants (names as printed)")
     args = parser.parse_args(argv)
     if not args.report_only:
         prepare()
         run_mutmut(args.max_children, args.mutants)
+        if args.retest_survivors and (survivors := [n for n, code in results().items() if code not in KILLED]):
+            run_mutmut(args.max_children, survivors)
     return report(results(), equivalents())
 
 

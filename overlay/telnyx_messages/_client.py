@@ -262,7 +262,6 @@ class _BaseClient(Generic[H]):
 
     def _after_attempt(
         self,
-        operation: Operation[T],
         request: httpx.Request,
         policy: RetryPolicy,
         outcome: httpx.Response | httpx.TransportError,
@@ -408,7 +407,7 @@ class Telnyx(_BaseClient[httpx.Client]):
                 outcome = exc
             except httpx.HTTPError as exc:
                 raise self._other_failure(exc, request) from exc
-            response_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
+            response_or_delay = self._after_attempt(request, policy, outcome, attempt, started)
             if not isinstance(response_or_delay, float):
                 return APIResponse(http_response=response_or_delay, parsed=self._parse(operation, response_or_delay))
             time.sleep(response_or_delay)
@@ -472,7 +471,7 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
                 outcome = exc
             except httpx.HTTPError as exc:
                 raise self._other_failure(exc, request) from exc
-            response_or_delay = self._after_attempt(operation, request, policy, outcome, attempt, started)
+            response_or_delay = self._after_attempt(request, policy, outcome, attempt, started)
             if not isinstance(response_or_delay, float):
                 parsed = self._parse(operation, response_or_delay)
                 return AsyncAPIResponse(http_response=response_or_delay, parsed=parsed)
