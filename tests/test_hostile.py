@@ -614,9 +614,11 @@ def test_a_dripped_body_through_a_callers_http_client_ends_at_the_timeout(client
     http_client: httpx.Client | httpx.AsyncClient = httpx.Client() if client_kind == "sync" else httpx.AsyncClient()
     try:
         started = time.monotonic()
-        with pytest.raises(APITimeoutError, match="the attempt took longer than its timeout"):
+        with pytest.raises(APITimeoutError, match="the attempt took longer than its timeout") as caught:
             _call(client_kind, server.base_url, timeout=1.0, http_client=http_client)
         assert time.monotonic() - started < 2.5
+        assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+        assert caught.value.__cause__.request is caught.value.request
     finally:
         server.close()
 
@@ -679,3 +681,13 @@ def test_a_body_of_many_chunks_is_counted_whole_and_refused_as_it_arrives(client
         assert caught.value.status_code == 200
     finally:
         server.close()
+
+
+def test_an_operation_whose_answer_the_spec_gives_no_model_returns_the_document() -> None:
+    """Unit: a later spec may answer an operation with no schema; the generated Operation then has
+    no result model, and the client returns the decoded JSON as it is."""
+    from telnyx_messages_api.types import Operation
+
+    operation: Operation[Any] = Operation("Untyped", "GET", "/untyped", (), (), (), False, None, None)  # type: ignore[arg-type]
+    response = httpx.Response(200, content=b'{"data": {"n": 1}}', request=httpx.Request("GET", "http://127.0.0.1/"))
+    assert Telnyx._parse(operation, response) == {"data": {"n": 1}}
