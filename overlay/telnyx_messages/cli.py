@@ -146,18 +146,20 @@ def _as_description(text: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, except that a word given where the command belongs is not quoted back: after a
-    mistyped option (`--api KEY`), that word is the API key."""
+    """argparse (its sub-commands' parsers too), except that no option may be abbreviated (`--from`
+    must not stand for some longer option a later spec adds), and a word given where the command
+    belongs is not quoted back: after a mistyped option (`--api KEY`), that word is the API key."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> typing.NoReturn:
         super().error(re.sub(r"(argument COMMAND: invalid choice): '[^']*'", r"\1", message))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # No abbreviations: `--from` must not stand for some longer option a later spec adds.
-    parser = _Parser(
-        prog="telnyx-messages", description="Call the Telnyx Messages API.", epilog=EPILOG, allow_abbrev=False
-    )
+    parser = _Parser(prog="telnyx-messages", description="Call the Telnyx Messages API.", epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"telnyx-messages {__version__}")
     _add_global_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -171,7 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
             description=_as_description(description),
             epilog=EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
-            allow_abbrev=False,
         )
         _add_global_options(sub, top=False)
         docs = _argument_docs(doc)
@@ -191,9 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks = commands.add_parser("webhooks", help="verify a signed webhook").add_subparsers(
         required=True, metavar="COMMAND"
     )
-    verify = webhooks.add_parser(
-        "verify", help="verify a webhook read from standard input; print its event", allow_abbrev=False
-    )
+    verify = webhooks.add_parser("verify", help="verify a webhook read from standard input; print its event")
     verify.add_argument("--public-key", help="base64 of the raw 32-byte key; default: $TELNYX_PUBLIC_KEY")
     verify.add_argument("--timestamp", required=True, help="the telnyx-timestamp header")
     verify.add_argument("--signature", required=True, help="the telnyx-signature-ed25519 header")
