@@ -313,14 +313,14 @@ def test_a_call_after_close_is_a_telnyx_error(client_kind: str, server: Loopback
     if client_kind == "sync":
         client = Telnyx(api_key=API_KEY, base_url=server.base_url)
         client.close()
-        with pytest.raises(ClientClosedError):
+        with pytest.raises(ClientClosedError, match=r"^Telnyx is closed: make a new client, or call before close\(\)$"):
             client.messages.retrieve_group_messages(MESSAGE_ID)
         return
 
     async def run() -> None:
         client = AsyncTelnyx(api_key=API_KEY, base_url=server.base_url)
         await client.close()
-        with pytest.raises(ClientClosedError):
+        with pytest.raises(ClientClosedError, match=r"^AsyncTelnyx is closed: make a new client"):
             await client.messages.retrieve_group_messages(MESSAGE_ID)
 
     asyncio.run(run())

@@ -288,8 +288,8 @@ class _BaseClient(Generic[H]):
 
     def _deadline(self, request: httpx.Request) -> float | None:
         """When this attempt must be over: its timeout bounds connect, send and every read together."""
-        timeout = request.extensions.get("timeout") or {}
-        parts = [v for v in timeout.values() if v is not None] if isinstance(timeout, dict) else []
+        timeout: dict[str, float | None] = request.extensions["timeout"]  # build_request always sets it
+        parts = [v for v in timeout.values() if v is not None]
         return time.monotonic() + max(parts) if parts else None
 
     def _check_open(self) -> None:
