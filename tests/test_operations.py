@@ -63,6 +63,12 @@ def test_spec_defaults_are_not_sent(server: LoopbackServer) -> None:
     assert server.received[0].json() == {"from": "+18445550001", "to": "+13125550002", "text": "hi", "type": "SMS"}
 
 
+def _at_location(latitude: Any, longitude: Any) -> dict[str, Any]:
+    """An RCS agent message with one suggestion: view the location at these coordinates."""
+    lat_long = {"latitude": latitude, "longitude": longitude}
+    return {"content_message": {"suggestions": [{"action": {"view_location_action": {"lat_long": lat_long}}}]}}
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
@@ -71,6 +77,7 @@ def test_spec_defaults_are_not_sent(server: LoopbackServer) -> None:
         (lambda m: m.send(to="+1", type_="SMS"), TypeError, "unexpected keyword argument 'type_'"),
         (lambda m: m.send(to="+1", text=5), TypeError, "send(): text must be str, got int"),
         (lambda m: m.send(to=""), ValueError, "send(): to must not be empty"),
+        (lambda m: m.rcs.generate_deeplink(""), ValueError, "generate_deeplink(): agent_id must not be empty"),
         (lambda m: m.send_group_mms(from_="+1", to=[]), ValueError, "to must not be empty"),
         (lambda m: m.send(to="+1", media_urls="http://x"), TypeError, "media_urls must be a list of str, got str"),
         (lambda m: m.send(to="+1", media_urls=["http://x", 1]), TypeError, "media_urls[1] must be str, got int"),
@@ -128,6 +135,37 @@ def test_spec_defaults_are_not_sent(server: LoopbackServer) -> None:
             TypeError,
             "send(): agent_message['content_message']['rich_card']['carousel_card'] is missing the required keys "
             "['card_width']",
+        ),
+        (
+            lambda m: m.send_group_mms(from_="+1", to="+2"),
+            TypeError,
+            "send_group_mms(): to must be a list of str, got str",
+        ),
+        (
+            lambda m: m.rcs.send(
+                agent_id="a", to="+2", messaging_profile_id="p", agent_message=_at_location("1.5", 2.0)
+            ),
+            TypeError,
+            "['view_location_action']['lat_long']['latitude'] must be float, got str",
+        ),
+        (
+            lambda m: m.rcs.send(
+                agent_id="a", to="+2", messaging_profile_id="p", agent_message=_at_location(1.5, True)
+            ),
+            TypeError,
+            "['view_location_action']['lat_long']['longitude'] must be float, got bool",
+        ),
+        (
+            lambda m: m.whatsapp(from_="+1", to="+2", whatsapp_message={"template": {"components": [{"index": "0"}]}}),
+            TypeError,
+            "whatsapp(): whatsapp_message['template']['components'][0]['index'] must be int, got str",
+        ),
+        (
+            lambda m: m.whatsapp(
+                from_="+1", to="+2", whatsapp_message={"template": {"components": [{"index": False}]}}
+            ),
+            TypeError,
+            "whatsapp_message['template']['components'][0]['index'] must be int, got bool",
         ),
         (lambda m: m.cancel_scheduled("nope"), ValueError, "cancel_scheduled(): id must be a UUID, got 'nope'"),
         (lambda m: m.cancel_scheduled(12), TypeError, "cancel_scheduled(): id must be str or UUID, got int"),
@@ -205,3 +243,63 @@ def test_a_plain_datetime_argument_names_what_it_got() -> None:
     with pytest.raises(_Mismatch) as caught:
         _encode(5, datetime.datetime, "send_at")
     assert caught.value.message == "send_at must be a timezone-aware datetime, got int"
+
+
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+def test_each_kind_of_argument_is_sent_as_the_api_reads_it(server: LoopbackServer, client_class: type[Telnyx]) -> None:
+    import datetime
+    import uuid
+
+    from telnyx_messages.types import RCSStandaloneCardCardOrientation
+
+    answers = {case.operation_id: Reply(200, example_of(SPEC, case.response_schema)) for case in CASES}
+    server.reply(
+        *(answers[o] for o in ["ScheduleMessage"] * 2 + ["GetMessage", "GenerateRCSDeeplink", "SendRCSMessage"])
+    )
+    calls = [
+        lambda m: m.schedule(to="+2", send_at="2030-01-01T09:30:00+01:00"),  # text: sent as written
+        lambda m: m.schedule(to="+2", send_at=datetime.datetime(2030, 1, 1, 8, 30, tzinfo=datetime.UTC)),
+        lambda m: m.retrieve(uuid.UUID(MESSAGE_ID)),
+        lambda m: m.rcs.generate_deeplink("agent/1?x=#", phone_number="+15555550100", body="hi & bye"),
+        lambda m: m.rcs.send(
+            agent_id="a",
+            to="+2",
+            messaging_profile_id="p",
+            agent_message={
+                **_at_location(1, -0.5),
+                "content_message": {
+                    **_at_location(1, -0.5)["content_message"],
+                    "rich_card": {
+                        "standalone_card": {
+                            "card_orientation": RCSStandaloneCardCardOrientation.HORIZONTAL,
+                            "thumbnail_image_alignment": "LEFT",
+                            "card_content": {},
+                        }
+                    },
+                },
+            },
+        ),
+    ]
+    for call in calls:
+        use_client(client_class, server.base_url, call)
+    schedule_text, schedule_datetime, retrieve, deeplink, rcs = server.received
+    assert schedule_text.json()["send_at"] == "2030-01-01T09:30:00+01:00"
+    assert schedule_datetime.json()["send_at"] == "2030-01-01T08:30:00+00:00"
+    assert retrieve.path == f"/messages/{MESSAGE_ID}"
+    # A path parameter is one segment whatever it holds; query values are encoded.
+    assert deeplink.path == "/messages/rcs/deeplinks/agent%2F1%3Fx%3D%23?phone_number=%2B15555550100&body=hi+%26+bye"
+    sent = rcs.json()["agent_message"]["content_message"]
+    assert sent["suggestions"][0]["action"]["view_location_action"]["lat_long"] == {"latitude": 1, "longitude": -0.5}
+    assert sent["rich_card"]["standalone_card"]["card_orientation"] == "HORIZONTAL"
+
+
+def test_a_type_the_client_cannot_check_is_named() -> None:
+    """Unit: a hint no branch reads (a template's omission) fails loudly, naming it, rather than
+    sending the value unchecked."""
+    import typing
+
+    from telnyx_messages._request_building import _encode
+
+    unchecked = typing.TypeVar("unchecked")
+    with pytest.raises(TypeError, match=r"^send_at: the client cannot check values of type ~unchecked$"):
+        _encode("2030-01-01", unchecked, "send_at")

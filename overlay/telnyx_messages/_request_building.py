@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import attrs
-from telnyx_messages_api.types import NOT_GIVEN, CallOptions, DateTimeText, NotGiven, Operation
+from telnyx_messages_api.types import NOT_GIVEN, CallOptions, DateTimeText, IsoDateTime, NotGiven, Operation
 
 __all__ = ["MAX_BODY_BYTES", "PreparedRequest", "check_headers", "prepare", "signature_of"]
 
@@ -106,8 +106,8 @@ def _encode(value: Any, hint: Any, where: str) -> Any:
         raise _Mismatch(f"{where} must be {_describe(hint)}, got {type(value).__name__}")
     if origin is typing.Annotated:
         base, *marks = typing.get_args(hint)
-        if any(isinstance(mark, DateTimeText) for mark in marks) and isinstance(value, str):
-            return _encode_datetime(value, where)
+        if any(isinstance(mark, DateTimeText) for mark in marks):
+            return _encode_datetime_text(value, where)
         return _encode(value, base, where)
     if origin is typing.Literal:
         allowed = typing.get_args(hint)
@@ -152,15 +152,20 @@ def _encode(value: Any, hint: Any, where: str) -> Any:
     raise _Mismatch(f"{where} must be {_describe(hint)}, got {type(value).__name__}")
 
 
+def _encode_datetime_text(value: Any, where: str) -> str:
+    """A date-time given as text (`IsoDateTime`): sent as written, once it reads as one with an offset."""
+    if not isinstance(value, str):
+        raise _Mismatch(f"{where} must be {_describe(IsoDateTime)}, got {type(value).__name__}")
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise _Mismatch(f"{where} must be an ISO 8601 date-time, got {value!r}", wrong_value=True) from None
+    if parsed.utcoffset() is None:
+        raise _Mismatch(f"{where} must be timezone-aware, got {value!r} (no offset)", wrong_value=True)
+    return value
+
+
 def _encode_datetime(value: Any, where: str) -> str:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            raise _Mismatch(f"{where} must be an ISO 8601 date-time, got {value!r}", wrong_value=True) from None
-        if parsed.utcoffset() is None:
-            raise _Mismatch(f"{where} must be timezone-aware, got {value!r} (no offset)", wrong_value=True)
-        return value
     if not isinstance(value, datetime.datetime):
         raise _Mismatch(f"{where} must be a timezone-aware datetime, got {type(value).__name__}")
     if value.utcoffset() is None:
@@ -237,9 +242,8 @@ def prepare(
     signature = signature_of(method)
     path = operation.path
     for name, wire in operation.path_parameters:
+        # Never empty: a path parameter is required, and _encode_argument refuses "" for those.
         text = _encode_argument(signature, name, arguments[name])
-        if isinstance(text, str) and not text:
-            raise ValueError(f"{signature.name}(): {name} must not be empty")
         path = path.replace("{" + wire + "}", quote(str(text), safe=""))
     params: dict[str, Any] = dict(default_query)
     for name, wire in operation.query_parameters:
