@@ -169,9 +169,17 @@ def _at_location(latitude: Any, longitude: Any) -> dict[str, Any]:
         ),
         (lambda m: m.cancel_scheduled("nope"), ValueError, "cancel_scheduled(): id must be a UUID, got 'nope'"),
         (lambda m: m.cancel_scheduled(12), TypeError, "cancel_scheduled(): id must be str or UUID, got int"),
-        (lambda m: m.send(to="+1", extra_headers={"X-A": "1\r\nX-B: 2"}), ValueError, "line break"),
+        (
+            lambda m: m.send(to="+1", extra_headers={"X-A": "1\r\nX-B: 2"}),
+            ValueError,
+            "extra_headers: the value of X-A holds a line break or NUL",
+        ),
         (lambda m: m.send(to="+1", extra_headers={"Authorization": "Bearer x"}), ValueError, "pass api_key="),
-        (lambda m: m.send(to="+1", idempotency_key="k\n"), ValueError, "idempotency_key"),
+        (
+            lambda m: m.send(to="+1", idempotency_key="k\n"),
+            ValueError,
+            "idempotency_key: the value of Idempotency-Key holds a line break or NUL",
+        ),
         (lambda m: m.retrieve(MESSAGE_ID, extra_body={"a": 1}), ValueError, "sends no body"),
         (lambda m: m.send(to="+1", max_retries=-1), ValueError, "max_retries must be an int >= 0, got -1"),
         (
@@ -303,3 +311,29 @@ def test_a_type_the_client_cannot_check_is_named() -> None:
     unchecked = typing.TypeVar("unchecked")
     with pytest.raises(TypeError, match=r"^send_at: the client cannot check values of type ~unchecked$"):
         _encode("2030-01-01", unchecked, "send_at")
+
+
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+def test_a_body_is_compact_utf8_json_and_a_get_has_none(server: LoopbackServer, client_class: type[Telnyx]) -> None:
+    server.default = Reply(200, {"data": message_example()})
+    use_client(client_class, server.base_url, lambda m: m.send(to="+2", text="héllo ✓"))
+    use_client(client_class, server.base_url, lambda m: m.retrieve(MESSAGE_ID))
+    post, get = server.received
+    assert post.body == '{"to":"+2","text":"héllo ✓"}'.encode()
+    assert post.headers["Content-Type"] == "application/json"
+    assert "Content-Length" not in get.headers and "Content-Type" not in get.headers and get.body == b""
+
+
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+def test_a_body_of_exactly_the_limit_is_sent_and_one_byte_more_is_not(
+    server: LoopbackServer, client_class: type[Telnyx]
+) -> None:
+    from telnyx_messages._request_building import MAX_BODY_BYTES
+
+    server.default = Reply(200, {"data": message_example()})
+    frame = len(b'{"to":"+2","text":""}')
+    use_client(client_class, server.base_url, lambda m: m.send(to="+2", text="x" * (MAX_BODY_BYTES - frame)))
+    assert len(server.received[0].body) == MAX_BODY_BYTES
+    with pytest.raises(ValueError, match=r"^send\(\): the request body is 1048577 bytes, over the 1048576 the client"):
+        use_client(client_class, server.base_url, lambda m: m.send(to="+2", text="x" * (MAX_BODY_BYTES - frame + 1)))
+    assert len(server.received) == 1

@@ -265,7 +265,7 @@ def prepare(
         # Encoded once here, and sent as these bytes on every attempt.
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         if len(content) > MAX_BODY_BYTES:
-            largest = max(body, key=lambda wire: len(repr(body[wire])), default="body")
+            largest = max(body, key=lambda wire: len(repr(body[wire])))  # over the limit, so not empty
             raise ValueError(
                 f"{signature.name}(): the request body is {len(content)} bytes, over the {MAX_BODY_BYTES} the client "
                 f"sends; the largest argument is {largest}"
