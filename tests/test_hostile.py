@@ -264,21 +264,29 @@ def test_status_errors_unpickle_and_carry_no_key(server: LoopbackServer) -> None
 # --- 1, 8, 12. keys, headers and options refused before sending, without quoting the key ----------
 
 
+SURROUNDED = "api_key starts or ends with white space or a line break (read from a file? strip it)"
+UNPRINTABLE = "api_key holds a character that is not printable ASCII; a Telnyx key never does"
+
+
 @pytest.mark.parametrize(
-    ("key", "error"),
+    ("key", "error", "message"),
     [
-        (API_KEY + "\n", ValueError),
-        (API_KEY + "\r\n", ValueError),
-        (API_KEY + "\0", ValueError),
-        (API_KEY + "é", ValueError),
-        (API_KEY.encode(), TypeError),
+        (API_KEY + "\n", ValueError, SURROUNDED),
+        (API_KEY + "\r\n", ValueError, SURROUNDED),
+        (API_KEY + "\0", ValueError, UNPRINTABLE),
+        (API_KEY + "é", ValueError, UNPRINTABLE),
+        (API_KEY.encode(), TypeError, "api_key must be str, got bytes"),
+        ("", TelnyxError, "No API key: pass api_key= or set the TELNYX_API_KEY environment variable."),
     ],
-    ids=["LF", "CRLF", "NUL", "non-ASCII", "bytes"],
+    ids=["LF", "CRLF", "NUL", "non-ASCII", "bytes", "empty"],
 )
-def test_a_key_that_cannot_be_sent_is_refused_without_quoting_it(key: Any, error: type[Exception]) -> None:
+def test_a_key_that_cannot_be_sent_is_refused_without_quoting_it(
+    key: Any, error: type[Exception], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TELNYX_API_KEY", raising=False)
     with pytest.raises(error) as caught:
         Telnyx(api_key=key)
-    assert API_KEY not in f"{caught.value} {caught.value!r}"
+    assert str(caught.value) == message
 
 
 def test_the_cli_does_not_print_a_key_it_refuses(server: LoopbackServer) -> None:
