@@ -297,9 +297,30 @@ def test_the_cli_does_not_print_a_key_it_refuses(server: LoopbackServer) -> None
     assert server.received == []
 
 
-def test_a_default_header_with_a_line_break_is_refused_at_construction() -> None:
-    with pytest.raises(ValueError, match="X-Team holds a line break"):
-        Telnyx(api_key=API_KEY, default_headers={"X-Team": "a\r\nX-Evil: 1"})
+@pytest.mark.parametrize(
+    ("headers", "error", "message"),
+    [
+        ({"X-Team": "a\r\nX-Evil: 1"}, ValueError, "default_headers: the value of X-Team holds a line break or NUL"),
+        ({"X-Team": 5}, TypeError, "default_headers: the value of X-Team must be str, got int"),
+        ({"X Team": "a"}, ValueError, "default_headers: 'X Team' is not a valid header name"),
+        ({"": "a"}, ValueError, "default_headers: '' is not a valid header name"),
+        ({b"X-Team": "a"}, ValueError, "default_headers: b'X-Team' is not a valid header name"),
+    ],
+)
+def test_a_bad_default_header_is_refused_at_construction(headers: Any, error: type[Exception], message: str) -> None:
+    with pytest.raises(error) as caught:
+        Telnyx(api_key=API_KEY, default_headers=headers)
+    assert str(caught.value) == message
+
+
+def test_a_header_name_may_use_every_token_character_and_a_value_any_printable_one(server: LoopbackServer) -> None:
+    import string
+
+    token = "!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters  # RFC 9110's tchar
+    value = "a b\tc " + "".join(c for c in string.printable if c not in string.whitespace)
+    server.default = OK_GROUP
+    _call("sync", server.base_url, default_headers={token: value})
+    assert server.received[0].headers[token] == value
 
 
 # --- 9. webhook timestamps ---------------------------------------------------------------------
@@ -334,13 +355,34 @@ def test_a_call_after_close_is_a_telnyx_error(client_kind: str, server: Loopback
     asyncio.run(run())
 
 
+PRINTABLE = "base_url must be a URL of printable ASCII, got "
+NO_QUERY = "base_url must not have a query or fragment (the path is appended to it), got "
+
+
 @pytest.mark.parametrize(
-    "base_url",
-    ["http://127.0.0.1:abc", "http://127.0.0.1:8080/v2\t", "http://127.0.0.1/v2?x=1", "http://127.0.0.1/v2#top"],
+    ("base_url", "message"),
+    [
+        ("http://127.0.0.1:abc", "base_url is not a valid URL: "),
+        ("http://127.0.0.1:8080/v2\t", PRINTABLE),
+        ("http://127.0.0.1:8080/v2\x07", PRINTABLE),
+        ("http://127.0.0.1:8080/v 2", PRINTABLE),
+        ("http://127.0.0.1:8080/vé", PRINTABLE),
+        ("http://127.0.0.1/v2?x=1", NO_QUERY),
+        ("http://127.0.0.1/v2#top", NO_QUERY),
+        ("http://127.0.0.1/v2?", NO_QUERY),
+        ("http://127.0.0.1/v2#", NO_QUERY),
+    ],
 )
-def test_a_base_url_httpx_would_refuse_later_is_refused_now(base_url: str) -> None:
-    with pytest.raises(ValueError, match="base_url"):
+def test_a_base_url_httpx_would_refuse_later_is_refused_now(base_url: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
         Telnyx(api_key=API_KEY, base_url=base_url)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_base_url_that_is_no_str_is_a_type_error_and_only_slashes_are_trimmed() -> None:
+    with pytest.raises(TypeError, match=r"^base_url must be str, got bytes$"):
+        Telnyx(api_key=API_KEY, base_url=b"http://127.0.0.1/v2")  # type: ignore[arg-type]
+    assert Telnyx(api_key=API_KEY, base_url="http://127.0.0.1/apiX//").base_url == "http://127.0.0.1/apiX"
 
 
 @CLIENTS

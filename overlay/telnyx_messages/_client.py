@@ -89,8 +89,11 @@ def _is_loopback(host: str) -> bool:
 
 
 def _resolve_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
-    url = (base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-    if not isinstance(url, str) or not url.isascii() or not url.isprintable() or " " in url:
+    url = base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL
+    if not isinstance(url, str):
+        raise TypeError(f"base_url must be str, got {type(url).__name__}")
+    url = url.rstrip("/")
+    if not url.isascii() or not url.isprintable() or " " in url:
         raise ValueError(f"base_url must be a URL of printable ASCII, got {url!r}")
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
