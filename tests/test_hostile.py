@@ -741,3 +741,24 @@ def test_an_operation_whose_answer_the_spec_gives_no_model_returns_the_document(
     operation: Operation[Any] = Operation("Untyped", "GET", "/untyped", (), (), (), False, None, None)  # type: ignore[arg-type]
     response = httpx.Response(200, content=b'{"data": {"n": 1}}', request=httpx.Request("GET", "http://127.0.0.1/"))
     assert Telnyx._parse(operation, response) == {"data": {"n": 1}}
+
+
+@pytest.mark.parametrize("limit", [0, -1, "4096", 4096.0, None])
+def test_max_response_bytes_must_be_a_positive_int(limit: Any) -> None:
+    with pytest.raises(ValueError) as caught:
+        Telnyx(api_key=API_KEY, max_response_bytes=limit)
+    assert str(caught.value) == f"max_response_bytes must be a positive int, got {limit!r}"
+
+
+def test_the_smallest_size_limit_is_one_byte(server: LoopbackServer) -> None:
+    server.default = Reply(200, b"1")
+    with pytest.raises(APIResponseValidationError, match="does not parse"):  # read whole (1 byte), then parsed
+        _call("sync", server.base_url, max_response_bytes=1)
+
+
+@CLIENTS
+def test_every_request_says_what_it_accepts_and_who_sends_it(client_kind: str, server: LoopbackServer) -> None:
+    server.default = OK_GROUP
+    _call(client_kind, server.base_url)
+    headers = server.received[0].headers
+    assert (headers["Accept"], headers["User-Agent"]) == ("application/json", "telnyx-messages-python")
