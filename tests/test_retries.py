@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import time
 from typing import Any
 
@@ -240,3 +241,38 @@ def test_the_retry_after_hint_is_read_bounded_and_falls_back() -> None:
     assert hint(retry_after_ms="1500") == 1.5
     assert hint(retry_after="100000") == 60.0 and hint(retry_after_ms="61000") == 60.0  # capped at 60 s
     assert hint(retry_after="-5") == 0.0 and hint(retry_after="nan") is None and hint(retry_after="") is None
+
+
+@BOTH
+def test_each_attempt_and_retry_is_logged_with_what_came_back_and_how_long_it_took(
+    client_class: type[Telnyx], server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="telnyx_messages")
+    server.reply(Reply(503, b"", {"retry-after-ms": "250"}, delay=0.2), OK_GROUP)
+    use_client(client_class, server.base_url, lambda m: m.retrieve_group_messages(GROUP_ID), max_retries=1)
+    path = f"/messages/group/{GROUP_ID}"
+    lines = [r.getMessage() for r in caplog.records if r.name == "telnyx_messages"]
+    first, retrying, second = lines
+    took = re.fullmatch(rf"GET {path} -> 503 in (\d+) ms", first)
+    assert took is not None and 190 <= int(took[1]) < 2000, first
+    assert retrying == f"retrying GET {path} (retry 1) in 0.25 s"
+    assert re.fullmatch(rf"GET {path} -> 200 in \d+ ms", second), second
+
+
+def test_a_transport_failure_is_logged_by_its_name(caplog: pytest.LogCaptureFixture) -> None:
+    from prism import free_port
+
+    caplog.set_level(logging.INFO, logger="telnyx_messages")
+    with pytest.raises(APIConnectionError):
+        use_client(
+            Telnyx, f"http://127.0.0.1:{free_port()}", lambda m: m.retrieve_group_messages(GROUP_ID), max_retries=0
+        )
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "telnyx_messages"]
+    assert re.fullmatch(rf"GET /messages/group/{GROUP_ID} -> ConnectError in \d+ ms", line), line
+
+
+@pytest.mark.parametrize("max_retries", [True, "2", 2.0, -1])
+def test_max_retries_must_be_an_int_of_at_least_zero(max_retries: Any) -> None:
+    with pytest.raises(ValueError) as caught:
+        Telnyx(api_key=API_KEY, max_retries=max_retries)
+    assert str(caught.value) == f"max_retries must be an int >= 0, got {max_retries!r}"
