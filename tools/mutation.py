@@ -201,15 +201,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--retest-survivors",
         action="store_true",
-        help="after the run, run the last run's survivors again (mutmut keeps a verdict until the function "
-        "changes, so tests written since would not be tried on them)",
+        help="after the run, run its survivors again, but those listed as equivalent (mutmut keeps a verdict "
+        "until the function changes, so tests written since would not be tried on them)",
     )
     parser.add_argument("mutants", nargs="*", help="run only these mutants (names as printed)")
     args = parser.parse_args(argv)
     if not args.report_only:
         prepare()
         run_mutmut(args.max_children, args.mutants)
-        if args.retest_survivors and (survivors := [n for n, code in results().items() if code not in KILLED]):
+        listed = equivalents()
+        survivors = [n for n, code in results().items() if code not in KILLED and n not in listed]
+        if args.retest_survivors and survivors:
             run_mutmut(args.max_children, survivors)
     return report(results(), equivalents())
 
