@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -83,6 +84,21 @@ def prepare() -> None:
     for script in (ROOT / "tools").glob("*.py"):
         shutil.copy2(script, tools / script.name)
     (WORKSPACE / "pyproject.toml").write_text(_config())
+    _forget_stale_test_map()
+
+
+def _forget_stale_test_map() -> None:
+    """mutmut maps each function to the tests that call it once, and afterwards adds only the tests
+    that are new: a function written since, or an old test that now calls another function, would
+    be missing from the map, and its mutants would meet too few tests. So when the tests or the
+    overlay changed since the last run, the map is made again (one run of the tests)."""
+    digest = hashlib.sha256()
+    for path in sorted([*(WORKSPACE / "tests").rglob("*.py"), *(WORKSPACE / "src").rglob("*.py")]):
+        digest.update(str(path.relative_to(WORKSPACE)).encode() + b"\0" + path.read_bytes())
+    stamp = WORKSPACE / "test-map.sha256"
+    if not stamp.exists() or stamp.read_text() != digest.hexdigest():
+        (WORKSPACE / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+        stamp.write_text(digest.hexdigest())
 
 
 def _config() -> str:
