@@ -63,6 +63,11 @@ def test_spec_defaults_are_not_sent(server: LoopbackServer) -> None:
     assert server.received[0].json() == {"from": "+18445550001", "to": "+13125550002", "text": "hi", "type": "SMS"}
 
 
+def _card_at(index: Any) -> dict[str, Any]:
+    """A WhatsApp interactive message with one card at this index (in every spec version since 2026-02)."""
+    return {"interactive": {"action": {"cards": [{"card_index": index}]}}}
+
+
 def _at_location(latitude: Any, longitude: Any) -> dict[str, Any]:
     """An RCS agent message with one suggestion: view the location at these coordinates."""
     lat_long = {"latitude": latitude, "longitude": longitude}
@@ -156,16 +161,14 @@ def _at_location(latitude: Any, longitude: Any) -> dict[str, Any]:
             "['view_location_action']['lat_long']['longitude'] must be float, got bool",
         ),
         (
-            lambda m: m.whatsapp(from_="+1", to="+2", whatsapp_message={"template": {"components": [{"index": "0"}]}}),
+            lambda m: m.whatsapp(from_="+1", to="+2", whatsapp_message=_card_at("0")),
             TypeError,
-            "whatsapp(): whatsapp_message['template']['components'][0]['index'] must be int, got str",
+            "whatsapp(): whatsapp_message['interactive']['action']['cards'][0]['card_index'] must be int, got str",
         ),
         (
-            lambda m: m.whatsapp(
-                from_="+1", to="+2", whatsapp_message={"template": {"components": [{"index": False}]}}
-            ),
+            lambda m: m.whatsapp(from_="+1", to="+2", whatsapp_message=_card_at(False)),
             TypeError,
-            "whatsapp_message['template']['components'][0]['index'] must be int, got bool",
+            "whatsapp_message['interactive']['action']['cards'][0]['card_index'] must be int, got bool",
         ),
         (lambda m: m.cancel_scheduled("nope"), ValueError, "cancel_scheduled(): id must be a UUID, got 'nope'"),
         (lambda m: m.cancel_scheduled(12), TypeError, "cancel_scheduled(): id must be str or UUID, got int"),
