@@ -96,6 +96,12 @@ class RawServer:
         self.until = 0
         self.listener.close()
 
+    def __enter__(self) -> RawServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def _drip() -> Iterator[bytes | float]:
     yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
@@ -647,22 +653,18 @@ def _declares_more_than_it_sends() -> Iterator[bytes | float]:
 
 @CLIENTS
 def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_awaited(client_kind: str) -> None:
-    server = RawServer(_declares_more_than_it_sends)
-    try:
+    with RawServer(_declares_more_than_it_sends) as server:
         started = time.monotonic()
         with pytest.raises(ResponseTooLargeError, match=r"max_response_bytes \(4096\)"):
             _call(client_kind, server.base_url, max_response_bytes=4096, timeout=3.0)
         assert time.monotonic() - started < 1.5  # not read until the body's timeout
-    finally:
-        server.close()
 
 
 @CLIENTS
 def test_a_dripped_body_through_a_callers_http_client_ends_at_the_timeout(client_kind: str) -> None:
     """A caller's httpx client has a plain transport: the deadline is checked between chunks."""
-    server = RawServer(_drip)
     http_client: httpx.Client | httpx.AsyncClient = httpx.Client() if client_kind == "sync" else httpx.AsyncClient()
-    try:
+    with RawServer(_drip) as server:
         started = time.monotonic()
         with pytest.raises(
             APITimeoutError, match=r"^Request timed out \(ReadTimeout\): the attempt took longer than its timeout$"
@@ -671,8 +673,6 @@ def test_a_dripped_body_through_a_callers_http_client_ends_at_the_timeout(client
         assert time.monotonic() - started < 2.5
         assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
         assert caught.value.__cause__.request is caught.value.request
-    finally:
-        server.close()
 
 
 def test_each_write_is_bounded_by_what_is_left_of_the_attempt() -> None:
@@ -724,15 +724,12 @@ def _chunks_then_stall() -> Iterator[bytes | float]:
 
 @CLIENTS
 def test_a_body_of_many_chunks_is_counted_whole_and_refused_as_it_arrives(client_kind: str) -> None:
-    server = RawServer(_chunks_then_stall)
-    try:
+    with RawServer(_chunks_then_stall) as server:
         started = time.monotonic()
         with pytest.raises(ResponseTooLargeError, match=r"max_response_bytes \(4096\)") as caught:
             _call(client_kind, server.base_url, max_response_bytes=4096, timeout=5.0)
         assert time.monotonic() - started < 3.0  # at the fifth chunk, not after the stall
         assert caught.value.status_code == 200
-    finally:
-        server.close()
 
 
 def test_an_operation_whose_answer_the_spec_gives_no_model_returns_the_document() -> None:
