@@ -4,7 +4,9 @@ apart from null, readable reprs, and the raw response's accessors."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import pickle
 import re
 import subprocess
 import sys
@@ -88,6 +90,42 @@ def test_absent_and_null_both_read_none_and_go_back_as_they_came() -> None:
     assert document["completed_at"] is None and document["text"] is None and "subject" not in document
     made = generated_models.OutboundMessagePayload(id="x", text=None)
     assert made.to_dict() == {"id": "x"} and made.model_fields_set == {"id"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "complaint"),
+    [
+        ("completed_at", 1548267002, "TypeError: completed_at: unexpected int"),  # nullable date-time
+        ("completed_at", "yesterday", "ValueError: Invalid isoformat string: 'yesterday'"),
+        ("received_at", "yesterday", "ValueError: Invalid isoformat string: 'yesterday'"),  # not nullable
+        ("cost", "0.0051 USD", "TypeError: cost: unexpected str"),  # nullable object
+    ],
+)
+def test_a_value_of_the_wrong_type_fails_the_parse_nullable_or_not(
+    server: LoopbackServer, field: str, value: object, complaint: str
+) -> None:
+    example = message_example()
+    example[field] = value
+    server.reply(Reply(200, {"data": [example]}))
+    with client_for(server) as client, pytest.raises(telnyx_messages.APIResponseValidationError) as caught:
+        client.messages.retrieve_group_messages(MESSAGE_ID)
+    assert str(caught.value).endswith(f"does not parse: {complaint}")
+
+
+def test_a_result_pickles_and_copies_with_what_its_document_held(server: LoopbackServer) -> None:
+    example = message_example()
+    del example["subject"]  # absent
+    example["completed_at"] = None  # null
+    example["not_in_the_spec"] = {"kept": True}
+    server.reply(Reply(200, {"data": [example]}))
+    with client_for(server) as client:
+        group = client.messages.retrieve_group_messages(MESSAGE_ID)
+    for copied in (pickle.loads(pickle.dumps(group)), copy.deepcopy(group)):
+        assert copied == group and copied is not group
+        (message,) = copied.data or []
+        assert "completed_at" in message.model_fields_set and "subject" not in message.model_fields_set
+        assert message["not_in_the_spec"] == {"kept": True}
+        assert copied.to_dict() == group.to_dict() and "subject" not in copied.to_dict()["data"][0]
 
 
 def test_the_repr_of_a_group_shows_what_the_document_held(server: LoopbackServer) -> None:
