@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import enum
 import json
@@ -15,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import attrs
 import httpx
 import jsonschema
 import pytest
@@ -202,7 +202,7 @@ def code_type_at(pointer: str) -> Any:
 
 
 def round_trip(hint: Any, value: Any) -> Any:
-    if attrs.has(hint):
+    if dataclasses.is_dataclass(hint):
         return hint.from_dict(value).to_dict()
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         member = hint(value)
@@ -274,18 +274,18 @@ def test_drawn_documents_parse_and_round_trip(name: str, schema: Any, models: li
 
 
 def _built_through_init(instance: Any) -> Any:
-    """The same model made by its attrs __init__, which from_dict skips: every field must have been set
-    (reading one that was not raises), nested models too, and attrs equality must hold."""
-    fields = attrs.fields(type(instance))
+    """The same model made by its dataclass __init__, which from_dict skips: every field must have been
+    set (reading one that was not raises), nested models too, and dataclass equality must hold."""
+    fields = dataclasses.fields(instance)
     values = {}
     for field in fields:
         value = getattr(instance, field.name)
-        if attrs.has(type(value)):
+        if dataclasses.is_dataclass(value):
             value = _built_through_init(value)
         elif isinstance(value, list):
-            value = [_built_through_init(item) if attrs.has(type(item)) else item for item in value]
+            value = [_built_through_init(item) if dataclasses.is_dataclass(item) else item for item in value]
         values[field.name] = value
-    rebuilt = type(instance)(**{f.alias: values[f.name] for f in fields if f.init})
+    rebuilt = type(instance)(**{f.name: values[f.name] for f in fields if f.init})
     for field in fields:
         if not field.init:
             setattr(rebuilt, field.name, values[field.name])

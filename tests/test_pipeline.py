@@ -60,13 +60,13 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         capture_output=True,
     )
     (wheel,) = dist.glob("telnyx_messages-*.whl")
-    # What plain pip pulls in: httpx and attrs, ranged (PyNaCl with [webhooks]); no dev or bench pins.
+    # What plain pip pulls in: httpx and msgspec, ranged (PyNaCl with [webhooks]); no dev or bench pins.
     with zipfile.ZipFile(wheel) as archive:
         (metadata_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         metadata = archive.read(metadata_name).decode()
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
     requires = sorted(line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist: "))
-    assert requires == ["attrs>=22.2.0", "httpx<0.29,>=0.23.1", "msgspec>=0.18.5", "pynacl>=1.5; extra == 'webhooks'"]
+    assert requires == ["httpx<0.29,>=0.23.1", "msgspec>=0.18.5", "pynacl>=1.5; extra == 'webhooks'"]
     assert "Provides-Extra: dev" not in metadata and "Provides-Extra: bench" not in metadata
     version = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())["package_version"]
     assert f"\nVersion: {version}\n" in metadata

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import pickle
 import re
@@ -13,7 +14,6 @@ import sys
 import typing
 from typing import Any
 
-import attrs
 import pytest
 import telnyx_messages
 import telnyx_messages_api.models as generated_models
@@ -28,7 +28,7 @@ def _reachable(hint: Any, seen: set[type]) -> None:
     for member in typing.get_args(hint) or (hint,):
         if typing.get_args(member):
             _reachable(member, seen)
-        elif attrs.has(member) and member not in seen:
+        elif dataclasses.is_dataclass(member) and member not in seen:
             seen.add(member)
             for field_hint in typing.get_type_hints(member).values():
                 _reachable(field_hint, seen)

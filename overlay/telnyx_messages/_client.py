@@ -7,17 +7,18 @@ its signature and its arguments to `_call` or `_call_raw` here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
-import attrs
 import httpx
 from telnyx_messages_api import models as _models
 from telnyx_messages_api.api import AsyncMessages, Messages
@@ -113,7 +114,7 @@ def _resolve_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
     return url
 
 
-@attrs.frozen
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class _Config:
     """What a client and its `with_options` copies hold. The key is not here: it lives only in the
     headers given to httpx, which masks it in every repr."""
@@ -221,7 +222,7 @@ class _BaseClient(Generic[H]):
         copy.__dict__.pop("messages", None)  # the resources of this client, cached
         if max_retries is not None:
             _check_max_retries(max_retries)
-        copy._config = attrs.evolve(
+        copy._config = dataclasses.replace(
             self._config,
             base_url=self._config.base_url
             if base_url is None

@@ -19,9 +19,9 @@ the response: what is left is the message, the status, the response headers and 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-import attrs
 import httpx
 
 __all__ = [
@@ -82,7 +82,7 @@ class APIError(TelnyxError):
         return _rebuilt, (type(self), {**self.__dict__, "request": None, "response": None})
 
 
-@attrs.frozen
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class ErrorDetail:
     """One entry of a messaging error response's `errors` list."""
 

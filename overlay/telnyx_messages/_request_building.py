@@ -15,10 +15,10 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import attrs
 from telnyx_messages_api.types import NOT_GIVEN, CallOptions, DateTimeText, IsoDateTime, NotGiven, Operation
 
 __all__ = ["MAX_BODY_BYTES", "PreparedRequest", "check_headers", "prepare", "signature_of"]
@@ -29,7 +29,7 @@ MAX_BODY_BYTES = 1 << 20
 _HEADER_NAME_CHARACTERS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-@attrs.frozen
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Signature:
     """What a generated method accepts: each argument's type, and which ones the caller must give."""
 
@@ -223,7 +223,7 @@ def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
     return checked
 
 
-@attrs.frozen
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class PreparedRequest:
     method: str
     path: str

@@ -10,8 +10,8 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from dataclasses import dataclass
 
-import attrs
 import httpx
 
 INITIAL_DELAY = 0.5
@@ -23,7 +23,7 @@ _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, http
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
 
-@attrs.frozen
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class RetryPolicy:
     max_retries: int
     # True when sending the request twice has the effect of sending it once.

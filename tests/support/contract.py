@@ -6,6 +6,7 @@ schemas) map spec names to code names; nothing here names a generated class.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
 import keyword
@@ -98,19 +99,19 @@ class Walker:
         self.checked: set[tuple[int, type]] = set()
 
     def model(self, where: str, schema: dict[str, Any], model: type) -> Iterator[Mismatch]:
-        """The properties of an object schema against the fields of an attrs model."""
+        """The properties of an object schema against the fields of a generated model (a dataclass)."""
         if "$ref" in schema:  # a component is reported under its own name, once
             where = schema["$ref"]
             schema = resolve(self.spec, schema)
         if (id(schema), model) in self.checked:
             return
         self.checked.add((id(schema), model))
-        if not attrs.has(model):
+        if not dataclasses.is_dataclass(model):
             yield Mismatch(where, "an object with properties", f"{_name(model)}, not a model")
             return
         properties = schema.get("properties", {})
         required = set(schema.get("required", []))
-        fields = {f.name for f in attrs.fields(model) if f.init}
+        fields = {f.name for f in dataclasses.fields(model) if f.init}
         expected = {python_name(p): p for p in properties}
         for extra in sorted(fields - set(expected)):
             yield Mismatch(f"{where}.{extra}", "no such property", f"field {model.__name__}.{extra}")
@@ -121,7 +122,7 @@ class Walker:
                 yield Mismatch(at, "a property", f"no field {field} on {model.__name__}")
                 continue
             hint = hints[field]
-            optional = attrs.fields_dict(model)[field].default is not attrs.NOTHING
+            optional = {f.name: f for f in dataclasses.fields(model)}[field].default is not dataclasses.MISSING
             if optional == (prop in required):
                 says = "required" if prop in required else "optional"
                 yield Mismatch(at, says, f"{_name(hint)} ({'optional' if optional else 'required'})")
@@ -161,7 +162,7 @@ class Walker:
         elif kind == "object":
             if schema.get("properties"):
                 yield from self.model(where, declared, code)
-            elif not (attrs.has(code) or typing.get_origin(code) is dict):
+            elif not (dataclasses.is_dataclass(code) or typing.get_origin(code) is dict):
                 yield Mismatch(where, "a free-form object", _name(code))
         elif "enum" in schema:
             values = [v for v in schema["enum"] if v is not None]
