@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime
 import enum
 import json
@@ -36,7 +35,9 @@ from .support.contract import (
     component_class,
     concrete,
     escape,
+    init_parameters,
     inlined,
+    is_model,
     python_name,
     report,
     resolve,
@@ -202,7 +203,7 @@ def code_type_at(pointer: str) -> Any:
 
 
 def round_trip(hint: Any, value: Any) -> Any:
-    if dataclasses.is_dataclass(hint):
+    if is_model(hint):
         return hint.from_dict(value).to_dict()
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         member = hint(value)
@@ -274,21 +275,23 @@ def test_drawn_documents_parse_and_round_trip(name: str, schema: Any, models: li
 
 
 def _built_through_init(instance: Any) -> Any:
-    """The same model made by its dataclass __init__, which from_dict skips: every field must have been
-    set (reading one that was not raises), nested models too, and dataclass equality must hold."""
-    fields = dataclasses.fields(instance)
+    """The same model made by its __init__, which from_dict skips: every field must have been set
+    (reading one that was not raises), nested models too, and the model's equality must hold."""
+    model = type(instance)
+    fields = [name for name in model.__slots__ if name != "__weakref__"]
     values = {}
-    for field in fields:
-        value = getattr(instance, field.name)
-        if dataclasses.is_dataclass(value):
+    for name in fields:
+        value = getattr(instance, name)
+        if is_model(type(value)):
             value = _built_through_init(value)
         elif isinstance(value, list):
-            value = [_built_through_init(item) if dataclasses.is_dataclass(item) else item for item in value]
-        values[field.name] = value
-    rebuilt = type(instance)(**{f.name: values[f.name] for f in fields if f.init})
-    for field in fields:
-        if not field.init:
-            setattr(rebuilt, field.name, values[field.name])
+            value = [_built_through_init(item) if is_model(type(item)) else item for item in value]
+        values[name] = value
+    given = init_parameters(model)
+    rebuilt = model(**{name: values[name] for name in given})
+    for name in fields:
+        if name not in given:
+            setattr(rebuilt, name, values[name])
     return rebuilt
 
 

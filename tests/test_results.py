@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import dataclasses
 import json
 import pickle
 import re
@@ -20,6 +19,7 @@ import telnyx_messages_api.models as generated_models
 from telnyx_messages import APIResponse, AsyncTelnyx, Telnyx
 
 from .support import API_KEY, MESSAGE_ID
+from .support.contract import is_model
 from .support.server import LoopbackServer, Reply, client_for
 from .support.spec import CASES, OperationCase, message_example, normalised
 
@@ -28,7 +28,7 @@ def _reachable(hint: Any, seen: set[type]) -> None:
     for member in typing.get_args(hint) or (hint,):
         if typing.get_args(member):
             _reachable(member, seen)
-        elif dataclasses.is_dataclass(member) and member not in seen:
+        elif is_model(member) and member not in seen:
             seen.add(member)
             for field_hint in typing.get_type_hints(member).values():
                 _reachable(field_hint, seen)

@@ -6,9 +6,9 @@ schemas) map spec names to code names; nothing here names a generated class.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import enum
+import inspect
 import keyword
 import sys
 import types
@@ -33,6 +33,17 @@ _SCALARS: dict[tuple[str, str | None], Any] = {
     ("number", None): float,
     ("boolean", None): bool,
 }
+
+
+def is_model(hint: Any) -> bool:
+    """A generated model class: a plain class with its fields in __slots__, read by from_dict."""
+    return isinstance(hint, type) and hasattr(hint, "from_dict") and "__slots__" in vars(hint)
+
+
+def init_parameters(model: type) -> dict[str, inspect.Parameter]:
+    """A model's __init__ arguments (the fields a caller gives), by name."""
+    _self, *parameters = inspect.signature(model.__init__).parameters.values()
+    return {parameter.name: parameter for parameter in parameters}
 
 
 @attrs.frozen
@@ -99,19 +110,20 @@ class Walker:
         self.checked: set[tuple[int, type]] = set()
 
     def model(self, where: str, schema: dict[str, Any], model: type) -> Iterator[Mismatch]:
-        """The properties of an object schema against the fields of a generated model (a dataclass)."""
+        """The properties of an object schema against the fields of a generated model."""
         if "$ref" in schema:  # a component is reported under its own name, once
             where = schema["$ref"]
             schema = resolve(self.spec, schema)
         if (id(schema), model) in self.checked:
             return
         self.checked.add((id(schema), model))
-        if not dataclasses.is_dataclass(model):
+        if not is_model(model):
             yield Mismatch(where, "an object with properties", f"{_name(model)}, not a model")
             return
         properties = schema.get("properties", {})
         required = set(schema.get("required", []))
-        fields = {f.name for f in dataclasses.fields(model) if f.init}
+        parameters = init_parameters(model)
+        fields = set(parameters)
         expected = {python_name(p): p for p in properties}
         for extra in sorted(fields - set(expected)):
             yield Mismatch(f"{where}.{extra}", "no such property", f"field {model.__name__}.{extra}")
@@ -122,7 +134,7 @@ class Walker:
                 yield Mismatch(at, "a property", f"no field {field} on {model.__name__}")
                 continue
             hint = hints[field]
-            optional = {f.name: f for f in dataclasses.fields(model)}[field].default is not dataclasses.MISSING
+            optional = parameters[field].default is not inspect.Parameter.empty
             if optional == (prop in required):
                 says = "required" if prop in required else "optional"
                 yield Mismatch(at, says, f"{_name(hint)} ({'optional' if optional else 'required'})")
@@ -162,7 +174,7 @@ class Walker:
         elif kind == "object":
             if schema.get("properties"):
                 yield from self.model(where, declared, code)
-            elif not (dataclasses.is_dataclass(code) or typing.get_origin(code) is dict):
+            elif not (is_model(code) or typing.get_origin(code) is dict):
                 yield Mismatch(where, "a free-form object", _name(code))
         elif "enum" in schema:
             values = [v for v in schema["enum"] if v is not None]
