@@ -92,6 +92,25 @@ def test_absent_and_null_both_read_none_and_go_back_as_they_came() -> None:
     assert made.to_dict() == {"id": "x"} and made.model_fields_set == {"id"}
 
 
+def test_models_compare_by_value_and_match_like_the_dataclasses_they_replace() -> None:
+    example = message_example()
+    read = generated_models.OutboundMessagePayload.from_dict
+    assert read(example) == read(message_example()) and read(example) is not read(example)
+    assert read(example) != read({**example, "text": "other"})
+    assert read(example) != read({**example, "not_in_the_spec": 1})  # unknown fields count
+    cost = generated_models.OutboundMessagePayloadCost(amount="1", currency="USD")
+    assert cost == generated_models.OutboundMessagePayloadCost(amount="1", currency="USD")
+    assert cost != generated_models.OutboundMessagePayloadCostBreakdownRate(amount="1", currency="USD")
+    assert cost != ("1", "USD")
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(cost)
+    match read(example):
+        case generated_models.OutboundMessagePayload(cc, completed_at):  # by __match_args__
+            assert cc == [] and completed_at is None
+        case _:
+            pytest.fail("a model matches by its fields")
+
+
 @pytest.mark.parametrize(
     ("field", "value", "complaint"),
     [
