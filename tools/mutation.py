@@ -225,10 +225,10 @@ def main(argv: list[str]) -> int:
     if not args.report_only:
         prepare()
         run_mutmut(args.max_children, args.mutants)
-        listed = equivalents()
-        survivors = [n for n, code in results().items() if code not in KILLED and n not in listed]
-        if args.retest_survivors and survivors:
-            run_mutmut(args.max_children, survivors)
+        if args.retest_survivors:
+            listed = equivalents()
+            if survivors := [n for n, code in results().items() if code not in KILLED and n not in listed]:
+                run_mutmut(args.max_children, survivors)
     return report(results(), equivalents())
 
 

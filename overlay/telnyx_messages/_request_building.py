@@ -16,7 +16,7 @@ import typing
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from telnyx_messages_api.types import NOT_GIVEN, CallOptions, DateTimeText, IsoDateTime, NotGiven, Operation
@@ -223,8 +223,9 @@ def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
     return checked
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
-class PreparedRequest:
+class PreparedRequest(NamedTuple):
+    """One call's request, made once per call: a tuple, cheaper to make than a frozen dataclass."""
+
     method: str
     path: str
     params: dict[str, Any]

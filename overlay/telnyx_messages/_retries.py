@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import httpx
 
@@ -23,8 +23,9 @@ _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, http
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
+    """One call's retry rules, made once per call: a tuple, cheaper to make than a frozen dataclass."""
+
     max_retries: int
     # True when sending the request twice has the effect of sending it once.
     replayable: bool
