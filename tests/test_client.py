@@ -86,6 +86,31 @@ def test_a_bad_uuid_is_refused_before_any_request(server: LoopbackServer) -> Non
     assert server.received == []
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e",
+        "182BD5E5-6E1A-4FE4-A799-AA6D9A6AB26E",
+        "{182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e}",
+        "urn:uuid:182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e",
+        "182bd5e56e1a4fe4a799aa6d9a6ab26e",
+        uuid.UUID("182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"),
+    ],
+)
+def test_a_uuid_in_any_form_uuid_reads_is_sent_in_canonical_form(server: LoopbackServer, given: object) -> None:
+    server.reply(Reply(200, {"data": []}))
+    with client_for(server) as client:
+        client.messages.retrieve_group_messages(given)  # type: ignore[arg-type]
+    assert server.received[0].path == "/messages/group/182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
+
+
+@pytest.mark.parametrize("given", ["182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26", "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e\n"])
+def test_text_near_a_uuid_is_refused(server: LoopbackServer, given: str) -> None:
+    with client_for(server) as client, pytest.raises(ValueError, match="message_id must be a UUID"):
+        client.messages.retrieve_group_messages(given)
+    assert server.received == []
+
+
 def test_401_raises_with_the_parsed_errors(server: LoopbackServer) -> None:
     errors = {"errors": [{"code": "10009", "title": "Authentication failed", "detail": "The API key is wrong."}]}
     server.reply(Reply(401, errors, headers={"x-request-id": "req-1"}))

@@ -48,7 +48,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _decoders_agree(text: bytes) -> None:
-    client = _outcome(_json.fast_or_exact, text)
+    client = _outcome(_json.loads, text)
     exact = _outcome(json.loads, text)
     assert client[0] == exact[0], (text[:200], client, exact)
     if exact[0] == "value":
@@ -169,9 +169,7 @@ def test_deep_nesting_decodes_as_json_loads_reads_it(depth: int) -> None:
     _decoders_agree(b'{"a":' * depth + b"1" + b"}" * depth)
 
 
-def test_the_client_decodes_large_bodies_with_msgspec_and_small_with_json_loads(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_client_decodes_every_body_with_msgspec(monkeypatch: pytest.MonkeyPatch) -> None:
     used: list[int] = []
     fast = _json._fast_decoder()
     assert fast is not None
@@ -183,12 +181,11 @@ def test_the_client_decodes_large_bodies_with_msgspec_and_small_with_json_loads(
     monkeypatch.setattr(_json, "_fast_decoder", lambda: counting)
     small = b'{"a": [1, 2.5, "x"]}'
     large = json.dumps({"a": ["x" * 100] * 200}).encode()
-    assert len(small) < _json.FAST_DECODE_MIN_BYTES <= len(large)
-    assert _json.loads(small) == json.loads(small) and used == []
-    assert _json.loads(large) == json.loads(large) and used == [len(large)]
+    assert _json.loads(small) == json.loads(small) and used == [len(small)]
+    assert _json.loads(large) == json.loads(large) and used == [len(small), len(large)]
     # A text msgspec refuses still reads as json.loads reads it.
-    bom = b"\xef\xbb\xbf" + large
-    assert _json.loads(bom) == json.loads(bom) and used == [len(large), len(bom)]
+    bom = b"\xef\xbb\xbf" + small
+    assert _json.loads(bom) == json.loads(bom) and used == [len(small), len(large), len(bom)]
 
 
 def test_without_msgspec_the_client_uses_json_loads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,7 +206,6 @@ def test_a_large_group_parses_through_msgspec_as_through_json_loads(server: Loop
     document = {"data": [message_example() for _ in range(100)]}
     server.reply(Reply(200, document))
     body = json.dumps(document).encode()
-    assert len(body) >= _json.FAST_DECODE_MIN_BYTES
     with client_for(server) as client:
         group = client.messages.retrieve_group_messages("182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e")
     exact = type(group).from_dict(json.loads(body))

@@ -7,16 +7,14 @@ its signature and its arguments to `_call` or `_call_raw` here.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -114,10 +112,9 @@ def _resolve_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
     return url
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
-class _Config:
+class _Config(NamedTuple):
     """What a client and its `with_options` copies hold. The key is not here: it lives only in the
-    headers given to httpx, which masks it in every repr."""
+    headers given to httpx, which masks it in every repr. (A tuple: a dataclass costs the import.)"""
 
     base_url: str
     timeout: TimeoutTypes
@@ -222,8 +219,7 @@ class _BaseClient(Generic[H]):
         copy.__dict__.pop("messages", None)  # the resources of this client, cached
         if max_retries is not None:
             _check_max_retries(max_retries)
-        copy._config = dataclasses.replace(
-            self._config,
+        copy._config = self._config._replace(
             base_url=self._config.base_url
             if base_url is None
             else _resolve_base_url(base_url, self._allow_insecure_http),

@@ -1,11 +1,12 @@
-"""Decoding a response body: exactly what json.loads gives, faster for large bodies.
+"""Decoding a response body: exactly what json.loads gives, faster.
 
 msgspec decodes into the same builtins about twice as fast as json.loads, and where the two would
 read a text differently (a UTF-8 BOM or another encoding, NaN and Infinity, 1e999, lone surrogates)
 msgspec refuses it rather than reading it otherwise; so a refused text goes to json.loads, which
 reads it or raises what it always raised. tests/test_json_decoding.py holds the two to that.
-Small bodies go straight to json.loads: there, importing msgspec would cost a program's first call
-more than it saves.
+Every body goes through msgspec, a single message's too: measured side by side, it takes 5-7% off a
+call of one or eight messages; importing it costs the first call ~10 ms, which the import time
+taken out of the package's own modules pays for (README, performance).
 """
 
 from __future__ import annotations
@@ -15,15 +16,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-# Below this many bytes json.loads is used (a single message is about 1.5 KB, a group of eight 12 KB).
-FAST_DECODE_MIN_BYTES = 16 * 1024
-
 
 def loads(content: bytes) -> Any:
-    return fast_or_exact(content) if len(content) >= FAST_DECODE_MIN_BYTES else json.loads(content)
-
-
-def fast_or_exact(content: bytes) -> Any:
     fast = _fast_decoder()
     if fast is not None:
         try:
