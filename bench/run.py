@@ -282,7 +282,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     # Short turns: the contenders see the same state of a shared machine.
-    rounds, batch, cold, async_rounds = (1, 1, 1, 1) if args.smoke else (args.rounds, 5, 7, 5)
+    rounds, batch, cold, async_rounds = (1, 1, 1, 1) if args.smoke else (args.rounds, 5, 15, 5)
     if args.smoke:  # checks the runner's own code only: small, and without the official SDK
         global official, CONCURRENCY
         official, CONCURRENCY = None, 10
