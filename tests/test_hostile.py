@@ -35,7 +35,7 @@ from telnyx_messages import (
 )
 
 from .support import API_KEY, MESSAGE_ID
-from .support.server import LoopbackServer, Reply
+from .support.server import LoopbackServer, Reply, client_for
 
 OK_GROUP = Reply(200, {"data": []})
 
@@ -303,11 +303,20 @@ def test_the_cli_does_not_print_a_key_it_refuses(server: LoopbackServer) -> None
     assert server.received == []
 
 
+_UNSENDABLE = "default_headers: the value of X-Team holds a control character or one beyond ASCII"
+_SPACED = "default_headers: the value of X-Team starts or ends with white space"
+
+
 @pytest.mark.parametrize(
     ("headers", "error", "message"),
     [
         ({"X-Team": "a\r\nX-Evil: 1"}, ValueError, "default_headers: the value of X-Team holds a line break or NUL"),
         ({"X-Team": 5}, TypeError, "default_headers: the value of X-Team must be str, got int"),
+        ({"X-Team": "é"}, ValueError, _UNSENDABLE),
+        ({"X-Team": "a\x01b"}, ValueError, _UNSENDABLE),
+        ({"X-Team": "a\x7f"}, ValueError, _UNSENDABLE),
+        ({"X-Team": " a"}, ValueError, _SPACED),
+        ({"X-Team": "a\t"}, ValueError, _SPACED),
         ({"X Team": "a"}, ValueError, "default_headers: 'X Team' is not a valid header name"),
         ({"": "a"}, ValueError, "default_headers: '' is not a valid header name"),
         ({b"X-Team": "a"}, ValueError, "default_headers: b'X-Team' is not a valid header name"),
@@ -317,6 +326,17 @@ def test_a_bad_default_header_is_refused_at_construction(headers: Any, error: ty
     with pytest.raises(error) as caught:
         Telnyx(api_key=API_KEY, default_headers=headers)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("value", ["caf\u00e9", "trailing ", "\tleading", "bell\x07"])
+def test_a_per_call_header_http_cannot_carry_is_refused_before_sending(server: LoopbackServer, value: str) -> None:
+    with (
+        client_for(server) as client,
+        pytest.raises(ValueError, match=r"^extra_headers: the value of X-Team ") as caught,
+    ):
+        client.messages.retrieve_group_messages(MESSAGE_ID, extra_headers={"X-Team": value})
+    assert value not in str(caught.value)
+    assert server.received == []
 
 
 def test_a_header_name_may_use_every_token_character_and_a_value_any_printable_one(server: LoopbackServer) -> None:

@@ -314,6 +314,10 @@ def test_a_type_the_client_cannot_check_is_named() -> None:
     unchecked = typing.TypeVar("unchecked")
     with pytest.raises(TypeError, match=r"^send_at: the client cannot check values of type ~unchecked$"):
         _encode("2030-01-01", unchecked, "send_at")
+    # An Annotated hint other than IsoDateTime is such an omission too: its marks would go unread.
+    other_text = typing.Annotated[str, "some other mark"]
+    with pytest.raises(TypeError, match=r"^send_at: the client cannot check values of type typing.Annotated"):
+        _encode("2030-01-01", other_text, "send_at")
 
 
 @pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])

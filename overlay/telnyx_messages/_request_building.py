@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from telnyx_messages_api.types import NOT_GIVEN, CallOptions, DateTimeText, IsoDateTime, NotGiven, Operation
+from telnyx_messages_api.types import NOT_GIVEN, CallOptions, IsoDateTime, NotGiven, Operation
 
 __all__ = ["MAX_BODY_BYTES", "PreparedRequest", "check_headers", "prepare", "signature_of"]
 
@@ -113,11 +113,8 @@ def _encode(value: Any, hint: Any, where: str) -> Any:
             if not found.message.startswith(f"{where} "):
                 raise found
         raise _Mismatch(f"{where} must be {_describe(hint)}, got {type(value).__name__}")
-    if origin is typing.Annotated:
-        base, *marks = arguments
-        if any(isinstance(mark, DateTimeText) for mark in marks):
-            return _encode_datetime_text(value, where)
-        return _encode(value, base, where)
+    if hint == IsoDateTime:  # the one Annotated hint the templates write; any other is refused below
+        return _encode_datetime_text(value, where)
     if origin is typing.Literal:
         if any(type(value) is type(option) and value == option for option in arguments):
             return value
@@ -216,7 +213,9 @@ def _encode_argument(signature: Signature, name: str, value: object) -> Any:
 
 def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
     """Headers a caller adds: str names and values, no CR, LF or NUL (a header injection), and no
-    Authorization (the client sets it from api_key). Messages name the header, never its value."""
+    Authorization (the client sets it from api_key). A value is what HTTP carries: printable ASCII
+    and tabs, no white space at either end; else httpx would fail on encoding it, or h11 on sending it
+    (quoting it, as a connection error). Messages name the header, never its value."""
     checked = {}
     for name, value in headers.items():
         if not isinstance(name, str) or not name or not set(name) <= _HEADER_NAME_CHARACTERS:
@@ -227,6 +226,11 @@ def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
             raise TypeError(f"{where}: the value of {name} must be str, got {type(value).__name__}")
         if any(c in value for c in "\r\n\0"):
             raise ValueError(f"{where}: the value of {name} holds a line break or NUL")
+        spaced = value.replace("\t", " ")
+        if not (spaced.isascii() and spaced.isprintable()):
+            raise ValueError(f"{where}: the value of {name} holds a control character or one beyond ASCII")
+        if spaced != spaced.strip(" "):
+            raise ValueError(f"{where}: the value of {name} starts or ends with white space")
         checked[name] = value
     return checked
 
