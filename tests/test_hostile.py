@@ -35,23 +35,19 @@ from telnyx_messages import (
 )
 
 from .support import API_KEY, MESSAGE_ID
-from .support.server import LoopbackServer, Reply, client_for
+from .support.server import LoopbackServer, Reply, client_for, use_client
 
 OK_GROUP = Reply(200, {"data": []})
 
 
 def _call(client_kind: str, base_url: str, **options: Any) -> Any:
-    """retrieve_group_messages through Telnyx or AsyncTelnyx."""
-    options = {"api_key": API_KEY, "base_url": base_url, "max_retries": 0, **options}
-    if client_kind == "sync":
-        with Telnyx(**options) as client:
-            return client.messages.retrieve_group_messages(MESSAGE_ID)
+    """retrieve_group_messages through Telnyx or AsyncTelnyx, without retries unless given."""
+    client_class = Telnyx if client_kind == "sync" else AsyncTelnyx
 
-    async def run() -> Any:
-        async with AsyncTelnyx(**options) as client:
-            return await client.messages.retrieve_group_messages(MESSAGE_ID)
+    def retrieve(messages: Any) -> Any:  # a coroutine on AsyncTelnyx, which use_client awaits
+        return messages.retrieve_group_messages(MESSAGE_ID)
 
-    return asyncio.run(run())
+    return use_client(client_class, base_url, retrieve, **{"max_retries": 0, **options})
 
 
 CLIENTS = pytest.mark.parametrize("client_kind", ["sync", "async"])
@@ -124,12 +120,11 @@ def _drip_headers() -> Iterator[bytes | float]:
 def test_a_server_dripping_a_byte_at_a_time_is_cut_off_at_the_timeout(
     client_kind: str, script: Callable[[], Iterator[bytes | float]]
 ) -> None:
-    server = RawServer(script)
-    started = time.monotonic()
-    with pytest.raises(APITimeoutError) as caught:
-        _call(client_kind, server.base_url, timeout=1.0)
-    elapsed = time.monotonic() - started
-    server.close()
+    with RawServer(script) as server:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError) as caught:
+            _call(client_kind, server.base_url, timeout=1.0)
+        elapsed = time.monotonic() - started
     assert elapsed < 2.5, f"a 1 s timeout took {elapsed:.1f} s"
     # httpx's error is chained, with the request it was about (as every httpx error has one).
     assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
@@ -506,15 +501,12 @@ def test_a_call_over_https_verifies_the_server_and_succeeds(
 
 @CLIENTS
 def test_a_tls_handshake_that_never_ends_is_cut_off_at_the_timeout(client_kind: str) -> None:
-    server = RawServer(lambda: iter([5.0]), seconds=8)  # accepts, reads the ClientHello, says nothing
-    try:
+    with RawServer(lambda: iter([5.0]), seconds=8) as server:  # accepts, reads the ClientHello, says nothing
         started = time.monotonic()
         with pytest.raises(APITimeoutError):
             # The connect timeout bounds the handshake, though the attempt has 5 s.
             _call(client_kind, server.base_url.replace("http://", "https://"), timeout=httpx.Timeout(5.0, connect=0.3))
         assert time.monotonic() - started < 2.5
-    finally:
-        server.close()
 
 
 # --- the sync client's own transport: what reaches the socket ------------------------------------
@@ -576,8 +568,7 @@ def test_a_connect_that_hangs_ends_at_the_connect_timeout(client_kind: str) -> N
 @CLIENTS
 def test_a_connection_the_server_closed_after_answering_is_not_reused(client_kind: str) -> None:
     answer = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"data": {}}'
-    server = RawServer(lambda: iter([answer, 0.05]))  # answers, keeps nothing alive: closes
-    try:
+    with RawServer(lambda: iter([answer, 0.05])) as server:  # answers, keeps nothing alive: closes
 
         def send_twice(messages: Any) -> Any:
             first = messages.send(to="+13125550002", text="one")
@@ -589,20 +580,14 @@ def test_a_connection_the_server_closed_after_answering_is_not_reused(client_kin
             await asyncio.sleep(0.3)
             return first, await messages.send(to="+13125550002", text="two")
 
-        from .support.server import use_client
-
         client_class = Telnyx if client_kind == "sync" else AsyncTelnyx
         call = send_twice if client_kind == "sync" else send_twice_async
         first, second = use_client(client_class, server.base_url, call, max_retries=0)
         assert first.data is not None and second.data is not None
-    finally:
-        server.close()
 
 
 @CLIENTS
 def test_the_clients_own_http_client_follows_no_redirect(client_kind: str, server: LoopbackServer) -> None:
-    from .support.server import use_client
-
     other = LoopbackServer()
     server.default = Reply(307, b"", {"Location": f"{other.base_url}/messages"})
     client_class = Telnyx if client_kind == "sync" else AsyncTelnyx
@@ -621,9 +606,8 @@ def test_async_telnyx_runs_under_trio_and_its_attempts_end_at_the_timeout(server
     import anyio
 
     server.reply(Reply(503, b"", {"retry-after-ms": "50"}), OK_GROUP)
-    dripping = RawServer(_drip_headers)
 
-    async def main() -> float:
+    async def main(dripping: RawServer) -> float:
         async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, max_retries=1) as client:
             assert (await client.messages.retrieve_group_messages(MESSAGE_ID)).data == []  # after a retry
         async with AsyncTelnyx(api_key=API_KEY, base_url=dripping.base_url, max_retries=0, timeout=1.0) as client:
@@ -632,10 +616,8 @@ def test_async_telnyx_runs_under_trio_and_its_attempts_end_at_the_timeout(server
                 await client.messages.retrieve_group_messages(MESSAGE_ID)
             return time.monotonic() - started
 
-    try:
-        elapsed = anyio.run(main, backend="trio")
-    finally:
-        dripping.close()
+    with RawServer(_drip_headers) as dripping:
+        elapsed = anyio.run(main, dripping, backend="trio")
     assert 0.9 < elapsed < 2.5 and len(server.received) == 2
 
 
