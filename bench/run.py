@@ -294,7 +294,7 @@ def main() -> int:
             "per_call": per_call(base_url, rounds, batch),
             "parse_only": parse_only(rounds, batch),
             "cold_start": cold_start(base_url, cold),
-            "async": asyncio.run(async_throughput(base_url, async_rounds, 1 if args.smoke else 6)),
+            "async": asyncio.run(async_throughput(base_url, async_rounds, 1 if args.smoke else 10)),
         }
     print(report(results))
     if args.json:

@@ -65,6 +65,28 @@ def test_the_package_imports_result_models_only_when_used() -> None:
         telnyx_messages.OutboundMessagePayloadd  # noqa: B018
 
 
+def test_a_models_request_typeddict_is_built_on_first_use() -> None:
+    """Reading a response builds no ...Param TypedDict (building one compiles its annotations); the
+    first use of one builds it, in its module, with its wire names."""
+    code = (
+        "import sys, typing\n"
+        "from telnyx_messages_api.models import OutboundMessagePayload\n"
+        "module = sys.modules['telnyx_messages_api.models.outbound_message_payload']\n"
+        "print('OutboundMessagePayloadParam' in vars(module))\n"
+        "from telnyx_messages_api.models import OutboundMessagePayloadParam as P\n"
+        "print(vars(module)['OutboundMessagePayloadParam'] is P, P.__module__ == module.__name__)\n"
+        "print(P.__qualname__, P.__wire_names__, typing.is_typeddict(P), 'from_' in P.__optional_keys__)\n"
+        "print(hasattr(module, 'NoSuchParam'))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.splitlines() == [
+        "False",
+        "True True",
+        "OutboundMessagePayloadParam {'from_': 'from'} True True",
+        "False",
+    ]
+
+
 def test_a_message_reads_as_in_the_official_sdk(server: LoopbackServer) -> None:
     example = message_example()
     server.reply(Reply(200, {"data": example}))

@@ -229,7 +229,7 @@ def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
         spaced = value.replace("\t", " ")
         if not (spaced.isascii() and spaced.isprintable()):
             raise ValueError(f"{where}: the value of {name} holds a control character or one beyond ASCII")
-        if spaced != spaced.strip(" "):
+        if spaced != spaced.strip():  # only spaces are left to strip: other white space is refused above
             raise ValueError(f"{where}: the value of {name} starts or ends with white space")
         checked[name] = value
     return checked
