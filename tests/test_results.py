@@ -190,6 +190,13 @@ def test_the_raw_response(server: LoopbackServer) -> None:
     assert raw.json()["data"]["id"] == raw.parse().data.id and json.loads(raw.text) == raw.json()  # type: ignore[union-attr]
     assert raw.is_closed
     assert repr(raw) == f"<APIResponse [200] GET /messages/{MESSAGE_ID}>"
+    # Read-only, yet it copies and pickles (rebuilt, not set field by field), comparing by value.
+    with pytest.raises(AttributeError, match="read-only"):
+        raw.parsed = None  # type: ignore[misc]
+    copied = copy.copy(raw)
+    assert copied == raw and copied is not raw and copied.parsed is raw.parsed
+    unpickled = pickle.loads(pickle.dumps(raw))
+    assert unpickled.parse() == raw.parse() and unpickled.status_code == 200 and unpickled.json() == raw.json()
 
 
 def test_the_async_raw_response_is_awaited(server: LoopbackServer) -> None:

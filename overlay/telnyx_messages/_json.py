@@ -5,8 +5,8 @@ read a text differently (a UTF-8 BOM or another encoding, NaN and Infinity, 1e99
 msgspec refuses it rather than reading it otherwise; so a refused text goes to json.loads, which
 reads it or raises what it always raised. tests/test_json_decoding.py holds the two to that.
 Every body goes through msgspec, a single message's too: measured side by side, it takes 5-7% off a
-call of one or eight messages; importing it costs the first call ~10 ms, which the import time
-taken out of the package's own modules pays for (README, performance).
+call of one or eight messages; importing it costs the first call ~10 ms, which import time taken
+out of the package's own modules pays back in part (README, performance).
 """
 
 from __future__ import annotations
