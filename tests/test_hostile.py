@@ -309,6 +309,7 @@ _SPACED = "default_headers: the value of X-Team starts or ends with white space"
         ({"X-Team": 5}, TypeError, "default_headers: the value of X-Team must be str, got int"),
         ({"X-Team": "é"}, ValueError, _UNSENDABLE),
         ({"X-Team": "a\x01b"}, ValueError, _UNSENDABLE),
+        ({"X-Team": "X-ray\x1b"}, ValueError, _UNSENDABLE),
         ({"X-Team": "a\x7f"}, ValueError, _UNSENDABLE),
         ({"X-Team": " a"}, ValueError, _SPACED),
         ({"X-Team": "a\t"}, ValueError, _SPACED),

@@ -82,8 +82,9 @@ class APIError(TelnyxError):
 
 
 class ErrorDetail(NamedTuple):
-    """One entry of a messaging error response's `errors` list. (A named tuple: a dataclass costs
-    every program's import more than a millisecond to build.)"""
+    """One entry of a messaging error response's `errors` list."""
+
+    # A named tuple: a dataclass would cost every program's import more than a millisecond to build.
 
     code: str
     title: str

@@ -224,11 +224,11 @@ def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
             raise ValueError(f"{where}: Authorization is set by the client from api_key; pass api_key= instead")
         if not isinstance(value, str):
             raise TypeError(f"{where}: the value of {name} must be str, got {type(value).__name__}")
-        if any(c in value for c in "\r\n\0"):
-            raise ValueError(f"{where}: the value of {name} holds a line break or NUL")
         spaced = value.replace("\t", " ")
         if not (spaced.isascii() and spaced.isprintable()):
-            raise ValueError(f"{where}: the value of {name} holds a control character or one beyond ASCII")
+            injection = any(c in value for c in "\r\n\0")
+            what = "a line break or NUL" if injection else "a control character or one beyond ASCII"
+            raise ValueError(f"{where}: the value of {name} holds {what}")
         if spaced != spaced.strip():  # only spaces are left to strip: other white space is refused above
             raise ValueError(f"{where}: the value of {name} starts or ends with white space")
         checked[name] = value
