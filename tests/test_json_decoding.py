@@ -1,13 +1,18 @@
 """The response decoder gives exactly what json.loads gives, value and type, for any text: msgspec
-where it reads the text, json.loads where it refuses it (telnyx_messages/_json.py)."""
+where it reads the text, json.loads where it refuses it; and a process switches from json.loads to
+msgspec once it has decoded enough for msgspec's import to pay (telnyx_messages/_json.py)."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import math
+import subprocess
 import sys
 from typing import Any
 
+import msgspec.json
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -47,14 +52,19 @@ def _same(a: Any, b: Any) -> bool:
     return True
 
 
+# The decoder a process switches to, made as _json makes it.
+MSGSPEC_PATH = functools.partial(_json.msgspec_then_json_loads, msgspec.json.Decoder().decode)
+
+
 def _decoders_agree(text: bytes) -> None:
-    client = _outcome(_json.loads, text)
     exact = _outcome(json.loads, text)
-    assert client[0] == exact[0], (text[:200], client, exact)
-    if exact[0] == "value":
-        assert _same(client[1], exact[1]), (text[:200], client[1], exact[1])
-    else:
-        assert client[1] is exact[1]
+    for decode in (MSGSPEC_PATH, _json.loads):
+        client = _outcome(decode, text)
+        assert client[0] == exact[0], (text[:200], client, exact)
+        if exact[0] == "value":
+            assert _same(client[1], exact[1]), (text[:200], client[1], exact[1])
+        else:
+            assert client[1] is exact[1]
 
 
 json_values = st.recursive(
@@ -169,35 +179,92 @@ def test_deep_nesting_decodes_as_json_loads_reads_it(depth: int) -> None:
     _decoders_agree(b'{"a":' * depth + b"1" + b"}" * depth)
 
 
-def test_the_client_decodes_every_body_with_msgspec(monkeypatch: pytest.MonkeyPatch) -> None:
-    used: list[int] = []
-    fast = _json._fast_decoder()
-    assert fast is not None
+@pytest.fixture
+def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decoder's state as a new process has it: nothing decoded, msgspec not imported."""
+    monkeypatch.setattr(_json, "_decoded_bytes", 0)
+    monkeypatch.setattr(_json, "_decode", _json._json_loads_until_switch)
+    monkeypatch.delitem(sys.modules, "msgspec.json")
 
-    def counting(content: bytes) -> Any:
-        used.append(len(content))
-        return fast(content)
 
-    monkeypatch.setattr(_json, "_fast_decoder", lambda: counting)
+def _string_body(size: int) -> bytes:
+    return b'"' + b"a" * (size - 2) + b'"'
+
+
+@pytest.mark.usefixtures("fresh_process")
+def test_a_process_decodes_with_json_loads_until_msgspec_would_have_paid_for_itself() -> None:
+    quarter = _string_body(_json.SWITCH_AFTER_BYTES // 4)
+    for _ in range(3):
+        assert _json.loads(quarter) == json.loads(quarter)
+        assert _json._decode is _json._json_loads_until_switch and "msgspec.json" not in sys.modules
+    assert _json._decoded_bytes == 3 * len(quarter)
+    assert _json.loads(quarter) == json.loads(quarter)  # the body that reaches the sum switches
+    assert "msgspec.json" in sys.modules
+    switched = _json._decode
+    assert isinstance(switched, functools.partial) and switched.func is _json.msgspec_then_json_loads
+    bom = b"\xef\xbb\xbf" + b'{"a": [1, 2.5, "x"]}'  # msgspec refuses it: json.loads reads it
+    assert _json.loads(bom) == json.loads(bom) and _json._decode is switched
+
+
+@pytest.mark.usefixtures("fresh_process")
+def test_small_bodies_add_up_to_the_switch() -> None:
     small = b'{"a": [1, 2.5, "x"]}'
-    large = json.dumps({"a": ["x" * 100] * 200}).encode()
-    assert _json.loads(small) == json.loads(small) and used == [len(small)]
-    assert _json.loads(large) == json.loads(large) and used == [len(small), len(large)]
-    # A text msgspec refuses still reads as json.loads reads it.
-    bom = b"\xef\xbb\xbf" + small
-    assert _json.loads(bom) == json.loads(bom) and used == [len(small), len(large), len(bom)]
+    bodies = -(-_json.SWITCH_AFTER_BYTES // len(small))  # the count whose sizes first reach the sum
+    for _ in range(bodies - 1):
+        _json.loads(small)
+    assert _json._decode is _json._json_loads_until_switch
+    assert _json.loads(small) == json.loads(small) and _json._decode is not _json._json_loads_until_switch
 
 
-def test_without_msgspec_the_client_uses_json_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    _json._fast_decoder.cache_clear()
+@pytest.mark.usefixtures("fresh_process")
+def test_a_program_that_imported_msgspec_uses_it_from_the_first_body() -> None:
+    importlib.import_module("msgspec.json")  # the program's own import: nothing left to pay for
+
+    small = b"[1]"
+    assert _json.loads(small) == [1] and _json._decoded_bytes == len(small)
+    assert isinstance(_json._decode, functools.partial) and _json._decode.func is _json.msgspec_then_json_loads
+
+
+def test_the_switched_decoder_decodes_with_msgspec(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[bytes] = []
+    real = msgspec.json.Decoder()
+
+    class Spy:
+        def decode(self, content: bytes) -> Any:
+            decoded.append(content)
+            return real.decode(content)
+
+    monkeypatch.setattr(msgspec.json, "Decoder", Spy)
+    decode = _json._switched()
+    assert decode(b"[1, 2]") == [1, 2] and decoded == [b"[1, 2]"]
+    bom = b"\xef\xbb\xbf[3]"
+    assert decode(bom) == [3] and decoded == [b"[1, 2]", bom]
+
+
+@pytest.mark.usefixtures("fresh_process")
+def test_without_msgspec_every_body_goes_to_json_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "msgspec", None)  # import msgspec raises ImportError
     monkeypatch.setitem(sys.modules, "msgspec.json", None)
+    assert _json._switched() is json.loads
     large = json.dumps({"a": [0.1] * 5000}).encode()
-    try:
-        assert _json._fast_decoder() is None
-        assert _json.loads(large) == json.loads(large)
-    finally:
-        _json._fast_decoder.cache_clear()  # the next caller imports msgspec again
+    assert _json.loads(large) == json.loads(large) and _json._decode is json.loads
+
+
+def test_a_new_process_makes_its_first_call_without_importing_msgspec(server: LoopbackServer) -> None:
+    from .support.spec import message_example
+
+    server.reply(Reply(200, {"data": [message_example() for _ in range(8)]}))
+    code = (
+        "import sys\n"
+        "from telnyx_messages import Telnyx, _json\n"
+        f"client = Telnyx(api_key='k', base_url={server.base_url!r}, max_retries=0)\n"
+        "group = client.messages.retrieve_group_messages('182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e')\n"
+        "print(len(group.data), 'msgspec' in sys.modules)\n"
+        "_json.loads(b'\"' + b'a' * _json.SWITCH_AFTER_BYTES + b'\"')\n"
+        "print('msgspec.json' in sys.modules)\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.splitlines() == ["8 False", "True"]
 
 
 def test_a_large_group_parses_through_msgspec_as_through_json_loads(server: LoopbackServer) -> None:
