@@ -27,6 +27,8 @@ def test_the_benchmark_runs(tmp_path: Path) -> None:
         assert table["telnyx_messages"]["median_us"] > 0
     assert set(results["parse_only"]) >= {"json.loads", "telnyx_messages from_dict"}
     assert results["cold_start"]["telnyx_messages"]["peak_rss_mb"] > 0
+    assert results["cold_start"]["httpx"]["over_httpx_ms"] == 0.0
+    assert results["cold_start"]["telnyx_messages"]["samples"] == 1
     assert results["async"]["telnyx_messages"]["calls_per_s"] > 0
     assert results["async"]["telnyx_messages"]["calls_per_cpu_s"] > 0
     assert "per call (ratio to raw httpx" in run.stdout
