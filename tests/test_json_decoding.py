@@ -275,5 +275,8 @@ def test_a_large_group_parses_through_msgspec_as_through_json_loads(server: Loop
     body = json.dumps(document).encode()
     with client_for(server) as client:
         group = client.messages.retrieve_group_messages("182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e")
+    # This process imported msgspec (above), so the client decoded with it from its first body.
+    switched = _json._decode
+    assert isinstance(switched, functools.partial) and switched.func is _json.msgspec_then_json_loads
     exact = type(group).from_dict(json.loads(body))
     assert group == exact and group.to_dict() == exact.to_dict() and len(group.data or []) == 100

@@ -9,8 +9,8 @@ two to that.
 Importing msgspec costs about as much as json.loads's extra time over 1.5 MB (single messages) to
 5 MB (groups of 100) of bodies, measured side by side: a script that makes a few calls would pay
 it for nothing. So a process decodes with json.loads until it has decoded SWITCH_AFTER_BYTES, then
-imports msgspec and decodes with it from then on (rent until renting has cost what buying does: never
-more than twice the better choice made in hindsight). A program that has imported msgspec already
+imports msgspec and decodes with it from then on (rent until renting has cost what buying does: about
+twice the better choice made in hindsight, at worst). A program that has imported msgspec already
 pays nothing more for it, and uses it from the first body; one that would rather pay at start-up
 imports it itself. Without msgspec, json.loads reads every body.
 """
