@@ -76,7 +76,7 @@ def _describe(hint: Any) -> str:
         return "None"
     if hint is datetime.datetime:
         return "a timezone-aware datetime"
-    if typing.get_origin(hint) is typing.Annotated:
+    if hint == IsoDateTime:
         return "its ISO 8601 text"
     return str(getattr(hint, "__name__", hint))
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from telnyx_messages_api.api import METHODS, OPERATIONS, Messages
+from telnyx_messages_api.types import IsoDateTime
 
 from ._client import Telnyx
 from ._exceptions import TelnyxError, escape_controls
@@ -125,7 +126,7 @@ def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required:
         del kwargs["metavar"]
     elif int in members:
         kwargs["type"] = int
-    elif any(typing.get_origin(m) is typing.Annotated for m in members):
+    elif IsoDateTime in members:
         kwargs["metavar"] = _EXAMPLES["date-time"]
     elif uuid.UUID in members:
         kwargs["metavar"] = "UUID"
