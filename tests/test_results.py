@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import enum
+import gc
 import json
 import pickle
 import re
 import subprocess
 import sys
 import typing
+import weakref
 from typing import Any
 
 import pytest
@@ -112,6 +115,64 @@ def test_absent_and_null_both_read_none_and_go_back_as_they_came() -> None:
     assert document["completed_at"] is None and document["text"] is None and "subject" not in document
     made = generated_models.OutboundMessagePayload(id="x", text=None)
     assert made.to_dict() == {"id": "x"} and made.model_fields_set == {"id"}
+
+
+class _Document(dict[str, Any]):
+    """A decoded JSON object a weak reference can point at."""
+
+
+def test_a_result_does_not_keep_its_document_alive() -> None:
+    """What the document held is read at parse time: once the document is gone, absent and null
+    fields still go back out as they came, and unknown fields are kept."""
+    example = message_example()
+    example["completed_at"] = None  # null
+    del example["subject"]  # absent
+    example["not_in_the_spec"] = "kept"
+    document = _Document(example, cost=_Document(example["cost"]), to=[_Document(example["to"][0])])
+    left = [weakref.ref(document), weakref.ref(document["cost"]), weakref.ref(document["to"][0])]
+    message = generated_models.OutboundMessagePayload.from_dict(document)
+    del document
+    assert [ref() for ref in left] == [None, None, None]
+    assert "completed_at" in message.model_fields_set and "subject" not in message.model_fields_set
+    assert normalised(message.to_dict()) == normalised(example)
+
+
+_HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: the type's objects are the garbage collector's to count and visit
+
+
+def _collected_objects(root: object) -> int:
+    """How many objects of the garbage collector's `root` reaches: each counts towards the next
+    collection and may be visited by it. Classes and enum members, which outlive any one result,
+    are left out."""
+    seen: dict[int, object] = {}
+    stack = [root]
+    while stack:
+        for referent in gc.get_referents(stack.pop()):
+            if isinstance(referent, type | enum.Enum) or id(referent) in seen:
+                continue
+            seen[id(referent)] = referent
+            stack.append(referent)
+    return sum(1 for found in seen.values() if type(found).__flags__ & _HAVE_GC)
+
+
+def test_a_result_keeps_no_more_objects_for_the_garbage_collector_than_its_document() -> None:
+    """Per message of a group: no more objects the collector visits than the decoded document keeps
+    (one model where it has a dict, one list where it has a list), so that a program holding results
+    pays the collector what one holding the raw documents pays. Counted over 8 and 16 messages, the
+    difference being per message, so that what all results share cancels out."""
+    example = message_example()
+    example["completed_at"] = None
+    del example["subject"]
+
+    def objects_per_message(keep: Any) -> float:
+        small, large = ({"data": [dict(example, id=f"m{i}") for i in range(n)]} for n in (8, 16))
+        small_text, large_text = json.dumps(small), json.dumps(large)
+        counts = [_collected_objects([keep(json.loads(text))]) for text in (small_text, large_text)]
+        return (counts[1] - counts[0]) / 8
+
+    result = objects_per_message(generated_models.MessageRetrieveGroupMessagesResponse.from_dict)
+    document = objects_per_message(lambda decoded: decoded)
+    assert 0 < result <= document, (result, document)
 
 
 def test_models_compare_by_value_and_match_like_the_dataclasses_they_replace() -> None:
