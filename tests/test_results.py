@@ -137,6 +137,28 @@ def test_a_result_does_not_keep_its_document_alive() -> None:
     assert normalised(message.to_dict()) == normalised(example)
 
 
+def test_absent_names_reuses_the_last_answer_only_where_it_is_right() -> None:
+    """The previous answer is kept for the next document, and given again only where that document
+    lacks the same names: same count missing but other names, or an unknown name in a known one's
+    place, get a new answer."""
+    from telnyx_messages_api.types import absent_names
+
+    names = frozenset(("a", "b", "c", "d"))
+    last: list[frozenset[str]] = [frozenset()]
+
+    def absent(document: dict[str, int]) -> frozenset[str]:
+        return absent_names(document, names, names.issuperset(document), last)
+
+    first = absent({"a": 1, "b": 2, "c": 3})
+    assert first == {"d"} and last[0] is first
+    assert absent({"c": 3, "b": 2, "a": 1}) is first  # the same names lacking: the same set
+    assert absent({"a": 1, "b": 2, "d": 4}) == {"c"}  # as many lacking, other names
+    assert absent({"a": 1, "b": 2, "d": 4, "x": 0}) == {"c"}  # an unknown name beside them
+    assert absent({"a": 1, "b": 2, "x": 0}) == {"c", "d"}  # an unknown name where "c" was
+    assert absent({"a": 1, "b": 2}) == {"c", "d"} and absent({}) == names
+    assert absent({"a": 1, "b": 2, "c": 3, "d": 4}) == frozenset()
+
+
 _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: the type's objects are the garbage collector's to count and visit
 
 
