@@ -83,6 +83,12 @@ def _at_location(latitude: Any, longitude: Any) -> dict[str, Any]:
         (lambda m: m.send(to="+1", text=5), TypeError, "send(): text must be str, got int"),
         (lambda m: m.send(to=""), ValueError, "send(): to must not be empty"),
         (lambda m: m.rcs.generate_deeplink(""), ValueError, "generate_deeplink(): agent_id must not be empty"),
+        (
+            lambda m: m.rcs.generate_deeplink(".."),
+            ValueError,
+            "generate_deeplink(): agent_id must not be '..', which would send the request to another path",
+        ),
+        (lambda m: m.rcs.generate_deeplink("."), ValueError, "generate_deeplink(): agent_id must not be '.', which"),
         (lambda m: m.send_group_mms(from_="+1", to=[]), ValueError, "to must not be empty"),
         (lambda m: m.send(to="+1", media_urls="http://x"), TypeError, "media_urls must be a list of str, got str"),
         (lambda m: m.send(to="+1", media_urls=["http://x", 1]), TypeError, "media_urls[1] must be str, got int"),
@@ -265,13 +271,17 @@ def test_each_kind_of_argument_is_sent_as_the_api_reads_it(server: LoopbackServe
 
     answers = {case.operation_id: Reply(200, example_of(SPEC, case.response_schema)) for case in CASES}
     server.reply(
-        *(answers[o] for o in ["ScheduleMessage"] * 2 + ["GetMessage", "GenerateRCSDeeplink", "SendRCSMessage"])
+        *(
+            answers[o]
+            for o in ["ScheduleMessage"] * 2 + ["GetMessage"] + ["GenerateRCSDeeplink"] * 2 + ["SendRCSMessage"]
+        )
     )
     calls = [
         lambda m: m.schedule(to="+2", send_at="2030-01-01T09:30:00+01:00"),  # text: sent as written
         lambda m: m.schedule(to="+2", send_at=datetime.datetime(2030, 1, 1, 8, 30, tzinfo=datetime.UTC)),
         lambda m: m.retrieve(uuid.UUID(MESSAGE_ID)),
         lambda m: m.rcs.generate_deeplink("agent/1?x=#", phone_number="+15555550100", body="hi & bye"),
+        lambda m: m.rcs.generate_deeplink("..."),  # dots, but no dot segment
         lambda m: m.rcs.send(
             agent_id="a",
             to="+2",
@@ -293,12 +303,13 @@ def test_each_kind_of_argument_is_sent_as_the_api_reads_it(server: LoopbackServe
     ]
     for call in calls:
         use_client(client_class, server.base_url, call)
-    schedule_text, schedule_datetime, retrieve, deeplink, rcs = server.received
+    schedule_text, schedule_datetime, retrieve, deeplink, dots, rcs = server.received
     assert schedule_text.json()["send_at"] == "2030-01-01T09:30:00+01:00"
     assert schedule_datetime.json()["send_at"] == "2030-01-01T08:30:00+00:00"
     assert retrieve.path == f"/messages/{MESSAGE_ID}"
     # A path parameter is one segment whatever it holds; query values are encoded.
     assert deeplink.path == "/messages/rcs/deeplinks/agent%2F1%3Fx%3D%23?phone_number=%2B15555550100&body=hi+%26+bye"
+    assert dots.path == "/messages/rcs/deeplinks/..."
     sent = rcs.json()["agent_message"]["content_message"]
     assert sent["suggestions"][0]["action"]["view_location_action"]["lat_long"] == {"latitude": 1, "longitude": -0.5}
     assert sent["rich_card"]["standalone_card"]["card_orientation"] == "HORIZONTAL"

@@ -29,6 +29,9 @@ MAX_BODY_BYTES = 1 << 20
 # What str(uuid.UUID(text)) gives: text already of this form is sent as given, without a parse.
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
 
+# A path parameter that is one of these would be a dot segment: removed with the one before it.
+_DOT_SEGMENTS = frozenset((".", ".."))
+
 _HEADER_NAME_CHARACTERS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
@@ -256,8 +259,12 @@ def prepare(
     path = operation.path
     for name, wire in operation.path_parameters:
         # Never empty: a path parameter is required, and _encode_argument refuses "" for those.
-        text = _encode_argument(signature, name, arguments[name])
-        path = path.replace("{" + wire + "}", quote(str(text), safe=""))
+        text = str(_encode_argument(signature, name, arguments[name]))
+        if text in _DOT_SEGMENTS:  # quote() keeps dots, and the URL parser would remove the segment
+            raise ValueError(
+                f"{signature.name}(): {name} must not be {text!r}, which would send the request to another path"
+            )
+        path = path.replace("{" + wire + "}", quote(text, safe=""))
     params: dict[str, Any] = dict(default_query)
     for name, wire in operation.query_parameters:
         if arguments[name] is not NOT_GIVEN:
