@@ -111,6 +111,35 @@ def test_text_near_a_uuid_is_refused(server: LoopbackServer, given: str) -> None
     assert server.received == []
 
 
+def test_a_program_that_passes_ids_as_text_never_imports_uuid(server: LoopbackServer) -> None:
+    """uuid imports `platform` on Linux, milliseconds of every start: a UUID argument given as text
+    (in the path or the body) is checked and sent without it, and a uuid.UUID still is one. A fresh
+    interpreter, as a plain install: without click and rich, which this environment has and httpx
+    imports when it can (click imports uuid)."""
+    import subprocess
+    import sys
+
+    server.reply(Reply(200, {"data": []}), Reply(200, {"data": message_example()}))
+    profile = "4000eba1-a0c0-4563-9925-b25e842a7cb6"
+    code = (
+        "import sys\n"
+        "sys.modules.update(dict.fromkeys(('click', 'rich', 'pygments'), None))\n"
+        "from telnyx_messages import Telnyx\n"
+        "from telnyx_messages_api.types import UUID\n"
+        f"client = Telnyx(api_key='k', base_url={server.base_url!r}, max_retries=0)\n"
+        f"client.messages.retrieve_group_messages({GROUP_ID!r})\n"
+        f"client.messages.send_number_pool(messaging_profile_id={profile!r}, to='+13125550002', text='hi')\n"
+        "print('uuid' in sys.modules, isinstance(object(), UUID), 'uuid' in sys.modules)\n"
+        "import uuid\n"
+        f"print(isinstance(uuid.UUID({profile!r}), UUID), isinstance({profile!r}, UUID), type(UUID({profile!r})))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.splitlines() == ["False False False", "True False <class 'uuid.UUID'>"]
+    group, sent = server.received
+    assert group.path == f"/messages/group/{GROUP_ID}"
+    assert sent.json()["messaging_profile_id"] == profile
+
+
 def test_401_raises_with_the_parsed_errors(server: LoopbackServer) -> None:
     errors = {"errors": [{"code": "10009", "title": "Authentication failed", "detail": "The API key is wrong."}]}
     server.reply(Reply(401, errors, headers={"x-request-id": "req-1"}))

@@ -14,12 +14,11 @@ import json
 import re
 import types
 import typing
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from telnyx_messages_api.types import NOT_GIVEN, CallOptions, IsoDateTime, NotGiven, Operation
+from telnyx_messages_api.types import NOT_GIVEN, UUID, CallOptions, IsoDateTime, NotGiven, Operation
 
 __all__ = ["MAX_BODY_BYTES", "PreparedRequest", "check_headers", "prepare", "signature_of"]
 
@@ -94,11 +93,11 @@ def _encode(value: Any, hint: Any, where: str) -> Any:
     """`value` as JSON, if it is of type `hint`; else _Mismatch naming `where`."""
     origin, arguments = _shape(hint)
     if origin in (typing.Union, types.UnionType):
-        if uuid.UUID in arguments and isinstance(value, str):  # `format: uuid` taken as text: check its form
+        if UUID in arguments and isinstance(value, str):  # `format: uuid` taken as text: check its form
             if _CANONICAL_UUID(value):
                 return value
             try:
-                return str(uuid.UUID(value))
+                return str(UUID(value))
             except ValueError:
                 raise _Mismatch(f"{where} must be a UUID, got {value!r}", wrong_value=True) from None
         mismatches = []
@@ -138,8 +137,8 @@ def _encode(value: Any, hint: Any, where: str) -> Any:
         raise _Mismatch(f"{where} must be None, got {type(value).__name__}")
     if hint is datetime.datetime:
         return _encode_datetime(value, where)
-    if hint is uuid.UUID:
-        if isinstance(value, uuid.UUID):
+    if hint is UUID:
+        if isinstance(value, UUID):
             return str(value)
         raise _Mismatch(f"{where} must be a UUID, got {type(value).__name__}")
     if isinstance(hint, type) and issubclass(hint, enum.Enum):

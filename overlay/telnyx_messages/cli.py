@@ -18,13 +18,12 @@ import re
 import sys
 import types
 import typing
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from telnyx_messages_api.api import METHODS, OPERATIONS, Messages
-from telnyx_messages_api.types import IsoDateTime
+from telnyx_messages_api.types import UUID, IsoDateTime
 
 from ._client import Telnyx
 from ._exceptions import TelnyxError, escape_controls
@@ -128,7 +127,7 @@ def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required:
         kwargs["type"] = int
     elif IsoDateTime in members:
         kwargs["metavar"] = _EXAMPLES["date-time"]
-    elif uuid.UUID in members:
+    elif UUID in members:
         kwargs["metavar"] = "UUID"
     # Required options may come from --body instead: checked after merging, like the method does.
     parser.add_argument(*flags, help=_as_help(help_text), **kwargs)
