@@ -175,7 +175,14 @@ def parse_only(rounds: int, batch: int) -> dict[str, Any]:
     }
 
 
+# What this environment has and a plain install of the package does not, that httpx and httpcore
+# import when they can: httpx's command line (click, rich, pygments) and trio (which imports attrs and
+# platform). Each cold start keeps them out, as an absent module is: each contender's start is then a
+# plain install's, and none of them hides a module another imports (click imports uuid, trio platform).
+NOT_IN_A_PLAIN_INSTALL = ("click", "rich", "pygments", "trio")
 COLD = """
+import sys
+sys.modules.update(dict.fromkeys({absent!r}, None))
 import time
 started = time.perf_counter()
 {body}
@@ -210,7 +217,7 @@ def cold_start(base_url: str, repeats: int, official_repeats: int) -> dict[str, 
         for name, body in bodies.items():
             if "official" in name and turn > official_repeats:
                 continue
-            code = COLD.format(body=body.format(url=base_url, gid=group_id(8)))
+            code = COLD.format(absent=NOT_IN_A_PLAIN_INSTALL, body=body.format(url=base_url, gid=group_id(8)))
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
             seconds, hwm_kb = out.stdout.split()
             if turn:
