@@ -241,21 +241,23 @@ async def _throughput(call: Callable[[], Any], rounds: int) -> tuple[float, floa
     all `rounds`, then over the rounds after the first. The warm-up leaves the pool 200 idle
     connections, and in the first round httpcore spins, the CPU busy, until they pass their keep-alive
     (5 s: the round lasts as long as the expiry set); the rounds after it show the clients themselves."""
+    if rounds < 2:
+        raise ValueError(f"rounds must be at least 2 (the first, and the rounds after it), got {rounds}")
     await asyncio.gather(*(call() for _ in range(CONCURRENCY)))  # warm the pool
     started, cpu_started = time.perf_counter(), time.process_time()
-    settled = settled_cpu = 0.0
+    after_first = after_first_cpu = 0.0
     for done in range(rounds):
         if done == 1:
-            settled, settled_cpu = time.perf_counter(), time.process_time()
+            after_first, after_first_cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(call() for _ in range(CONCURRENCY)))
     ended, cpu_ended = time.perf_counter(), time.process_time()
     calls = rounds * CONCURRENCY
-    after_first = (rounds - 1) * CONCURRENCY
+    calls_after_first = (rounds - 1) * CONCURRENCY
     return (
         calls / (ended - started),
         calls / (cpu_ended - cpu_started),
-        after_first / (ended - settled),
-        after_first / (cpu_ended - settled_cpu),
+        calls_after_first / (ended - after_first),
+        calls_after_first / (cpu_ended - after_first_cpu),
     )
 
 
@@ -301,10 +303,10 @@ async def async_throughput(base_url: str, rounds: int, repeats: int) -> dict[str
             "ratio": m[0] / medians["httpx"][0],
             "calls_per_cpu_s": m[1],
             "cpu_ratio": m[1] / medians["httpx"][1],
-            "settled_calls_per_s": m[2],
-            "settled_ratio": m[2] / medians["httpx"][2],
-            "settled_calls_per_cpu_s": m[3],
-            "settled_cpu_ratio": m[3] / medians["httpx"][3],
+            "after_first_calls_per_s": m[2],
+            "after_first_ratio": m[2] / medians["httpx"][2],
+            "after_first_calls_per_cpu_s": m[3],
+            "after_first_cpu_ratio": m[3] / medians["httpx"][3],
         }
         for name, m in medians.items()
     }
@@ -330,7 +332,7 @@ def report(results: dict[str, Any]) -> str:
         " whole turns, then the rounds after the first):"
     )
     for name, row in results["async"].items():
-        for label, key in (("whole turn", ""), ("after the first round", "settled_")):
+        for label, key in (("whole turn", ""), ("after the first round", "after_first_")):
             lines.append(
                 f"  {name:<16} {label:<22} {row[key + 'calls_per_s']:7.0f} calls/s  {row[key + 'ratio']:5.2f}x"
                 f"  / {row[key + 'calls_per_cpu_s']:6.0f} calls/CPU-s  {row[key + 'cpu_ratio']:5.2f}x"
