@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import yaml
@@ -235,7 +235,14 @@ def cold_start(base_url: str, repeats: int, official_repeats: int) -> dict[str, 
     }
 
 
-async def _throughput(call: Callable[[], Any], rounds: int) -> tuple[float, float, float, float]:
+class Throughput(NamedTuple):
+    calls_per_s: float
+    calls_per_cpu_s: float
+    after_first_calls_per_s: float
+    after_first_calls_per_cpu_s: float
+
+
+async def _throughput(call: Callable[[], Any], rounds: int) -> Throughput:
     """Calls a second of wall-clock time, and a second of this process's CPU time (the client runs on
     one thread; its CPU time leaves out the server's share of the machine and other tenants'): over
     all `rounds`, then over the rounds after the first. The warm-up leaves the pool 200 idle
@@ -253,7 +260,7 @@ async def _throughput(call: Callable[[], Any], rounds: int) -> tuple[float, floa
     ended, cpu_ended = time.perf_counter(), time.process_time()
     calls = rounds * CONCURRENCY
     calls_after_first = (rounds - 1) * CONCURRENCY
-    return (
+    return Throughput(
         calls / (ended - started),
         calls / (cpu_ended - cpu_started),
         calls_after_first / (ended - after_first),
@@ -261,7 +268,7 @@ async def _throughput(call: Callable[[], Any], rounds: int) -> tuple[float, floa
     )
 
 
-async def _raw_turn(base_url: str, path: str, limits: httpx.Limits, rounds: int) -> tuple[float, float, float, float]:
+async def _raw_turn(base_url: str, path: str, limits: httpx.Limits, rounds: int) -> Throughput:
     async with httpx.AsyncClient(base_url=base_url, limits=limits) as raw:
 
         async def call() -> Any:
@@ -270,7 +277,7 @@ async def _raw_turn(base_url: str, path: str, limits: httpx.Limits, rounds: int)
         return await _throughput(call, rounds)
 
 
-async def _our_turn(base_url: str, gid: str, limits: httpx.Limits, rounds: int) -> tuple[float, float, float, float]:
+async def _our_turn(base_url: str, gid: str, limits: httpx.Limits, rounds: int) -> Throughput:
     from telnyx_messages import AsyncTelnyx
 
     async with httpx.AsyncClient(limits=limits) as pool:
@@ -289,24 +296,22 @@ async def async_throughput(base_url: str, rounds: int, repeats: int) -> dict[str
         "httpx": lambda: _raw_turn(base_url, f"/messages/group/{gid}", limits, rounds),
         "telnyx_messages": lambda: _our_turn(base_url, gid, limits, rounds),
     }
-    results: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in turns}
+    results: dict[str, list[Throughput]] = {name: [] for name in turns}
     # Each turn opens its own pool and closes it, and the order flips at each repeat: measured with
     # pools kept open across turns, a turn ran about twice as fast after a turn of the same
     # contender as after the other's, so a fixed order measured the order.
     for repeat in range(repeats):
         for name in turns if repeat % 2 == 0 else reversed(turns):
             results[name].append(await turns[name]())
-    medians = {name: [statistics.median(turn[i] for turn in r) for i in range(4)] for name, r in results.items()}
+    medians = {name: Throughput(*map(statistics.median, zip(*r, strict=True))) for name, r in results.items()}
+    floor = medians["httpx"]
     return {
         name: {
-            "calls_per_s": m[0],
-            "ratio": m[0] / medians["httpx"][0],
-            "calls_per_cpu_s": m[1],
-            "cpu_ratio": m[1] / medians["httpx"][1],
-            "after_first_calls_per_s": m[2],
-            "after_first_ratio": m[2] / medians["httpx"][2],
-            "after_first_calls_per_cpu_s": m[3],
-            "after_first_cpu_ratio": m[3] / medians["httpx"][3],
+            **m._asdict(),
+            "ratio": m.calls_per_s / floor.calls_per_s,
+            "cpu_ratio": m.calls_per_cpu_s / floor.calls_per_cpu_s,
+            "after_first_ratio": m.after_first_calls_per_s / floor.after_first_calls_per_s,
+            "after_first_cpu_ratio": m.after_first_calls_per_cpu_s / floor.after_first_calls_per_cpu_s,
         }
         for name, m in medians.items()
     }
