@@ -1,4 +1,4 @@
-"""Benchmark: this package against raw httpx (the floor) and the official `telnyx` SDK, side by side.
+"""Benchmark: this package against raw httpx2 (the floor) and the official `telnyx` SDK, side by side.
 
     python bench/run.py [--rounds R] [--smoke] [--json OUT]
 
@@ -6,9 +6,9 @@ Everything is measured interleaved in one run, and reported as ratios to the flo
 are shared and noisy, so absolute times from different runs do not compare.
   per call      GET /messages/group/{id} with N = 1, 8, 100 messages, median and p90 per call
   parse only    decoded dict -> models, against json.loads of the same body
-  cold start    a fresh interpreter: import, construct, first call, and its excess over raw httpx's start in
+  cold start    a fresh interpreter: import, construct, first call, and its excess over raw httpx2's start in
                 the same turn; and its peak RSS (VmHWM)
-  async         200 concurrent calls, throughput against raw httpx.AsyncClient, per second of wall
+  async         200 concurrent calls, throughput against raw httpx22.AsyncClient, per second of wall
                 clock and per second of the client process's CPU: over whole turns, and over the rounds
                 after a turn's first (in which httpcore spins until the warm-up's connections expire)
 """
@@ -31,13 +31,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import httpx
+import httpx2
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "messages.yml"
 sys.path.insert(0, str(ROOT / "bench"))
 
+import volume  # noqa: E402
 from server import SIZES, VARIANTS, group_id, messages  # noqa: E402
 
 KEY = "KEY-bench"
@@ -112,20 +113,20 @@ def per_call(base_url: str, rounds: int, batch: int) -> dict[str, Any]:
     from telnyx_messages import Telnyx
 
     results: dict[str, Any] = {}
-    raw = httpx.Client(base_url=base_url)
+    raw = httpx2.Client(base_url=base_url)
     ours = Telnyx(api_key=KEY, base_url=base_url)
     theirs = official.Telnyx(api_key=KEY, base_url=base_url, max_retries=0) if official else None
     steady_state(lambda: ours.messages.retrieve_group_messages(group_id(max(SIZES))))
     for n in SIZES:
         gid = group_id(n)
         contenders: dict[str, Callable[[], Any]] = {
-            "httpx": lambda gid=gid: raw.get(f"/messages/group/{gid}").json(),
+            "httpx2": lambda gid=gid: raw.get(f"/messages/group/{gid}").json(),
             "telnyx_messages": lambda gid=gid: ours.messages.retrieve_group_messages(gid),
         }
         if theirs is not None:
             contenders["telnyx (official)"] = lambda gid=gid: theirs.messages.retrieve_group_messages(gid)
         samples = interleaved(contenders, rounds, batch)
-        floor = quantiles(samples["httpx"])
+        floor = quantiles(samples["httpx2"])
         results[f"N={n}"] = {
             name: {
                 "median_us": q[0] * 1e6,
@@ -176,11 +177,12 @@ def parse_only(rounds: int, batch: int) -> dict[str, Any]:
     }
 
 
-# What this environment has and a plain install of the package does not, that httpx and httpcore
-# import when they can: httpx's command line (click, rich, pygments) and trio (which imports attrs and
-# platform). Each cold start keeps them out, as an absent module is: each contender's start is then a
-# plain install's, and none of them hides a module another imports (click imports uuid, trio platform).
-NOT_IN_A_PLAIN_INSTALL = ("click", "rich", "pygments", "trio")
+# What this environment has and a plain install of the package does not, that httpx2 and httpcore2
+# import when they can: httpx2's command line (click, rich, pygments) and trio (which imports attrs and
+# platform); and legacy httpx, which the package never imports (the generator and the tests need it).
+# Each cold start keeps them out, as an absent module is: each contender's start is then a plain
+# install's, and none of them hides a module another imports (click imports uuid, trio platform).
+NOT_IN_A_PLAIN_INSTALL = ("click", "rich", "pygments", "trio", "httpx", "httpcore")
 COLD = """
 import sys
 sys.modules.update(dict.fromkeys({absent!r}, None))
@@ -192,7 +194,7 @@ hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.st
 print(elapsed, hwm)
 """
 COLD_BODIES = {
-    "httpx": "import httpx\nhttpx.Client(base_url={url!r}).get('/messages/group/{gid}').json()",
+    "httpx2": "import httpx2\nhttpx2.Client(base_url={url!r}).get('/messages/group/{gid}').json()",
     "telnyx_messages": (
         "from telnyx_messages import Telnyx\n"
         "Telnyx(api_key='k', base_url={url!r}).messages.retrieve_group_messages('{gid}')"
@@ -205,7 +207,7 @@ COLD_BODIES = {
 
 
 def cold_start(base_url: str, repeats: int, official_repeats: int) -> dict[str, Any]:
-    """Each contender's median, and its median excess over raw httpx's start in the same turn: the
+    """Each contender's median, and its median excess over raw httpx2's start in the same turn: the
     contenders' starts swing together with the machine, so the paired excess is the steadier figure.
     The official SDK, ten times slower to start, takes part in the first official_repeats turns."""
     bodies = {k: v for k, v in COLD_BODIES.items() if official is not None or "official" not in k}
@@ -223,11 +225,11 @@ def cold_start(base_url: str, repeats: int, official_repeats: int) -> dict[str, 
             seconds, hwm_kb = out.stdout.split()
             if turn:
                 samples[name].append((turn, float(seconds), int(hwm_kb)))
-    floor = {turn: seconds for turn, seconds, _ in samples["httpx"]}
+    floor = {turn: seconds for turn, seconds, _ in samples["httpx2"]}
     return {
         name: {
             "ms": statistics.median(s for _, s, _ in runs) * 1e3,
-            "over_httpx_ms": statistics.median(s - floor[turn] for turn, s, _ in runs) * 1e3,
+            "over_httpx2_ms": statistics.median(s - floor[turn] for turn, s, _ in runs) * 1e3,
             "peak_rss_mb": statistics.median(k for _, _, k in runs) / 1024,
             "samples": len(runs),
         }
@@ -268,8 +270,8 @@ async def _throughput(call: Callable[[], Any], rounds: int) -> Throughput:
     )
 
 
-async def _raw_turn(base_url: str, path: str, limits: httpx.Limits, rounds: int) -> Throughput:
-    async with httpx.AsyncClient(base_url=base_url, limits=limits) as raw:
+async def _raw_turn(base_url: str, path: str, limits: httpx2.Limits, rounds: int) -> Throughput:
+    async with httpx2.AsyncClient(base_url=base_url, limits=limits) as raw:
 
         async def call() -> Any:
             return (await raw.get(path)).json()
@@ -277,10 +279,10 @@ async def _raw_turn(base_url: str, path: str, limits: httpx.Limits, rounds: int)
         return await _throughput(call, rounds)
 
 
-async def _our_turn(base_url: str, gid: str, limits: httpx.Limits, rounds: int) -> Throughput:
+async def _our_turn(base_url: str, gid: str, limits: httpx2.Limits, rounds: int) -> Throughput:
     from telnyx_messages import AsyncTelnyx
 
-    async with httpx.AsyncClient(limits=limits) as pool:
+    async with httpx2.AsyncClient(limits=limits) as pool:
         ours = AsyncTelnyx(api_key=KEY, base_url=base_url, http_client=pool)
 
         async def call() -> Any:
@@ -290,10 +292,10 @@ async def _our_turn(base_url: str, gid: str, limits: httpx.Limits, rounds: int) 
 
 
 async def async_throughput(base_url: str, rounds: int, repeats: int) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    limits = httpx2.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     gid = group_id(8)
     turns = {
-        "httpx": lambda: _raw_turn(base_url, f"/messages/group/{gid}", limits, rounds),
+        "httpx2": lambda: _raw_turn(base_url, f"/messages/group/{gid}", limits, rounds),
         "telnyx_messages": lambda: _our_turn(base_url, gid, limits, rounds),
     }
     results: dict[str, list[Throughput]] = {name: [] for name in turns}
@@ -304,7 +306,7 @@ async def async_throughput(base_url: str, rounds: int, repeats: int) -> dict[str
         for name in turns if repeat % 2 == 0 else reversed(turns):
             results[name].append(await turns[name]())
     medians = {name: Throughput(*map(statistics.median, zip(*r, strict=True))) for name, r in results.items()}
-    floor = medians["httpx"]
+    floor = medians["httpx2"]
     return {
         name: {
             **m._asdict(),
@@ -318,7 +320,7 @@ async def async_throughput(base_url: str, rounds: int, repeats: int) -> dict[str
 
 
 def report(results: dict[str, Any]) -> str:
-    lines = ["per call (ratio to raw httpx; median / p90 / best):"]
+    lines = ["per call (ratio to raw httpx2; median / p90 / best):"]
     for size, table in results["per_call"].items():
         for name, row in table.items():
             ratios = f"{row['ratio_median']:5.2f}x / {row['ratio_p90']:5.2f}x / {row['ratio_best']:5.2f}x"
@@ -326,14 +328,14 @@ def report(results: dict[str, Any]) -> str:
     lines.append("parse only, N=100 (ratio to json.loads; median / best):")
     for name, row in results["parse_only"].items():
         lines.append(f"  {name:<35} {row['median_us']:9.1f} us  {row['ratio']:5.2f}x / {row['ratio_best']:5.2f}x")
-    lines.append("cold start: import + construct + first call, fresh interpreters (median; median excess over httpx):")
+    lines.append("cold start: import + construct + first call, fresh interpreters (median; median excess over httpx2):")
     for name, row in results["cold_start"].items():
         lines.append(
-            f"  {name:<35} {row['ms']:7.1f} ms  {row['over_httpx_ms']:+7.1f} ms  peak RSS {row['peak_rss_mb']:6.1f} MB"
+            f"  {name:<35} {row['ms']:7.1f} ms  {row['over_httpx2_ms']:+7.1f} ms  peak RSS {row['peak_rss_mb']:6.1f} MB"
             f"  ({row['samples']} starts)"
         )
     lines.append(
-        f"async, {CONCURRENCY} concurrent calls, N=8 (ratio to raw httpx.AsyncClient; wall clock / client CPU;"
+        f"async, {CONCURRENCY} concurrent calls, N=8 (ratio to raw httpx22.AsyncClient; wall clock / client CPU;"
         " whole turns, then the rounds after the first):"
     )
     for name, row in results["async"].items():
@@ -342,6 +344,7 @@ def report(results: dict[str, Any]) -> str:
                 f"  {name:<16} {label:<22} {row[key + 'calls_per_s']:7.0f} calls/s  {row[key + 'ratio']:5.2f}x"
                 f"  / {row[key + 'calls_per_cpu_s']:6.0f} calls/CPU-s  {row[key + 'cpu_ratio']:5.2f}x"
             )
+    lines += volume.report(results["volume"])
     return "\n".join(lines)
 
 
@@ -352,21 +355,27 @@ def main() -> int:
         "--smoke", action="store_true", help="one iteration of everything: checks the runner, measures nothing"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--volume-only", action="store_true", help="only the concurrency sweep")
     args = parser.parse_args()
     # Short turns: the contenders see the same state of a shared machine.
     rounds, batch, cold, async_rounds = (1, 1, 1, 2) if args.smoke else (args.rounds, 5, 45, 5)
     if args.smoke:  # checks the runner's own code only: small, and without the official SDK
         global official, CONCURRENCY
         official, CONCURRENCY = None, 10
+    points = (10,) if args.smoke else volume.POINTS
     with running_server() as base_url:
+        if args.volume_only:
+            print("\n".join(volume.report(asyncio.run(volume.sweep(base_url, points, official is not None)))))
+            return 0
         results = {
             "python": sys.version.split()[0],
-            "httpx": httpx.__version__,
+            "httpx2": httpx2.__version__,
             "official": getattr(official, "__version__", None),
             "per_call": per_call(base_url, rounds, batch),
             "parse_only": parse_only(rounds, batch),
             "cold_start": cold_start(base_url, cold, min(cold, 15)),
             "async": asyncio.run(async_throughput(base_url, async_rounds, 1 if args.smoke else 10)),
+            "volume": asyncio.run(volume.sweep(base_url, points, official is not None)),
         }
     print(report(results))
     if args.json:

@@ -1,6 +1,8 @@
 """A loopback HTTP/1.1 keep-alive server cheap enough that the client's overhead dominates.
 
-It answers `GET /messages/group/{id}` with N messages, N read from the id's last group
+It answers `POST /messages` (a send) with one message, counting the sends it took (`GET /_sends`
+gives the count, so the bench can check that no call sent twice), and `GET /messages/group/{id}`
+with N messages, N read from the id's last group
 (`...-000000000008` is 8), each the spec's OutboundMessagePayload example with its own id and
 phone numbers and Z-suffixed timestamps. Each N has VARIANTS responses, served in turn, whose
 message ids differ: more distinct ids than a client could remember between two calls, so that
@@ -75,18 +77,43 @@ def responses(spec: dict[str, Any]) -> dict[bytes, Iterator[bytes]]:
             head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
             variants.append(head.encode() + body)
         table[f"/messages/group/{group_id(n)}".encode()] = itertools.cycle(variants)
+    one = [messages(spec, 1, variant)["data"][0] for variant in range(VARIANTS)]
+    sent = [_response(json.dumps({"data": message}).encode()) for message in one]
+    table[b"/messages"] = itertools.cycle(sent)
     return table
+
+
+def _response(body: bytes) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
 
 
 NOT_FOUND = b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{"errors":[]}'
 
 
 async def serve(table: dict[bytes, Iterator[bytes]], port_file: Path) -> None:
+    sends = 0
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sends
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                path = head.split(b" ", 2)[1]
+                method, path, _ = head.split(b" ", 2)
+                if method == b"POST":
+                    await reader.readexactly(_content_length(head))
+                    sends += path == b"/messages"
+                if path == b"/_sends":
+                    writer.write(_response(str(sends).encode()))
+                    continue
                 variants = table.get(path)
                 writer.write(NOT_FOUND if variants is None else next(variants))
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -94,7 +121,7 @@ async def serve(table: dict[bytes, Iterator[bytes]], port_file: Path) -> None:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
     port_file.write_text(str(server.sockets[0].getsockname()[1]))
     async with server:
         await server.serve_forever()

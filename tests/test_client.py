@@ -8,7 +8,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from telnyx_messages import (
     APIConnectionError,
@@ -176,7 +176,7 @@ def test_422_message_names_code_detail_and_pointer(server: LoopbackServer) -> No
     server.reply(Reply(422, body))
     with client_for(server) as client, pytest.raises(UnprocessableEntityError) as caught:
         client.messages.send(to="+1", text="x")
-    assert str(caught.value) == "422 Unprocessable Entity: 40310 Invalid 'to' address (at /to)"
+    assert str(caught.value) == "422 Unprocessable Content: 40310 Invalid 'to' address (at /to)"
     assert caught.value.errors[0].pointer == "/to"
 
 
@@ -256,6 +256,8 @@ def test_key_never_appears_in_reprs_errors_or_logs(
     caplog.set_level(logging.DEBUG)
     logging.getLogger("httpx").setLevel(logging.DEBUG)
     logging.getLogger("httpcore").setLevel(logging.DEBUG)
+    logging.getLogger("httpx2").setLevel(logging.DEBUG)
+    logging.getLogger("httpcore2").setLevel(logging.DEBUG)
     server.default = Reply(401, {"errors": [{"code": "1", "title": "no"}]})
     client = client_for(server, max_retries=1)
     texts = [repr(client), repr(client.with_options(max_retries=0)), str(client.__dict__.get("_config"))]
@@ -281,8 +283,8 @@ def test_with_options_shares_the_pool(server: LoopbackServer) -> None:
 
 
 def test_the_callers_http_client_is_used_and_left_open(server: LoopbackServer) -> None:
-    seen: list[httpx.Request] = []
-    http = httpx.Client(event_hooks={"request": [seen.append]})
+    seen: list[httpx2.Request] = []
+    http = httpx2.Client(event_hooks={"request": [seen.append]})
     server.reply(Reply(200, {"data": []}))
     with Telnyx(api_key=API_KEY, base_url=server.base_url, http_client=http) as client:
         client.messages.retrieve_group_messages(GROUP_ID)
@@ -438,10 +440,10 @@ def test_a_body_that_does_not_decode_reads_as_a_502(client_class: type[Telnyx], 
 
 
 def test_an_httpx_error_of_no_known_kind_is_a_connection_error_with_its_request() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.TooManyRedirects("the transport gave up", request=request)
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.TooManyRedirects("the transport gave up", request=request)
 
-    http_client = httpx.Client(transport=httpx.MockTransport(refuse))
+    http_client = httpx2.Client(transport=httpx2.MockTransport(refuse))
     client = Telnyx(api_key=API_KEY, base_url="http://127.0.0.1:9", http_client=http_client, max_retries=0)
     with pytest.raises(APIConnectionError) as caught:
         client.messages.retrieve(GROUP_ID)
@@ -459,14 +461,14 @@ def test_a_client_closes_the_pool_it_made_and_not_one_it_was_given(server: Loopb
         copy.close()  # a copy shares the pool: closing it leaves the pool open
         assert not client._http.is_closed
     assert client._http.is_closed
-    given = httpx.Client()
+    given = httpx2.Client()
     with Telnyx(api_key=API_KEY, base_url=server.base_url, http_client=given) as client:
         client.messages.retrieve_group_messages(GROUP_ID)
     assert not given.is_closed
     given.close()
 
     async def run() -> None:
-        given = httpx.AsyncClient()
+        given = httpx2.AsyncClient()
         async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, http_client=given) as client:
             await client.messages.retrieve_group_messages(GROUP_ID)
         assert not given.is_closed
@@ -481,7 +483,7 @@ def test_a_client_closes_the_pool_it_made_and_not_one_it_was_given(server: Loopb
 @CLIENT_CLASSES
 def test_the_default_timeout_is_60_seconds_for_reads_and_5_to_connect(client_class: type[Telnyx]) -> None:
     client = client_class(api_key=API_KEY)
-    assert client.timeout == httpx.Timeout(60.0, connect=5.0)
+    assert client.timeout == httpx2.Timeout(60.0, connect=5.0)
     assert client.max_retries == 2 and client.base_url == "https://api.telnyx.com/v2"
 
 
@@ -496,7 +498,7 @@ def test_the_default_timeout_is_60_seconds_for_reads_and_5_to_connect(client_cla
                 422,
                 {"errors": [{"code": "10004", "title": "Bad", "detail": "is required", "source": {"parameter": "to"}}]},
             ),
-            "422 Unprocessable Entity: 10004 is required (at to)",
+            "422 Unprocessable Content: 10004 is required (at to)",
         ),
         (
             Reply(

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 import jsonschema
 import pytest
 import referencing
@@ -307,18 +307,18 @@ def _loopback_spec(base_url: str) -> OpenAPI:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
 async def test_requests_validate_against_the_spec(case: OperationCase, server: LoopbackServer) -> None:
     openapi = _loopback_spec(server.base_url)
-    sent: list[httpx.Request] = []
+    sent: list[httpx2.Request] = []
     response = example_of(SPEC, case.response_schema)
     server.default = Reply(200, response)
     path_values, kwargs, _, _ = call_arguments(SPEC, case)
-    with httpx.Client(event_hooks={"request": [sent.append]}) as recording:
+    with httpx2.Client(event_hooks={"request": [sent.append]}) as recording:
         client = Telnyx(api_key=API_KEY, base_url=server.base_url, http_client=recording)
         case.bound(client.messages)(*path_values, **kwargs)
 
-    async def record(request: httpx.Request) -> None:
+    async def record(request: httpx2.Request) -> None:
         sent.append(request)
 
-    async with httpx.AsyncClient(event_hooks={"request": [record]}) as arecording:
+    async with httpx2.AsyncClient(event_hooks={"request": [record]}) as arecording:
         aclient = AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, http_client=arecording)
         await case.bound(aclient.messages)(*path_values, **kwargs)
     assert len(sent) == 2
@@ -328,8 +328,8 @@ async def test_requests_validate_against_the_spec(case: OperationCase, server: L
 
 def test_request_validation_catches_a_bad_request(server: LoopbackServer) -> None:
     openapi = _loopback_spec(server.base_url)
-    no_auth = httpx.Request("GET", f"{server.base_url}/messages/{uuid.uuid4()}")
-    bad_body = httpx.Request(
+    no_auth = httpx2.Request("GET", f"{server.base_url}/messages/{uuid.uuid4()}")
+    bad_body = httpx2.Request(
         "POST", f"{server.base_url}/messages", json={"text": "no to"}, headers={"Authorization": "Bearer k"}
     )
     for request, complaint in [(no_auth, "security"), (bad_body, "body")]:

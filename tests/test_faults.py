@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import httpx
+import httpx2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -128,25 +128,29 @@ def _call(messages: Any, kind: str) -> Any:
     return messages.send(to="+13125550002", text="hi")
 
 
-def _attempt(client_kind: str, base_url: str, kind: str, attempts: list[httpx.Request]) -> Any:
-    """One call through Telnyx or AsyncTelnyx; `attempts` gets each request it puts on the wire."""
+def _attempt(client_kind: str, base_url: str, kind: str, attempts: list[Any]) -> Any:
+    """One call through Telnyx or AsyncTelnyx, on an httpx2 client or (legacy-*) a legacy httpx one;
+    `attempts` gets each request it puts on the wire."""
+    import httpx
+
+    library: Any = httpx if client_kind.startswith("legacy") else httpx2
     options: dict[str, Any] = {"api_key": API_KEY, "base_url": base_url, "max_retries": MAX_RETRIES}
     options["timeout"] = TIMEOUT
-    if client_kind == "sync":
-        with httpx.Client(event_hooks={"request": [attempts.append]}) as http:
+    if client_kind.endswith("sync") and not client_kind.endswith("async"):
+        with library.Client(event_hooks={"request": [attempts.append]}) as http:
             return _call(Telnyx(**options, http_client=http).messages, kind)
 
-    async def record(request: httpx.Request) -> None:
+    async def record(request: Any) -> None:
         attempts.append(request)
 
     async def run() -> Any:
-        async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+        async with library.AsyncClient(event_hooks={"request": [record]}) as http:
             return await _call(AsyncTelnyx(**options, http_client=http).messages, kind)
 
     return asyncio.run(run())
 
 
-@pytest.mark.parametrize("client_kind", ["sync", "async"])
+@pytest.mark.parametrize("client_kind", ["sync", "async", "legacy-sync", "legacy-async"])
 @pytest.mark.parametrize("kind", ["GET", "POST"])
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 def test_fault(fault: Fault, kind: str, client_kind: str, server: LoopbackServer) -> None:
@@ -166,7 +170,7 @@ def test_fault(fault: Fault, kind: str, client_kind: str, server: LoopbackServer
     )
     outcome = "ok"
     started = time.monotonic()
-    attempts: list[httpx.Request] = []
+    attempts: list[Any] = []
     try:
         result = _attempt(client_kind, base_url, kind, attempts)
     except TelnyxError as exc:
@@ -256,7 +260,7 @@ def _read(document: Any) -> Any:
     """The client's own reading of a 200 with this body, as GetMessage and as SendMessage."""
     from telnyx_messages._client import _BaseClient
 
-    response = httpx.Response(200, content=json.dumps(document).encode(), request=httpx.Request("GET", "http://t"))
+    response = httpx2.Response(200, content=json.dumps(document).encode(), request=httpx2.Request("GET", "http://t"))
     _BaseClient._parse(case_of("SendMessage").operation, response)
     return _BaseClient._parse(case_of("GetMessage").operation, response)
 
@@ -281,8 +285,8 @@ def test_a_fuzzed_response_parses_or_ends_in_the_hierarchy(case: tuple[Any, list
 def test_the_fault_server_really_misbehaves(server: LoopbackServer) -> None:
     # The faults above are real: plain httpx sees each one too.
     server.reply(attrs.evolve(OK["GET"], action="truncate"), Reply(action="reset"))
-    with httpx.Client() as http:
-        with pytest.raises(httpx.RemoteProtocolError, match="complete message body"):
+    with httpx2.Client() as http:
+        with pytest.raises(httpx2.RemoteProtocolError, match="complete message body"):
             http.get(server.base_url + "/x")
-        with pytest.raises(httpx.ReadError):
+        with pytest.raises(httpx2.ReadError):
             http.get(server.base_url + "/x")

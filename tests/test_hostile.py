@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib
 import json
 import pickle
 import socket
@@ -18,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from telnyx_messages import (
     APIConnectionError,
@@ -127,7 +128,7 @@ def test_a_server_dripping_a_byte_at_a_time_is_cut_off_at_the_timeout(
         elapsed = time.monotonic() - started
     assert elapsed < 2.5, f"a 1 s timeout took {elapsed:.1f} s"
     # httpx's error is chained, with the request it was about (as every httpx error has one).
-    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+    assert isinstance(caught.value.__cause__, httpx2.ReadTimeout)
     assert caught.value.__cause__.request is caught.value.request
     # The socket's read timeout (what was left of the attempt) or the deadline check between reads.
     assert str(caught.value) in (
@@ -413,14 +414,14 @@ def test_a_redirect_loop_through_a_callers_client_ends_in_the_hierarchy(
 ) -> None:
     server.default = Reply(307, b"", {"Location": f"{server.base_url}/messages/group/{MESSAGE_ID}"})
     if client_kind == "sync":
-        with httpx.Client(follow_redirects=True) as http, pytest.raises(APIConnectionError, match="TooManyRedirects"):
+        with httpx2.Client(follow_redirects=True) as http, pytest.raises(APIConnectionError, match="TooManyRedirects"):
             Telnyx(api_key=API_KEY, base_url=server.base_url, http_client=http).messages.retrieve_group_messages(
                 MESSAGE_ID
             )
         return
 
     async def run() -> None:
-        async with httpx.AsyncClient(follow_redirects=True) as http:
+        async with httpx2.AsyncClient(follow_redirects=True) as http:
             client = AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, http_client=http)
             with pytest.raises(APIConnectionError, match="TooManyRedirects"):
                 await client.messages.retrieve_group_messages(MESSAGE_ID)
@@ -506,7 +507,7 @@ def test_a_tls_handshake_that_never_ends_is_cut_off_at_the_timeout(client_kind: 
         started = time.monotonic()
         with pytest.raises(APITimeoutError):
             # The connect timeout bounds the handshake, though the attempt has 5 s.
-            _call(client_kind, server.base_url.replace("http://", "https://"), timeout=httpx.Timeout(5.0, connect=0.3))
+            _call(client_kind, server.base_url.replace("http://", "https://"), timeout=httpx2.Timeout(5.0, connect=0.3))
         assert time.monotonic() - started < 2.5
 
 
@@ -520,7 +521,7 @@ def test_a_per_read_timeout_shorter_than_the_attempt_still_bounds_each_read(
     server.default = Reply(200, {"data": []}, delay=2.0)
     started = time.monotonic()
     with pytest.raises(APITimeoutError) as caught:
-        _call(client_kind, server.base_url, timeout=httpx.Timeout(5.0, read=0.3))
+        _call(client_kind, server.base_url, timeout=httpx2.Timeout(5.0, read=0.3))
     assert time.monotonic() - started < 1.5
     assert str(caught.value) in ("Request timed out (ReadTimeout): timed out", "Request timed out (ReadTimeout)")
     assert caught.value.request is not None and caught.value.request.url.path == f"/messages/group/{MESSAGE_ID}"
@@ -529,7 +530,7 @@ def test_a_per_read_timeout_shorter_than_the_attempt_still_bounds_each_read(
 @CLIENTS
 def test_no_timeout_for_some_phases_still_works(client_kind: str, server: LoopbackServer) -> None:
     server.default = OK_GROUP
-    assert _call(client_kind, server.base_url, timeout=httpx.Timeout(None, read=2.0)).data == []
+    assert _call(client_kind, server.base_url, timeout=httpx2.Timeout(None, read=2.0)).data == []
     assert _call(client_kind, server.base_url, timeout=None).data == []
 
 
@@ -557,7 +558,7 @@ def test_a_connect_that_hangs_ends_at_the_connect_timeout(client_kind: str) -> N
     try:
         started = time.monotonic()
         with pytest.raises(APITimeoutError) as caught:
-            _call(client_kind, f"http://127.0.0.1:{port}", timeout=httpx.Timeout(5.0, connect=0.3))
+            _call(client_kind, f"http://127.0.0.1:{port}", timeout=httpx2.Timeout(5.0, connect=0.3))
         assert time.monotonic() - started < 2.0
         assert str(caught.value).startswith("Request timed out (ConnectTimeout)")
     finally:
@@ -664,9 +665,11 @@ def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_awaited(
 
 
 @CLIENTS
-def test_a_dripped_body_through_a_callers_http_client_ends_at_the_timeout(client_kind: str) -> None:
-    """A caller's httpx client has a plain transport: the deadline is checked between chunks."""
-    http_client: httpx.Client | httpx.AsyncClient = httpx.Client() if client_kind == "sync" else httpx.AsyncClient()
+@pytest.mark.parametrize("library", ["httpx2", "httpx"])
+def test_a_dripped_body_through_a_callers_http_client_ends_at_the_timeout(client_kind: str, library: str) -> None:
+    """A caller's httpx2 or legacy httpx client has a plain transport: the deadline is checked between chunks."""
+    module: Any = importlib.import_module(library)
+    http_client = module.Client() if client_kind == "sync" else module.AsyncClient()
     with RawServer(_drip) as server:
         started = time.monotonic()
         with pytest.raises(
@@ -674,7 +677,7 @@ def test_a_dripped_body_through_a_callers_http_client_ends_at_the_timeout(client
         ) as caught:
             _call(client_kind, server.base_url, timeout=1.0, http_client=http_client)
         assert time.monotonic() - started < 2.5
-        assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+        assert isinstance(caught.value.__cause__, httpx2.ReadTimeout)
         assert caught.value.__cause__.request is caught.value.request
 
 
@@ -682,12 +685,12 @@ def test_each_write_is_bounded_by_what_is_left_of_the_attempt() -> None:
     """Unit: a request body larger than the socket buffers blocks in write, which no loopback test
     can make happen (the client sends at most 1 MB and Linux buffers more); a write with no timeout
     of its own gets what is left of the attempt."""
-    import httpcore
+    import httpcore2
     from telnyx_messages import _deadline
 
     timeouts: list[float | None] = []
 
-    class Recording(httpcore.NetworkStream):
+    class Recording(httpcore2.NetworkStream):
         def write(self, buffer: bytes, timeout: float | None = None) -> None:
             timeouts.append(timeout)
 
@@ -703,10 +706,10 @@ def test_each_write_is_bounded_by_what_is_left_of_the_attempt() -> None:
 
 def test_a_read_that_would_start_after_the_deadline_is_refused() -> None:
     """Unit: a deadline already passed is a timeout, not a negative socket timeout (a ValueError)."""
-    import httpcore
+    import httpcore2
     from telnyx_messages import _deadline
 
-    with _deadline.attempt_deadline(time.monotonic() - 0.001), pytest.raises(httpcore.ReadTimeout) as caught:
+    with _deadline.attempt_deadline(time.monotonic() - 0.001), pytest.raises(httpcore2.ReadTimeout) as caught:
         _deadline._bounded(5.0)
     assert str(caught.value) == "the attempt took longer than its timeout"  # what APITimeoutError says after its name
     with _deadline.attempt_deadline(time.monotonic() + 60):
@@ -741,7 +744,7 @@ def test_an_operation_whose_answer_the_spec_gives_no_model_returns_the_document(
     from telnyx_messages_api.types import Operation
 
     operation: Operation[Any] = Operation("Untyped", "GET", "/untyped", (), (), (), False, None, None)  # type: ignore[arg-type]
-    response = httpx.Response(200, content=b'{"data": {"n": 1}}', request=httpx.Request("GET", "http://127.0.0.1/"))
+    response = httpx2.Response(200, content=b'{"data": {"n": 1}}', request=httpx2.Request("GET", "http://127.0.0.1/"))
     assert Telnyx._parse(operation, response) == {"data": {"n": 1}}
 
 

@@ -60,13 +60,13 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         capture_output=True,
     )
     (wheel,) = dist.glob("telnyx_messages-*.whl")
-    # What plain pip pulls in: httpx and msgspec, ranged (PyNaCl with [webhooks]); no dev or bench pins.
+    # What plain pip pulls in: httpx2 and msgspec, ranged (PyNaCl with [webhooks]); no dev or bench pins.
     with zipfile.ZipFile(wheel) as archive:
         (metadata_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         metadata = archive.read(metadata_name).decode()
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
     requires = sorted(line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist: "))
-    assert requires == ["httpx<0.29,>=0.23.1", "msgspec>=0.18.5", "pynacl>=1.5; extra == 'webhooks'"]
+    assert requires == ["httpx2<3,>=2.17", "msgspec>=0.18.5", "pynacl>=1.5; extra == 'webhooks'"]
     assert "Provides-Extra: dev" not in metadata and "Provides-Extra: bench" not in metadata
     version = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())["package_version"]
     assert f"\nVersion: {version}\n" in metadata
@@ -83,14 +83,17 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
     )
     (fresh_site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = (
-        "import telnyx_messages, telnyx_messages_api, pathlib; "
+        "import telnyx_messages, telnyx_messages_api, pathlib, sys; "
         "from telnyx_messages import Telnyx; "
+        "Telnyx(api_key='k').messages; "
+        "print('httpx' in sys.modules or 'httpcore' in sys.modules); "
         "print(telnyx_messages.__file__); print(telnyx_messages_api.__file__); "
         "print(pathlib.Path(telnyx_messages.__file__).with_name('py.typed').exists()); "
         "print(pathlib.Path(telnyx_messages_api.__file__).with_name('py.typed').exists()); "
         "print(telnyx_messages.__version__)"
     )
-    out = subprocess.check_output([str(python), "-c", probe], cwd=tmp_path, text=True).split()
+    legacy_imported, *out = subprocess.check_output([str(python), "-c", probe], cwd=tmp_path, text=True).split()
+    assert legacy_imported == "False"  # legacy httpx is in the environment, and never imported by the package
     assert out[0].startswith(str(fresh_site)) and out[1].startswith(str(fresh_site))
     assert out[2:] == ["True", "True", version]
     assert filecmp.cmp(ROOT / "overlay" / "telnyx_messages" / "_client.py", Path(out[0]).with_name("_client.py"))

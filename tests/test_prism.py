@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from telnyx_messages import (
     APIResponse,
@@ -74,7 +74,7 @@ def proxied() -> Iterator[tuple[str, LoopbackServer]]:
     upstream.close()
 
 
-def _violations(response: APIResponse[Any] | httpx.Response) -> list[tuple[str, str]]:
+def _violations(response: APIResponse[Any] | httpx2.Response) -> list[tuple[str, str]]:
     found = json.loads(response.headers.get("sl-violations", "[]"))
     return sorted((".".join(v["location"]), v.get("code", "")) for v in found)
 

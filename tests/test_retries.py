@@ -8,7 +8,7 @@ import re
 import time
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from telnyx_messages import (
     APIConnectionError,
@@ -116,7 +116,7 @@ def test_a_post_whose_connection_was_refused_is_retried(caplog: pytest.LogCaptur
             send(client)
     finally:
         _retries.INITIAL_DELAY = _retries_initial
-    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert isinstance(caught.value.__cause__, httpx2.ConnectError)
     assert caplog.text.count("retrying POST /messages") == 2
 
 
@@ -132,12 +132,12 @@ async def test_async_retries_the_same_way(server: LoopbackServer) -> None:
 
 def test_retry_after_header_forms() -> None:
     future = email.utils.formatdate(time.time() + 30, usegmt=True)
-    assert 28 <= (_retries.retry_after(httpx.Headers({"Retry-After": future})) or 0) <= 30
-    assert _retries.retry_after(httpx.Headers({"Retry-After": "2"})) == 2
-    assert _retries.retry_after(httpx.Headers({"retry-after-ms": "250", "Retry-After": "9"})) == 0.25
-    assert _retries.retry_after(httpx.Headers({"Retry-After": "3600"})) == _retries.MAX_RETRY_AFTER
-    assert _retries.retry_after(httpx.Headers({"Retry-After": "soon"})) is None
-    assert _retries.retry_after(httpx.Headers({})) is None
+    assert 28 <= (_retries.retry_after(httpx2.Headers({"Retry-After": future})) or 0) <= 30
+    assert _retries.retry_after(httpx2.Headers({"Retry-After": "2"})) == 2
+    assert _retries.retry_after(httpx2.Headers({"retry-after-ms": "250", "Retry-After": "9"})) == 0.25
+    assert _retries.retry_after(httpx2.Headers({"Retry-After": "3600"})) == _retries.MAX_RETRY_AFTER
+    assert _retries.retry_after(httpx2.Headers({"Retry-After": "soon"})) is None
+    assert _retries.retry_after(httpx2.Headers({})) is None
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:
@@ -218,24 +218,24 @@ def test_a_trailing_slash_on_the_base_url_makes_no_double_slash(
 @pytest.mark.parametrize(
     "exc",
     [
-        httpx.ConnectError("refused"),
-        httpx.ConnectTimeout("slow"),
-        httpx.PoolTimeout("full"),
-        httpx.UnsupportedProtocol("x"),
+        httpx2.ConnectError("refused"),
+        httpx2.ConnectTimeout("slow"),
+        httpx2.PoolTimeout("full"),
+        httpx2.UnsupportedProtocol("x"),
     ],
     ids=lambda e: type(e).__name__,
 )
-def test_failures_before_sending_retry_even_a_message_post(exc: httpx.TransportError) -> None:
+def test_failures_before_sending_retry_even_a_message_post(exc: httpx2.TransportError) -> None:
     policy = _retries.RetryPolicy(max_retries=2, replayable=False)
     assert policy.after_exception(exc, 0) is not None and policy.after_exception(exc, 2) is None
-    for sent in (httpx.ReadTimeout("read"), httpx.RemoteProtocolError("reset"), httpx.WriteError("broken")):
+    for sent in (httpx2.ReadTimeout("read"), httpx2.RemoteProtocolError("reset"), httpx2.WriteError("broken")):
         assert policy.after_exception(sent, 0) is None
         assert _retries.RetryPolicy(max_retries=2, replayable=True).after_exception(sent, 0) is not None
 
 
 def test_the_retry_after_hint_is_read_bounded_and_falls_back() -> None:
     def hint(**headers: str) -> float | None:
-        return _retries.retry_after(httpx.Headers({k.replace("_", "-"): v for k, v in headers.items()}))
+        return _retries.retry_after(httpx2.Headers({k.replace("_", "-"): v for k, v in headers.items()}))
 
     assert hint(retry_after_ms="soon", retry_after="2") == 2.0  # a bad ms hint falls back to Retry-After
     assert hint(retry_after_ms="1500") == 1.5

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from nacl.signing import SigningKey
 from telnyx_messages import AsyncTelnyx, Telnyx, webhooks
@@ -165,7 +165,7 @@ def test_the_receiver_example(tmp_path: Path) -> None:
         inbound = json.dumps(webhook_example("inboundMessage")).encode()
         delivery = json.dumps(webhook_example("deliveryUpdate")).encode()
         unknown = json.dumps({"data": {"event_type": "message.teleported"}}).encode()
-        with httpx.Client() as http:
+        with httpx2.Client() as http:
             statuses = [
                 http.post(url, content=inbound, headers=signed(inbound)).status_code,
                 http.post(url, content=delivery, headers=signed(delivery)).status_code,

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 from telnyx_messages_api import models as _models
 from telnyx_messages_api.api import AsyncMessages, Messages
 from telnyx_messages_api.types import (
@@ -41,11 +41,14 @@ from ._exceptions import (
     TelnyxError,
     status_error,
 )
+from ._legacy_httpx import LegacyAsyncClient, LegacyClient, adopt_async_client, adopt_client, as_httpx2_timeout
 from ._logging import logger, setup_logging
 from ._request_building import check_headers, prepare
 from ._retries import RetryPolicy
 
 if TYPE_CHECKING:
+    import httpx
+
     from .webhooks import Webhooks
 
 __all__ = [
@@ -59,7 +62,7 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+DEFAULT_TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
 # What a response body may decompress to before the client stops reading it (memory stays bounded).
 DEFAULT_MAX_RESPONSE_BYTES = 32 << 20
@@ -73,7 +76,7 @@ _IPV6_LOOPBACK = bytes(15) + b"\x01"
 
 
 def _is_loopback(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1. Read with socket, which httpx has loaded: importing ipaddress
+    """localhost, 127.0.0.0/8 or ::1. Read with socket, which httpx2 has loaded: importing ipaddress
     would add milliseconds to every cold start."""
     if host == "localhost":
         return True
@@ -101,8 +104,8 @@ def _resolve_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
         raise ValueError(f"base_url must not have a query or fragment (the path is appended to it), got {url!r}")
     try:
         parts.port  # noqa: B018  (raises on a port that is no number)
-        httpx.URL(url)
-    except (ValueError, httpx.InvalidURL) as exc:
+        httpx2.URL(url)
+    except (ValueError, httpx2.InvalidURL) as exc:
         raise ValueError(f"base_url is not a valid URL: {exc}") from None
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
         raise ValueError(
@@ -123,14 +126,16 @@ class _Config(NamedTuple):
     max_response_bytes: int
 
 
-H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+H = TypeVar("H", httpx2.Client, httpx2.AsyncClient)
+# What a caller may pass as http_client: an httpx2 client, or a legacy httpx one (_legacy_httpx).
+U = TypeVar("U")
 
 
-class _BaseClient(Generic[H]):
+class _BaseClient(Generic[H, U]):
     """Everything but I/O: configuration, building requests, reading responses."""
 
     _config: _Config
-    _http: H
+    _http: H | LegacyClient | LegacyAsyncClient
     _owns_http: bool
     _request_headers: dict[str, str]  # what each request adds to the HTTP client's own headers
 
@@ -143,7 +148,7 @@ class _BaseClient(Generic[H]):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
-        http_client: H | None = None,
+        http_client: H | U | None = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         public_key: str | None = None,
@@ -156,11 +161,13 @@ class _BaseClient(Generic[H]):
         self._allow_insecure_http = allow_insecure_http
         self._config = _Config(
             base_url=_resolve_base_url(base_url, allow_insecure_http),
-            timeout=timeout,
+            timeout=as_httpx2_timeout(timeout),
             max_retries=max_retries,
             default_query=dict(default_query or {}),
             max_response_bytes=max_response_bytes,
         )
+        if http_client is not None:
+            adopted = self._adopt(http_client)  # refuses another type before anything else is made
         headers = {
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
@@ -174,10 +181,13 @@ class _BaseClient(Generic[H]):
             self._http = self._new_http_client(headers)
             self._request_headers = {}
         else:
-            self._http = http_client
+            self._http = adopted
             self._request_headers = headers
 
     def _new_http_client(self, headers: dict[str, str]) -> H:
+        raise NotImplementedError
+
+    def _adopt(self, http_client: H | U) -> H | LegacyClient | LegacyAsyncClient:
         raise NotImplementedError
 
     @cached_property
@@ -223,7 +233,7 @@ class _BaseClient(Generic[H]):
             base_url=self._config.base_url
             if base_url is None
             else _resolve_base_url(base_url, self._allow_insecure_http),
-            timeout=self._config.timeout if isinstance(timeout, NotGiven) else timeout,
+            timeout=self._config.timeout if isinstance(timeout, NotGiven) else as_httpx2_timeout(timeout),
             max_retries=self._config.max_retries if max_retries is None else max_retries,
             default_query={**self._config.default_query, **(default_query or {})},
         )
@@ -242,7 +252,7 @@ class _BaseClient(Generic[H]):
         method: Callable[..., Any],
         arguments: Mapping[str, object],
         options: CallOptions,
-    ) -> tuple[httpx.Request, RetryPolicy]:
+    ) -> tuple[httpx2.Request, RetryPolicy]:
         prepared = prepare(operation, method, arguments, options, self._config.default_query)
         if options.max_retries is not None:
             _check_max_retries(options.max_retries)
@@ -252,7 +262,9 @@ class _BaseClient(Generic[H]):
             params=prepared.params or None,
             headers={**self._request_headers, **prepared.headers},
             content=prepared.content,
-            timeout=self._config.timeout if isinstance(options.timeout, NotGiven) else options.timeout,
+            timeout=self._config.timeout
+            if isinstance(options.timeout, NotGiven)
+            else as_httpx2_timeout(options.timeout),
         )
         policy = RetryPolicy(
             max_retries=self._config.max_retries if options.max_retries is None else options.max_retries,
@@ -262,18 +274,18 @@ class _BaseClient(Generic[H]):
 
     def _after_attempt(
         self,
-        request: httpx.Request,
+        request: httpx2.Request,
         policy: RetryPolicy,
-        outcome: httpx.Response | httpx.TransportError,
+        outcome: httpx2.Response | httpx2.TransportError,
         attempt: int,
         started: float,
-    ) -> httpx.Response | float:
+    ) -> httpx2.Response | float:
         """The successful response, or the seconds to wait before trying again; raises on failure."""
         if logger.isEnabledFor(logging.INFO):
-            what = outcome.status_code if isinstance(outcome, httpx.Response) else type(outcome).__name__
+            what = outcome.status_code if isinstance(outcome, httpx2.Response) else type(outcome).__name__
             elapsed_ms = (time.monotonic() - started) * 1000
             logger.info("%s %s -> %s in %.0f ms", request.method, request.url.path, what, elapsed_ms)
-        if isinstance(outcome, httpx.Response):
+        if isinstance(outcome, httpx2.Response):
             delay = policy.after_response(outcome, attempt)
             if delay is None:
                 if not outcome.is_success:
@@ -286,7 +298,7 @@ class _BaseClient(Generic[H]):
         logger.info("retrying %s %s (retry %d) in %.2f s", request.method, request.url.path, attempt + 1, delay)
         return delay
 
-    def _deadline(self, request: httpx.Request) -> float | None:
+    def _deadline(self, request: httpx2.Request) -> float | None:
         """When this attempt must be over: its timeout bounds connect, send and every read together."""
         timeout: dict[str, float | None] = request.extensions["timeout"]  # build_request always sets it
         parts = [v for v in timeout.values() if v is not None]
@@ -296,39 +308,39 @@ class _BaseClient(Generic[H]):
         if self._http.is_closed:
             raise ClientClosedError(f"{type(self).__name__} is closed: make a new client, or call before close()")
 
-    def _refuse_declared_size(self, response: httpx.Response) -> None:
+    def _refuse_declared_size(self, response: httpx2.Response) -> None:
         """Before reading: a body whose declared (uncompressed) length is over the limit."""
         declared = response.headers.get("content-length", "")
         compressed = "content-encoding" in response.headers  # then the length is not what it inflates to
         if declared.isdigit() and int(declared) > self._config.max_response_bytes and not compressed:
             raise self._too_large(response)
 
-    def _within_limits(self, response: httpx.Response, read: int, deadline: float | None) -> None:
+    def _within_limits(self, response: httpx2.Response, read: int, deadline: float | None) -> None:
         """While reading: raises once the body read is over the size limit or the attempt over the deadline."""
         if read > self._config.max_response_bytes:
             raise self._too_large(response)
         if deadline is not None and time.monotonic() > deadline:
-            raise httpx.ReadTimeout("the attempt took longer than its timeout", request=response.request)
+            raise httpx2.ReadTimeout("the attempt took longer than its timeout", request=response.request)
 
-    def _too_large(self, response: httpx.Response) -> ResponseTooLargeError:
+    def _too_large(self, response: httpx2.Response) -> ResponseTooLargeError:
         limit = self._config.max_response_bytes
         return ResponseTooLargeError(response, f"is over the client's max_response_bytes ({limit}); not read further")
 
     @staticmethod
-    def _body_read(response: httpx.Response, chunks: list[bytes]) -> httpx.Response:
+    def _body_read(response: httpx2.Response, chunks: list[bytes]) -> httpx2.Response:
         response._content = b"".join(chunks)  # what Response.read() sets: .content and .json() read it
         return response
 
     @staticmethod
-    def _other_failure(exc: httpx.HTTPError, request: httpx.Request) -> TelnyxError:
+    def _other_failure(exc: httpx2.HTTPError, request: httpx2.Request) -> TelnyxError:
         """An httpx error that is not a transport failure, in the hierarchy."""
-        if isinstance(exc, httpx.DecodingError):
-            response = httpx.Response(502, request=request)
+        if isinstance(exc, httpx2.DecodingError):
+            response = httpx2.Response(502, request=request)
             return APIResponseValidationError(response, f"does not decode ({type(exc).__name__}): {exc}")
         return APIConnectionError(f"Request failed ({type(exc).__name__}): {exc}", request=request)
 
     @staticmethod
-    def _parse(operation: Operation[T], response: httpx.Response) -> T:
+    def _parse(operation: Operation[T], response: httpx2.Response) -> T:
         """A successful response's body as the operation's result model."""
         try:
             document = _json.loads(response.content)
@@ -358,19 +370,24 @@ def _check_max_retries(max_retries: int) -> None:
         raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
 
 
-def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
-    if isinstance(exc, httpx.TimeoutException):
+def _connection_error(exc: httpx2.TransportError, request: httpx2.Request) -> APIConnectionError:
+    if isinstance(exc, httpx2.TimeoutException):
         why = f": {exc}" if str(exc) else ""  # anyio's timeouts have no text
         return APITimeoutError(f"Request timed out ({type(exc).__name__}){why}", request=request)
     return APIConnectionError(f"Connection error ({type(exc).__name__}): {exc}", request=request)
 
 
-class Telnyx(_BaseClient[httpx.Client]):
+class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
     """The synchronous client. `client.messages` holds the operations."""
 
-    def _new_http_client(self, headers: dict[str, str]) -> httpx.Client:
+    _http: httpx2.Client | LegacyClient
+
+    def _new_http_client(self, headers: dict[str, str]) -> httpx2.Client:
         # Its transport bounds each read by what is left of the attempt (see _deadline).
-        return httpx.Client(headers=headers, follow_redirects=False, transport=transport_with_deadlines())
+        return httpx2.Client(headers=headers, follow_redirects=False, transport=transport_with_deadlines())
+
+    def _adopt(self, http_client: httpx2.Client | httpx.Client) -> httpx2.Client | LegacyClient:
+        return adopt_client(http_client)
 
     @cached_property
     def messages(self) -> Messages:
@@ -402,10 +419,10 @@ class Telnyx(_BaseClient[httpx.Client]):
             self._check_open()
             started = time.monotonic()
             try:
-                outcome: httpx.Response | httpx.TransportError = self._attempt(request)
-            except httpx.TransportError as exc:
+                outcome: httpx2.Response | httpx2.TransportError = self._attempt(request)
+            except httpx2.TransportError as exc:
                 outcome = exc
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 raise self._other_failure(exc, request) from exc
             response_or_delay = self._after_attempt(request, policy, outcome, attempt, started)
             if not isinstance(response_or_delay, float):
@@ -413,7 +430,7 @@ class Telnyx(_BaseClient[httpx.Client]):
             time.sleep(response_or_delay)
             attempt += 1
 
-    def _attempt(self, request: httpx.Request) -> httpx.Response:
+    def _attempt(self, request: httpx2.Request) -> httpx2.Response:
         """One request, its body read (decompressed) within the size limit and the deadline."""
         deadline = self._deadline(request)
         with attempt_deadline(deadline):
@@ -430,11 +447,16 @@ class Telnyx(_BaseClient[httpx.Client]):
         return self._body_read(response, chunks)
 
 
-class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
+class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
     """The asynchronous client. `client.messages` holds the operations, as coroutines."""
 
-    def _new_http_client(self, headers: dict[str, str]) -> httpx.AsyncClient:
-        return httpx.AsyncClient(headers=headers, follow_redirects=False)
+    _http: httpx2.AsyncClient | LegacyAsyncClient
+
+    def _new_http_client(self, headers: dict[str, str]) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(headers=headers, follow_redirects=False)
+
+    def _adopt(self, http_client: httpx2.AsyncClient | httpx.AsyncClient) -> httpx2.AsyncClient | LegacyAsyncClient:
+        return adopt_async_client(http_client)
 
     @cached_property
     def messages(self) -> AsyncMessages:
@@ -466,10 +488,10 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
             self._check_open()
             started = time.monotonic()
             try:
-                outcome: httpx.Response | httpx.TransportError = await self._attempt(request)
-            except httpx.TransportError as exc:
+                outcome: httpx2.Response | httpx2.TransportError = await self._attempt(request)
+            except httpx2.TransportError as exc:
                 outcome = exc
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 raise self._other_failure(exc, request) from exc
             response_or_delay = self._after_attempt(request, policy, outcome, attempt, started)
             if not isinstance(response_or_delay, float):
@@ -478,7 +500,7 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
             await _sleep(response_or_delay)
             attempt += 1
 
-    async def _attempt(self, request: httpx.Request) -> httpx.Response:
+    async def _attempt(self, request: httpx2.Request) -> httpx2.Response:
         """One request, its body read (decompressed) within the size limit; the whole attempt,
         headers included, cancelled at its deadline."""
         deadline = self._deadline(request)
@@ -495,7 +517,7 @@ class AsyncTelnyx(_BaseClient[httpx.AsyncClient]):
                 finally:
                     await response.aclose()
         except TimeoutError:
-            raise httpx.ReadTimeout("the attempt took longer than its timeout", request=request) from None
+            raise httpx2.ReadTimeout("the attempt took longer than its timeout", request=request) from None
         return self._body_read(response, chunks)
 
 

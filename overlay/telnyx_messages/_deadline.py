@@ -1,7 +1,7 @@
 """An attempt's deadline for the sync client, down to each socket read and write.
 
-httpcore gives every read the same timeout, so a server that sends its status line and headers one
-byte at a time resets it at each byte. The client's own httpx transport gets a network backend
+httpcore2 gives every read the same timeout, so a server that sends its status line and headers one
+byte at a time resets it at each byte. The client's own httpx2 transport gets a network backend
 whose streams give each read and write at most the time left before the attempt's deadline (a
 context variable the client sets around the attempt), and refuse once it has passed.
 """
@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-import httpcore
-import httpx
+import httpcore2
+import httpx2
 
 _deadline: ContextVar[float | None] = ContextVar("telnyx_messages_deadline", default=None)
 
@@ -26,12 +26,12 @@ def _bounded(timeout: float | None) -> float | None:
         return timeout
     left = deadline - time.monotonic()
     if left <= 0:
-        raise httpcore.ReadTimeout("the attempt took longer than its timeout")
+        raise httpcore2.ReadTimeout("the attempt took longer than its timeout")
     return left if timeout is None else min(timeout, left)
 
 
-class _Stream(httpcore.NetworkStream):
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
+class _Stream(httpcore2.NetworkStream):
+    def __init__(self, stream: httpcore2.NetworkStream) -> None:
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -45,15 +45,15 @@ class _Stream(httpcore.NetworkStream):
 
     def start_tls(
         self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
+    ) -> httpcore2.NetworkStream:
         return _Stream(self._stream.start_tls(ssl_context, server_hostname, _bounded(timeout)))
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
 
 
-class _Backend(httpcore.NetworkBackend):
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+class _Backend(httpcore2.NetworkBackend):
+    def __init__(self, backend: httpcore2.NetworkBackend) -> None:
         self._backend = backend
 
     def connect_tcp(
@@ -63,7 +63,7 @@ class _Backend(httpcore.NetworkBackend):
         timeout: float | None = None,
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
+    ) -> httpcore2.NetworkStream:
         stream = self._backend.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
         return _Stream(stream)
 
@@ -71,9 +71,9 @@ class _Backend(httpcore.NetworkBackend):
     # so httpcore calls neither.
 
 
-def transport_with_deadlines() -> httpx.HTTPTransport:
-    """httpx's transport, its connection pool reading through the deadline-bounded streams."""
-    transport = httpx.HTTPTransport()
+def transport_with_deadlines() -> httpx2.HTTPTransport:
+    """httpx2's transport, its connection pool reading through the deadline-bounded streams."""
+    transport = httpx2.HTTPTransport()
     pool = transport._pool
     pool._network_backend = _Backend(pool._network_backend)
     return transport

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-import httpx
+import httpx2
 
 __all__ = [
     "APIConnectionError",
@@ -68,10 +68,10 @@ def _rebuilt(cls: type[APIError], state: dict[str, Any]) -> APIError:
 
 
 class APIError(TelnyxError):
-    request: httpx.Request | None
-    response: httpx.Response | None
+    request: httpx2.Request | None
+    response: httpx2.Response | None
 
-    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+    def __init__(self, message: str, *, request: httpx2.Request | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.request = request
@@ -146,14 +146,14 @@ def _summary(document: Any, body: bytes) -> str:
 class APIStatusError(APIError):
     """The server answered with a status that is not a success."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx2.Response) -> None:
         self.response = response
         self.status_code = response.status_code
         self.headers = response.headers
         self.request_id = response.headers.get("x-request-id")
         self.body: Any = _decode(response.content)
         self.errors = _error_details(self.body)
-        reason = httpx.codes.get_reason_phrase(self.status_code) or "Unknown Status"
+        reason = httpx2.codes.get_reason_phrase(self.status_code) or "Unknown Status"
         what = "; ".join(str(e) for e in self.errors) or _summary(self.body, response.content)
         super().__init__(f"{self.status_code} {reason}: {what}", request=response.request)
 
@@ -201,7 +201,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 }
 
 
-def status_error(response: httpx.Response) -> APIStatusError:
+def status_error(response: httpx2.Response) -> APIStatusError:
     if response.status_code >= 500:
         return InternalServerError(response)
     return _BY_STATUS.get(response.status_code, APIStatusError)(response)
@@ -210,7 +210,7 @@ def status_error(response: httpx.Response) -> APIStatusError:
 class APIResponseValidationError(APIError):
     """A success status whose body is not the document the spec describes."""
 
-    def __init__(self, response: httpx.Response, reason: str) -> None:
+    def __init__(self, response: httpx2.Response, reason: str) -> None:
         self.response = response
         self.status_code = response.status_code
         self.headers = response.headers

@@ -12,14 +12,14 @@ import random
 import time
 from typing import NamedTuple
 
-import httpx
+import httpx2
 
 INITIAL_DELAY = 0.5
 MAX_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
 
 # The request never reached the server: safe to send again whatever it was.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout, httpx2.UnsupportedProtocol)
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
 
@@ -32,13 +32,13 @@ class RetryPolicy(NamedTuple):
 
     def after_exception(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
-        if attempt >= self.max_retries or not isinstance(exc, httpx.TransportError):
+        if attempt >= self.max_retries or not isinstance(exc, httpx2.TransportError):
             return None
         if isinstance(exc, _NEVER_SENT) or self.replayable:
             return backoff(attempt)
         return None
 
-    def after_response(self, response: httpx.Response, attempt: int) -> float | None:
+    def after_response(self, response: httpx2.Response, attempt: int) -> float | None:
         status = response.status_code
         if attempt >= self.max_retries or not (status in _RETRYABLE_STATUSES or status >= 500):
             return None
@@ -54,7 +54,7 @@ def backoff(attempt: int) -> float:
     return delay * (1 - 0.25 * random.random())
 
 
-def retry_after(headers: httpx.Headers) -> float | None:
+def retry_after(headers: httpx2.Headers) -> float | None:
     """The server's hint, from `retry-after-ms` or `Retry-After` (seconds or an HTTP date), if sane."""
     seconds: float | None = None
     if (ms := headers.get("retry-after-ms")) is not None:

@@ -1,17 +1,17 @@
-"""The httpx adapter openapi-core lacks: an httpx.Request seen as openapi-core's Request protocol."""
+"""The httpx adapter openapi-core lacks: an httpx2.Request seen as openapi-core's Request protocol."""
 
 from __future__ import annotations
 
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
-import httpx
+import httpx2
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 
 class HttpxOpenAPIRequest:
-    def __init__(self, request: httpx.Request) -> None:
+    def __init__(self, request: httpx2.Request) -> None:
         self.request = request
         cookies = SimpleCookie(request.headers.get("Cookie", ""))
         self.parameters = RequestParameters(

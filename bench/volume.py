@@ -1,0 +1,170 @@
+"""The concurrency sweep: a burst of N concurrent async sends (`POST /messages`), N = 100 to 10,000,
+each contender on a fresh client, side by side in one run.
+
+For each point and contender: the burst's wall time, the client process's CPU per call, the calls
+that failed, and the sends the server counted (more than the calls would be a doubled message).
+Legacy httpx 0.28.1 is quadratic in its pool's queue (1,000 calls: ~30 s; 3,000: minutes), so its
+contenders run up to LEGACY_HTTPX_MAX calls and are reported as not run above it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import httpx2
+
+KEY = "KEY-bench"
+POINTS = (100, 1_000, 3_000, 10_000)
+LEGACY_HTTPX_MAX = 1_000
+BODY = {"to": "+13125550002", "text": "hello"}
+
+# A contender: given the server's URL, an async context that yields a send() coroutine function.
+Send = Callable[[], Awaitable[Any]]
+
+
+class _Contender:
+    def __init__(self, name: str, legacy: bool = False) -> None:
+        self.name = name
+        self.legacy = legacy  # runs on legacy httpx: not above LEGACY_HTTPX_MAX
+
+    async def open(self, base_url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+        raise NotImplementedError
+
+
+class _Ours(_Contender):
+    def __init__(self, name: str, http_client: Callable[[], Any] | None = None, legacy: bool = False) -> None:
+        super().__init__(name, legacy)
+        self._http_client = http_client
+
+    async def open(self, base_url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+        from telnyx_messages import AsyncTelnyx
+
+        http = self._http_client() if self._http_client else None
+        client = AsyncTelnyx(api_key=KEY, base_url=base_url, **({"http_client": http} if http else {}))
+
+        async def close() -> None:
+            await client.close()
+            if http is not None:
+                await http.aclose()
+
+        return lambda: client.messages.send(**BODY), close
+
+
+class _RawHttpx(_Contender):
+    def __init__(self, name: str, module: Any, legacy: bool = False) -> None:
+        super().__init__(name, legacy)
+        self._module = module
+
+    async def open(self, base_url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+        raw = self._module.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {KEY}"})
+        content = json.dumps(BODY).encode()
+
+        async def send() -> Any:
+            response = await raw.post("/messages", content=content, headers={"Content-Type": "application/json"})
+            response.raise_for_status()
+            return json.loads(response.content)
+
+        return send, raw.aclose
+
+
+class _RawAiohttp(_Contender):
+    async def open(self, base_url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+        import aiohttp
+
+        session = aiohttp.ClientSession(base_url=base_url, headers={"Authorization": f"Bearer {KEY}"})
+
+        async def send() -> Any:
+            async with session.post("/messages", json=BODY) as response:
+                response.raise_for_status()
+                return json.loads(await response.read())
+
+        return send, session.close
+
+
+class _Official(_Contender):
+    def __init__(self, name: str, aiohttp: bool) -> None:
+        super().__init__(name)
+        self._aiohttp = aiohttp
+
+    async def open(self, base_url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+        import telnyx  # type: ignore[import-not-found]
+
+        options: dict[str, Any] = {"http_client": telnyx.DefaultAioHttpClient()} if self._aiohttp else {}
+        client = telnyx.AsyncTelnyx(api_key=KEY, base_url=base_url, **options)
+        return lambda: client.messages.send(to=BODY["to"], text=BODY["text"]), client.close
+
+
+def contenders(official: bool) -> list[_Contender]:
+    found: list[_Contender] = [
+        _Ours("telnyx_messages"),
+        _Ours("telnyx_messages on httpx 0.28.1", lambda: httpx.AsyncClient(), legacy=True),
+        _RawHttpx("raw httpx2", httpx2),
+        _RawHttpx("raw httpx 0.28.1", httpx, legacy=True),
+    ]
+    if importlib.util.find_spec("aiohttp") is not None:  # the bench group has it; the dev group (smoke) not
+        found.append(_RawAiohttp("raw aiohttp"))
+    if official:
+        found += [_Official("telnyx (official)", aiohttp=False), _Official("telnyx (official) aiohttp", aiohttp=True)]
+    return found
+
+
+async def _sends_counted(base_url: str) -> int:
+    async with httpx2.AsyncClient(base_url=base_url) as client:
+        return int((await client.get("/_sends")).content)
+
+
+async def burst(contender: _Contender, base_url: str, calls: int) -> dict[str, Any]:
+    """One burst of `calls` concurrent sends on a fresh client (after one call that opens a connection)."""
+    send, close = await contender.open(base_url)
+    try:
+        await send()
+        before = await _sends_counted(base_url)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        outcomes = await asyncio.gather(*(send() for _ in range(calls)), return_exceptions=True)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        sent = await _sends_counted(base_url) - before
+    finally:
+        await close()
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    return {
+        "wall_s": wall,
+        "cpu_us_per_call": cpu / calls * 1e6,
+        "failures": len(failures),
+        "first_failure": repr(failures[0])[:200] if failures else None,
+        "sends_counted": sent,
+        "doubled": max(sent - calls, 0),
+    }
+
+
+async def sweep(base_url: str, points: tuple[int, ...], official: bool) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for calls in points:
+        row: dict[str, Any] = {}
+        for contender in contenders(official):
+            if contender.legacy and calls > LEGACY_HTTPX_MAX:
+                row[contender.name] = {"not_run": f"legacy httpx's pool is quadratic: minutes above {LEGACY_HTTPX_MAX}"}
+                continue
+            row[contender.name] = await burst(contender, base_url, calls)
+        results[str(calls)] = row
+    return results
+
+
+def report(results: dict[str, dict[str, Any]]) -> list[str]:
+    lines = ["volume: a burst of N concurrent async sends on a fresh client (wall; client CPU per call; failures):"]
+    for calls, row in results.items():
+        for name, cell in row.items():
+            if "not_run" in cell:
+                lines.append(f"  N={calls:<6} {name:<34} not run ({cell['not_run']})")
+                continue
+            doubled = f"  DOUBLED {cell['doubled']}" if cell["doubled"] else ""
+            lines.append(
+                f"  N={calls:<6} {name:<34} {cell['wall_s']:8.2f} s  {cell['cpu_us_per_call']:7.0f} us/call"
+                f"  {cell['failures']:5d} failed{doubled}"
+            )
+    return lines
