@@ -23,14 +23,20 @@ def test_the_benchmark_runs(tmp_path: Path) -> None:
     results = json.loads(out.read_text())
     assert set(results["per_call"]) == {"N=1", "N=8", "N=100"}
     for table in results["per_call"].values():
-        assert table["httpx"]["ratio_median"] == 1.0
+        assert table["httpx2"]["ratio_median"] == 1.0
         assert table["telnyx_messages"]["median_us"] > 0
     assert set(results["parse_only"]) >= {"json.loads", "telnyx_messages from_dict"}
     assert results["cold_start"]["telnyx_messages"]["peak_rss_mb"] > 0
-    assert results["cold_start"]["httpx"]["over_httpx_ms"] == 0.0
+    assert results["cold_start"]["httpx2"]["over_httpx2_ms"] == 0.0
     assert results["cold_start"]["telnyx_messages"]["samples"] == 1
     assert results["async"]["telnyx_messages"]["calls_per_s"] > 0
     assert results["async"]["telnyx_messages"]["calls_per_cpu_s"] > 0
     assert results["async"]["telnyx_messages"]["after_first_calls_per_s"] > 0
-    assert results["async"]["httpx"]["after_first_ratio"] == 1.0
-    assert "per call (ratio to raw httpx" in run.stdout
+    assert results["async"]["httpx2"]["after_first_ratio"] == 1.0
+    assert "per call (ratio to raw httpx2" in run.stdout
+    # The concurrency sweep: each contender sent each call once, and the server counted each send once.
+    (point,) = results["volume"].values()
+    for name in ("telnyx_messages", "raw httpx2", "telnyx_messages on httpx 0.28.1", "raw httpx 0.28.1"):
+        assert point[name]["failures"] == 0 and point[name]["doubled"] == 0, point[name]
+        assert point[name]["sends_counted"] == 10 and point[name]["cpu_us_per_call"] > 0
+    assert "volume: a burst of N concurrent async sends" in run.stdout

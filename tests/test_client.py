@@ -173,11 +173,20 @@ def test_422_message_names_code_detail_and_pointer(server: LoopbackServer) -> No
             }
         ]
     }
-    server.reply(Reply(422, body))
+    server.reply(Reply(422, body), Reply(422, body))
     with client_for(server) as client, pytest.raises(UnprocessableEntityError) as caught:
-        client.messages.send(to="+1", text="x")
+        client.messages.send(to="+1", text="x", idempotency_key=None)
     assert str(caught.value) == "422 Unprocessable Content: 40310 Invalid 'to' address (at /to)"
     assert caught.value.errors[0].pointer == "/to"
+    # With a key (made for the call when not given), the message names it and the other cause of a 422.
+    with client_for(server) as client, pytest.raises(UnprocessableEntityError) as caught:
+        client.messages.send(to="+1", text="x")
+    key = caught.value.idempotency_key
+    assert key is not None and server.received[-1].headers["Idempotency-Key"] == key
+    assert str(caught.value) == (
+        f"422 Unprocessable Content: 40310 Invalid 'to' address (at /to) (Idempotency-Key {key}: the API also "
+        "answers 422 when a key is reused with a different request)"
+    )
 
 
 @pytest.mark.parametrize(

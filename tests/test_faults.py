@@ -1,7 +1,9 @@
 """Fault injection: a real loopback server misbehaves on command; the client ends well, never sends twice.
 
 Each fault happens once and the server then answers normally, so each row shows whether the client
-tried again: a GET may; a message-creating POST only when the server provably never took it.
+tried again: a GET may; a message-creating POST with its Idempotency-Key (made for the call) may, as
+the API's edge takes a key once; without a key (`idempotency_key=None`), only when the server
+provably never took it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,11 @@ from .support.server import LoopbackServer, Reply
 from .support.spec import SPEC, case_of, message_example
 
 MESSAGE = message_example()
-OK = {"GET": Reply(200, {"data": [MESSAGE]}), "POST": Reply(200, {"data": MESSAGE})}
+OK = {
+    "GET": Reply(200, {"data": [MESSAGE]}),
+    "POST": Reply(200, {"data": MESSAGE}),
+    "POST no key": Reply(200, {"data": MESSAGE}),
+}
 TIMEOUT = 0.5
 MAX_RETRIES = 2
 TIME_BOUND = 6.0  # seconds for a whole call, retries and waits included
@@ -53,8 +59,18 @@ class Fault:
     reply: Callable[[str], Reply] | None  # None: nothing listens at all
     get: type[Exception] | None  # None: the call succeeds (after a retry where attempts > 1)
     get_attempts: int
-    post: type[Exception] | None
+    post: type[Exception] | None  # a POST without an idempotency key
     post_attempts: int
+    # A POST with its key: as a GET, unless given (the key makes it safe to retry, not every status
+    # is worth retrying: 500, 502, 503 and 504 are, and 429).
+    keyed: tuple[type[Exception] | None, int] | None = None
+
+    def expected(self, kind: str) -> tuple[type[Exception] | None, int]:
+        if kind == "GET":
+            return self.get, self.get_attempts
+        if kind == "POST":
+            return self.keyed or (self.get, self.get_attempts)
+        return self.post, self.post_attempts
 
 
 def _fixed(reply: Reply) -> Callable[[str], Reply]:
@@ -74,7 +90,7 @@ FAULTS = [
     Fault("503", _fixed(Reply(503, b"")), None, 2, InternalServerError, 1),
     Fault("429 Retry-After: 1", _fixed(Reply(429, {"errors": []}, {"Retry-After": "1"})), None, 2, None, 2),
     Fault("429 Retry-After: HTTP date", lambda kind: Reply(429, b"", {"Retry-After": _http_date(1)}), None, 2, None, 2),
-    Fault("520", _fixed(Reply(520, b"")), None, 2, InternalServerError, 1),
+    Fault("520", _fixed(Reply(520, b"")), None, 2, InternalServerError, 1, keyed=(InternalServerError, 1)),
     Fault(
         "200 with HTML",
         _fixed(Reply(200, b"<html>oops</html>", {"Content-Type": "text/html"})),
@@ -125,7 +141,9 @@ FAULTS = [
 def _call(messages: Any, kind: str) -> Any:
     if kind == "GET":
         return messages.retrieve_group_messages(GROUP_ID)
-    return messages.send(to="+13125550002", text="hi")
+    if kind == "POST":
+        return messages.send(to="+13125550002", text="hi")
+    return messages.send(to="+13125550002", text="hi", idempotency_key=None)
 
 
 def _attempt(client_kind: str, base_url: str, kind: str, attempts: list[Any]) -> Any:
@@ -151,7 +169,7 @@ def _attempt(client_kind: str, base_url: str, kind: str, attempts: list[Any]) ->
 
 
 @pytest.mark.parametrize("client_kind", ["sync", "async", "legacy-sync", "legacy-async"])
-@pytest.mark.parametrize("kind", ["GET", "POST"])
+@pytest.mark.parametrize("kind", ["GET", "POST", "POST no key"])
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 def test_fault(fault: Fault, kind: str, client_kind: str, server: LoopbackServer) -> None:
     other = LoopbackServer()  # the host a redirect points at; it must see nothing
@@ -165,9 +183,7 @@ def test_fault(fault: Fault, kind: str, client_kind: str, server: LoopbackServer
             reply = attrs.evolve(reply, headers={"Location": location.format(other=other.base_url)})
         server.reply(reply, OK[kind])
         base_url = server.base_url
-    expected, expected_attempts = (
-        (fault.get, fault.get_attempts) if kind == "GET" else (fault.post, fault.post_attempts)
-    )
+    expected, expected_attempts = fault.expected(kind)
     outcome = "ok"
     started = time.monotonic()
     attempts: list[Any] = []
@@ -182,7 +198,14 @@ def test_fault(fault: Fault, kind: str, client_kind: str, server: LoopbackServer
         assert result.data
     elapsed = time.monotonic() - started
     other.close()
-    accepted = server.accepted_messages() if kind == "POST" else 0
+    if kind == "POST":
+        # The edge takes a key once: what reached the server counts once per key, and every attempt
+        # of the call sent the same key.
+        keys = {request.headers.get("Idempotency-Key") for request in attempts}
+        assert len(keys) == 1 and None not in keys
+        accepted = len({r.headers.get("Idempotency-Key") for r in server.received if r.method == "POST"})
+    else:
+        accepted = server.accepted_messages() if kind == "POST no key" else 0
     FAULT_TABLE.append((fault.name, kind, client_kind, outcome, str(len(attempts)), str(accepted)))
     assert len(attempts) == expected_attempts
     assert elapsed < TIME_BOUND

@@ -743,7 +743,7 @@ def test_an_operation_whose_answer_the_spec_gives_no_model_returns_the_document(
     no result model, and the client returns the decoded JSON as it is."""
     from telnyx_messages_api.types import Operation
 
-    operation: Operation[Any] = Operation("Untyped", "GET", "/untyped", (), (), (), False, None, None)  # type: ignore[arg-type]
+    operation: Operation[Any] = Operation("Untyped", "GET", "/untyped", (), (), (), (), False, None, None)  # type: ignore[arg-type]
     response = httpx2.Response(200, content=b'{"data": {"n": 1}}', request=httpx2.Request("GET", "http://127.0.0.1/"))
     assert Telnyx._parse(operation, response) == {"data": {"n": 1}}
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from telnyx_messages import APIConnectionError, AsyncTelnyx, Telnyx
+from telnyx_messages import NOT_GIVEN, APIConnectionError, AsyncTelnyx, NotGiven, Telnyx
 
 from .support import API_KEY, MESSAGE_ID
 from .support.server import LoopbackServer, Reply, use_client
@@ -211,24 +212,49 @@ def test_bad_input_is_refused_before_any_request(
 POSTS = [case for case in CASES if case.method == "POST"]
 
 
-@pytest.mark.parametrize("idempotency_key", [None, "order-42"], ids=["no key", "idempotency key"])
-@pytest.mark.parametrize("case", POSTS, ids=lambda c: c.operation_id)
-def test_no_message_creating_post_is_replayed_unless_it_is_idempotent(
-    case: OperationCase, idempotency_key: str | None, server: LoopbackServer
+def _keyed(case: OperationCase) -> bool:
+    """Whether the operation declares the Idempotency-Key header (natively, or by openapi/overrides.yml)."""
+    return any(p.argument == "idempotency_key" for p in case.operation.header_parameters)
+
+
+# Each POST with each way of giving a key it takes: made for the call (not given), given, None.
+POST_KEYS = [
+    pytest.param(case, key, id=f"{case.operation_id}-{name}")
+    for case in POSTS
+    for key, name in (
+        [(NOT_GIVEN, "made"), ("order-42", "given"), (None, "none")] if _keyed(case) else [(NOT_GIVEN, "no header")]
+    )
+]
+
+
+@pytest.mark.parametrize(("case", "idempotency_key"), POST_KEYS)
+def test_no_message_creating_post_is_replayed_unless_under_one_idempotency_key(
+    case: OperationCase, idempotency_key: str | NotGiven | None, server: LoopbackServer
 ) -> None:
     """A reset after the request went out: the server may have taken it. Every POST of the spec,
-    WhatsApp and RCS included, is sent once, or again only under the same Idempotency-Key."""
+    WhatsApp and RCS included, is sent once, or again only under the same Idempotency-Key: the
+    caller's, or one made for the call where the spec declares the header and the caller gave none."""
     server.reply(Reply(action="reset"), Reply(200, example_of(SPEC, case.response_schema)))
     path_values, kwargs, _, _ = call_arguments(SPEC, case)
+    keyed = _keyed(case)
     with Telnyx(api_key=API_KEY, base_url=server.base_url, max_retries=2) as client:
         call = case.bound(client.messages)
-        if idempotency_key is None:
-            with pytest.raises(APIConnectionError):
-                call(*path_values, **kwargs)
+        arguments = {} if idempotency_key is NOT_GIVEN else {"idempotency_key": idempotency_key}
+        if not keyed or idempotency_key is None:
+            with pytest.raises(APIConnectionError) as caught:
+                call(*path_values, **kwargs, **arguments)
+            assert caught.value.idempotency_key is None
         else:
-            call(*path_values, **kwargs, idempotency_key=idempotency_key)
-    assert len(server.received) == (1 if idempotency_key is None else 2)
-    assert {r.headers.get("Idempotency-Key") for r in server.received} == {idempotency_key}
+            result = case.bound(client.messages.with_raw_response)(*path_values, **kwargs, **arguments)
+    sent = [r.headers.get("Idempotency-Key") for r in server.received]
+    if not keyed or idempotency_key is None:
+        assert sent == [None]
+        return
+    assert len(sent) == 2 and sent[0] == sent[1] == result.idempotency_key
+    if idempotency_key == "order-42":
+        assert sent[0] == "order-42"
+    else:  # made for the call: a UUID4's text, which the spec's pattern allows
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", sent[0] or "")
 
 
 @pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])

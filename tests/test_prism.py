@@ -19,7 +19,19 @@ from telnyx_messages import (
 
 from .support import MESSAGE_ID
 from .support.server import LoopbackServer, Reply
-from .support.spec import CASES, SPEC, SPEC_PATH, OperationCase, call_arguments, message_example, normalised
+from .support.spec import (
+    CASES,
+    SPEC,
+    SPEC_PATH,
+    OperationCase,
+    absent,
+    at,
+    call_arguments,
+    message_example,
+    message_pointer,
+    normalised,
+    resolve,
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
@@ -95,12 +107,14 @@ def test_proxy_passes_the_spec_examples_without_violations(proxied: tuple[str, L
 
 
 def test_proxy_reports_an_unknown_enum_value_and_the_client_keeps_it(proxied: tuple[str, LoopbackServer]) -> None:
-    message = {**message_example(), "type": "RCS"}
+    known = resolve(SPEC, at(SPEC, message_pointer(SPEC))["properties"]["type"])["enum"]
+    unknown = absent(known, "RCS")  # a value the spec lacks
+    message = {**message_example(), "type": unknown}
     response = _through_proxy(proxied, {"data": [message]})
     assert _violations(response) == [("response.body.data.0.type", "enum")]
     (parsed,) = response.parse().data
-    assert (str(parsed.type), parsed.type.is_known) == ("RCS", False)
-    assert parsed.to_dict()["type"] == "RCS"
+    assert (str(parsed.type), parsed.type.is_known) == (unknown, False)
+    assert parsed.to_dict()["type"] == unknown
 
 
 def test_proxy_reports_wrong_types_and_the_client_raises_a_validation_error(

@@ -12,8 +12,10 @@ import httpx2
 import pytest
 from telnyx_messages import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     AsyncTelnyx,
+    ConflictError,
     InternalServerError,
     RateLimitError,
     Telnyx,
@@ -55,7 +57,7 @@ def test_retries_stop_at_the_configured_count(server: LoopbackServer) -> None:
 def test_a_message_post_is_not_replayed_after_an_ambiguous_failure(server: LoopbackServer, status: int) -> None:
     server.default = Reply(status, b"", QUICK)
     with client_for(server) as client, pytest.raises(Exception) as caught:
-        send(client)
+        send(client, idempotency_key=None)
     assert getattr(caught.value, "status_code", None) == status
     assert len(server.received) == 1
 
@@ -82,12 +84,21 @@ def test_an_idempotency_key_makes_a_post_replayable_with_the_same_key(server: Lo
     assert len({r.body for r in server.received}) == 1
 
 
-def test_a_post_read_timeout_is_not_replayed(server: LoopbackServer) -> None:
+def test_a_post_read_timeout_is_not_replayed_without_a_key(server: LoopbackServer) -> None:
     server.default = Reply(200, {"data": {}}, delay=0.5)
-    with client_for(server, timeout=0.1) as client, pytest.raises(APITimeoutError):
-        send(client)
+    with client_for(server, timeout=0.1) as client, pytest.raises(APITimeoutError) as caught:
+        send(client, idempotency_key=None)
     time.sleep(0.5)
     assert len(server.received) == 1
+    assert caught.value.idempotency_key is None
+
+
+def test_a_keyed_post_is_retried_after_a_read_timeout_with_the_same_key(server: LoopbackServer) -> None:
+    server.reply(Reply(200, {"data": {}}, delay=0.5), OK_SEND)
+    with client_for(server, timeout=0.2) as client:
+        raw = client.messages.with_raw_response.send(to="+13125550002", text="hi")
+    keys = [r.headers.get("Idempotency-Key") for r in server.received]
+    assert len(keys) == 2 and keys[0] == keys[1] == raw.idempotency_key is not None
 
 
 def test_a_get_read_timeout_is_retried(server: LoopbackServer) -> None:
@@ -97,10 +108,55 @@ def test_a_get_read_timeout_is_retried(server: LoopbackServer) -> None:
     assert len(server.received) == 2
 
 
-def test_a_post_reset_before_the_response_is_not_replayed(server: LoopbackServer) -> None:
+def test_a_post_reset_before_the_response_is_not_replayed_without_a_key(server: LoopbackServer) -> None:
     server.default = Reply(action="reset")
     with client_for(server) as client, pytest.raises(APIConnectionError):
+        send(client, idempotency_key=None)
+    assert len(server.received) == 1
+
+
+def test_a_keyed_post_that_keeps_failing_raises_with_its_key(
+    server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="telnyx_messages")
+    server.default = Reply(action="reset")
+    with client_for(server, max_retries=1) as client, pytest.raises(APIConnectionError) as caught:
+        send(client, idempotency_key="order-42")
+    assert caught.value.idempotency_key == "order-42"
+    assert [r.headers.get("Idempotency-Key") for r in server.received] == ["order-42", "order-42"]
+    assert "(retry 1, Idempotency-Key order-42)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("status", "attempts"),
+    [(429, 2), (500, 2), (502, 2), (503, 2), (504, 2), (501, 1), (520, 1), (408, 1), (400, 1), (404, 1), (422, 1)],
+)
+def test_which_statuses_a_keyed_post_retries(server: LoopbackServer, status: int, attempts: int) -> None:
+    server.reply(Reply(status, {"errors": []}, QUICK), OK_SEND)
+    with client_for(server, max_retries=1) as client:
+        try:
+            send(client)
+        except APIStatusError as error:
+            assert error.status_code == status and error.idempotency_key is not None
+    assert len(server.received) == attempts
+    assert len({r.headers.get("Idempotency-Key") for r in server.received}) == 1
+
+
+def test_a_409_to_a_keyed_post_is_waited_out_without_counting_as_a_retry(server: LoopbackServer) -> None:
+    in_progress = Reply(409, {"errors": [{"code": "10017", "title": "in progress"}]}, QUICK)
+    server.reply(in_progress, in_progress, in_progress, OK_SEND)
+    with client_for(server, max_retries=0) as client:
+        assert send(client).data.id == "40385f64-5717-4562-b3fc-2c963f66afa6"
+    assert len(server.received) == 4
+    server.received.clear()
+    server.default = in_progress  # never done: the waits are bounded
+    with client_for(server, max_retries=0) as client, pytest.raises(ConflictError) as caught:
         send(client)
+    assert len(server.received) == 1 + _retries.MAX_IN_PROGRESS_WAITS
+    assert caught.value.idempotency_key == server.received[0].headers["Idempotency-Key"]
+    server.received.clear()
+    with client_for(server, max_retries=3) as client, pytest.raises(ConflictError):  # without a key: as a 4xx
+        send(client, idempotency_key=None)
     assert len(server.received) == 1
 
 
@@ -126,7 +182,7 @@ async def test_async_retries_the_same_way(server: LoopbackServer) -> None:
         assert (await client.messages.retrieve_group_messages(GROUP_ID)).data == []
         server.default = Reply(503, b"", QUICK)
         with pytest.raises(InternalServerError):
-            await client.messages.send(to="+1", text="x")
+            await client.messages.send(to="+1", text="x", idempotency_key=None)
     assert len(server.received) == 3
 
 

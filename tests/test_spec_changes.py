@@ -21,7 +21,7 @@ import yaml
 from .support import HISTORY, ROOT
 from .support.generation import generated_package
 from .support.pipeline import Workspace
-from .support.spec import SPEC_PATH, resolve
+from .support.spec import SPEC_PATH, absent, operation_ids, resolve, snake
 
 CONTRACT_TESTS = ["tests/test_contract.py", "tests/test_operations.py"]
 CONTRACT_TESTS += ["-k", "not drawn and not has_a_method_and_tests"]
@@ -89,19 +89,23 @@ def _send_message(document: dict[str, Any]) -> dict[str, Any]:
     return dict(operation)
 
 
-def _non_breaking(document: dict[str, Any]) -> dict[str, Any]:
+def _non_breaking(document: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
     """The pinned spec with a new optional field, a new enum value, and a $ref inlined, each reached
-    through SendMessage: its answer's message schema, and its request body's `to`."""
+    through SendMessage: its answer's message schema, and its request body's `to`; and the names of
+    the field and the value (each one the spec lacks)."""
     operation = _send_message(document)
     response = resolve(document, operation["responses"]["200"])
     answer = resolve(document, response["content"]["application/json"]["schema"])
     message = resolve(document, answer["properties"]["data"])
-    message["properties"]["delivery_region"] = {"type": "string"}
-    message["example"]["delivery_region"] = "us-east"
-    resolve(document, message["properties"]["type"])["enum"].append("RCS")
+    field = absent(message["properties"], "delivery_region")
+    message["properties"][field] = {"type": "string"}
+    message["example"][field] = "us-east"
+    types = resolve(document, message["properties"]["type"])["enum"]
+    value = absent(types, "RCS")
+    types.append(value)
     request = resolve(document, operation["requestBody"]["content"]["application/json"]["schema"])
     request["properties"]["to"] = dict(resolve(document, request["properties"]["to"]))
-    return document
+    return document, field, value
 
 
 def _responses_inlined(document: dict[str, Any]) -> dict[str, Any]:
@@ -125,24 +129,25 @@ READ_THE_NEW_FIELD = textwrap.dedent(
 
     example = message_example()
     server = LoopbackServer()
-    server.reply(Reply(200, {"data": {**example, "type": "RCS"}}))
+    server.reply(Reply(200, {"data": {**example, "type": "{value}"}}))
     with Telnyx(api_key="k", base_url=server.base_url) as client:
         message = client.messages.send(to="+13125550002", text="hi").data
     server.close()
-    print(message.delivery_region, message.type, message.type.is_known)
+    print(message.{field}, message.type, message.type.is_known)
     """
 )
 
 
 def test_a_non_breaking_change_needs_no_edit(tmp_path: Path) -> None:
     spec = tmp_path / "messages.yml"
-    spec.write_text(yaml.safe_dump(_non_breaking(yaml.safe_load(SPEC_PATH.read_bytes())), sort_keys=False))
+    document, field, value = _non_breaking(yaml.safe_load(SPEC_PATH.read_bytes()))
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
     generated = generated_package(spec, tmp_path / "out")
     assert _check_operations(spec).returncode == 0
     run = _under(spec, generated, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CONTRACT_TESTS)
     assert run.returncode == 0 and " passed" in run.stdout, run.stdout[-3000:]
-    read = _under(spec, generated, "-c", READ_THE_NEW_FIELD)
-    assert read.stdout.split() == ["us-east", "RCS", "True"], read.stderr
+    read = _under(spec, generated, "-c", READ_THE_NEW_FIELD.replace("{field}", field).replace("{value}", value))
+    assert read.stdout.split() == ["us-east", value, "True"], read.stderr
 
 
 # Every test that reads the spec, but the ones that generate or build (this module, the pipeline's).
@@ -209,6 +214,16 @@ NEW_OPERATION = {
     }
 }
 
+
+def _new_operation(document: dict[str, Any]) -> tuple[str, str]:
+    """NEW_OPERATION added to the document under an operationId and a path it lacks (upstream may
+    add GetRCSAgentById itself); its operationId and the method it becomes."""
+    operation_id = absent(operation_ids(document), "GetRCSAgentById")
+    path = absent(document["paths"], "/messages/rcs/agents/{id}")
+    document["paths"][path] = {"get": {**NEW_OPERATION["get"], "operationId": operation_id}}
+    return operation_id, snake(operation_id)
+
+
 USE_THE_NEW_METHOD = textwrap.dedent(
     """
     import asyncio, inspect, typing
@@ -232,6 +247,7 @@ USE_THE_NEW_METHOD = textwrap.dedent(
     print(sorted(hints))
     print(doc.splitlines()[0], "|", "id: The agent's id." in doc)
     print([r.path for r in server.received])
+    print(next(line for line in doc.splitlines() if line.startswith("Operation ")))
     """
 )
 
@@ -251,23 +267,26 @@ TYPED_USE = textwrap.dedent(
 @pytest.mark.timeout(600)
 def test_a_new_upstream_operation_needs_no_edit(tmp_path: Path) -> None:
     document = yaml.safe_load(SPEC_PATH.read_bytes())
-    document["paths"]["/messages/rcs/agents/{id}"] = NEW_OPERATION
+    operation_id, method = _new_operation(document)
+    path = next(p for p, item in document["paths"].items() if item.get("get", {}).get("operationId") == operation_id)
     spec = tmp_path / "messages.yml"
     spec.write_text(yaml.safe_dump(document, sort_keys=False))
     generated = generated_package(spec, tmp_path / "out")
     assert _check_operations(spec).returncode == 0
 
-    # On both clients, typed, documented, and callable against a real server.
-    used = _under(spec, generated, "-c", USE_THE_NEW_METHOD)
+    # On both clients, typed, documented (naming its operationId), and callable against a real server.
+    used = _under(spec, generated, "-c", USE_THE_NEW_METHOD.replace("get_rcs_agent_by_id", method))
     assert used.returncode == 0, used.stderr
     lines = used.stdout.splitlines()
     assert lines[0] == "Agent-7 3 Agent-7"
     assert "id" in lines[1] and "verbose" in lines[1] and "return" in lines[1]
     assert lines[2] == "Retrieve an RCS agent | True"
-    assert lines[3] == "['/messages/rcs/agents/Agent-7?verbose=true', '/messages/rcs/agents/Agent-7']"
+    at = path.replace("{id}", "Agent-7")
+    assert lines[3] == f"['{at}?verbose=true', '{at}']"
+    assert lines[4] == f"Operation {operation_id}: GET {path}."
 
     # mypy sees it: a right call passes, a wrong argument type is an error.
-    (tmp_path / "use.py").write_text(TYPED_USE)
+    (tmp_path / "use.py").write_text(TYPED_USE.replace("get_rcs_agent_by_id", method))
     checked = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(tmp_path / "use.py")],
         cwd=tmp_path,
@@ -283,7 +302,7 @@ def test_a_new_upstream_operation_needs_no_edit(tmp_path: Path) -> None:
     pin.stock(pin.pinned)
     update = pin.run("update", str(spec))
     assert update.returncode == 0, update.stderr
-    assert "(GetRCSAgentById; new method: client.messages.get_rcs_agent_by_id) added" in update.stdout
+    assert f"({operation_id}; new method: client.messages.{method}) added" in update.stdout
     assert pin.read_lock()["package_version"] == "1.1.0"
 
 
@@ -293,7 +312,7 @@ READ_THE_NEW_EVENT = textwrap.dedent(
     from telnyx_messages import webhooks
     from telnyx_messages.types import OutboundMessageEvent
 
-    event = webhooks.unsafe_unwrap(json.dumps({"data": {"event_type": "message.expired", "payload": {}}}))
+    event = webhooks.unsafe_unwrap(json.dumps({"data": {"event_type": "{event_type}", "payload": {}}}))
     print(sorted(webhooks.EVENT_TYPES), type(event).__name__, isinstance(event, OutboundMessageEvent))
     """
 )
@@ -303,11 +322,13 @@ def test_a_new_webhook_event_needs_no_edit(tmp_path: Path) -> None:
     document = yaml.safe_load(SPEC_PATH.read_bytes())
     body = document["webhooks"]["deliveryUpdate"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     data = resolve(document, resolve(document, body)["properties"]["data"])
-    resolve(document, data["properties"]["event_type"])["enum"].append("message.expired")
+    event_types = resolve(document, data["properties"]["event_type"])["enum"]
+    event_type = absent(event_types, "message.expired")
+    event_types.append(event_type)
     spec = tmp_path / "messages.yml"
     spec.write_text(yaml.safe_dump(document, sort_keys=False))
     generated = generated_package(spec, tmp_path / "out")
-    read = _under(spec, generated, "-c", READ_THE_NEW_EVENT)
+    read = _under(spec, generated, "-c", READ_THE_NEW_EVENT.replace("{event_type}", event_type))
     assert read.returncode == 0, read.stderr
     assert read.stdout.split("] ")[1].split() == ["OutboundMessageEvent", "True"]
-    assert "'message.expired'" in read.stdout
+    assert f"'{event_type}'" in read.stdout

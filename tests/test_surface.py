@@ -39,11 +39,14 @@ def test_every_method_is_typed_documented_and_takes_the_per_call_options(
     hints = typing.get_type_hints(method)  # resolves at run time: no NameError
     parameters = inspect.signature(method).parameters
     assert set(parameters) >= PER_CALL_OPTIONS
-    assert ("idempotency_key" in parameters) is (case.method == "POST")
+    # Every header the spec declares is an argument (Idempotency-Key as idempotency_key), and no other.
+    headers = {p.argument for p in case.operation.header_parameters}
+    assert ("idempotency_key" in parameters) is ("idempotency_key" in headers)
+    assert headers <= set(parameters)
     assert set(hints) == {*parameters, "return"}
     doc = inspect.getdoc(method) or ""
     assert "Args:" in doc and f"Operation {case.operation_id}" in doc
-    arguments = [name for name in parameters if name not in PER_CALL_OPTIONS | {"idempotency_key"}]
+    arguments = [name for name in parameters if name not in PER_CALL_OPTIONS]
     for name in arguments:
         assert f"\n    {name}: " in doc, f"{name} is not documented"
     origin = typing.get_origin(hints["return"])

@@ -6,6 +6,7 @@ python tools/generate.py SPEC OUTPUT   # OUTPUT: the package directory, replaced
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,10 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+OVERRIDES = ROOT / "openapi" / "overrides.yml"
+# What a header parameter's schema may be for the templates to render it: its argument's type is
+# checked (an enum as a Literal), its text checked against the schema's pattern and lengths.
+RENDERABLE_HEADER_TYPES = frozenset({"string", "integer"})
 
 
 def with_parameter_descriptions(document: dict[str, Any]) -> dict[str, Any]:
@@ -33,21 +38,111 @@ def with_parameter_descriptions(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(path, method, path item, operation) for each operation of the document."""
+    found = []
+    for path, item in (document.get("paths") or {}).items():
+        for method, operation in item.items():
+            if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}:
+                found.append((path, method, item, operation))
+    return found
+
+
+def _parameters(document: dict[str, Any], item: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """An operation's parameters, resolved: the path item's, then its own (which win by name and place)."""
+    by_key: dict[tuple[str, str], dict[str, Any]] = {}
+    for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
+        resolved = _resolved(document, parameter)
+        by_key[(str(resolved.get("in")), str(resolved.get("name")).lower())] = resolved
+    return list(by_key.values())
+
+
+def with_upstream_idempotency(document: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """openapi/overrides.yml's `idempotency`: upstream's IdempotencyKey header declared on the listed
+    operations that do not declare an Idempotency-Key header themselves (a no-op once they do)."""
+    component, parameter = override["component"], override["parameter"]
+    listed = set(override["operations"])
+    for _, _, item, operation in _operations(document):
+        if operation.get("operationId") not in listed:
+            continue
+        declared = any(
+            p.get("in") == "header" and str(p.get("name")).lower() == parameter["name"].lower()
+            for p in _parameters(document, item, operation)
+        )
+        if not declared:
+            parameters = document.setdefault("components", {}).setdefault("parameters", {})
+            parameters.setdefault(component, parameter)
+            operation.setdefault("parameters", []).append({"$ref": f"#/components/parameters/{component}"})
+    return document
+
+
+class GenerationError(Exception):
+    """The spec has something the templates cannot render: generation stops, naming it."""
+
+
+def check_parameters(document: dict[str, Any]) -> None:
+    """Every parameter reaches its method, or generation stops naming it: the generator would drop a
+    cookie parameter, and the templates render a header only from a string or integer schema."""
+    for path, method, item, operation in _operations(document):
+        name = operation.get("operationId") or f"{method.upper()} {path}"
+        for parameter in _parameters(document, item, operation):
+            where, wire = parameter.get("in"), parameter.get("name")
+            schema = _resolved(document, parameter.get("schema") or {})
+            if where == "cookie":
+                raise GenerationError(f"operation {name}: cookie parameter {wire!r}: the client sends no cookies")
+            if where == "header" and schema.get("type") not in RENDERABLE_HEADER_TYPES:
+                raise GenerationError(
+                    f"operation {name}: header parameter {wire!r} has a schema of type {schema.get('type')!r}; "
+                    f"the templates render header parameters of type {' or '.join(sorted(RENDERABLE_HEADER_TYPES))}"
+                )
+
+
+def spec_facts(document: dict[str, Any]) -> str:
+    """What the templates need of the spec that the generator does not hand them, as a Jinja module:
+    every operationId as written (the generator gives the templates its snake-case form), and each
+    header parameter's constraints (its schema's pattern and lengths, which the generator drops)."""
+    operation_ids = sorted(str(op["operationId"]) for *_, op in _operations(document) if "operationId" in op)
+    constraints: dict[str, dict[str, dict[str, Any]]] = {}
+    for _, _, item, operation in _operations(document):
+        for parameter in _parameters(document, item, operation):
+            if parameter.get("in") == "header" and "operationId" in operation:
+                schema = _resolved(document, parameter.get("schema") or {})
+                limits = {"pattern": "pattern", "min_length": "minLength", "max_length": "maxLength"}
+                constraints.setdefault(str(operation["operationId"]), {})[str(parameter["name"])] = {
+                    ours: schema[theirs] for ours, theirs in limits.items() if schema.get(theirs) is not None
+                }
+    # JSON's literals are Jinja's but null: there is none among them (absent limits are left out).
+    return (
+        "{#- Written by tools/generate.py from the spec being generated; not a source file. -#}\n"
+        f"{{% set OPERATION_IDS = {json.dumps(operation_ids)} %}}\n"
+        f"{{% set HEADER_CONSTRAINTS = {json.dumps(constraints)} %}}\n"
+    )
+
+
 def generate(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
     """Run openapi-python-client with the project's config and templates on the spec with the
     overrides above; the post-hooks (ruff) are taken from the same environment as this Python."""
     shutil.rmtree(output, ignore_errors=True)
     with tempfile.TemporaryDirectory() as scratch:
         overridden = Path(scratch) / spec.name
-        document = with_parameter_descriptions(yaml.safe_load(spec.read_bytes()))
+        document = yaml.safe_load(spec.read_bytes())
+        document = with_upstream_idempotency(document, yaml.safe_load(OVERRIDES.read_bytes())["idempotency"])
+        try:
+            check_parameters(document)
+        except GenerationError as error:
+            return subprocess.CompletedProcess([], 1, "", f"generation stopped: {error}\n")
+        document = with_parameter_descriptions(document)
         overridden.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-        return _run_generator(overridden, output)
+        templates = Path(scratch) / "templates"
+        shutil.copytree(ROOT / "templates", templates)
+        (templates / "spec_facts.jinja").write_text(spec_facts(document))
+        return _run_generator(overridden, output, templates)
 
 
-def _run_generator(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
+def _run_generator(spec: Path, output: Path, templates: Path) -> subprocess.CompletedProcess[str]:
     bin_dir = Path(sys.executable).parent
     command = [str(bin_dir / "openapi-python-client"), "generate", "--path", str(spec)]
-    command += ["--config", "generator-config.yaml", "--custom-template-path", "templates"]
+    command += ["--config", "generator-config.yaml", "--custom-template-path", str(templates)]
     command += ["--meta", "none", "--output-path", str(output)]
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)

@@ -12,6 +12,7 @@ from here; every model, and the webhook events' union, from telnyx_messages.type
 from typing import TYPE_CHECKING, Any
 
 import telnyx_messages_api.results as _results
+from telnyx_messages_api.types import NOT_GIVEN, NotGiven
 
 from ._client import (
     DEFAULT_BASE_URL,
@@ -51,6 +52,7 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
     "APIResponse",
@@ -65,6 +67,7 @@ __all__ = [
     "ErrorDetail",
     "InternalServerError",
     "NotFoundError",
+    "NotGiven",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",

@@ -268,7 +268,8 @@ class _BaseClient(Generic[H, U]):
         )
         policy = RetryPolicy(
             max_retries=self._config.max_retries if options.max_retries is None else options.max_retries,
-            replayable=operation.method != "POST" or options.idempotency_key is not None,
+            replayable=operation.method != "POST",
+            idempotency_key=prepared.idempotency_key,
         )
         return request, policy
 
@@ -278,25 +279,33 @@ class _BaseClient(Generic[H, U]):
         policy: RetryPolicy,
         outcome: httpx2.Response | httpx2.TransportError,
         attempt: int,
+        waited: int,
         started: float,
-    ) -> httpx2.Response | float:
-        """The successful response, or the seconds to wait before trying again; raises on failure."""
+    ) -> httpx2.Response | _Retry:
+        """The successful response, or when to try again; raises on failure."""
         if logger.isEnabledFor(logging.INFO):
             what = outcome.status_code if isinstance(outcome, httpx2.Response) else type(outcome).__name__
             elapsed_ms = (time.monotonic() - started) * 1000
             logger.info("%s %s -> %s in %.0f ms", request.method, request.url.path, what, elapsed_ms)
+        in_progress = False
         if isinstance(outcome, httpx2.Response):
-            delay = policy.after_response(outcome, attempt)
+            in_progress = policy.in_progress(outcome)
+            delay = (
+                policy.after_in_progress(outcome, waited) if in_progress else policy.after_response(outcome, attempt)
+            )
             if delay is None:
                 if not outcome.is_success:
-                    raise status_error(outcome)
+                    raise status_error(outcome, policy.idempotency_key)
                 return outcome
         else:
             delay = policy.after_exception(outcome, attempt)
             if delay is None:
                 raise _connection_error(outcome, request) from outcome
-        logger.info("retrying %s %s (retry %d) in %.2f s", request.method, request.url.path, attempt + 1, delay)
-        return delay
+        if logger.isEnabledFor(logging.INFO):
+            what = f"the same key in progress, wait {waited + 1}" if in_progress else f"retry {attempt + 1}"
+            key = f", Idempotency-Key {policy.idempotency_key}" if policy.keyed else ""
+            logger.info("retrying %s %s (%s%s) in %.2f s", request.method, request.url.path, what, key, delay)
+        return _Retry(delay, in_progress)
 
     def _deadline(self, request: httpx2.Request) -> float | None:
         """When this attempt must be over: its timeout bounds connect, send and every read together."""
@@ -348,6 +357,13 @@ class _BaseClient(Generic[H, U]):
         except Exception as exc:  # any malformed body, whatever the parser tripped on
             raise APIResponseValidationError(response, f"does not parse: {type(exc).__name__}: {exc}") from exc
         return parsed
+
+
+class _Retry(NamedTuple):
+    """Try again after `delay` seconds; `in_progress`: a 409 waited out, not counted as a retry."""
+
+    delay: float
+    in_progress: bool
 
 
 def _authorization(api_key: str | None) -> str:
@@ -414,21 +430,25 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
         self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
     ) -> APIResponse[T]:
         request, policy = self._prepare(operation, method, arguments, options)
-        attempt = 0
-        while True:
-            self._check_open()
-            started = time.monotonic()
-            try:
-                outcome: httpx2.Response | httpx2.TransportError = self._attempt(request)
-            except httpx2.TransportError as exc:
-                outcome = exc
-            except httpx2.HTTPError as exc:
-                raise self._other_failure(exc, request) from exc
-            response_or_delay = self._after_attempt(request, policy, outcome, attempt, started)
-            if not isinstance(response_or_delay, float):
-                return APIResponse(http_response=response_or_delay, parsed=self._parse(operation, response_or_delay))
-            time.sleep(response_or_delay)
-            attempt += 1
+        attempt = waited = 0
+        try:
+            while True:
+                self._check_open()
+                started = time.monotonic()
+                try:
+                    outcome: httpx2.Response | httpx2.TransportError = self._attempt(request)
+                except httpx2.TransportError as exc:
+                    outcome = exc
+                except httpx2.HTTPError as exc:
+                    raise self._other_failure(exc, request) from exc
+                step = self._after_attempt(request, policy, outcome, attempt, waited, started)
+                if not isinstance(step, _Retry):
+                    return APIResponse(http_response=step, parsed=self._parse(operation, step))
+                time.sleep(step.delay)
+                waited, attempt = (waited + 1, attempt) if step.in_progress else (waited, attempt + 1)
+        except TelnyxError as error:
+            error.idempotency_key = policy.idempotency_key  # to retry later with, and still send once
+            raise
 
     def _attempt(self, request: httpx2.Request) -> httpx2.Response:
         """One request, its body read (decompressed) within the size limit and the deadline."""
@@ -483,22 +503,25 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
         self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
     ) -> AsyncAPIResponse[T]:
         request, policy = self._prepare(operation, method, arguments, options)
-        attempt = 0
-        while True:
-            self._check_open()
-            started = time.monotonic()
-            try:
-                outcome: httpx2.Response | httpx2.TransportError = await self._attempt(request)
-            except httpx2.TransportError as exc:
-                outcome = exc
-            except httpx2.HTTPError as exc:
-                raise self._other_failure(exc, request) from exc
-            response_or_delay = self._after_attempt(request, policy, outcome, attempt, started)
-            if not isinstance(response_or_delay, float):
-                parsed = self._parse(operation, response_or_delay)
-                return AsyncAPIResponse(http_response=response_or_delay, parsed=parsed)
-            await _sleep(response_or_delay)
-            attempt += 1
+        attempt = waited = 0
+        try:
+            while True:
+                self._check_open()
+                started = time.monotonic()
+                try:
+                    outcome: httpx2.Response | httpx2.TransportError = await self._attempt(request)
+                except httpx2.TransportError as exc:
+                    outcome = exc
+                except httpx2.HTTPError as exc:
+                    raise self._other_failure(exc, request) from exc
+                step = self._after_attempt(request, policy, outcome, attempt, waited, started)
+                if not isinstance(step, _Retry):
+                    return AsyncAPIResponse(http_response=step, parsed=self._parse(operation, step))
+                await _sleep(step.delay)
+                waited, attempt = (waited + 1, attempt) if step.in_progress else (waited, attempt + 1)
+        except TelnyxError as error:
+            error.idempotency_key = policy.idempotency_key
+            raise
 
     async def _attempt(self, request: httpx2.Request) -> httpx2.Response:
         """One request, its body read (decompressed) within the size limit; the whole attempt,

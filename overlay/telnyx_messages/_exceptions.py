@@ -55,6 +55,10 @@ def escape_controls(text: str) -> str:
 class TelnyxError(Exception):
     """Base of every exception this package raises."""
 
+    # The Idempotency-Key the failed call sent on every attempt (None: it sent none). A program that
+    # gives up may call again with it later (within the API's 24 hours) and still send the message once.
+    idempotency_key: str | None = None
+
 
 class ClientClosedError(TelnyxError):
     """A call on a client that was closed (or whose http_client was)."""
@@ -143,10 +147,25 @@ def _summary(document: Any, body: bytes) -> str:
     return escape_controls(" ".join(text.split())) if text else "(empty body)"
 
 
+# The error code of a 400 for an Idempotency-Key the API refuses (upstream's IdempotencyKey parameter).
+INVALID_IDEMPOTENCY_KEY = "10015"
+
+
+def _idempotency_hint(status: int, errors: list[ErrorDetail], key: str | None) -> str:
+    if any(error.code == INVALID_IDEMPOTENCY_KEY for error in errors):
+        return " (error 10015: the API refused the Idempotency-Key header)"
+    if status == 422 and key is not None:
+        return (
+            f" (Idempotency-Key {escape_controls(key)}: the API also answers 422 when a key is reused with a "
+            "different request)"
+        )
+    return ""
+
+
 class APIStatusError(APIError):
     """The server answered with a status that is not a success."""
 
-    def __init__(self, response: httpx2.Response) -> None:
+    def __init__(self, response: httpx2.Response, idempotency_key: str | None = None) -> None:
         self.response = response
         self.status_code = response.status_code
         self.headers = response.headers
@@ -155,7 +174,9 @@ class APIStatusError(APIError):
         self.errors = _error_details(self.body)
         reason = httpx2.codes.get_reason_phrase(self.status_code) or "Unknown Status"
         what = "; ".join(str(e) for e in self.errors) or _summary(self.body, response.content)
-        super().__init__(f"{self.status_code} {reason}: {what}", request=response.request)
+        hint = _idempotency_hint(self.status_code, self.errors, idempotency_key)
+        super().__init__(f"{self.status_code} {reason}: {what}{hint}", request=response.request)
+        self.idempotency_key = idempotency_key
 
 
 class BadRequestError(APIStatusError):
@@ -201,10 +222,10 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 }
 
 
-def status_error(response: httpx2.Response) -> APIStatusError:
+def status_error(response: httpx2.Response, idempotency_key: str | None = None) -> APIStatusError:
     if response.status_code >= 500:
-        return InternalServerError(response)
-    return _BY_STATUS.get(response.status_code, APIStatusError)(response)
+        return InternalServerError(response, idempotency_key)
+    return _BY_STATUS.get(response.status_code, APIStatusError)(response, idempotency_key)
 
 
 class APIResponseValidationError(APIError):

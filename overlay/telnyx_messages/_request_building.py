@@ -11,6 +11,7 @@ import datetime
 import enum
 import functools
 import json
+import os
 import re
 import types
 import typing
@@ -18,9 +19,29 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from telnyx_messages_api.types import NOT_GIVEN, UUID, CallOptions, IsoDateTime, NotGiven, Operation
+from telnyx_messages_api.types import (
+    NOT_GIVEN,
+    UUID,
+    CallOptions,
+    HeaderParameter,
+    IsoDateTime,
+    NotGiven,
+    Operation,
+)
 
-__all__ = ["MAX_BODY_BYTES", "PreparedRequest", "check_headers", "prepare", "signature_of"]
+__all__ = [
+    "IDEMPOTENCY_KEY",
+    "MAX_BODY_BYTES",
+    "PreparedRequest",
+    "check_headers",
+    "new_idempotency_key",
+    "prepare",
+    "signature_of",
+]
+
+# The argument of the header through which a call is sent at most once (upstream's IdempotencyKey
+# parameter, `Idempotency-Key`): not given, the client makes a key for the call.
+IDEMPOTENCY_KEY = "idempotency_key"
 
 # No message request comes near this; a body over it is a caller's mistake (the API caps media at 1 MB).
 MAX_BODY_BYTES = 1 << 20
@@ -237,6 +258,62 @@ def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
     return checked
 
 
+def new_idempotency_key() -> str:
+    """A random (version 4) UUID's text, as upstream asks keys to be: made from os.urandom as
+    uuid.uuid4 makes it, without importing uuid (on Linux it imports platform: milliseconds of a
+    program's start)."""
+    number = int.from_bytes(os.urandom(16)) & ~(0xF000 << 64) & ~(0xC000 << 48) | (0x4000 << 64) | (0x8000 << 48)
+    text = f"{number:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+@functools.cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _header_value(signature: Signature, parameter: HeaderParameter, value: object) -> str:
+    """A header argument as its text, once its type and the schema's pattern and lengths allow it."""
+    encoded = _encode_argument(signature, parameter.argument, value)
+    text = str(encoded).lower() if isinstance(encoded, bool) else str(encoded)
+    name, shown = parameter.argument, repr(text) if len(text) <= 40 else f"{text[:40]!r}... ({len(text)} characters)"
+    if parameter.min_length is not None and len(text) < parameter.min_length:
+        raise ValueError(f"{signature.name}(): {name} must be at least {parameter.min_length} characters, got {shown}")
+    if parameter.max_length is not None and len(text) > parameter.max_length:
+        raise ValueError(f"{signature.name}(): {name} must be at most {parameter.max_length} characters, got {shown}")
+    # A JSON Schema pattern matches anywhere in the text unless it anchors itself (the spec's do).
+    if parameter.pattern is not None and not _pattern(parameter.pattern).search(text):
+        raise ValueError(
+            f"{signature.name}(): {name} must match {parameter.pattern!r} (the {parameter.header} header), got {shown}"
+        )
+    return check_headers({parameter.header: text}, name)[parameter.header]
+
+
+def _headers(
+    operation: Operation[Any], signature: Signature, arguments: Mapping[str, object], headers: dict[str, str]
+) -> str | None:
+    """The spec's header parameters added to `headers`; the call's idempotency key, if it has one.
+    An Idempotency-Key not given (nor in extra_headers) is made here, once: every attempt sends it."""
+    key = None
+    for parameter in operation.header_parameters:
+        value = arguments[parameter.argument]
+        if parameter.argument == IDEMPOTENCY_KEY:
+            if value is None:
+                continue
+            if value is NOT_GIVEN:
+                given = next((v for n, v in headers.items() if n.lower() == parameter.header.lower()), None)
+                value = new_idempotency_key() if given is None else given
+        elif value is NOT_GIVEN:
+            continue
+        text = _header_value(signature, parameter, value)
+        for name in [n for n in headers if n.lower() == parameter.header.lower()]:
+            del headers[name]  # the argument wins over the same header in extra_headers
+        headers[parameter.header] = text
+        if parameter.argument == IDEMPOTENCY_KEY:
+            key = text
+    return key
+
+
 class PreparedRequest(NamedTuple):
     """One call's request, made once per call: a tuple, cheaper to make than a frozen dataclass."""
 
@@ -245,6 +322,7 @@ class PreparedRequest(NamedTuple):
     params: dict[str, Any]
     headers: dict[str, str]
     content: bytes | None
+    idempotency_key: str | None
 
 
 def prepare(
@@ -271,8 +349,7 @@ def prepare(
     if options.extra_query:
         params.update(options.extra_query)
     headers = check_headers(options.extra_headers or {}, "extra_headers")
-    if options.idempotency_key is not None:
-        headers.update(check_headers({"Idempotency-Key": options.idempotency_key}, "idempotency_key"))
+    idempotency_key = _headers(operation, signature, arguments, headers) if operation.header_parameters else None
     content = None
     if operation.has_body:
         body = {
@@ -292,4 +369,4 @@ def prepare(
         headers["Content-Type"] = "application/json"
     elif options.extra_body:
         raise ValueError(f"{signature.name}(): extra_body given, but {operation.method} {operation.path} sends no body")
-    return PreparedRequest(operation.method, path, params, headers, content)
+    return PreparedRequest(operation.method, path, params, headers, content, idempotency_key)

@@ -1,8 +1,11 @@
 """When to try a request again, and after how long: decisions only, no I/O, for both clients.
 
-A message-creating POST is replayed only after failures that prove the server never accepted it
-(the connection was never made, a 429), unless the caller gave an idempotency key: a doubled SMS
-costs money and reaches a real person twice.
+A doubled SMS costs money and reaches a real person twice. A message-creating POST with an
+Idempotency-Key (the default where the spec declares the header) is answered by the API's edge at
+most once per key: it is retried after any failure, a timeout or a dropped connection at any point,
+500/502/503/504 and 429, and a 409 (the first attempt with that key still in progress) is waited
+out without counting as a retry. Without a key, it is retried only after failures that prove the
+server never took it (the connection was never made, a 429).
 """
 
 from __future__ import annotations
@@ -21,31 +24,57 @@ MAX_RETRY_AFTER = 60.0
 # The request never reached the server: safe to send again whatever it was.
 _NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout, httpx2.UnsupportedProtocol)
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
+# What a keyed POST is retried after: the edge answers a retry with the same key from what it stored.
+_KEYED_RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A 409 to a keyed request: its first attempt is still being handled. Waited out with the backoff,
+# at most this many times in a call (about 40 s in all), apart from max_retries.
+MAX_IN_PROGRESS_WAITS = 8
 
 
 class RetryPolicy(NamedTuple):
     """One call's retry rules, made once per call: a tuple, cheaper to make than a frozen dataclass."""
 
     max_retries: int
-    # True when sending the request twice has the effect of sending it once.
+    # True when sending the request twice has the effect of sending it once (a GET, a DELETE).
     replayable: bool
+    # The Idempotency-Key the request carries (where the spec declares the header): the edge takes
+    # a request with it once.
+    idempotency_key: str | None = None
+
+    @property
+    def keyed(self) -> bool:
+        return self.idempotency_key is not None
 
     def after_exception(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
         if attempt >= self.max_retries or not isinstance(exc, httpx2.TransportError):
             return None
-        if isinstance(exc, _NEVER_SENT) or self.replayable:
+        if isinstance(exc, _NEVER_SENT) or self.replayable or self.keyed:
             return backoff(attempt)
         return None
 
     def after_response(self, response: httpx2.Response, attempt: int) -> float | None:
         status = response.status_code
-        if attempt >= self.max_retries or not (status in _RETRYABLE_STATUSES or status >= 500):
+        if attempt >= self.max_retries:
             return None
-        if status != 429 and not self.replayable:
-            return None
-        hinted = retry_after(response.headers)
-        return hinted if hinted is not None else backoff(attempt)
+        if self.keyed:
+            retried = status in _KEYED_RETRYABLE_STATUSES
+        else:
+            retried = status == 429 or (self.replayable and (status in _RETRYABLE_STATUSES or status >= 500))
+        return _hinted_or_backoff(response, attempt) if retried else None
+
+    def in_progress(self, response: httpx2.Response) -> bool:
+        """A 409 to a keyed request: the same key's first attempt is still being handled."""
+        return self.keyed and response.status_code == 409
+
+    def after_in_progress(self, response: httpx2.Response, waited: int) -> float | None:
+        """Seconds to wait before asking again, or None once the call has waited its most."""
+        return None if waited >= MAX_IN_PROGRESS_WAITS else _hinted_or_backoff(response, waited)
+
+
+def _hinted_or_backoff(response: httpx2.Response, attempt: int) -> float:
+    hinted = retry_after(response.headers)
+    return hinted if hinted is not None else backoff(attempt)
 
 
 def backoff(attempt: int) -> float:

@@ -14,6 +14,7 @@ import os
 import re
 import typing
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,25 @@ def call_arguments(
 
 
 CASES = operations(SPEC)
+
+
+def absent(taken: Iterable[object], wanted: str) -> str:
+    """`wanted`, or the first of wanted2, wanted3, ... that `taken` lacks: what a test adds to a copy of
+    the spec (an operation, a field, an enum value) must be new to it, whatever upstream adds later."""
+    present = {str(t) for t in taken}
+    candidate, n = wanted, 2
+    while candidate in present:
+        candidate, n = f"{wanted}{n}", n + 1
+    return candidate
+
+
+def operation_ids(spec: dict[str, Any]) -> list[str]:
+    return [
+        str(op["operationId"])
+        for item in spec["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
 
 
 @functools.cache
