@@ -39,4 +39,6 @@ def test_the_benchmark_runs(tmp_path: Path) -> None:
     for name in ("telnyx_messages", "raw httpx2", "telnyx_messages on httpx 0.28.1", "raw httpx 0.28.1"):
         assert point[name]["failures"] == 0 and point[name]["doubled"] == 0, point[name]
         assert point[name]["sends_counted"] == 10 and point[name]["cpu_us_per_call"] > 0
+    recipe = point["README recipe, 200 at once"]  # the README's send_all, as written there
+    assert (recipe["failures"], recipe["sends_counted"], recipe["doubled"]) == (0, 10, 0), recipe
     assert "volume: a burst of N concurrent async sends" in run.stdout

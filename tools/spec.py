@@ -221,6 +221,23 @@ def _operations_of(path_item: Any, added: bool) -> list[str]:
     ]
 
 
+def _parameters_at(document: dict[str, Any], path: str) -> dict[tuple[str, str], bool]:
+    """The parameters of the operation a `.../parameters` pointer is in, as {(in, name): required},
+    their $refs followed: what Redocly reports as a parameter list, named."""
+    parts = [_unescape(p) for p in path.removeprefix("#/").split("/")]
+    if len(parts) < 4 or parts[0] != "paths" or parts[2] not in HTTP_METHODS:
+        return {}
+    operation = (document.get("paths", {}).get(parts[1]) or {}).get(parts[2]) or {}
+    found = {}
+    for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+        while isinstance(parameter, dict) and "$ref" in parameter:
+            *_, section, name = parameter["$ref"].split("/")
+            parameter = document.get("components", {}).get(section, {}).get(name, {})
+        if isinstance(parameter, dict) and "name" in parameter:
+            found[(str(parameter.get("in")), str(parameter["name"]))] = bool(parameter.get("required"))
+    return found
+
+
 def classify(change: dict[str, Any], base_doc: dict[str, Any], revision_doc: dict[str, Any]) -> list[Change]:
     """One Redocly change as this package reads it. The rules, in order:
     - a component alone changes nothing (its uses are reported at the operations that use it);
@@ -276,6 +293,23 @@ def classify(change: dict[str, Any], base_doc: dict[str, Any], revision_doc: dic
         )
     if type_name == "Schema" and kind == "removed":
         return made("field removed", Effect.BREAKS, Bump.MAJOR)
+    if type_name in {"ParameterList", "Parameter"} and kind == "added" and "/parameters" in path:
+        before, after = _parameters_at(base_doc, path), _parameters_at(revision_doc, path)
+        added = sorted(set(after) - set(before))
+        if added:
+            required = [key for key in added if after[key]]
+            named = ", ".join(
+                f"{where} parameter {name}{' (required)' if after[(where, name)] else ''}" for where, name in added
+            )
+            return [
+                Change(
+                    where,
+                    f"{named} added",
+                    redocly,
+                    Effect.BREAKS if required else Effect.HARMLESS,
+                    Bump.MAJOR if required else Bump.MINOR,
+                )
+            ]
     if type_name in {"Parameter", "RequestBody"} and kind in {"added", "removed"}:
         breaks = kind == "removed" or redocly == "major"
         return made(
