@@ -140,7 +140,7 @@ TYPED = textwrap.dedent(
         event = webhooks.unwrap(body, headers)
         if isinstance(event, InboundMessageEvent) and event.data is not None and event.data.payload is not None:
             payload = event.data.payload
-            if payload.to:
+            if isinstance(payload.to, list) and payload.to:  # (a later spec may allow a string too)
                 print(payload.to[0].status)
             if payload.from_ is not None:
                 print(payload.from_.phone_number)
