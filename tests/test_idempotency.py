@@ -20,8 +20,10 @@ import pytest
 import yaml
 from generate import GenerationError, _parameters, check_parameters, with_upstream_idempotency
 from telnyx_messages import (
+    NOT_GIVEN,
     AsyncTelnyx,
     BadRequestError,
+    NotGiven,
     Telnyx,
     TelnyxError,
     UnprocessableEntityError,
@@ -35,15 +37,8 @@ from .support.server import LoopbackServer, Reply, client_for
 from .support.spec import SPEC, SPEC_PATH, absent, case_of, operation_ids
 
 OVERRIDE = yaml.safe_load((ROOT / "openapi" / "overrides.yml").read_bytes())["idempotency"]
-UPSTREAM = ROOT.parent / "shared" / "spec" / "upstream-idempotency.yml"
 KEYED_OPERATIONS = [op for op in OVERRIDE["operations"] if op in operation_ids(SPEC)]
 PATTERN = OVERRIDE["parameter"]["schema"]["pattern"]
-
-
-def test_the_override_holds_upstreams_parameter_unchanged() -> None:
-    upstream = yaml.safe_load(UPSTREAM.read_bytes())["components"]["parameters"]["IdempotencyKey"]
-    assert OVERRIDE["parameter"] == upstream
-    assert OVERRIDE["component"] == "IdempotencyKey"
 
 
 def test_the_eight_message_creating_operations_take_a_key_and_no_other_does() -> None:
@@ -191,9 +186,12 @@ def test_a_parameter_the_templates_cannot_render_stops_generation_naming_it(
 @pytest.mark.parametrize(
     ("key", "message"),
     [
-        ("order 42", "send(): idempotency_key must match '^[A-Za-z0-9_-]{1,255}$' (the Idempotency-Key header)"),
-        ("k" * 256, "send(): idempotency_key must be at most 255 characters"),
-        ("", "send(): idempotency_key must be at least 1 characters"),
+        (
+            "order 42",
+            "send(): idempotency_key must match '^[A-Za-z0-9_-]{1,255}$' (the Idempotency-Key header), got 'order 42'",
+        ),
+        ("k" * 256, "send(): idempotency_key must be at most 255 characters, got 256"),
+        ("", "send(): idempotency_key must be at least 1 characters, got 0"),
         (42, "send(): idempotency_key must be str or None, got int"),
     ],
     ids=["space", "256 characters", "empty", "int"],
@@ -207,8 +205,29 @@ def test_a_key_the_spec_refuses_is_refused_before_sending(
         result = client.messages.send(to="+13125550002", text="hi", idempotency_key=key)
         if asyncio.iscoroutine(result):
             asyncio.run(result)
-    assert str(caught.value).startswith(message)
+    assert str(caught.value) == message
     assert server.received == []
+
+
+@pytest.mark.parametrize("key", ["k", "k" * 255, "Order_42-b"], ids=["shortest", "longest", "all kinds"])
+def test_a_key_the_spec_allows_is_sent_as_given(key: str, server: LoopbackServer) -> None:
+    server.default = Reply(200, {"data": {"id": "x"}})
+    with client_for(server) as client:
+        assert client.messages.with_raw_response.send(to="+13125550002", idempotency_key=key).idempotency_key == key
+    assert server.received[0].headers["Idempotency-Key"] == key
+
+
+def test_a_key_in_extra_headers_is_the_calls_key_and_the_argument_wins_over_it(server: LoopbackServer) -> None:
+    server.default = Reply(503, b"", {"retry-after-ms": "1"})
+    with client_for(server, max_retries=1) as client:
+        with pytest.raises(TelnyxError) as caught:
+            client.messages.send(to="+13125550002", extra_headers={"idempotency-key": "from-extra"})
+        assert caught.value.idempotency_key == "from-extra"  # retried: the key makes it safe
+        with pytest.raises(TelnyxError) as caught:
+            client.messages.send(to="+13125550002", extra_headers={"IDEMPOTENCY-KEY": "x"}, idempotency_key="arg")
+        assert caught.value.idempotency_key == "arg"
+    sent = [[(n, v) for n, v in r.headers.items() if n.lower() == "idempotency-key"] for r in server.received]
+    assert sent == [[("Idempotency-Key", "from-extra")]] * 2 + [[("Idempotency-Key", "arg")]] * 2  # one header each
 
 
 def test_a_made_key_is_a_uuid4_the_spec_allows_and_new_for_each_call() -> None:
@@ -348,3 +367,31 @@ def test_a_schedule_takes_no_key_and_is_not_retried_after_an_ambiguous_failure(s
         client.messages.schedule(to="+13125550002", text="later")
     assert len(server.received) == 1 and "Idempotency-Key" not in server.received[0].headers
     assert caught.value.idempotency_key is None
+
+
+def _two_headers(
+    self: object, *, idempotency_key: str | NotGiven | None = NOT_GIVEN, x_source: str | NotGiven = NOT_GIVEN
+) -> None:
+    """A method of an operation that declares two headers (as a later spec may): read by prepare."""
+
+
+def test_each_declared_header_is_read_whatever_comes_before_it() -> None:
+    """Unit: prepare() over an operation with two header parameters, the key first."""
+    from telnyx_messages._request_building import prepare
+    from telnyx_messages_api.types import CallOptions, HeaderParameter, Operation
+
+    headers = (
+        HeaderParameter("idempotency_key", "Idempotency-Key", PATTERN, 1, 255),
+        HeaderParameter("x_source", "X-Source"),
+    )
+    operation: Operation[Any] = Operation("Two", "POST", "/two", (), (), headers, (), False, None, None)  # type: ignore[arg-type]
+
+    def sent(**arguments: Any) -> dict[str, str]:
+        given = {"idempotency_key": NOT_GIVEN, "x_source": NOT_GIVEN, **arguments}
+        return prepare(operation, _two_headers, given, CallOptions(), {}).headers
+
+    assert sent(idempotency_key=None, x_source="web") == {"X-Source": "web"}
+    assert sent(idempotency_key="k-1", x_source="web") == {"Idempotency-Key": "k-1", "X-Source": "web"}
+    made = sent(x_source="batch")
+    assert made["X-Source"] == "batch" and re.search(PATTERN, made["Idempotency-Key"])
+    assert sent(idempotency_key="k-2") == {"Idempotency-Key": "k-2"}  # X-Source not given: not sent

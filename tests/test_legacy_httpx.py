@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import time
 from typing import Any
 
 import httpx
@@ -54,10 +55,37 @@ def test_a_legacy_client_sends_with_its_own_headers_and_params_and_is_left_open(
 
 @CLIENTS
 def test_a_per_call_legacy_timeout_is_taken(client_kind: str, server: LoopbackServer) -> None:
-    server.reply(Reply(200, {"data": []}, delay=1.0))
+    server.reply(Reply(200, {"data": []}, delay=1.5))
     client = _telnyx(client_kind, server, _legacy(client_kind), max_retries=0)
+    started = time.monotonic()
     with pytest.raises(APIConnectionError, match="timed out"):
         _run(client, lambda m: m.retrieve_group_messages(GROUP_ID, timeout=httpx.Timeout(0.2)))
+    assert time.monotonic() - started < 1.0  # the legacy client's own read stopped at the timeout
+
+
+@CLIENTS
+def test_a_post_through_a_legacy_client_sends_its_body_query_and_key(client_kind: str, server: LoopbackServer) -> None:
+    server.default = Reply(200, {"data": {"id": "m-1"}})
+    client = _telnyx(client_kind, server, _legacy(client_kind))
+    raw = _run(client, lambda m: m.with_raw_response.send(to="+13125550002", text="hi", extra_query={"dry": "1"}))
+    (received,) = server.received
+    assert (received.path, received.json()) == ("/messages?dry=1", {"to": "+13125550002", "text": "hi"})
+    assert received.headers["Idempotency-Key"] == raw.idempotency_key
+    assert raw.http_response.http_version == "HTTP/1.1"  # the legacy response's extensions are kept
+
+
+def test_a_legacy_error_becomes_the_httpx2_error_of_its_name_with_its_message_and_request() -> None:
+    from telnyx_messages._legacy_httpx import _translated
+
+    request = httpx2.Request("GET", "http://127.0.0.1/x")
+    translated = _translated(httpx.ReadTimeout("read timed out"), request)
+    assert type(translated) is httpx2.ReadTimeout and str(translated) == "read timed out"
+    assert isinstance(translated, httpx2.ReadTimeout) and translated.request is request
+    # A class of legacy httpx's own (none here): the nearest its twin has, RequestError at the furthest.
+    nearest = _translated(type("Mine", (httpx.RemoteProtocolError,), {})("odd"), request)
+    assert type(nearest) is httpx2.RemoteProtocolError
+    other = ValueError("not httpx's")
+    assert _translated(other, request) is other
 
 
 @CLIENTS

@@ -173,3 +173,14 @@ def test_every_generated_file_says_where_it_comes_from() -> None:
     assert unmarked == []
     ours = [p.read_text().splitlines()[0] for p in package.rglob("*.py")]
     assert "# Generated from templates/model.py.jinja by `make generate`; do not edit." in ours
+
+
+def test_the_idempotency_override_holds_upstreams_parameter_unchanged() -> None:
+    """openapi/overrides.yml declares upstream's IdempotencyKey parameter as upstream wrote it
+    (../shared/spec/upstream-idempotency.yml keeps upstream's text)."""
+    import yaml
+
+    override = yaml.safe_load((ROOT / "openapi" / "overrides.yml").read_bytes())["idempotency"]
+    upstream = ROOT.parent / "shared" / "spec" / "upstream-idempotency.yml"
+    assert override["parameter"] == yaml.safe_load(upstream.read_bytes())["components"]["parameters"]["IdempotencyKey"]
+    assert override["component"] == "IdempotencyKey"

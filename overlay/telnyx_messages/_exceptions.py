@@ -176,7 +176,6 @@ class APIStatusError(APIError):
         what = "; ".join(str(e) for e in self.errors) or _summary(self.body, response.content)
         hint = _idempotency_hint(self.status_code, self.errors, idempotency_key)
         super().__init__(f"{self.status_code} {reason}: {what}{hint}", request=response.request)
-        self.idempotency_key = idempotency_key
 
 
 class BadRequestError(APIStatusError):
@@ -223,8 +222,10 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 
 
 def status_error(response: httpx2.Response, idempotency_key: str | None = None) -> APIStatusError:
+    """The error of a status; the key, where the call sent one, for the message (the client sets
+    every error's idempotency_key itself)."""
     if response.status_code >= 500:
-        return InternalServerError(response, idempotency_key)
+        return InternalServerError(response)  # no hint of a key is for a 5xx
     return _BY_STATUS.get(response.status_code, APIStatusError)(response, idempotency_key)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2
 
@@ -50,11 +50,15 @@ def _translated(exc: Exception, request: httpx2.Request) -> Exception:
     module = _legacy_module()
     if module is None or not isinstance(exc, module.RequestError):
         return exc
-    for cls in type(exc).__mro__:
-        twin = getattr(httpx2, cls.__name__, None)
-        if isinstance(twin, type) and issubclass(twin, httpx2.RequestError):
-            return twin(str(exc), request=request)
-    return httpx2.TransportError(str(exc), request=request)  # pragma: no cover  (RequestError has a twin)
+    # The nearest class with a twin: RequestError itself at the furthest, which httpx2 has too.
+    twin = next(getattr(httpx2, cls.__name__) for cls in type(exc).__mro__ if _has_twin(cls.__name__))
+    translated: Exception = twin(str(exc), request=request)
+    return translated
+
+
+def _has_twin(name: str) -> bool:
+    twin = getattr(httpx2, name, None)
+    return isinstance(twin, type) and issubclass(twin, httpx2.RequestError)
 
 
 def _legacy_request(module: ModuleType, request: httpx2.Request) -> Any:
@@ -151,15 +155,13 @@ class _LegacyBase:
 class LegacyClient(_LegacyBase):
     """A user's `httpx.Client`, seen as the part of an `httpx2.Client` that Telnyx uses."""
 
-    def send(self, request: httpx2.Request, *, stream: bool = False) -> httpx2.Response:
+    def send(self, request: httpx2.Request, *, stream: Literal[True]) -> httpx2.Response:
+        """Sent by the user's client; the body is read by the caller (the client streams every body)."""
         try:
             legacy = self._client.send(_legacy_request(self._module, request), stream=True)
         except Exception as exc:
             raise _translated(exc, request) from exc
-        response = _httpx2_response(legacy, request, _RawBody(legacy, request))
-        if not stream:
-            response.read()
-        return response
+        return _httpx2_response(legacy, request, _RawBody(legacy, request))
 
     def close(self) -> None:
         self._client.close()
@@ -168,15 +170,12 @@ class LegacyClient(_LegacyBase):
 class LegacyAsyncClient(_LegacyBase):
     """A user's `httpx.AsyncClient`, seen as the part of an `httpx2.AsyncClient` that AsyncTelnyx uses."""
 
-    async def send(self, request: httpx2.Request, *, stream: bool = False) -> httpx2.Response:
+    async def send(self, request: httpx2.Request, *, stream: Literal[True]) -> httpx2.Response:
         try:
             legacy = await self._client.send(_legacy_request(self._module, request), stream=True)
         except Exception as exc:
             raise _translated(exc, request) from exc
-        response = _httpx2_response(legacy, request, _AsyncRawBody(legacy, request))
-        if not stream:
-            await response.aread()
-        return response
+        return _httpx2_response(legacy, request, _AsyncRawBody(legacy, request))
 
     async def aclose(self) -> None:
         await self._client.aclose()
