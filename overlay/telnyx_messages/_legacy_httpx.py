@@ -44,7 +44,7 @@ def as_httpx2_timeout(value: Any) -> Any:
     return value
 
 
-def _translated(exc: Exception, request: httpx2.Request) -> Exception:
+def _translated(exc: Exception, request: httpx2.Request | None) -> Exception:
     """A legacy httpx request error as the httpx2 error of the same name (the nearest class both
     define); anything else as it is."""
     module = _legacy_module()
@@ -92,33 +92,32 @@ def _httpx2_response(legacy: Any, request: httpx2.Request, stream: Any) -> httpx
 
 
 class _RawBody(httpx2.SyncByteStream):
-    """A legacy response's body as sent (httpx2 decodes it), its errors translated."""
+    """A legacy response's body as sent (httpx2 decodes it), its errors translated (httpx2's
+    response sets their request as they pass, as it does for its own streams)."""
 
-    def __init__(self, response: Any, request: httpx2.Request) -> None:
+    def __init__(self, response: Any) -> None:
         self._response = response
-        self._request = request
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             yield from self._response.iter_raw()
         except Exception as exc:
-            raise _translated(exc, self._request) from exc
+            raise _translated(exc, None) from exc
 
     def close(self) -> None:
         self._response.close()
 
 
 class _AsyncRawBody(httpx2.AsyncByteStream):
-    def __init__(self, response: Any, request: httpx2.Request) -> None:
+    def __init__(self, response: Any) -> None:
         self._response = response
-        self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._response.aiter_raw():
                 yield chunk
         except Exception as exc:
-            raise _translated(exc, self._request) from exc
+            raise _translated(exc, None) from exc
 
     async def aclose(self) -> None:
         await self._response.aclose()
@@ -161,7 +160,7 @@ class LegacyClient(_LegacyBase):
             legacy = self._client.send(_legacy_request(self._module, request), stream=True)
         except Exception as exc:
             raise _translated(exc, request) from exc
-        return _httpx2_response(legacy, request, _RawBody(legacy, request))
+        return _httpx2_response(legacy, request, _RawBody(legacy))
 
     def close(self) -> None:
         self._client.close()
@@ -175,7 +174,7 @@ class LegacyAsyncClient(_LegacyBase):
             legacy = await self._client.send(_legacy_request(self._module, request), stream=True)
         except Exception as exc:
             raise _translated(exc, request) from exc
-        return _httpx2_response(legacy, request, _AsyncRawBody(legacy, request))
+        return _httpx2_response(legacy, request, _AsyncRawBody(legacy))
 
     async def aclose(self) -> None:
         await self._client.aclose()
