@@ -8,7 +8,7 @@ are shared and noisy, so absolute times from different runs do not compare.
   parse only    decoded dict -> models, against json.loads of the same body
   cold start    a fresh interpreter: import, construct, first call, and its excess over raw httpx2's start in
                 the same turn; and its peak RSS (VmHWM)
-  async         200 concurrent calls, throughput against raw httpx22.AsyncClient, per second of wall
+  async         200 concurrent calls, throughput against raw httpx2.AsyncClient, per second of wall
                 clock and per second of the client process's CPU: over whole turns, and over the rounds
                 after a turn's first (in which httpcore spins until the warm-up's connections expire)
 """
@@ -337,7 +337,7 @@ def report(results: dict[str, Any]) -> str:
             f"  ({row['samples']} starts)"
         )
     lines.append(
-        f"async, {CONCURRENCY} concurrent calls, N=8 (ratio to raw httpx22.AsyncClient; wall clock / client CPU;"
+        f"async, {CONCURRENCY} concurrent calls, N=8 (ratio to raw httpx2.AsyncClient; wall clock / client CPU;"
         " whole turns, then the rounds after the first):"
     )
     for name, row in results["async"].items():
