@@ -305,7 +305,7 @@ class _BaseClient(Generic[H, U]):
             what = f"the same key in progress, wait {waited + 1}" if in_progress else f"retry {attempt + 1}"
             key = f", Idempotency-Key {policy.idempotency_key}" if policy.keyed else ""
             logger.info("retrying %s %s (%s%s) in %.2f s", request.method, request.url.path, what, key, delay)
-        return _Retry(delay, in_progress)
+        return _Retry(delay, attempt, waited + 1) if in_progress else _Retry(delay, attempt + 1, waited)
 
     def _deadline(self, request: httpx2.Request) -> float | None:
         """When this attempt must be over: its timeout bounds connect, send and every read together."""
@@ -360,10 +360,12 @@ class _BaseClient(Generic[H, U]):
 
 
 class _Retry(NamedTuple):
-    """Try again after `delay` seconds; `in_progress`: a 409 waited out, not counted as a retry."""
+    """Try again after `delay` seconds, as retry `attempt` having waited out `waited` 409s (a 409 to
+    a keyed request is not counted as a retry)."""
 
     delay: float
-    in_progress: bool
+    attempt: int
+    waited: int
 
 
 def _authorization(api_key: str | None) -> str:
@@ -445,7 +447,7 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
                 if not isinstance(step, _Retry):
                     return APIResponse(http_response=step, parsed=self._parse(operation, step))
                 time.sleep(step.delay)
-                waited, attempt = (waited + 1, attempt) if step.in_progress else (waited, attempt + 1)
+                attempt, waited = step.attempt, step.waited
         except TelnyxError as error:
             error.idempotency_key = policy.idempotency_key  # to retry later with, and still send once
             raise
@@ -518,7 +520,7 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
                 if not isinstance(step, _Retry):
                     return AsyncAPIResponse(http_response=step, parsed=self._parse(operation, step))
                 await _sleep(step.delay)
-                waited, attempt = (waited + 1, attempt) if step.in_progress else (waited, attempt + 1)
+                attempt, waited = step.attempt, step.waited
         except TelnyxError as error:
             error.idempotency_key = policy.idempotency_key
             raise
