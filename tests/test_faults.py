@@ -26,6 +26,7 @@ from telnyx_messages import (
     APIStatusError,
     APITimeoutError,
     AsyncTelnyx,
+    DefaultAioHttpClient,
     InternalServerError,
     Telnyx,
     TelnyxError,
@@ -154,6 +155,16 @@ def _attempt(client_kind: str, base_url: str, kind: str, attempts: list[Any]) ->
     library: Any = httpx if client_kind.startswith("legacy") else httpx2
     options: dict[str, Any] = {"api_key": API_KEY, "base_url": base_url, "max_retries": MAX_RETRIES}
     options["timeout"] = TIMEOUT
+    if client_kind == "aiohttp":
+
+        async def on_aiohttp() -> Any:
+            async with DefaultAioHttpClient(event_hooks={"request": [record]}) as http:
+                return await _call(AsyncTelnyx(**options, http_client=http).messages, kind)
+
+        async def record(request: Any) -> None:
+            attempts.append(request)
+
+        return asyncio.run(on_aiohttp())
     if client_kind.endswith("sync") and not client_kind.endswith("async"):
         with library.Client(event_hooks={"request": [attempts.append]}) as http:
             return _call(Telnyx(**options, http_client=http).messages, kind)
@@ -168,7 +179,7 @@ def _attempt(client_kind: str, base_url: str, kind: str, attempts: list[Any]) ->
     return asyncio.run(run())
 
 
-@pytest.mark.parametrize("client_kind", ["sync", "async", "legacy-sync", "legacy-async"])
+@pytest.mark.parametrize("client_kind", ["sync", "async", "legacy-sync", "legacy-async", "aiohttp"])
 @pytest.mark.parametrize("kind", ["GET", "POST", "POST no key"])
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 def test_fault(fault: Fault, kind: str, client_kind: str, server: LoopbackServer) -> None:
@@ -207,7 +218,12 @@ def test_fault(fault: Fault, kind: str, client_kind: str, server: LoopbackServer
     else:
         accepted = server.accepted_messages() if kind == "POST no key" else 0
     FAULT_TABLE.append((fault.name, kind, client_kind, outcome, str(len(attempts)), str(accepted)))
-    assert len(attempts) == expected_attempts
+    if client_kind == "aiohttp" and kind == "GET" and fault.reply is not None:
+        # aiohttp itself sends a GET again when the connection drops before an answer (a GET is safe
+        # to repeat), below httpx2's event hooks: what the server received counts the attempts.
+        assert len(server.received) == expected_attempts
+    else:
+        assert len(attempts) == expected_attempts
     assert elapsed < TIME_BOUND
     assert accepted <= 1, "a message-creating POST was accepted twice"
     assert other.received == []
@@ -296,7 +312,7 @@ FUZZ = settings(max_examples=40)
 def test_a_fuzzed_response_parses_or_ends_in_the_hierarchy(case: tuple[Any, list[str]]) -> None:
     document, applied = case
     if not applied:  # valid per the spec: it always parses
-        assert _read(document).to_dict()
+        assert _read(document).to_dict(mode="json")
         return
     try:
         _read(document)

@@ -28,6 +28,7 @@ from telnyx_messages import (
     APITimeoutError,
     AsyncTelnyx,
     ClientClosedError,
+    DefaultAioHttpClient,
     NotFoundError,
     ResponseTooLargeError,
     Telnyx,
@@ -42,16 +43,28 @@ OK_GROUP = Reply(200, {"data": []})
 
 
 def _call(client_kind: str, base_url: str, **options: Any) -> Any:
-    """retrieve_group_messages through Telnyx or AsyncTelnyx, without retries unless given."""
+    """retrieve_group_messages through Telnyx, AsyncTelnyx, or AsyncTelnyx on DefaultAioHttpClient,
+    without retries unless given."""
+    options = {"max_retries": 0, **options}
+    if client_kind == "aiohttp":
+
+        async def on_aiohttp() -> Any:
+            async with DefaultAioHttpClient() as http:
+                client = AsyncTelnyx(api_key=API_KEY, base_url=base_url, http_client=http, **options)
+                return await client.messages.retrieve_group_messages(MESSAGE_ID)
+
+        return asyncio.run(on_aiohttp())
     client_class = Telnyx if client_kind == "sync" else AsyncTelnyx
 
     def retrieve(messages: Any) -> Any:  # a coroutine on AsyncTelnyx, which use_client awaits
         return messages.retrieve_group_messages(MESSAGE_ID)
 
-    return use_client(client_class, base_url, retrieve, **{"max_retries": 0, **options})
+    return use_client(client_class, base_url, retrieve, **options)
 
 
 CLIENTS = pytest.mark.parametrize("client_kind", ["sync", "async"])
+# The hostile servers, also met through the aiohttp transport.
+ALL_CLIENTS = pytest.mark.parametrize("client_kind", ["sync", "async", "aiohttp"])
 
 
 class RawServer:
@@ -117,7 +130,7 @@ def _drip_headers() -> Iterator[bytes | float]:
 
 
 @pytest.mark.parametrize("script", [_drip, _drip_headers], ids=["the body", "the status line and headers"])
-@CLIENTS
+@ALL_CLIENTS
 def test_a_server_dripping_a_byte_at_a_time_is_cut_off_at_the_timeout(
     client_kind: str, script: Callable[[], Iterator[bytes | float]]
 ) -> None:
@@ -189,7 +202,7 @@ def test_a_huge_body_is_refused_while_reading_and_memory_stays_bounded(server: L
     assert peak_mb < 400, f"peak RSS {peak_mb} MB"
 
 
-@CLIENTS
+@ALL_CLIENTS
 def test_the_size_limit_is_the_clients_to_set(client_kind: str, server: LoopbackServer) -> None:
     server.default = Reply(200, {"data": [], "padding": "x" * 5000})
     with pytest.raises(ResponseTooLargeError, match=r"max_response_bytes \(4096\)"):
@@ -200,14 +213,14 @@ def test_the_size_limit_is_the_clients_to_set(client_kind: str, server: Loopback
 # --- 4, 5. bodies that do not decode -----------------------------------------------------------
 
 
-@CLIENTS
+@ALL_CLIENTS
 def test_a_body_that_is_not_the_gzip_it_claims_is_a_validation_error(client_kind: str, server: LoopbackServer) -> None:
     server.default = Reply(200, b'{"data": []}', {"Content-Encoding": "gzip"})
     with pytest.raises(APIResponseValidationError, match="does not decode"):
         _call(client_kind, server.base_url)
 
 
-@CLIENTS
+@ALL_CLIENTS
 def test_a_deeply_nested_error_body_is_still_the_status_error(client_kind: str, server: LoopbackServer) -> None:
     server.default = Reply(404, b"[" * 100_000 + b"]" * 100_000)
     with pytest.raises(NotFoundError):
@@ -228,7 +241,7 @@ def test_a_deeply_nested_error_body_is_still_the_status_error(client_kind: str, 
         "1 Jan 20000000000 00:00:00 GMT",
     ],
 )
-@CLIENTS
+@ALL_CLIENTS
 def test_a_bad_retry_after_is_no_hint(client_kind: str, retry_after: str, server: LoopbackServer) -> None:
     server.reply(Reply(429, {"errors": []}, {"Retry-After": retry_after}), OK_GROUP)
     assert _call(client_kind, server.base_url, max_retries=1).data == []

@@ -249,7 +249,7 @@ def test_a_key_given_again_is_replayed_and_a_reused_one_is_named_in_the_422() ->
             client.messages.send(to="+13125550002", text="other", idempotency_key="order-42")
     assert (first.replayed, again.replayed) == (False, True)
     assert (first.idempotency_key, again.idempotency_key) == ("order-42", "order-42")
-    assert first.parsed.to_dict() == again.parsed.to_dict()
+    assert first.parsed.to_dict(mode="json") == again.parsed.to_dict(mode="json")
     assert edge.accepted == {"once": 1}
     assert caught.value.idempotency_key == "order-42"
     assert "(Idempotency-Key order-42: the API also answers 422 when a key is reused with a different request)" in str(

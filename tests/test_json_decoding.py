@@ -279,4 +279,4 @@ def test_a_large_group_parses_through_msgspec_as_through_json_loads(server: Loop
     switched = _json._decode
     assert isinstance(switched, functools.partial) and switched.func is _json.msgspec_then_json_loads
     exact = type(group).from_dict(json.loads(body))
-    assert group == exact and group.to_dict() == exact.to_dict() and len(group.data or []) == 100
+    assert group == exact and group.to_dict(mode="json") == exact.to_dict(mode="json") and len(group.data or []) == 100

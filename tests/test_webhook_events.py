@@ -74,7 +74,7 @@ def test_the_delivery_example_unwraps_typed_on_both_clients() -> None:
         assert isinstance(event, OutboundMessageEvent)
         assert event.data is not None and event.data.payload is not None and event.data.payload.to
         assert event.data.payload.to[0].status == example["data"]["payload"]["to"][0]["status"]
-        assert event.to_dict()["data"]["id"] == example["data"]["id"]
+        assert event.to_dict(mode="json")["data"]["id"] == example["data"]["id"]
 
 
 def test_an_unknown_event_type_parses_and_keeps_the_document() -> None:

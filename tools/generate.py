@@ -148,7 +148,10 @@ def _run_generator(spec: Path, output: Path, templates: Path) -> subprocess.Comp
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode == 0:
         write_webhooks(yaml.safe_load(spec.read_bytes()), output)
-        write_results(output)
+        try:
+            write_results(output)
+        except GenerationError as error:
+            return subprocess.CompletedProcess(command, 1, result.stdout, f"generation stopped: {error}\n")
         stamp(output)
     return result
 
@@ -190,18 +193,33 @@ def _template(name: str) -> Any:
     return environment.get_template(name)
 
 
-def result_types(package: Path) -> list[str]:
-    """The RESULT_TYPES tuple of the generated api module, read without importing it."""
+def _api_constant(package: Path, name: str) -> Any:
+    """A literal constant of the generated api module, read without importing it."""
     module = ast.parse((package / "api" / "__init__.py").read_text())
     for node in module.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "RESULT_TYPES":
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
             assert node.value is not None
-            return list(ast.literal_eval(node.value))
-    raise SystemExit("templates/api_init.py.jinja wrote no RESULT_TYPES")
+            return ast.literal_eval(node.value)
+    raise SystemExit(f"templates/api_init.py.jinja wrote no {name}")
+
+
+def result_types(package: Path) -> list[str]:
+    """The RESULT_TYPES tuple of the generated api module."""
+    return list(_api_constant(package, "RESULT_TYPES"))
 
 
 def write_results(package: Path) -> None:
-    (package / "results.py").write_text(_template("results.py.jinja").render(names=result_types(package)))
+    names = result_types(package)
+    aliases: dict[str, str] = _api_constant(package, "RESULT_NAMES")
+    models = (package / "models" / "__init__.py").read_text()
+    for alias, model in aliases.items():
+        if f'"{alias}"' in models:
+            raise GenerationError(
+                f"templates/naming.jinja RESULT_NAMES names a result {alias}, but the spec has a model of that "
+                f"name that is not the result ({model}): rename one (generator-config.yaml class_overrides)"
+            )
+    text = _template("results.py.jinja").render(names=names, aliases=aliases)
+    (package / "results.py").write_text(text)
 
 
 def write_webhooks(document: dict[str, Any], package: Path) -> None:

@@ -12,7 +12,14 @@ from here; every model, and the webhook events' union, from telnyx_messages.type
 from typing import TYPE_CHECKING, Any
 
 import telnyx_messages_api.results as _results
-from telnyx_messages_api.types import NOT_GIVEN, NotGiven
+from telnyx_messages_api.types import (
+    NOT_GIVEN,
+    AsyncAPIResponse,
+    AsyncStreamedAPIResponse,
+    BodyConsumedError,
+    NotGiven,
+    StreamedAPIResponse,
+)
 
 from ._client import (
     DEFAULT_BASE_URL,
@@ -35,6 +42,7 @@ from ._exceptions import (
     ConflictError,
     ErrorDetail,
     InternalServerError,
+    MissingDependencyError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -42,6 +50,7 @@ from ._exceptions import (
     TelnyxError,
     UnprocessableEntityError,
 )
+from ._http_clients import DefaultAioHttpClient, DefaultAsyncHttpxClient, DefaultHttpxClient
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -59,18 +68,26 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncAPIResponse",
+    "AsyncStreamedAPIResponse",
     "AsyncTelnyx",
     "AuthenticationError",
     "BadRequestError",
+    "BodyConsumedError",
     "ClientClosedError",
     "ConflictError",
+    "DefaultAioHttpClient",
+    "DefaultAsyncHttpxClient",
+    "DefaultHttpxClient",
     "ErrorDetail",
     "InternalServerError",
+    "MissingDependencyError",
     "NotFoundError",
     "NotGiven",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "StreamedAPIResponse",
     "Telnyx",
     "TelnyxError",
     "UnprocessableEntityError",

@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
@@ -19,14 +19,23 @@ from urllib.parse import urlsplit
 
 import httpx2
 from telnyx_messages_api import models as _models
-from telnyx_messages_api.api import AsyncMessages, Messages
+from telnyx_messages_api.api import (
+    AsyncMessages,
+    AsyncMessagesWithRawResponse,
+    AsyncMessagesWithStreamingResponse,
+    Messages,
+    MessagesWithRawResponse,
+    MessagesWithStreamingResponse,
+)
 from telnyx_messages_api.types import (
     NOT_GIVEN,
     APIResponse,
     AsyncAPIResponse,
+    AsyncStreamedAPIResponse,
     CallOptions,
     NotGiven,
     Operation,
+    StreamedAPIResponse,
     Timeout,
 )
 
@@ -226,7 +235,8 @@ class _BaseClient(Generic[H, U]):
         the client that made it). Headers given here replace this client's of the same name."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
-        copy.__dict__.pop("messages", None)  # the resources of this client, cached
+        for cached in ("messages", "with_raw_response", "with_streaming_response"):
+            copy.__dict__.pop(cached, None)  # the resources of this client, cached
         if max_retries is not None:
             _check_max_retries(max_retries)
         copy._config = self._config._replace(
@@ -350,13 +360,27 @@ class _BaseClient(Generic[H, U]):
 
     @staticmethod
     def _parse(operation: Operation[T], response: httpx2.Response) -> T:
-        """A successful response's body as the operation's result model."""
+        """A successful response's body as the operation's result model, which keeps the API's id
+        of the request (`_request_id`, as the official SDK's results)."""
         try:
             document = _json.loads(response.content)
-            parsed: T = document if operation.result is None else getattr(_models, operation.result).from_dict(document)
+            if operation.result is None:
+                return document
+            parsed: T = getattr(_models, operation.result).from_dict(document)
         except Exception as exc:  # any malformed body, whatever the parser tripped on
             raise APIResponseValidationError(response, f"does not parse: {type(exc).__name__}: {exc}") from exc
+        parsed._x_request_id = response.headers.get("x-request-id")  # type: ignore[attr-defined]
         return parsed
+
+    def _streamed_failure(self, exc: Exception, request: httpx2.Request) -> Exception:
+        """An error met while a streamed body is read, in the hierarchy (the key set on it)."""
+        if isinstance(exc, TimeoutError):
+            exc = httpx2.ReadTimeout("the attempt took longer than its timeout", request=request)
+        if isinstance(exc, httpx2.TransportError):
+            return _connection_error(exc, request)
+        if isinstance(exc, httpx2.HTTPError):
+            return self._other_failure(exc, request)
+        return exc
 
 
 class _Retry(NamedTuple):
@@ -411,6 +435,17 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
     def messages(self) -> Messages:
         return Messages(self)
 
+    @cached_property
+    def with_raw_response(self) -> TelnyxWithRawResponse:
+        """`client.with_raw_response.messages.send(...)`: the official SDK's client-level form of
+        `client.messages.with_raw_response`."""
+        return TelnyxWithRawResponse(self)
+
+    @cached_property
+    def with_streaming_response(self) -> TelnyxWithStreamingResponse:
+        """`client.with_streaming_response.messages.send(...)`, as `client.messages.with_streaming_response`."""
+        return TelnyxWithStreamingResponse(self)
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
@@ -432,40 +467,93 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
         self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
     ) -> APIResponse[T]:
         request, policy = self._prepare(operation, method, arguments, options)
-        attempt = waited = 0
         try:
-            while True:
-                self._check_open()
-                started = time.monotonic()
-                try:
-                    outcome: httpx2.Response | httpx2.TransportError = self._attempt(request)
-                except httpx2.TransportError as exc:
-                    outcome = exc
-                except httpx2.HTTPError as exc:
-                    raise self._other_failure(exc, request) from exc
-                step = self._after_attempt(request, policy, outcome, attempt, waited, started)
-                if not isinstance(step, _Retry):
-                    return APIResponse(http_response=step, parsed=self._parse(operation, step))
-                time.sleep(step.delay)
-                attempt, waited = step.attempt, step.waited
+            response, retries, _ = self._exchange(request, policy, stream=False)
+            return APIResponse(response, self._parse(operation, response), retries)
         except TelnyxError as error:
             error.idempotency_key = policy.idempotency_key  # to retry later with, and still send once
             raise
 
-    def _attempt(self, request: httpx2.Request) -> httpx2.Response:
-        """One request, its body read (decompressed) within the size limit and the deadline."""
-        deadline = self._deadline(request)
+    @contextlib.contextmanager
+    def _call_streamed(
+        self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
+    ) -> Iterator[StreamedAPIResponse[T]]:
+        request, policy = self._prepare(operation, method, arguments, options)
+        try:
+            response, retries, deadline = self._exchange(request, policy, stream=True)
+        except TelnyxError as error:
+            error.idempotency_key = policy.idempotency_key
+            raise
+
+        def chunks() -> Iterator[bytes]:
+            read = 0
+            iterator = response.iter_bytes()
+            try:
+                while True:
+                    with attempt_deadline(deadline):
+                        chunk = next(iterator, None)
+                    if chunk is None:
+                        return
+                    read += len(chunk)
+                    self._within_limits(response, read, deadline)
+                    yield chunk
+            except Exception as exc:
+                failure = self._streamed_failure(exc, request)
+                if isinstance(failure, TelnyxError):
+                    failure.idempotency_key = policy.idempotency_key
+                response.close()
+                if failure is exc:
+                    raise
+                raise failure from exc
+
+        def parse(content: bytes) -> T:
+            return self._parse(operation, self._body_read(response, [content]))
+
+        try:
+            yield StreamedAPIResponse(response, chunks(), parse, retries)
+        finally:
+            response.close()
+
+    def _exchange(
+        self, request: httpx2.Request, policy: RetryPolicy, *, stream: bool
+    ) -> tuple[httpx2.Response, int, float | None]:
+        """Attempts until one succeeds: its response (the body read, or left to read when `stream`),
+        the retries it took, and its attempt's deadline; raises on failure."""
+        attempt = waited = 0
+        while True:
+            self._check_open()
+            started = time.monotonic()
+            deadline = self._deadline(request)
+            try:
+                outcome: httpx2.Response | httpx2.TransportError = self._attempt(request, deadline, stream)
+            except httpx2.TransportError as exc:
+                outcome = exc
+            except httpx2.HTTPError as exc:
+                raise self._other_failure(exc, request) from exc
+            step = self._after_attempt(request, policy, outcome, attempt, waited, started)
+            if not isinstance(step, _Retry):
+                return step, attempt + waited, deadline
+            time.sleep(step.delay)
+            attempt, waited = step.attempt, step.waited
+
+    def _attempt(self, request: httpx2.Request, deadline: float | None, stream: bool) -> httpx2.Response:
+        """One request, its body read (decompressed) within the size limit and the deadline; a
+        successful one's body left unread when `stream`."""
         with attempt_deadline(deadline):
             response = self._http.send(request, stream=True)
             try:
                 self._refuse_declared_size(response)
+                if stream and response.is_success:
+                    return response
                 chunks, read = [], 0
                 for chunk in response.iter_bytes():
                     read += len(chunk)
                     self._within_limits(response, read, deadline)
                     chunks.append(chunk)
-            finally:
+            except BaseException:
                 response.close()
+                raise
+            response.close()
         return self._body_read(response, chunks)
 
 
@@ -483,6 +571,16 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
     @cached_property
     def messages(self) -> AsyncMessages:
         return AsyncMessages(self)
+
+    @cached_property
+    def with_raw_response(self) -> AsyncTelnyxWithRawResponse:
+        """`client.with_raw_response.messages.send(...)`, as `client.messages.with_raw_response`."""
+        return AsyncTelnyxWithRawResponse(self)
+
+    @cached_property
+    def with_streaming_response(self) -> AsyncTelnyxWithStreamingResponse:
+        """`client.with_streaming_response.messages.send(...)`, as `client.messages.with_streaming_response`."""
+        return AsyncTelnyxWithStreamingResponse(self)
 
     async def close(self) -> None:
         if self._owns_http:
@@ -505,45 +603,133 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
         self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
     ) -> AsyncAPIResponse[T]:
         request, policy = self._prepare(operation, method, arguments, options)
-        attempt = waited = 0
         try:
-            while True:
-                self._check_open()
-                started = time.monotonic()
-                try:
-                    outcome: httpx2.Response | httpx2.TransportError = await self._attempt(request)
-                except httpx2.TransportError as exc:
-                    outcome = exc
-                except httpx2.HTTPError as exc:
-                    raise self._other_failure(exc, request) from exc
-                step = self._after_attempt(request, policy, outcome, attempt, waited, started)
-                if not isinstance(step, _Retry):
-                    return AsyncAPIResponse(http_response=step, parsed=self._parse(operation, step))
-                await _sleep(step.delay)
-                attempt, waited = step.attempt, step.waited
+            response, retries, _ = await self._exchange(request, policy, stream=False)
+            return AsyncAPIResponse(response, self._parse(operation, response), retries)
         except TelnyxError as error:
             error.idempotency_key = policy.idempotency_key
             raise
 
-    async def _attempt(self, request: httpx2.Request) -> httpx2.Response:
+    @contextlib.asynccontextmanager
+    async def _call_streamed(
+        self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
+    ) -> AsyncIterator[AsyncStreamedAPIResponse[T]]:
+        request, policy = self._prepare(operation, method, arguments, options)
+        try:
+            response, retries, deadline = await self._exchange(request, policy, stream=True)
+        except TelnyxError as error:
+            error.idempotency_key = policy.idempotency_key
+            raise
+
+        async def chunks() -> AsyncIterator[bytes]:
+            read = 0
+            iterator = response.aiter_bytes()
+            try:
+                while True:
+                    async with _deadline_scope(deadline):
+                        chunk = await anext(iterator, None)
+                    if chunk is None:
+                        return
+                    read += len(chunk)
+                    self._within_limits(response, read, None)
+                    yield chunk
+            except Exception as exc:
+                failure = self._streamed_failure(exc, request)
+                if isinstance(failure, TelnyxError):
+                    failure.idempotency_key = policy.idempotency_key
+                await response.aclose()
+                if failure is exc:
+                    raise
+                raise failure from exc
+
+        def parse(content: bytes) -> T:
+            return self._parse(operation, self._body_read(response, [content]))
+
+        try:
+            yield AsyncStreamedAPIResponse(response, chunks(), parse, retries)
+        finally:
+            await response.aclose()
+
+    async def _exchange(
+        self, request: httpx2.Request, policy: RetryPolicy, *, stream: bool
+    ) -> tuple[httpx2.Response, int, float | None]:
+        """Attempts until one succeeds: its response (the body read, or left to read when `stream`),
+        the retries it took, and its attempt's deadline; raises on failure."""
+        attempt = waited = 0
+        while True:
+            self._check_open()
+            started = time.monotonic()
+            deadline = self._deadline(request)
+            try:
+                outcome: httpx2.Response | httpx2.TransportError = await self._attempt(request, deadline, stream)
+            except httpx2.TransportError as exc:
+                outcome = exc
+            except httpx2.HTTPError as exc:
+                raise self._other_failure(exc, request) from exc
+            step = self._after_attempt(request, policy, outcome, attempt, waited, started)
+            if not isinstance(step, _Retry):
+                return step, attempt + waited, deadline
+            await _sleep(step.delay)
+            attempt, waited = step.attempt, step.waited
+
+    async def _attempt(self, request: httpx2.Request, deadline: float | None, stream: bool) -> httpx2.Response:
         """One request, its body read (decompressed) within the size limit; the whole attempt,
-        headers included, cancelled at its deadline."""
-        deadline = self._deadline(request)
+        headers included, cancelled at its deadline. A successful one's body left unread when `stream`."""
         try:
             async with _deadline_scope(deadline):
                 response = await self._http.send(request, stream=True)
                 try:
                     self._refuse_declared_size(response)
+                    if stream and response.is_success:
+                        return response
                     chunks, read = [], 0
                     async for chunk in response.aiter_bytes():
                         read += len(chunk)
                         self._within_limits(response, read, None)
                         chunks.append(chunk)
-                finally:
+                except BaseException:
                     await response.aclose()
+                    raise
+                await response.aclose()
         except TimeoutError:
             raise httpx2.ReadTimeout("the attempt took longer than its timeout", request=request) from None
         return self._body_read(response, chunks)
+
+
+class TelnyxWithRawResponse:
+    def __init__(self, client: Telnyx) -> None:
+        self._client = client
+
+    @property
+    def messages(self) -> MessagesWithRawResponse:
+        return self._client.messages.with_raw_response
+
+
+class TelnyxWithStreamingResponse:
+    def __init__(self, client: Telnyx) -> None:
+        self._client = client
+
+    @property
+    def messages(self) -> MessagesWithStreamingResponse:
+        return self._client.messages.with_streaming_response
+
+
+class AsyncTelnyxWithRawResponse:
+    def __init__(self, client: AsyncTelnyx) -> None:
+        self._client = client
+
+    @property
+    def messages(self) -> AsyncMessagesWithRawResponse:
+        return self._client.messages.with_raw_response
+
+
+class AsyncTelnyxWithStreamingResponse:
+    def __init__(self, client: AsyncTelnyx) -> None:
+        self._client = client
+
+    @property
+    def messages(self) -> AsyncMessagesWithStreamingResponse:
+        return self._client.messages.with_streaming_response
 
 
 def _on_asyncio() -> bool:

@@ -71,9 +71,10 @@ class _Backend(httpcore2.NetworkBackend):
     # so httpcore calls neither.
 
 
-def transport_with_deadlines() -> httpx2.HTTPTransport:
-    """httpx2's transport, its connection pool reading through the deadline-bounded streams."""
-    transport = httpx2.HTTPTransport()
+def transport_with_deadlines(**options: Any) -> httpx2.HTTPTransport:
+    """httpx2's transport (made with `options`: verify, cert, limits, ...), its connection pool
+    reading through the deadline-bounded streams."""
+    transport = httpx2.HTTPTransport(**options)
     pool = transport._pool
     pool._network_backend = _Backend(pool._network_backend)
     return transport

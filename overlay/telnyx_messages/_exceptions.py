@@ -60,6 +60,11 @@ class TelnyxError(Exception):
     idempotency_key: str | None = None
 
 
+class MissingDependencyError(TelnyxError, ImportError):
+    """An optional dependency a feature needs is not installed; the message names the extra to
+    install. A configuration error of the program, raised where the feature is set up."""
+
+
 class ClientClosedError(TelnyxError):
     """A call on a client that was closed (or whose http_client was)."""
 

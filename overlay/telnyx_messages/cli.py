@@ -227,11 +227,11 @@ def _headers(values: list[str]) -> dict[str, str]:
 def _table(result: Any) -> str:
     rows = result.data if isinstance(getattr(result, "data", None), list) else None
     if rows is None:
-        return json.dumps(result.to_dict(), indent=2)
+        return json.dumps(result.to_dict(mode="json"), indent=2)
     columns = ["id", "direction", "type", "from", "to", "text"]
     cells = []
     for row in rows:
-        document = row.to_dict()
+        document = row.to_dict(mode="json")
         sender = document.get("from")
         recipients = document.get("to")
         values = {
@@ -314,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError) as exc:
         return _error(f"{type(exc).__name__}: {_in_cli_terms(str(exc))}", EXIT_REFUSED)
     if output == "json":
-        json.dump(result.to_dict(), sys.stdout, indent=2)
+        json.dump(result.to_dict(mode="json"), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(_table(result))

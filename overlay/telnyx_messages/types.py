@@ -11,19 +11,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import telnyx_messages_api.models as _models
+from telnyx_messages_api.results import ALIASES as _ALIASES
 from telnyx_messages_api.webhooks import UnknownWebhookEvent as UnknownWebhookEvent
 from telnyx_messages_api.webhooks import WebhookEvent as WebhookEvent
 
 if TYPE_CHECKING:
     from telnyx_messages_api.models import *  # noqa: F403
+    from telnyx_messages_api.results import *  # noqa: F403
 
 
 def __getattr__(name: str) -> Any:
-    return getattr(_models, name)
+    # The official SDK's name of a result whose model the spec names otherwise (MessageWhatsappResponse).
+    return getattr(_models, _ALIASES.get(name, name))
 
 
 def __dir__() -> list[str]:
-    return [*_models.__all__, "UnknownWebhookEvent", "WebhookEvent"]
+    return [*_models.__all__, *_ALIASES, "UnknownWebhookEvent", "WebhookEvent"]
 
 
 # No __all__: type checkers take every name of the star import above as exported (an __all__ here

@@ -19,7 +19,7 @@ from typing import Any
 
 from telnyx_messages_api.webhooks import EVENT_TYPES, UnknownWebhookEvent, WebhookEvent, parse_event
 
-from ._exceptions import TelnyxError, escape_controls
+from ._exceptions import MissingDependencyError, TelnyxError, escape_controls
 
 __all__ = [
     "EVENT_TYPES",
@@ -48,10 +48,6 @@ class WebhookVerificationError(TelnyxError):
 
 class MissingHeaderError(WebhookVerificationError):
     pass
-
-
-class MissingDependencyError(WebhookVerificationError):
-    """PyNaCl, which checks the signatures, is not installed (the `webhooks` extra)."""
 
 
 class MalformedWebhookError(WebhookVerificationError):
