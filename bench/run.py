@@ -272,8 +272,11 @@ async def _throughput(call: Callable[[], Any], rounds: int) -> Throughput:
     )
 
 
-async def _raw_turn(base_url: str, path: str, limits: httpx2.Limits, rounds: int) -> Throughput:
-    async with httpx2.AsyncClient(base_url=base_url, limits=limits) as raw:
+async def _raw_turn(base_url: str, path: str, limits: httpx2.Limits, rounds: int, library: Any = httpx2) -> Throughput:
+    legacy_limits = library.Limits(
+        max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections
+    )
+    async with library.AsyncClient(base_url=base_url, limits=legacy_limits) as raw:
 
         async def call() -> Any:
             return (await raw.get(path)).json()
@@ -281,10 +284,11 @@ async def _raw_turn(base_url: str, path: str, limits: httpx2.Limits, rounds: int
         return await _throughput(call, rounds)
 
 
-async def _our_turn(base_url: str, gid: str, limits: httpx2.Limits, rounds: int) -> Throughput:
-    from telnyx_messages import AsyncTelnyx
+async def _our_turn(base_url: str, gid: str, limits: httpx2.Limits, rounds: int, aiohttp: bool = False) -> Throughput:
+    from telnyx_messages import AsyncTelnyx, DefaultAioHttpClient
 
-    async with httpx2.AsyncClient(limits=limits) as pool:
+    pool_class = DefaultAioHttpClient if aiohttp else httpx2.AsyncClient
+    async with pool_class(limits=limits) as pool:
         ours = AsyncTelnyx(api_key=KEY, base_url=base_url, http_client=pool)
 
         async def call() -> Any:
@@ -293,12 +297,20 @@ async def _our_turn(base_url: str, gid: str, limits: httpx2.Limits, rounds: int)
         return await _throughput(call, rounds)
 
 
+def _legacy_httpx() -> Any:
+    import httpx  # legacy httpx, as raw as the floor: its pool is what the package moved away from
+
+    return httpx
+
+
 async def async_throughput(base_url: str, rounds: int, repeats: int) -> dict[str, Any]:
     limits = httpx2.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     gid = group_id(8)
     turns = {
         "httpx2": lambda: _raw_turn(base_url, f"/messages/group/{gid}", limits, rounds),
         "telnyx_messages": lambda: _our_turn(base_url, gid, limits, rounds),
+        "telnyx_messages on aiohttp": lambda: _our_turn(base_url, gid, limits, rounds, aiohttp=True),
+        "httpx 0.28.1": lambda: _raw_turn(base_url, f"/messages/group/{gid}", limits, rounds, library=_legacy_httpx()),
     }
     results: dict[str, list[Throughput]] = {name: [] for name in turns}
     # Each turn opens its own pool and closes it, and the order flips at each repeat: measured with
@@ -343,7 +355,7 @@ def report(results: dict[str, Any]) -> str:
     for name, row in results["async"].items():
         for label, key in (("whole turn", ""), ("after the first round", "after_first_")):
             lines.append(
-                f"  {name:<16} {label:<22} {row[key + 'calls_per_s']:7.0f} calls/s  {row[key + 'ratio']:5.2f}x"
+                f"  {name:<26} {label:<22} {row[key + 'calls_per_s']:7.0f} calls/s  {row[key + 'ratio']:5.2f}x"
                 f"  / {row[key + 'calls_per_cpu_s']:6.0f} calls/CPU-s  {row[key + 'cpu_ratio']:5.2f}x"
             )
     lines += volume.report(results["volume"])

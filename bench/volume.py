@@ -105,6 +105,12 @@ class _Official(_Contender):
         return lambda: client.messages.send(to=BODY["to"], text=BODY["text"]), client.close
 
 
+def _aiohttp_client() -> Any:
+    from telnyx_messages import DefaultAioHttpClient
+
+    return DefaultAioHttpClient()
+
+
 def contenders(official: bool) -> list[_Contender]:
     found: list[_Contender] = [
         _Ours("telnyx_messages"),
@@ -112,7 +118,8 @@ def contenders(official: bool) -> list[_Contender]:
         _RawHttpx("raw httpx2", httpx2),
         _RawHttpx("raw httpx 0.28.1", httpx, legacy=True),
     ]
-    if importlib.util.find_spec("aiohttp") is not None:  # the bench group has it; the dev group (smoke) not
+    if importlib.util.find_spec("aiohttp") is not None:
+        found.append(_Ours("telnyx_messages on DefaultAioHttpClient", _aiohttp_client))
         found.append(_RawAiohttp("raw aiohttp"))
     if official:
         found += [_Official("telnyx (official)", aiohttp=False), _Official("telnyx (official) aiohttp", aiohttp=True)]
