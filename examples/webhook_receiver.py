@@ -4,15 +4,17 @@
 
 Each POST is verified (Ed25519 signature, timestamp) and read into its typed event; the receiver
 answers 200 only then, 4xx for anything it refuses (never 5xx for bad input), and prints one line
-per event.
+per event. A receiver that cannot verify (PyNaCl not installed) says so once, at start, and answers
+500 to every webhook: Telnyx retries a 5xx, so nothing is lost while the deployment is fixed.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from telnyx_messages import webhooks
+from telnyx_messages import MissingDependencyError, webhooks
 from telnyx_messages.types import InboundMessageEvent, OutboundMessageEvent
 
 MAX_BODY = 1 << 20
@@ -36,14 +38,20 @@ def describe(event: webhooks.WebhookEvent) -> str:
 
 
 class Receiver(BaseHTTPRequestHandler):
+    # Made at start (it reads TELNYX_PUBLIC_KEY and checks that PyNaCl is there); None if it cannot verify.
+    verifier: webhooks.Webhooks | None = None
+
     def do_POST(self) -> None:
+        if self.verifier is None:
+            self._answer(500, "this receiver cannot verify webhooks (see its log)")
+            return
         length = int(self.headers.get("Content-Length") or 0)
         if not 0 < length <= MAX_BODY:
             self._answer(413 if length > MAX_BODY else 400, "body missing or too large")
             return
         body = self.rfile.read(length)
         try:
-            event = webhooks.unwrap(body, dict(self.headers.items()))
+            event = self.verifier.unwrap(body, self.headers)
         except webhooks.InvalidSignatureError:
             self._answer(401, "signature does not match")
         except webhooks.TimestampOutOfToleranceError:
@@ -71,6 +79,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
+    try:
+        Receiver.verifier = webhooks.Webhooks()
+    except MissingDependencyError as exc:  # a deployment to fix, not a bad request from Telnyx
+        print(f"error: cannot verify webhooks, answering 500: {exc}", file=sys.stderr, flush=True)
     server = ThreadingHTTPServer((args.host, args.port), Receiver)
     print(f"listening on http://{args.host}:{server.server_address[1]}", flush=True)
     server.serve_forever()

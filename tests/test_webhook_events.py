@@ -56,7 +56,7 @@ def test_every_event_type_of_the_spec_has_its_model() -> None:
 def test_the_inbound_example_unwraps_typed() -> None:
     example = webhook_example("inboundMessage")
     body = json.dumps(example).encode()
-    event = webhooks.unwrap(body, signed(body), public_key=PUBLIC)
+    event = webhooks.unwrap(body, signed(body), key=PUBLIC)
     assert isinstance(event, InboundMessageEvent)
     assert event.data is not None and event.data.payload is not None
     payload = event.data.payload
@@ -80,7 +80,7 @@ def test_the_delivery_example_unwraps_typed_on_both_clients() -> None:
 def test_an_unknown_event_type_parses_and_keeps_the_document() -> None:
     document = {"data": {"event_type": "message.teleported", "payload": {"id": "x"}}}
     body = json.dumps(document).encode()
-    event = webhooks.unwrap(body, signed(body), public_key=PUBLIC)
+    event = webhooks.unwrap(body, signed(body), key=PUBLIC)
     assert isinstance(event, webhooks.UnknownWebhookEvent)
     from telnyx_messages.types import UnknownWebhookEvent
 
@@ -104,7 +104,7 @@ def test_each_refusal_has_its_error(change: Any, error: type[Exception]) -> None
     body = json.dumps(webhook_example("deliveryUpdate")).encode()
     changed_body, headers = change(body, signed(body))
     with pytest.raises(error) as caught:
-        webhooks.unwrap(changed_body, headers, public_key=PUBLIC)
+        webhooks.unwrap(changed_body, headers, key=PUBLIC)
     if error is webhooks.TimestampOutOfToleranceError:
         assert "s old" in str(caught.value) or "s in the future" in str(caught.value)
 
@@ -116,7 +116,7 @@ WITHOUT_NACL = textwrap.dedent(
 
     headers = {"telnyx-timestamp": "1", "telnyx-signature-ed25519": "x"}
     try:
-        webhooks.verify(b"{}", headers, public_key="k")
+        webhooks.verify(b"{}", headers, key="k")
     except webhooks.MissingDependencyError as error:
         print(error)
     """
@@ -155,6 +155,51 @@ def test_event_fields_type_check(tmp_path: Path) -> None:
     mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "use.py"]
     result = subprocess.run(mypy, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_without_pynacl_a_receiver_set_up_with_a_key_fails_where_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not issubclass(webhooks.MissingDependencyError, webhooks.WebhookVerificationError)
+    monkeypatch.setitem(sys.modules, "nacl", None)
+    monkeypatch.setitem(sys.modules, "nacl.signing", None)
+    for make in (
+        lambda: webhooks.Webhooks(PUBLIC),
+        lambda: Telnyx(api_key="k", public_key=PUBLIC),
+        lambda: AsyncTelnyx(api_key="k", public_key=PUBLIC),
+    ):
+        with pytest.raises(webhooks.MissingDependencyError, match=r"pip install 'telnyx-messages\[webhooks\]'"):
+            make()
+    monkeypatch.setenv("TELNYX_PUBLIC_KEY", PUBLIC)
+    with pytest.raises(webhooks.MissingDependencyError):
+        webhooks.Webhooks()
+    monkeypatch.delenv("TELNYX_PUBLIC_KEY")
+    assert Telnyx(api_key="k").webhooks.unsafe_unwrap(b"{}") is not None  # no key, nothing to verify
+
+
+def test_the_receiver_example_without_pynacl_answers_500_and_says_why_once(tmp_path: Path) -> None:
+    (tmp_path / "nacl").mkdir()
+    (tmp_path / "nacl" / "__init__.py").write_text(BLOCK_NACL)
+    env = {**os.environ, "TELNYX_PUBLIC_KEY": PUBLIC, "PYTHONPATH": str(tmp_path)}
+    receiver = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "webhook_receiver.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert receiver.stdout is not None and receiver.stderr is not None
+        url = receiver.stdout.readline().split()[-1]
+        inbound = json.dumps(webhook_example("inboundMessage")).encode()
+        with httpx2.Client() as http:
+            statuses = [http.post(url, content=inbound, headers=signed(inbound)).status_code for _ in range(3)]
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+    log = receiver.stderr.read().splitlines()
+    assert statuses == [500, 500, 500]
+    assert len(log) == 1 and "pip install 'telnyx-messages[webhooks]'" in log[0], log
 
 
 def test_the_receiver_example(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def public(key: SigningKey) -> str:
 
 def test_a_good_webhook_returns_the_event(key: SigningKey, monkeypatch: pytest.MonkeyPatch) -> None:
     body = json.dumps(EVENT).encode()
-    assert webhooks.verify(body, signed(key, body), public_key=public(key)) == EVENT
+    assert webhooks.verify(body, signed(key, body), key=public(key)) == EVENT
     monkeypatch.setenv("TELNYX_PUBLIC_KEY", public(key))
     lower = {k.lower(): v for k, v in signed(key, body).items()}
     assert webhooks.verify(body.decode(), lower) == EVENT
@@ -96,7 +96,7 @@ def test_tampering_is_caught_and_named(key: SigningKey, tamper: Any, error: type
     body = json.dumps(EVENT).encode()
     bad_body, bad_headers = tamper(body, signed(key, body))
     with pytest.raises(error) as caught:
-        webhooks.verify(bad_body, bad_headers, public_key=public(key))
+        webhooks.verify(bad_body, bad_headers, key=public(key))
     assert type(caught.value) is error
     assert message in str(caught.value)
     if error is webhooks.InvalidSignatureError:
@@ -117,8 +117,8 @@ def test_the_tolerance_is_300_seconds_either_way(
     body = json.dumps(EVENT).encode()
     headers = signed(key, body, NOW + offset)
     for check in (
-        lambda: webhooks.verify(body, headers, public_key=public(key)),
-        lambda: webhooks.unwrap(body, headers, public_key=public(key)).to_dict(mode="json"),
+        lambda: webhooks.verify(body, headers, key=public(key)),
+        lambda: webhooks.unwrap(body, headers, key=public(key)).to_dict(mode="json"),
     ):
         if refusal is None:
             assert check() == EVENT
@@ -126,16 +126,16 @@ def test_the_tolerance_is_300_seconds_either_way(
             with pytest.raises(webhooks.TimestampOutOfToleranceError) as caught:
                 check()
             assert str(caught.value) == f"the timestamp is {refusal}, beyond the 300 s tolerance"
-    wider = webhooks.unwrap(body, headers, public_key=public(key), tolerance=1000)
+    wider = webhooks.unwrap(body, headers, key=public(key), tolerance=1000)
     assert wider.to_dict(mode="json") == EVENT
 
 
 def test_another_key_or_a_malformed_key_is_refused(key: SigningKey) -> None:
     body = json.dumps(EVENT).encode()
     with pytest.raises(webhooks.InvalidSignatureError):
-        webhooks.verify(body, signed(key, body), public_key=public(SigningKey.generate()))
+        webhooks.verify(body, signed(key, body), key=public(SigningKey.generate()))
     with pytest.raises(webhooks.MalformedWebhookError, match="32 bytes"):
-        webhooks.verify(body, signed(key, body), public_key=base64.b64encode(b"short").decode())
+        webhooks.verify(body, signed(key, body), key=base64.b64encode(b"short").decode())
     with pytest.raises(webhooks.WebhookVerificationError, match="TELNYX_PUBLIC_KEY"):
         webhooks.verify(body, signed(key, body))
 
@@ -156,13 +156,13 @@ def test_the_errors_name_what_is_wrong(key: SigningKey, monkeypatch: pytest.Monk
     body = json.dumps(EVENT).encode()
     with pytest.raises(webhooks.WebhookVerificationError) as no_key:
         webhooks.verify(body, signed(key, body))
-    assert str(no_key.value) == "No public key: pass public_key= or set TELNYX_PUBLIC_KEY."
+    assert str(no_key.value) == "No public key: pass key= (or the client's public_key=) or set TELNYX_PUBLIC_KEY."
     with pytest.raises(webhooks.MalformedWebhookError) as bad_key:
-        webhooks.verify(body, signed(key, body), public_key="not base64!")
+        webhooks.verify(body, signed(key, body), key="not base64!")
     assert str(bad_key.value) == "the public key is not valid base64"
     not_json = b"{not json"
     with pytest.raises(webhooks.MalformedWebhookError) as verified:
-        webhooks.verify(not_json, signed(key, not_json), public_key=public(key))
+        webhooks.verify(not_json, signed(key, not_json), key=public(key))
     assert str(verified.value).startswith("the payload is not JSON: Expecting property name")
     with pytest.raises(webhooks.MalformedWebhookError) as unsafe:
         webhooks.unsafe_unwrap(not_json)
@@ -176,7 +176,7 @@ def test_the_errors_name_what_is_wrong(key: SigningKey, monkeypatch: pytest.Monk
         assert str(unparsed.value) == f"the event does not parse: {type(exc).__name__}: {exc}"
     monkeypatch.setitem(sys.modules, "nacl.signing", None)
     with pytest.raises(webhooks.MissingDependencyError) as missing:
-        webhooks.verify(body, signed(key, body), public_key=public(key))
+        webhooks.verify(body, signed(key, body), key=public(key))
     assert str(missing.value) == "verifying webhooks needs PyNaCl: pip install 'telnyx-messages[webhooks]'"
 
 
@@ -191,8 +191,8 @@ def test_the_refusal_says_which_way_a_timestamp_is_off(key: SigningKey, monkeypa
     monkeypatch.setattr(time, "time", lambda: NOW + 0.5)
     body = json.dumps(EVENT).encode()
     with pytest.raises(webhooks.TimestampOutOfToleranceError) as caught:
-        webhooks.verify(body, signed(key, body, NOW), public_key=public(key), tolerance=0)
+        webhooks.verify(body, signed(key, body, NOW), key=public(key), tolerance=0)
     assert str(caught.value) == "the timestamp is 0 s old, beyond the 0 s tolerance"
     for bad in (-1, 1.5, True, "300"):
         with pytest.raises(ValueError, match="tolerance must be an int of seconds >= 0, got "):
-            webhooks.verify(body, signed(key, body, NOW), public_key=public(key), tolerance=bad)  # type: ignore[arg-type]
+            webhooks.verify(body, signed(key, body, NOW), key=public(key), tolerance=bad)  # type: ignore[arg-type]

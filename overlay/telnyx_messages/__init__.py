@@ -97,6 +97,10 @@ __all__ += _results.__all__
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("types", "webhooks"):  # the public submodules, as dir() lists them
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     # The result models are imported on first use, as telnyx_messages.types imports them.
     if name in _results.__all__:
         from . import types
@@ -106,4 +110,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return [*globals(), *_results.__all__]
+    return [*__all__, "types", "webhooks"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import socket
 import time
@@ -163,6 +164,10 @@ class _BaseClient(Generic[H, U]):
         public_key: str | None = None,
     ) -> None:
         setup_logging()
+        if public_key is not None:  # a client set up to verify webhooks: PyNaCl must be there
+            from .webhooks import require_verifier
+
+            require_verifier()
         self._public_key = public_key  # for client.webhooks; else TELNYX_PUBLIC_KEY when used
         _check_max_retries(max_retries)
         if not isinstance(max_response_bytes, int) or max_response_bytes < 1:
@@ -170,7 +175,7 @@ class _BaseClient(Generic[H, U]):
         self._allow_insecure_http = allow_insecure_http
         self._config = _Config(
             base_url=_resolve_base_url(base_url, allow_insecure_http),
-            timeout=as_httpx2_timeout(timeout),
+            timeout=_checked_timeout(timeout),
             max_retries=max_retries,
             default_query=dict(default_query or {}),
             max_response_bytes=max_response_bytes,
@@ -243,7 +248,7 @@ class _BaseClient(Generic[H, U]):
             base_url=self._config.base_url
             if base_url is None
             else _resolve_base_url(base_url, self._allow_insecure_http),
-            timeout=self._config.timeout if isinstance(timeout, NotGiven) else as_httpx2_timeout(timeout),
+            timeout=self._config.timeout if isinstance(timeout, NotGiven) else _checked_timeout(timeout),
             max_retries=self._config.max_retries if max_retries is None else max_retries,
             default_query={**self._config.default_query, **(default_query or {})},
         )
@@ -274,7 +279,7 @@ class _BaseClient(Generic[H, U]):
             content=prepared.content,
             timeout=self._config.timeout
             if isinstance(options.timeout, NotGiven)
-            else as_httpx2_timeout(options.timeout),
+            else _checked_timeout(options.timeout),
         )
         policy = RetryPolicy(
             max_retries=self._config.max_retries if options.max_retries is None else options.max_retries,
@@ -404,7 +409,30 @@ def _authorization(api_key: str | None) -> str:
         raise ValueError("api_key starts or ends with white space or a line break (read from a file? strip it)")
     if not key.isascii() or not key.isprintable():
         raise ValueError("api_key holds a character that is not printable ASCII; a Telnyx key never does")
+    if key[:7].lower() == "bearer ":
+        raise ValueError("api_key starts with 'Bearer ': pass the key alone (the client sends it as a Bearer token)")
     return f"Bearer {key}"
+
+
+def _checked_timeout(timeout: object) -> TimeoutTypes:
+    """A timeout as httpx2 takes it: None (no limit), seconds, or an httpx2/httpx Timeout whose parts
+    are each None or seconds; seconds are finite and above 0 (a call with 0, a negative number or NaN
+    could only time out)."""
+    converted = as_httpx2_timeout(timeout)
+    if converted is None:
+        return None
+    if isinstance(converted, httpx2.Timeout):
+        for part, seconds in converted.as_dict().items():
+            if seconds is not None and not _is_seconds(seconds):
+                raise ValueError(f"timeout's {part} part must be None or a number of seconds > 0, got {seconds!r}")
+        return converted
+    if not _is_seconds(converted):
+        raise ValueError(f"timeout must be None, a number of seconds > 0 or an httpx2.Timeout, got {timeout!r}")
+    return float(converted)
+
+
+def _is_seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def _check_max_retries(max_retries: int) -> None:
@@ -413,10 +441,15 @@ def _check_max_retries(max_retries: int) -> None:
 
 
 def _connection_error(exc: httpx2.TransportError, request: httpx2.Request) -> APIConnectionError:
+    """The error of a call that got no response, naming where it went (method, host and port; the
+    URL's path and query stay out, and no key is ever in them)."""
+    url = request.url
+    port = url.port or (443 if url.scheme == "https" else 80)
+    where = f"{request.method} {url.host}:{port}"
+    why = f": {exc}" if str(exc) else ""  # anyio's timeouts have no text
     if isinstance(exc, httpx2.TimeoutException):
-        why = f": {exc}" if str(exc) else ""  # anyio's timeouts have no text
-        return APITimeoutError(f"Request timed out ({type(exc).__name__}){why}", request=request)
-    return APIConnectionError(f"Connection error ({type(exc).__name__}): {exc}", request=request)
+        return APITimeoutError(f"Request timed out ({type(exc).__name__}) for {where}{why}", request=request)
+    return APIConnectionError(f"Connection error ({type(exc).__name__}) for {where}{why}", request=request)
 
 
 class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):

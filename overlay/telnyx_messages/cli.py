@@ -264,8 +264,8 @@ def _verify_webhook(args: dict[str, Any]) -> int:
     body = sys.stdin.buffer.read()
     headers = {webhooks.TIMESTAMP_HEADER: args["timestamp"], webhooks.SIGNATURE_HEADER: args["signature"]}
     try:
-        event = webhooks.verify(body, headers, public_key=args["public_key"], tolerance=args["tolerance"])
-    except webhooks.WebhookVerificationError as exc:
+        event = webhooks.verify(body, headers, key=args["public_key"], tolerance=args["tolerance"])
+    except (webhooks.WebhookVerificationError, webhooks.MissingDependencyError) as exc:
         return _error(f"{type(exc).__name__}: {exc}", EXIT_API_ERROR)
     except ValueError as exc:  # a negative --tolerance
         return _error(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)

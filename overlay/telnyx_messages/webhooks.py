@@ -4,7 +4,13 @@ the models of the spec's `webhooks:` (generated: telnyx_messages_api.webhooks).
     event = telnyx_messages.webhooks.unwrap(request.body, request.headers)   # a typed event
     document = telnyx_messages.webhooks.verify(request.body, request.headers)  # the dict
 
-Needs PyNaCl (`pip install 'telnyx-messages[webhooks]'`); no cryptography is written here.
+`client.webhooks.unwrap` takes the same arguments (the official SDK's names: `headers`, `key`).
+Headers may be any mapping, or what `http.server` hands a handler (`self.headers`).
+
+Needs PyNaCl (`pip install 'telnyx-messages[webhooks]'`); no cryptography is written here. Without
+it, MissingDependencyError (a configuration error, not a WebhookVerificationError) is raised where
+a receiver is set up with a key (Webhooks, or a client made with public_key=) or at the first
+verification.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ import binascii
 import json
 import os
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypeAlias
 
 from telnyx_messages_api.webhooks import EVENT_TYPES, UnknownWebhookEvent, WebhookEvent, parse_event
 
@@ -23,6 +29,7 @@ from ._exceptions import MissingDependencyError, TelnyxError, escape_controls
 
 __all__ = [
     "EVENT_TYPES",
+    "HeadersLike",
     "InvalidSignatureError",
     "MalformedWebhookError",
     "MissingDependencyError",
@@ -38,6 +45,18 @@ __all__ = [
 ]
 
 SIGNATURE_HEADER = "telnyx-signature-ed25519"
+WEBHOOKS_INSTALL = "pip install 'telnyx-messages[webhooks]'"
+
+
+class _HeaderItems(Protocol):
+    """What http.server's `self.headers` (an email.message.Message) and most frameworks' header
+    objects have: their (name, value) pairs."""
+
+    def items(self) -> Iterable[tuple[str, Any]]: ...
+
+
+# A webhook request's headers: a mapping, or any object with items() of (name, value).
+HeadersLike: TypeAlias = Mapping[str, str] | _HeaderItems
 TIMESTAMP_HEADER = "telnyx-timestamp"
 _TIMESTAMP_DIGITS = 12  # unix seconds until the year 33658
 
@@ -62,7 +81,7 @@ class InvalidSignatureError(WebhookVerificationError):
     pass
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
+def _header(headers: HeadersLike, name: str) -> str:
     for key, value in headers.items():
         if key.lower() == name:
             return value
@@ -76,19 +95,24 @@ def _b64(value: str, what: str) -> bytes:
         raise MalformedWebhookError(f"{what} is not valid base64") from None
 
 
-def verify(
-    payload: bytes | str, headers: Mapping[str, str], public_key: str | None = None, tolerance: int = 300
-) -> Any:
-    """Check the signature and the timestamp; return the decoded event."""
+def require_verifier() -> None:
+    """Raises MissingDependencyError, naming the install command, when PyNaCl cannot be imported."""
+    try:
+        import nacl.signing  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(f"verifying webhooks needs PyNaCl: {WEBHOOKS_INSTALL}") from None
+
+
+def verify(payload: bytes | str, headers: HeadersLike, *, key: str | None = None, tolerance: int = 300) -> Any:
+    """Check the signature and the timestamp; return the decoded event. The key from `key`, else
+    TELNYX_PUBLIC_KEY."""
     if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
         raise ValueError(f"tolerance must be an int of seconds >= 0, got {tolerance!r}")
     try:
         from nacl.exceptions import BadSignatureError
         from nacl.signing import VerifyKey
-    except ModuleNotFoundError:
-        raise MissingDependencyError(
-            "verifying webhooks needs PyNaCl: pip install 'telnyx-messages[webhooks]'"
-        ) from None
+    except ImportError:
+        raise MissingDependencyError(f"verifying webhooks needs PyNaCl: {WEBHOOKS_INSTALL}") from None
 
     body = payload.encode() if isinstance(payload, str) else payload
     signature = _b64(_header(headers, SIGNATURE_HEADER), SIGNATURE_HEADER)
@@ -97,12 +121,14 @@ def verify(
     # them that int() and the float arithmetic below cannot fail or overflow.
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _TIMESTAMP_DIGITS):
         raise MalformedWebhookError(f"{TIMESTAMP_HEADER} is not unix seconds: {escape_controls(timestamp[:40])!r}")
-    key_text = public_key if public_key is not None else os.environ.get("TELNYX_PUBLIC_KEY")
+    key_text = key if key is not None else os.environ.get("TELNYX_PUBLIC_KEY")
     if not key_text:
-        raise WebhookVerificationError("No public key: pass public_key= or set TELNYX_PUBLIC_KEY.")
-    key = _b64(key_text, "the public key")
-    if len(key) != 32:
-        raise MalformedWebhookError(f"the public key must be 32 bytes, got {len(key)}")
+        raise WebhookVerificationError(
+            "No public key: pass key= (or the client's public_key=) or set TELNYX_PUBLIC_KEY."
+        )
+    key_bytes = _b64(key_text, "the public key")
+    if len(key_bytes) != 32:
+        raise MalformedWebhookError(f"the public key must be 32 bytes, got {len(key_bytes)}")
     if len(signature) != 64:
         raise MalformedWebhookError(f"{SIGNATURE_HEADER} must be 64 bytes, got {len(signature)}")
     age = time.time() - int(timestamp)
@@ -110,7 +136,7 @@ def verify(
         when = f"{age:.0f} s old" if age > 0 else f"{-age:.0f} s in the future"
         raise TimestampOutOfToleranceError(f"the timestamp is {when}, beyond the {tolerance} s tolerance")
     try:
-        VerifyKey(key).verify(timestamp.encode() + b"|" + body, signature)
+        VerifyKey(key_bytes).verify(timestamp.encode() + b"|" + body, signature)
     except BadSignatureError:
         raise InvalidSignatureError("the signature does not match the payload") from None
     try:
@@ -128,12 +154,11 @@ def _event(document: Any) -> WebhookEvent:
         ) from None
 
 
-def unwrap(
-    payload: bytes | str, headers: Mapping[str, str], *, public_key: str | None = None, tolerance: int = 300
-) -> WebhookEvent:
+def unwrap(payload: bytes | str, headers: HeadersLike, *, key: str | None = None, tolerance: int = 300) -> WebhookEvent:
     """Verify a delivered webhook and read it into its event's model (UnknownWebhookEvent for an
-    event type the spec does not list)."""
-    return _event(verify(payload, headers, public_key=public_key, tolerance=tolerance))
+    event type the spec does not list). The key from `key`, else TELNYX_PUBLIC_KEY; `tolerance`
+    is how old (or how far ahead) its timestamp may be, in seconds."""
+    return _event(verify(payload, headers, key=key, tolerance=tolerance))
 
 
 def unsafe_unwrap(payload: bytes | str) -> WebhookEvent:
@@ -148,13 +173,22 @@ def unsafe_unwrap(payload: bytes | str) -> WebhookEvent:
 class Webhooks:
     """client.webhooks, as in the official SDK. Verification is CPU-only: the same on AsyncTelnyx."""
 
-    def __init__(self, public_key: str | None) -> None:
+    def __init__(self, public_key: str | None = None) -> None:
+        if public_key is not None or os.environ.get("TELNYX_PUBLIC_KEY"):
+            require_verifier()  # a receiver set up to verify, that cannot: said here, not per request
         self._public_key = public_key
 
-    def unwrap(self, payload: bytes | str, *, headers: Mapping[str, str], key: str | None = None) -> WebhookEvent:
-        """Verify and read a webhook; the key from `key`, the client's public_key=, or TELNYX_PUBLIC_KEY."""
-        return unwrap(payload, headers, public_key=key if key is not None else self._public_key)
+    def unwrap(
+        self, payload: bytes | str, headers: HeadersLike, *, key: str | None = None, tolerance: int = 300
+    ) -> WebhookEvent:
+        """Verify and read a webhook, as webhooks.unwrap; the key from `key`, the client's
+        public_key=, or TELNYX_PUBLIC_KEY."""
+        return unwrap(payload, headers, key=key if key is not None else self._public_key, tolerance=tolerance)
 
     def unsafe_unwrap(self, payload: bytes | str) -> WebhookEvent:
         """Read a webhook without verifying it: for tests and replays only."""
         return unsafe_unwrap(payload)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,159 @@
+"""What a newcomer tripped on (issue 34), each held: bad timeouts and keys refused when given, models
+with one subscripting rule, date-times back as written, one webhook signature, public modules that
+show their public names."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import math
+import pickle
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+import telnyx_messages
+from telnyx_messages import AsyncTelnyx, Telnyx, webhooks
+from telnyx_messages import types as public_types
+from telnyx_messages_api import models as generated_models
+
+from .support import API_KEY, MESSAGE_ID
+from .support.server import LoopbackServer, Reply, client_for
+from .support.spec import message_example
+
+BAD_TIMEOUTS: list[Any] = [
+    -1,
+    0,
+    0.0,
+    math.nan,
+    math.inf,
+    True,
+    "5",
+    httpx2.Timeout(5.0, connect=-1),
+    httpx2.Timeout(5.0, read=0),
+    httpx2.Timeout(5.0, pool=math.nan),
+    httpx.Timeout(5.0, read=-2),
+]
+
+
+# --- row 2: a timeout that could only time out is refused ---------------------------------------
+
+
+@pytest.mark.parametrize("timeout", BAD_TIMEOUTS, ids=repr)
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+def test_a_bad_timeout_is_refused_at_construction(client_class: type[Any], timeout: Any) -> None:
+    with pytest.raises(ValueError, match="timeout") as caught:
+        client_class(api_key=API_KEY, timeout=timeout)
+    assert "seconds" in str(caught.value)
+
+
+@pytest.mark.parametrize("timeout", BAD_TIMEOUTS, ids=repr)
+def test_a_bad_timeout_is_refused_per_call_before_sending(timeout: Any, server: LoopbackServer) -> None:
+    with client_for(server) as client, pytest.raises(ValueError, match="timeout"):
+        client.messages.retrieve(MESSAGE_ID, timeout=timeout)
+    with client_for(server) as client, pytest.raises(ValueError, match="timeout"):
+        client.with_options(timeout=timeout)
+
+    async def call_async() -> None:
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as aclient:
+            await aclient.messages.retrieve(MESSAGE_ID, timeout=timeout)
+
+    with pytest.raises(ValueError, match="timeout"):
+        asyncio.run(call_async())
+    assert server.received == []
+
+
+@pytest.mark.parametrize("timeout", [None, 0.5, 3, httpx2.Timeout(None), httpx2.Timeout(5.0, connect=None)])
+def test_good_timeouts_are_kept(timeout: Any) -> None:
+    client = Telnyx(api_key=API_KEY, timeout=timeout)
+    assert client.timeout == timeout
+
+
+def test_a_timeout_names_the_bad_part() -> None:
+    with pytest.raises(ValueError, match=r"timeout's connect part must be None or a number of seconds > 0, got -1"):
+        Telnyx(api_key=API_KEY, timeout=httpx2.Timeout(5.0, connect=-1))
+    with pytest.raises(ValueError, match=r"got nan"):
+        Telnyx(api_key=API_KEY, timeout=math.nan)
+
+
+# --- row 3: a key given with its scheme ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [f"Bearer {API_KEY}", f"bearer {API_KEY}", f"BEARER {API_KEY}"])
+def test_a_key_given_with_bearer_is_refused_without_quoting_it(key: str) -> None:
+    for client_class in (Telnyx, AsyncTelnyx):
+        with pytest.raises(ValueError, match="pass the key alone") as caught:
+            client_class(api_key=key)
+        assert API_KEY not in str(caught.value)
+    with pytest.raises(ValueError, match="pass the key alone"):
+        Telnyx(api_key=API_KEY).with_options(api_key=key)
+
+
+def test_a_key_that_merely_starts_with_bearer_letters_is_kept(server: LoopbackServer) -> None:
+    server.reply(Reply(200, {"data": []}))
+    with Telnyx(api_key="BearerKEY123", base_url=server.base_url) as client:
+        client.messages.retrieve_group_messages(MESSAGE_ID)
+    assert server.received[0].headers["Authorization"] == "Bearer BearerKEY123"
+
+
+# --- row 5: one subscripting rule ----------------------------------------------------------------
+
+
+def test_a_model_is_not_subscriptable_and_unknown_fields_are_in_additional_properties() -> None:
+    document = {**message_example(), "not_in_the_spec": 1}
+    message = generated_models.OutboundMessagePayload.from_dict(document)
+    assert message.id == document["id"] and message.additional_properties == {"not_in_the_spec": 1}
+    with pytest.raises(TypeError):
+        message["id"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        _ = "id" in message  # type: ignore[operator]
+
+
+# --- row 6: date-times go back as the server wrote them -------------------------------------------
+
+
+def test_date_times_go_back_as_written(server: LoopbackServer) -> None:
+    example = message_example()
+    example["received_at"] = "2019-01-23T18:10:02.574Z"
+    example["sent_at"] = "2019-01-23T18:10:02.5+01:00"
+    server.reply(Reply(200, {"data": example}))
+    with client_for(server) as client:
+        message = client.messages.retrieve(MESSAGE_ID).data
+    assert message is not None and message.received_at is not None
+    document = message.to_dict(mode="json")
+    assert document["received_at"] == "2019-01-23T18:10:02.574Z"
+    assert document["sent_at"] == "2019-01-23T18:10:02.5+01:00"
+    assert message.received_at.microsecond == 574000 and message.received_at.utcoffset() is not None
+    for kept in (pickle.loads(pickle.dumps(message)), copy.deepcopy(message)):
+        assert kept.to_dict(mode="json")["received_at"] == "2019-01-23T18:10:02.574Z"
+    # A date-time changed in code is written from its value.
+    message.received_at = message.received_at.replace(year=2020)
+    assert message.to_dict(mode="json")["received_at"] == "2020-01-23T18:10:02.574000+00:00"
+
+
+# --- row 7: one unwrap signature, headers as frameworks hand them over ------------------------------
+
+
+def test_both_unwraps_take_the_same_arguments() -> None:
+    import inspect
+
+    module = inspect.signature(webhooks.unwrap)
+    method = inspect.signature(webhooks.Webhooks(None).unwrap)
+    assert list(module.parameters) == list(method.parameters) == ["payload", "headers", "key", "tolerance"]
+    assert {name: p.kind for name, p in module.parameters.items()} == {
+        name: p.kind for name, p in method.parameters.items()
+    }
+
+
+# --- row 10: public modules show public names ------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", [telnyx_messages, webhooks, public_types], ids=lambda m: m.__name__)
+def test_public_modules_list_only_public_names(module: Any) -> None:
+    names = dir(module)
+    leaked = [n for n in names if n in {"Any", "TYPE_CHECKING", "os", "json", "time", "base64", "binascii"}]
+    assert leaked == []
+    assert [n for n in names if n.startswith("_") and not n.startswith("__")] == []
+    for name in names:
+        assert getattr(module, name) is not None or name == "NOT_GIVEN"
