@@ -233,7 +233,8 @@ GLOBAL_OPTIONS_HELP = [
     "--max-retries MAX_RETRIES attempts after the first (default 2)",
     "--header 'NAME: VALUE' a header to send besides the client's; repeatable",
     "--allow-insecure-http allow a plain http:// base URL to a host that is not this machine",
-    "--output {json,table} json (default), or a table of a list result such as a group's messages",
+    "--output {json,table} json (default), or a table: a row per message of a list result, "
+    "a row per field of one object",
 ]
 EPILOG = (
     "exit codes: 0 success; 1 the API or the network failed (status, connection, timeout); 2 usage (an unknown "
@@ -334,12 +335,58 @@ def test_a_table_names_every_recipient_and_reads_a_missing_number_as_empty(serve
     assert header.index("from") == row.index("+18445550001") and header.index(" to ") + 1 == row.index("+1312")
 
 
-def test_a_single_result_as_a_table_is_its_json(server: LoopbackServer) -> None:
+def test_a_single_result_as_a_table_is_a_row_per_field(server: LoopbackServer) -> None:
     example = message_example()
     server.reply(Reply(200, {"data": example}))
-    result = run("--api-key", API_KEY, "--base-url", server.base_url, "--output", "table", "retrieve", "--id", GROUP_ID)
-    assert result.returncode == 0 and json.loads(result.stdout)["data"]["id"] == example["id"]
-    assert result.stdout.startswith('{\n  "data": {')
+    result = run("--api-key", API_KEY, "--base-url", server.base_url, "--output", "table", "retrieve", GROUP_ID)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["field", "value"] and len(lines) == 1 + len(example)
+    rows = {
+        line.split(None, 1)[0]: line.split(None, 1)[1] if len(line.split(None, 1)) > 1 else "" for line in lines[1:]
+    }
+    assert rows["id"] == example["id"] and rows["received_at"] == example["received_at"]
+    assert json.loads(rows["from"]) == example["from"]
+
+
+def test_a_path_parameter_may_be_given_by_position_or_by_option(server: LoopbackServer) -> None:
+    server.default = Reply(200, {"data": []})
+    base = ("--api-key", API_KEY, "--base-url", server.base_url)
+    assert run(*base, "retrieve-group-messages", GROUP_ID).returncode == 0
+    assert run(*base, "retrieve-group-messages", "--message-id", GROUP_ID).returncode == 0
+    assert run(*base, "retrieve-group-messages", GROUP_ID, "--message-id", GROUP_ID).returncode == 0
+    assert [r.path for r in server.received] == [f"/messages/group/{GROUP_ID}"] * 3
+    other = "0" * 8 + GROUP_ID[8:]
+    clash = run(*base, "retrieve-group-messages", GROUP_ID, "--message-id", other)
+    assert clash.returncode == cli.EXIT_REFUSED and "by position and --message-id" in clash.stderr
+    missing = run(*base, "retrieve-group-messages")
+    assert missing.returncode == cli.EXIT_USAGE and "--message-id" in missing.stderr
+    assert len(server.received) == 3
+
+
+def test_usage_shows_required_options_as_required() -> None:
+    usage = run("send", "--help").stdout.split("\n\n")[0]
+    assert " --to TO" in usage and "[--to TO]" not in usage
+    assert "[--text TEXT]" in usage  # optional stays in brackets
+
+
+@pytest.mark.parametrize(
+    ("body", "stdin", "expected"),
+    [
+        ("-", b"{not json", "--body: standard input is not JSON: Expecting property name"),
+        ("@missing.json", b"", "--body: cannot read missing.json: No such file or directory"),
+        ("@bad.json", b"", "--body: bad.json is not JSON: Expecting value"),
+    ],
+)
+def test_body_errors_name_body_and_the_file(
+    body: str, stdin: bytes, expected: str, server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.json").write_text("nope")
+    result = run("--api-key", API_KEY, "--base-url", server.base_url, "send", "--body", body, stdin=stdin)
+    assert result.returncode == cli.EXIT_REFUSED
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert server.received == []
 
 
 def _sub_parsers() -> dict[str, argparse.ArgumentParser]:
@@ -357,6 +404,10 @@ def test_every_required_option_and_only_those_say_required() -> None:
                 continue
             required = parameters[action.dest].default is inspect.Parameter.empty
             text = (action.help or "").removesuffix(" Repeatable.")
+            if parameters[action.dest].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:  # a path parameter
+                assert text.endswith(" Required (or by position)."), (command, text)
+                seen += 1
+                continue
             assert text.endswith(" Required.") == required and "Required. Required." not in text, (command, text)
             seen += required
     assert seen >= len(_sub_parsers())
@@ -428,6 +479,7 @@ def test_every_option_explains_itself_with_its_arguments_text() -> None:
         for action in parser._actions:
             if action.dest in inspect.signature(method).parameters and action.dest not in cli._CALL_OPTIONS:
                 text = (action.help or "").replace("%%", "%").removesuffix(" Repeatable.").removesuffix(" Required.")
+                text = text.removesuffix(" Required (or by position).")
                 assert text == docs.get(action.dest, "").removesuffix(" Required."), (command, action.dest)
 
 
@@ -452,7 +504,7 @@ def test_option_kinds_show_in_the_help() -> None:
         and "--media-urls VALUE [VALUE ...], --media-url VALUE [VALUE ...]" in group
     )
     assert " Required. Repeatable." in group and " Repeatable." in group.split("--media-urls", 1)[1]
-    assert "--id UUID The id of the message to cancel Required." in " ".join(
+    assert "--id UUID The id of the message to cancel Required (or by position)." in " ".join(
         run("cancel-scheduled", "--help").stdout.split()
     )
 

@@ -37,6 +37,8 @@ EPILOG = (
 )
 # The per-call options of every method that the command line gives its own way (--header, --body).
 _CALL_OPTIONS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout", "max_retries"})
+# Where argparse puts a path parameter given by position (the option's own dest is its name).
+_POSITIONAL = "positional "
 _EXAMPLES = {"date-time": "2026-12-01T09:00:00Z", "uuid": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"}
 
 
@@ -100,7 +102,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--output",
         choices=["json", "table"],
         default="json" if top else argparse.SUPPRESS,
-        help="json (default), or a table of a list result such as a group's messages",
+        help="json (default), or a table: a row per message of a list result, a row per field of one object",
     )
 
 
@@ -130,7 +132,8 @@ def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required:
     elif UUID in members:
         kwargs["metavar"] = "UUID"
     # Required options may come from --body instead: checked after merging, like the method does.
-    parser.add_argument(*flags, help=_as_help(help_text), **kwargs)
+    action = parser.add_argument(*flags, help=_as_help(help_text), **kwargs)
+    action.shown_required = required  # type: ignore[attr-defined]  # read by _Formatter
 
 
 def _as_help(text: str) -> str:
@@ -143,6 +146,21 @@ def _as_description(text: str) -> str:
     """Text for a description=, shown as written: argparse %-formats a description only when it
     holds '%(prog)'."""
     return _as_help(text) if "%(prog)" in text else text
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Usage shows the options a method requires without brackets, though argparse does not enforce
+    them (they may come from --body instead; the command checks after merging)."""
+
+    def _format_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any) -> str:
+        shown = [a for a in actions if getattr(a, "shown_required", False)]
+        for action in shown:
+            action.required = True
+        try:
+            return super()._format_usage(usage, actions, groups, prefix)
+        finally:
+            for action in shown:
+                action.required = False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -172,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=_as_help(summary),
             description=_as_description(description),
             epilog=EPILOG,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_Formatter,
         )
         _add_global_options(sub, top=False)
         docs = _argument_docs(doc)
@@ -181,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
             if name == "self" or name in _CALL_OPTIONS:
                 continue
             required = parameter.default is inspect.Parameter.empty
+            if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:  # a path parameter: also by position
+                sub.add_argument(
+                    _POSITIONAL + name,
+                    nargs="?",
+                    default=argparse.SUPPRESS,
+                    metavar=name.rstrip("_").upper(),
+                    help=_as_help(f"the same as {_option(name)}"),
+                )
+                _add_option(sub, name, signature.hints[name], False, docs.get(name, "") + " Required (or by position).")
+                continue
             _add_option(sub, name, signature.hints[name], required, docs.get(name, ""))
         if _body_fields(path):
             sub.add_argument(
@@ -207,8 +235,17 @@ def _body_fields(path: str) -> list[tuple[str, str]]:
 
 
 def _read_body(source: str) -> dict[str, Any]:
-    text = sys.stdin.read() if source == "-" else Path(source.removeprefix("@")).read_text(encoding="utf-8")
-    document = json.loads(text)
+    where = "standard input" if source == "-" else source.removeprefix("@")
+    try:
+        text = sys.stdin.read() if source == "-" else Path(where).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"--body: cannot read {where}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"--body: {where} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"--body: {where} is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise ValueError("--body must be a JSON object")
     return document
@@ -224,10 +261,24 @@ def _headers(values: list[str]) -> dict[str, str]:
     return headers
 
 
+def _fields_table(document: dict[str, Any]) -> str:
+    """One object as two columns, field and value (a nested value as compact JSON)."""
+    cells = [
+        (escape_controls(name), escape_controls(value if isinstance(value, str) else json.dumps(value)))
+        for name, value in document.items()
+    ]
+    width = max([len("field")] + [len(name) for name, _ in cells])
+    return "\n".join([f"{'field'.ljust(width)}  value"] + [f"{name.ljust(width)}  {value}" for name, value in cells])
+
+
 def _table(result: Any) -> str:
+    """A list result (a group's messages) as a row per message; one object (a message, a deep link)
+    as a row per field."""
     rows = result.data if isinstance(getattr(result, "data", None), list) else None
     if rows is None:
-        return json.dumps(result.to_dict(mode="json"), indent=2)
+        document = result.to_dict(mode="json")
+        data = document.get("data") if isinstance(document, dict) else None
+        return _fields_table(data if isinstance(data, dict) else document)
     columns = ["id", "direction", "type", "from", "to", "text"]
     cells = []
     for row in rows:
@@ -284,6 +335,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     method = _resolve(path)
     parameters = inspect.signature(method).parameters
     try:
+        for name in [key for key in args if key.startswith(_POSITIONAL)]:
+            value, argument = args.pop(name), name.removeprefix(_POSITIONAL)
+            if argument in args and args[argument] != value:
+                raise ValueError(f"{value!r} by position and {_option(argument)} {args[argument]!r}: give one")
+            args[argument] = value
         headers = _headers(args.pop("header"))
         body = args.pop("body", None)
         if body is not None:
