@@ -278,7 +278,8 @@ def _built_through_init(instance: Any) -> Any:
     """The same model made by its __init__, which from_dict skips: every field must have been set
     (reading one that was not raises), nested models too, and the model's equality must hold."""
     model = type(instance)
-    fields = [name for name in model.__slots__ if name != "__weakref__"]
+    # _x_request_id is no field: the client sets it on a call's result only.
+    fields = [name for name in model.__slots__ if name not in ("__weakref__", "_x_request_id")]
     values = {}
     for name in fields:
         value = getattr(instance, name)
