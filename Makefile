@@ -83,8 +83,9 @@ $(BIN)/.package-installed: $(GENERATED)/__init__.py pyproject.toml $(LOCK)
 
 install: $(BIN)/.package-installed
 
+# Every test; `make test FAST=1` leaves out those marked slow (a few minutes less), for a quick local run.
 test: install $(NODE_TOOLS)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(if $(FAST),-m "not slow",)
 
 lint: install
 	$(BIN)/ruff check overlay tests tools/*.py bench examples

@@ -342,6 +342,7 @@ def test_request_validation_catches_a_bad_request(server: LoopbackServer) -> Non
 # --- 5. coverage ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_operation_has_a_method_and_tests() -> None:
     collected = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],

@@ -187,6 +187,7 @@ def _peak_rss_of_a_call(base_url: str, max_retries: int = 0) -> tuple[str, int]:
     return outcome, int(peak_kb) // 1024
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "reply",
     [

@@ -73,6 +73,7 @@ def test_the_override_is_a_no_op_where_the_document_declares_the_header() -> Non
     assert overridden["components"]["parameters"]["IdempotencyKey"] == OVERRIDE["parameter"]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_document_that_declares_the_header_generates_the_same_methods(tmp_path: Path) -> None:
     spec = tmp_path / "native.yml"
@@ -303,6 +304,7 @@ def _threaded_burst(base_url: str, key: Any) -> list[Any]:
             return list(pool.map(send, range(SYNC_CALLS)))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("clients", ["async", "threaded"])
 def test_every_call_succeeds_and_is_accepted_exactly_once_through_failures_after_acceptance(
@@ -329,6 +331,7 @@ def test_every_call_succeeds_and_is_accepted_exactly_once_through_failures_after
     assert edge.statuses["replay"] > 0  # and retries were answered from the stored successes
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("clients", ["async", "threaded"])
 def test_without_a_key_no_message_is_accepted_twice(clients: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -190,3 +190,49 @@ def test_public_modules_list_only_public_names(module: Any) -> None:
     assert [n for n in names if n.startswith("_") and not n.startswith("__")] == []
     for name in names:
         assert getattr(module, name) is not None or name == "NOT_GIVEN"
+
+
+# --- row 11: a README for users; history and design elsewhere -------------------------------------
+
+
+def test_the_readme_is_for_users_with_one_performance_table() -> None:
+    from .support import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    sections = [line for line in readme.splitlines() if line.startswith("## ")]
+    assert sections == [
+        "## Use it",
+        "## Work on it",
+        "## Usage",
+        "## Testing your code",
+        "## Regenerating",
+        "## Developing",
+        "## Performance",
+    ]
+    for needed in ("### Webhooks", "### Command line", "### Sending exactly once", "### Tests"):
+        assert needed in readme
+    performance = readme.split("## Performance\n", 1)[1]
+    tables = [block for block in performance.split("\n\n") if block.lstrip().startswith("| ")]
+    assert len(tables) == 1 and len(performance.splitlines()) < 40
+    assert "Measured 2026-11-28" not in readme  # measurement history lives in docs/ and bench/
+    assert (ROOT / "docs" / "testing.md").exists() and (ROOT / "docs" / "spec-updates.md").exists()
+
+
+# --- row 12: the slow tests are marked, and one flag leaves them out -------------------------------
+
+
+def test_one_flag_leaves_the_slow_tests_out_and_make_test_runs_them_all() -> None:
+    import subprocess
+    import sys
+
+    from .support import ROOT
+
+    collect = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    every = subprocess.run([*collect, "tests"], cwd=ROOT, capture_output=True, text=True).stdout
+    fast = subprocess.run([*collect, "-m", "not slow", "tests"], cwd=ROOT, capture_output=True, text=True).stdout
+    for slow in ("test_the_suite_passes_on_a_later_upstream_document", "accepted_exactly_once_through_failures"):
+        assert slow in every and slow not in fast
+    assert "test_date_times_go_back_as_written" in fast
+    makefile = (ROOT / "Makefile").read_text()
+    assert '$(BIN)/pytest -q $(if $(FAST),-m "not slow",)' in makefile
+    assert "make test FAST=1" in (ROOT / "README.md").read_text()

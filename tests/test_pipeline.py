@@ -60,13 +60,22 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         capture_output=True,
     )
     (wheel,) = dist.glob("telnyx_messages-*.whl")
-    # What plain pip pulls in: httpx2 and msgspec, ranged (PyNaCl with [webhooks]); no dev or bench pins.
+    # What plain pip pulls in: httpx2 and msgspec, ranged (PyNaCl with [webhooks], aiohttp and
+    # httpx-aiohttp with [aiohttp], jsonschema and PyNaCl with [testing]); no dev or bench pins.
     with zipfile.ZipFile(wheel) as archive:
         (metadata_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         metadata = archive.read(metadata_name).decode()
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
     requires = sorted(line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist: "))
-    assert requires == ["httpx2<3,>=2.17", "msgspec>=0.18.5", "pynacl>=1.5; extra == 'webhooks'"]
+    assert requires == [
+        "aiohttp<4,>=3.10; extra == 'aiohttp'",
+        "httpx-aiohttp[httpx2]<0.3,>=0.2; extra == 'aiohttp'",
+        "httpx2<3,>=2.17",
+        "jsonschema>=4.18; extra == 'testing'",
+        "msgspec>=0.18.5",
+        "pynacl>=1.5; extra == 'testing'",
+        "pynacl>=1.5; extra == 'webhooks'",
+    ]
     assert "Provides-Extra: dev" not in metadata and "Provides-Extra: bench" not in metadata
     version = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())["package_version"]
     assert f"\nVersion: {version}\n" in metadata
@@ -90,12 +99,15 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         "print(telnyx_messages.__file__); print(telnyx_messages_api.__file__); "
         "print(pathlib.Path(telnyx_messages.__file__).with_name('py.typed').exists()); "
         "print(pathlib.Path(telnyx_messages_api.__file__).with_name('py.typed').exists()); "
-        "print(telnyx_messages.__version__)"
+        "print(telnyx_messages.__version__); "
+        # The fake of telnyx_messages.testing reads the spec the wheel ships.
+        "from telnyx_messages.testing import FakeTelnyx; fake = FakeTelnyx(); "
+        "fake.client().messages.send(to='+13125550002', text='hi'); print(len(fake.sent))"
     )
     legacy_imported, *out = subprocess.check_output([str(python), "-c", probe], cwd=tmp_path, text=True).split()
     assert legacy_imported == "False"  # legacy httpx is in the environment, and never imported by the package
     assert out[0].startswith(str(fresh_site)) and out[1].startswith(str(fresh_site))
-    assert out[2:] == ["True", "True", version]
+    assert out[2:] == ["True", "True", version, "1"]
     assert filecmp.cmp(ROOT / "overlay" / "telnyx_messages" / "_client.py", Path(out[0]).with_name("_client.py"))
 
 

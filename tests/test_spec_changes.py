@@ -23,6 +23,10 @@ from .support.generation import generated_package
 from .support.pipeline import Workspace
 from .support.spec import SPEC_PATH, absent, operation_ids, resolve, snake
 
+# Each test here regenerates the client from a spec copy (the last reruns the whole suite on one):
+# minutes in all.
+pytestmark = pytest.mark.slow
+
 CONTRACT_TESTS = ["tests/test_contract.py", "tests/test_operations.py"]
 CONTRACT_TESTS += ["-k", "not drawn and not has_a_method_and_tests"]
 

@@ -136,7 +136,12 @@ def generate(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
         templates = Path(scratch) / "templates"
         shutil.copytree(ROOT / "templates", templates)
         (templates / "spec_facts.jinja").write_text(spec_facts(document))
-        return _run_generator(overridden, output, templates)
+        result = _run_generator(overridden, output, templates)
+        if result.returncode == 0:
+            # The document the client is made from, shipped with it: telnyx_messages.testing's fake
+            # accepts what the spec accepts.
+            (output / "spec.json").write_text(json.dumps(document, sort_keys=True, ensure_ascii=False))
+        return result
 
 
 def _run_generator(spec: Path, output: Path, templates: Path) -> subprocess.CompletedProcess[str]:

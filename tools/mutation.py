@@ -52,7 +52,7 @@ PYTEST_ARGS = [
     "-q",
     "-x",
     "-m",
-    "not prism",
+    "not prism and not slow",  # slow: volume runs and generator runs, minutes per mutant
     "-k",
     "not mypy and not pyright and not jedi and not type_check",
 ]

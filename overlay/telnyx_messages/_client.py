@@ -148,6 +148,9 @@ class _BaseClient(Generic[H, U]):
     _http: H | LegacyClient | LegacyAsyncClient
     _owns_http: bool
     _request_headers: dict[str, str]  # what each request adds to the HTTP client's own headers
+    # What the waits between attempts are multiplied by: 0 on telnyx_messages.testing's clients, whose
+    # tests do not wait out backoffs.
+    _retry_delay_scale: float = 1.0
 
     def __init__(
         self,
@@ -566,7 +569,7 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
             step = self._after_attempt(request, policy, outcome, attempt, waited, started)
             if not isinstance(step, _Retry):
                 return step, attempt + waited, deadline
-            time.sleep(step.delay)
+            time.sleep(step.delay * self._retry_delay_scale)
             attempt, waited = step.attempt, step.waited
 
     def _attempt(self, request: httpx2.Request, deadline: float | None, stream: bool) -> httpx2.Response:
@@ -702,7 +705,7 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
             step = self._after_attempt(request, policy, outcome, attempt, waited, started)
             if not isinstance(step, _Retry):
                 return step, attempt + waited, deadline
-            await _sleep(step.delay)
+            await _sleep(step.delay * self._retry_delay_scale)
             attempt, waited = step.attempt, step.waited
 
     async def _attempt(self, request: httpx2.Request, deadline: float | None, stream: bool) -> httpx2.Response:

@@ -1,0 +1,40 @@
+"""Test code that sends messages, without sending any: an in-process fake of the Messages API,
+held to the pinned spec (`pip install 'telnyx-messages[testing]'`).
+
+    from telnyx_messages.testing import FakeTelnyx
+
+    fake = FakeTelnyx()
+    client = fake.client()
+    client.messages.send(to="+13125550002", from_="+18445550001", text="Hello")
+    assert fake.sent[0].text == "Hello"
+
+With pytest, the `telnyx_fake` fixture gives a fresh FakeTelnyx per test (`async_telnyx_fake` too,
+for async tests).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._fake import FakeTelnyx as FakeTelnyx
+
+__all__ = ["FakeTelnyx"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FakeTelnyx":
+        try:
+            from ._fake import FakeTelnyx
+        except ImportError as exc:
+            from .._exceptions import MissingDependencyError
+
+            raise MissingDependencyError(
+                f"telnyx_messages.testing needs jsonschema: pip install 'telnyx-messages[testing]' ({exc})"
+            ) from None
+        return FakeTelnyx
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,518 @@
+"""FakeTelnyx: the Messages API in process, held to the pinned spec.
+
+A request goes through an httpx2 transport (no socket): it is routed and checked against the spec
+(method, path, parameters, headers, body schema and formats), refused as the API would refuse it,
+and otherwise answered from the fake's state: sends make messages, retrieve reads them, schedule and
+cancel change them, the Idempotency-Key header is kept as the API's edge keeps it. Failures are
+queued with fail_next(); webhooks are signed with the fake's own key.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx2
+
+from .._client import AsyncTelnyx, Telnyx
+from ._spec import Operation, Refusal, Spec, load
+
+if TYPE_CHECKING:
+    from nacl.signing import SigningKey
+
+__all__ = ["FakeTelnyx"]
+
+FAKE_API_KEY = "KEY-fake-telnyx"
+BASE_URL = "https://api.telnyx.com/v2"
+IDEMPOTENCY_KEY = "idempotency-key"
+# An SMS part: 160 GSM-7 characters (153 in a multipart message), 70 UCS-2 ones (67).
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
+@dataclass
+class _Failure:
+    kind: str  # "status", "disconnect" or "timeout"
+    status: int
+    after_accept: bool
+    times: int
+
+
+@dataclass
+class _Kept:
+    """What the edge keeps of a key: the request it came with, and the answer once there is one."""
+
+    fingerprint: str
+    response: tuple[int, bytes] | None = None
+
+
+def _parts(text: str) -> int:
+    if not text:
+        return 1
+    single, multi = (160, 153) if set(text) <= _GSM7 else (70, 67)
+    return 1 if len(text) <= single else -(-len(text) // multi)
+
+
+class FakeTelnyx:
+    """The Messages API in process. `client()` / `async_client()` give clients that talk to it;
+    `transport()` / `async_transport()` an httpx2 transport for a client of your own. `sent` lists
+    the messages it accepted, in order; `fail_next()` queues failures; `webhook()` makes signed
+    webhooks, verifiable with `public_key`."""
+
+    def __init__(self) -> None:
+        self.spec: Spec = load()
+        self.sent: list[Any] = []
+        self.requests: list[httpx2.Request] = []
+        self._messages: dict[str, dict[str, Any]] = {}
+        self._groups: dict[str, list[str]] = {}
+        self._scheduled: set[str] = set()
+        self._keys: dict[str, _Kept] = {}
+        self._failures: list[_Failure] = []
+        self._lock = threading.RLock()
+        self._signing_key: SigningKey | None = None
+
+    # --- clients -----------------------------------------------------------------------------
+
+    def transport(self) -> httpx2.MockTransport:
+        """A transport for `httpx2.Client(transport=...)` (no sockets)."""
+        return httpx2.MockTransport(self.handle)
+
+    def async_transport(self) -> httpx2.MockTransport:
+        """A transport for `httpx2.AsyncClient(transport=...)`."""
+        return httpx2.MockTransport(self.handle)
+
+    def client(self, **options: Any) -> Telnyx:
+        """A Telnyx on this fake, with the client's usual keyword arguments; it does not wait out
+        backoffs or Retry-After (the retries happen, at once)."""
+        options.setdefault("api_key", FAKE_API_KEY)
+        options.setdefault("base_url", BASE_URL)
+        client = Telnyx(http_client=httpx2.Client(transport=self.transport()), **options)
+        client._retry_delay_scale = 0.0
+        return client
+
+    def async_client(self, **options: Any) -> AsyncTelnyx:
+        """An AsyncTelnyx on this fake, as client()."""
+        options.setdefault("api_key", FAKE_API_KEY)
+        options.setdefault("base_url", BASE_URL)
+        client = AsyncTelnyx(http_client=httpx2.AsyncClient(transport=self.async_transport()), **options)
+        client._retry_delay_scale = 0.0
+        return client
+
+    # --- failures ----------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        kind: Literal["disconnect", "timeout"] | None = None,
+        *,
+        status: int | None = None,
+        after_accept: bool = False,
+        times: int = 1,
+    ) -> None:
+        """Fail the next `times` requests: with an HTTP `status` (a 429 comes with Retry-After), or
+        by a dropped connection ("disconnect") or a timeout ("timeout"), raised at once. With
+        `after_accept`, the request is handled first (a message is accepted), then the answer fails."""
+        if (kind is None) == (status is None):
+            raise ValueError("fail_next takes a kind ('disconnect' or 'timeout') or status=, one of them")
+        if kind is not None and kind not in ("disconnect", "timeout"):
+            raise ValueError(f"fail_next kind must be 'disconnect' or 'timeout', got {kind!r}")
+        if status is not None and not (isinstance(status, int) and 400 <= status <= 599):
+            raise ValueError(f"fail_next status must be an HTTP error status (400-599), got {status!r}")
+        if not isinstance(times, int) or times < 1:
+            raise ValueError(f"fail_next times must be an int >= 1, got {times!r}")
+        with self._lock:
+            self._failures.append(_Failure(kind or "status", status or 0, after_accept, times))
+
+    def _next_failure(self) -> _Failure | None:
+        with self._lock:
+            if not self._failures:
+                return None
+            failure = self._failures[0]
+            failure.times -= 1
+            if failure.times == 0:
+                self._failures.pop(0)
+            return failure
+
+    # --- webhooks ----------------------------------------------------------------------------
+
+    @property
+    def public_key(self) -> str:
+        """The fake's Ed25519 public key, base64, as the portal shows Telnyx's."""
+        return base64.b64encode(bytes(self._key().verify_key)).decode()
+
+    def _key(self) -> SigningKey:
+        if self._signing_key is None:
+            from ..webhooks import require_verifier
+
+            require_verifier()
+            from nacl.signing import SigningKey
+
+            self._signing_key = SigningKey.generate()
+        return self._signing_key
+
+    def webhook(self, event_type: str, message: Any, *, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+        """A webhook as Telnyx delivers it, signed: (body, headers). `message` is a message the
+        fake returned (a model, or its id); the event is built from the spec's `webhooks:`."""
+        document = self._message_document(message)
+        for name, item in (self.spec.document.get("webhooks") or {}).items():
+            for operation in item.values():
+                schema = self.spec.resolve(operation["requestBody"]["content"]["application/json"]["schema"])
+                data = self.spec.resolve(schema["properties"]["data"])
+                types = self.spec.resolve(data["properties"]["event_type"]).get("enum", [])
+                if event_type in types:
+                    event = self.spec.example(schema)
+                    payload = self._payload(data["properties"].get("payload", {}), document)
+                    event["data"] = {**(event.get("data") or {}), "event_type": event_type, "payload": payload}
+                    event["data"]["id"] = str(uuid.uuid4())
+                    event["data"]["occurred_at"] = _now()
+                    _own(self.spec, schema, event, f"webhook {name}")
+                    body = json.dumps(event).encode()
+                    when = str(int(time.time()) if timestamp is None else timestamp)
+                    signature = self._key().sign(when.encode() + b"|" + body).signature
+                    headers = {
+                        "telnyx-signature-ed25519": base64.b64encode(signature).decode(),
+                        "telnyx-timestamp": when,
+                        "content-type": "application/json",
+                    }
+                    return body, headers
+        raise ValueError(f"the spec's webhooks list no event type {event_type!r}")
+
+    def _payload(self, schema: Any, document: dict[str, Any]) -> dict[str, Any]:
+        """The message as the event's payload: as it is where the payload schema takes it (an
+        outbound message's delivery update), else the schema's example with each of the message's
+        fields the schema takes (a message received: direction and shape are the inbound ones)."""
+        spec = self.spec
+        try:
+            spec.check(schema, document, "")
+            return document
+        except Refusal:
+            pass
+        payload = spec.example(schema)
+        if not isinstance(payload, dict):
+            return document
+        for name, value in document.items():
+            if name in payload and name != "direction":
+                trial = {**payload, name: value}
+                try:
+                    spec.check(schema, trial, "")
+                except Refusal:
+                    continue
+                payload = trial
+        return payload
+
+    def _message_document(self, message: Any) -> dict[str, Any]:
+        if isinstance(message, str):
+            with self._lock:
+                if message not in self._messages:
+                    raise KeyError(f"the fake sent no message {message!r}")
+                return dict(self._messages[message])
+        if isinstance(message, Mapping):
+            return dict(message)
+        if hasattr(message, "to_dict"):
+            found: dict[str, Any] = message.to_dict(mode="json")
+            return found
+        raise TypeError(f"message must be a result the fake returned, or its id, got {type(message).__name__}")
+
+    # --- the API -----------------------------------------------------------------------------
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        """One request, answered as the API would (the transports call this)."""
+        with self._lock:
+            self.requests.append(request)
+        failure = self._next_failure()
+        if failure is not None and not failure.after_accept:
+            return self._fail(failure, request)
+        try:
+            status, body = self._answer(request)
+        except Refusal as refusal:
+            status, body = refusal.status, json.dumps(refusal.document()).encode()
+        if failure is not None:
+            return self._fail(failure, request)
+        headers = {"content-type": "application/json", "x-request-id": str(uuid.uuid4())}
+        if isinstance(body, tuple):  # a stored answer, replayed
+            body = body[0]
+            headers["idempotent-replayed"] = "true"
+        return httpx2.Response(status, content=body, headers=headers, request=request)
+
+    def _fail(self, failure: _Failure, request: httpx2.Request) -> httpx2.Response:
+        if failure.kind == "disconnect":
+            raise httpx2.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        if failure.kind == "timeout":
+            raise httpx2.ReadTimeout("timed out (the fake's injected timeout)", request=request)
+        headers = {"content-type": "application/json"}
+        if failure.status == 429:
+            headers["retry-after"] = "1"
+        error = Refusal(failure.status, "10000", "Injected failure", "fail_next() asked for it").document()
+        return httpx2.Response(failure.status, json=error, headers=headers, request=request)
+
+    def _answer(self, request: httpx2.Request) -> tuple[int, Any]:
+        spec = self.spec
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            raise Refusal(401, "10009", "Authentication failed", "no API key (Authorization: Bearer ...)")
+        operation, path_values = spec.route(request.method, request.url.path)
+        body = self._checked(operation, request, path_values)
+        key = request.headers.get(IDEMPOTENCY_KEY)
+        if key is None:
+            return 200, json.dumps(self._perform(operation, path_values, request, body)).encode()
+        fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + request.content).hexdigest()
+        with self._lock:
+            kept = self._keys.get(key)
+            if kept is not None:
+                if kept.fingerprint != fingerprint:
+                    raise Refusal(422, "10016", "Idempotency key reused", "the key was used with another request")
+                if kept.response is None:
+                    raise Refusal(409, "10017", "Request in progress", "a request with this key is in progress")
+                status, stored = kept.response
+                return status, (stored, True)
+            kept = self._keys[key] = _Kept(fingerprint)
+        try:
+            document = json.dumps(self._perform(operation, path_values, request, body)).encode()
+        except BaseException:
+            with self._lock:
+                del self._keys[key]  # only successes are kept
+            raise
+        kept.response = (200, document)
+        return 200, document
+
+    def _checked(self, operation: Operation, request: httpx2.Request, path_values: dict[str, str]) -> Any:
+        spec = self.spec
+        query = request.url.params
+        for parameter in operation.parameters:
+            where = parameter.where
+            if where == "path":
+                value: Any = path_values.get(parameter.name)
+            elif where == "query":
+                value = query.get(parameter.name)
+            elif where == "header":
+                value = request.headers.get(parameter.name)
+            else:
+                continue
+            if value is None:
+                if parameter.required:
+                    raise Refusal(422, "10002", "Missing parameter", f"{where} parameter {parameter.name} is required")
+                continue
+            if parameter.schema.get("type") in ("integer", "number") and where != "header":
+                with contextlib.suppress(ValueError):  # else the schema refuses the text
+                    value = json.loads(value)
+            try:
+                spec.check(parameter.schema, value, f"{where} parameter {parameter.name}")
+            except Refusal as refusal:
+                if where == "header":  # the edge's answer to a header it refuses
+                    raise Refusal(400, "10015", "Invalid header", refusal.detail) from None
+                raise
+        if operation.body_schema is None:
+            return None
+        if not request.content:
+            if operation.body_required:
+                raise Refusal(422, "10002", "Missing body", "the request needs a JSON body")
+            return None
+        try:
+            body = json.loads(request.content)
+        except ValueError as exc:
+            raise Refusal(400, "10002", "Invalid JSON", f"the body is not JSON: {exc}") from None
+        spec.check(operation.body_schema, body, "")
+        return body
+
+    # --- what each kind of operation does ------------------------------------------------------
+
+    def _response_schema(self, operation: Operation) -> Any:
+        response = self.spec.resolve(operation.responses.get("200") or {})
+        return (response.get("content") or {}).get("application/json", {}).get("schema")
+
+    def _perform(self, operation: Operation, path_values: dict[str, str], request: httpx2.Request, body: Any) -> Any:
+        spec = self.spec
+        schema = self._response_schema(operation)
+        resolved = spec.resolve(schema) if schema is not None else {}
+        data_schema = spec.resolve((resolved.get("properties") or {}).get("data", {}))
+        enveloped = "data" in (resolved.get("properties") or {})
+        identified = _has_id(spec, data_schema)  # the data is a message
+        if operation.method == "POST" and identified:
+            document = self._create(operation, _with_properties(spec, data_schema), body or {})
+            answer = {"data": document} if enveloped else document
+        elif operation.method == "DELETE":
+            answer = self._cancel(next(iter(path_values.values())), resolved)
+        elif operation.method == "GET" and path_values and data_schema.get("type") == "array":
+            answer = {"data": self._group(next(iter(path_values.values())))}
+        elif operation.method == "GET" and path_values and identified:
+            answer = {"data": self._retrieve(next(iter(path_values.values())))}
+        else:
+            answer = spec.example(schema)
+        _own(spec, schema, answer, "response")  # the fake answers only what the spec allows
+        return answer
+
+    def _create(self, operation: Operation, data_schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        spec = self.spec
+        properties = data_schema.get("properties") or {}
+        document: dict[str, Any] = spec.example(data_schema)
+        recipients = body.get("to")
+        recipients = recipients if isinstance(recipients, list) else [recipients] if recipients else []
+        scheduled = "send_at" in body  # queued until then, and cancellable
+        status = "queued"
+        for name, value in body.items():
+            if name in properties:
+                document[name] = _shaped(spec, properties[name], value, document.get(name), status)
+        document["id"] = str(uuid.uuid4())
+        if "type" in properties and "type" not in body:
+            allowed = spec.resolve(properties["type"]).get("enum") or []
+            wanted = "MMS" if body.get("media_urls") else "SMS"
+            if wanted in allowed:
+                document["type"] = wanted
+        if "parts" in properties and isinstance(body.get("text"), str):
+            document["parts"] = _parts(body["text"])
+        if "media" in properties and isinstance(body.get("media_urls"), list):
+            template = spec.example(spec.resolve(properties["media"]).get("items", {}))
+            media = [dict(template, url=url) if isinstance(template, dict) else url for url in body["media_urls"]]
+            document["media"] = media
+        for stamp in ("received_at",):
+            if stamp in properties:
+                document[stamp] = _now()
+        for unset in ("sent_at", "completed_at", "cost", "cost_breakdown"):
+            if unset in properties and _nullable(spec, properties[unset]):
+                document[unset] = None
+        if "direction" in properties:
+            allowed = spec.resolve(properties["direction"]).get("enum") or ["outbound"]
+            document["direction"] = "outbound" if "outbound" in allowed else allowed[0]
+        if "errors" in properties:
+            document["errors"] = []
+        _own(spec, data_schema, document, "message")
+        with self._lock:
+            self._messages[document["id"]] = document
+            if scheduled:
+                self._scheduled.add(document["id"])
+            if len(recipients) > 1:
+                self._groups[document["id"]] = [document["id"]]
+        result = self._model_of(operation, document)
+        with self._lock:
+            self.sent.append(result)
+        return document
+
+    def _model_of(self, operation: Operation, document: dict[str, Any]) -> Any:
+        """The accepted message as the client reads it: the model of the operation's result's data."""
+        from telnyx_messages_api import models
+        from telnyx_messages_api.api import OPERATIONS
+
+        for generated in OPERATIONS.values():
+            if generated.operation_id == operation.operation_id and generated.result:
+                result = getattr(models, generated.result).from_dict({"data": document})
+                return getattr(result, "data", result)
+        return document
+
+    def _retrieve(self, message_id: str) -> dict[str, Any]:
+        with self._lock:
+            found = self._messages.get(message_id)
+        if found is None:
+            raise Refusal(404, "10005", "Resource not found", f"no message {message_id}")
+        return dict(found)
+
+    def _group(self, message_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            if message_id not in self._messages:
+                raise Refusal(404, "10005", "Resource not found", f"no group message {message_id}")
+            return [dict(self._messages[i]) for i in self._groups.get(message_id, [message_id])]
+
+    def _cancel(self, message_id: str, schema: dict[str, Any]) -> Any:
+        with self._lock:
+            found = self._messages.get(message_id)
+            if found is None:
+                raise Refusal(404, "10005", "Resource not found", f"no message {message_id}")
+            if message_id not in self._scheduled:
+                raise Refusal(422, "40305", "Not cancellable", f"message {message_id} is not a scheduled message")
+            self._scheduled.discard(message_id)
+            cancelled = dict(found)
+        # The answer in the cancel response's own shape, the message's fields in it, each recipient
+        # `cancelled` where its schema has that status.
+        answer = self.spec.example(schema)
+        target = answer.get("data") if isinstance(answer, dict) and isinstance(answer.get("data"), dict) else answer
+        if not isinstance(target, dict):
+            return answer
+        for name in list(target):
+            if name in cancelled and name != "to":
+                target[name] = cancelled[name]
+        recipients = target.get("to")
+        if isinstance(recipients, list) and recipients and isinstance(recipients[0], dict):
+            target["to"] = [
+                {**recipients[0], "phone_number": to.get("phone_number"), "status": "cancelled"}
+                for to in cancelled.get("to") or []
+                if isinstance(to, dict)
+            ]
+            try:
+                _own(self.spec, schema, answer, "cancellation")
+            except AssertionError:
+                for to in target["to"]:
+                    to["status"] = recipients[0].get("status")
+        return answer
+
+
+def _own(spec: Spec, schema: Any, document: Any, what: str) -> None:
+    """What the fake itself makes must be what the spec allows: a failure here is the fake's bug,
+    raised as such (never answered as the API's refusal)."""
+    try:
+        spec.check(schema, document, "")
+    except Refusal as refusal:
+        raise AssertionError(f"telnyx_messages.testing made a {what} the spec refuses: {refusal.detail}") from None
+
+
+def _alternatives(spec: Spec, schema: Any) -> list[Any]:
+    resolved = spec.resolve(schema)
+    parts = resolved.get("oneOf") or resolved.get("anyOf")
+    return [spec.resolve(part) for part in parts] if parts else [resolved]
+
+
+def _has_id(spec: Spec, schema: Any) -> bool:
+    return any("id" in (part.get("properties") or {}) for part in _alternatives(spec, schema))
+
+
+def _with_properties(spec: Spec, schema: Any) -> dict[str, Any]:
+    """The alternative of a data schema that describes an outbound message (the first with an id)."""
+    found: dict[str, Any] = next(part for part in _alternatives(spec, schema) if "id" in (part.get("properties") or {}))
+    return found
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z"
+
+
+def _nullable(spec: Spec, schema: Any) -> bool:
+    schema = spec.resolve(schema)
+    kinds = schema.get("type")
+    if kinds == "null" or (isinstance(kinds, list) and "null" in kinds):
+        return True
+    return any(spec.resolve(part).get("type") == "null" for part in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+def _recipient(spec: Spec, schema: Any, template: Any, number: Any, status: str) -> Any:
+    """A number as the response's recipient object (phone_number, and status where it has one)."""
+    properties = spec.resolve(schema).get("properties") or {}
+    if "phone_number" not in properties:
+        return number
+    recipient = dict(template) if isinstance(template, dict) else {}
+    recipient["phone_number"] = number
+    if "status" in properties:
+        allowed = spec.resolve(properties["status"]).get("enum")
+        recipient["status"] = status if not allowed or status in allowed else allowed[0]
+    return recipient
+
+
+def _shaped(spec: Spec, schema: Any, value: Any, example: Any, status: str) -> Any:
+    """A request field as the response holds it: as sent; a number inside the response's object
+    where it has one with a phone_number (`from`, each of `to`); a list where it lists them."""
+    resolved = spec.resolve(schema)
+    kinds = resolved.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "array" in kinds:
+        items = resolved.get("items", {})
+        template = example[0] if isinstance(example, list) and example else None
+        values = value if isinstance(value, list) else [value]
+        return [_recipient(spec, items, template, item, status) if isinstance(item, str) else item for item in values]
+    if isinstance(value, str) and "phone_number" in (resolved.get("properties") or {}):
+        return _recipient(spec, resolved, example, value, status)
+    return value
