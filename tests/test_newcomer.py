@@ -236,3 +236,24 @@ def test_one_flag_leaves_the_slow_tests_out_and_make_test_runs_them_all() -> Non
     makefile = (ROOT / "Makefile").read_text()
     assert '$(BIN)/pytest -q $(if $(FAST),-m "not slow",)' in makefile
     assert "make test FAST=1" in (ROOT / "README.md").read_text()
+
+
+# --- row 9: model docstrings name the attributes' own types -------------------------------------
+
+
+def test_model_docstrings_match_the_annotations() -> None:
+    import inspect
+    import re
+
+    checked = 0
+    for name in generated_models.__all__:
+        model = getattr(generated_models, name)
+        if not hasattr(model, "_fields_"):
+            continue
+        doc = inspect.getdoc(model) or ""
+        assert "Unset" not in doc, name
+        for attribute, annotation in re.findall(r"^\s*(\w+) \(([^)]*)\):", doc.partition("Attributes:")[2], re.M):
+            if attribute in model.__annotations__:
+                assert annotation == model.__annotations__[attribute], (name, attribute)
+                checked += 1
+    assert checked > 50
