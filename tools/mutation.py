@@ -57,7 +57,7 @@ PYTEST_ARGS = [
     "not mypy and not pyright and not jedi and not type_check",
 ]
 # What the tests read beside themselves (their ROOT is the workspace's mutants/ folder).
-ALSO_COPY = ["tests", "openapi", "templates", "generator-config.yaml", "README.md", "examples"]
+ALSO_COPY = ["tests", "openapi", "templates", "generator-config.yaml", "README.md", "examples", "docs", "Makefile"]
 # mutmut's status for each exit code of a mutant's test run (mutmut/stats.py).
 KILLED = {1, 3, 24, -24, 36, 152, 255, 37, -9, -11}
 SURVIVED = {0}
