@@ -342,6 +342,8 @@ def test_a_single_result_as_a_table_is_a_row_per_field(server: LoopbackServer) -
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["field", "value"] and len(lines) == 1 + len(example)
+    assert lines[0].startswith("field ") and not any(line.startswith(" ") for line in lines)  # left-aligned
+    assert len({line.index("  ") for line in lines[1:] if not line.startswith("received_at")}) >= 1
     rows = {
         line.split(None, 1)[0]: line.split(None, 1)[1] if len(line.split(None, 1)) > 1 else "" for line in lines[1:]
     }
@@ -376,6 +378,7 @@ def test_usage_shows_required_options_as_required() -> None:
         ("-", b"{not json", "--body: standard input is not JSON: Expecting property name"),
         ("@missing.json", b"", "--body: cannot read missing.json: No such file or directory"),
         ("@bad.json", b"", "--body: bad.json is not JSON: Expecting value"),
+        ("@latin1.json", b"", "--body: latin1.json is not UTF-8 text: invalid start byte at byte 0"),
     ],
 )
 def test_body_errors_name_body_and_the_file(
@@ -383,6 +386,7 @@ def test_body_errors_name_body_and_the_file(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.json").write_text("nope")
+    (tmp_path / "latin1.json").write_bytes(b'\xff{"text": "caf\xe9"}')
     result = run("--api-key", API_KEY, "--base-url", server.base_url, "send", "--body", body, stdin=stdin)
     assert result.returncode == cli.EXIT_REFUSED
     assert expected in result.stderr and "Traceback" not in result.stderr

@@ -257,3 +257,40 @@ def test_model_docstrings_match_the_annotations() -> None:
                 assert annotation == model.__annotations__[attribute], (name, attribute)
                 checked += 1
     assert checked > 50
+
+
+def test_a_connection_error_names_the_default_port_of_its_scheme() -> None:
+    from telnyx_messages._client import _connection_error
+
+    cases = [
+        ("https://api.telnyx.com/v2/messages", "POST api.telnyx.com:443"),
+        ("http://127.0.0.1/v2/messages", "POST 127.0.0.1:80"),
+        ("http://127.0.0.1:8080/v2/messages", "POST 127.0.0.1:8080"),
+    ]
+    for url, where in cases:
+        error = _connection_error(httpx2.ConnectError("refused"), httpx2.Request("POST", url))
+        assert str(error) == f"Connection error (ConnectError) for {where}: refused"
+    quiet = _connection_error(httpx2.ReadTimeout(""), httpx2.Request("GET", "https://api.telnyx.com/v2/x"))
+    assert str(quiet) == "Request timed out (ReadTimeout) for GET api.telnyx.com:443"
+
+
+def test_client_webhooks_take_the_tolerance_and_default_to_300_seconds() -> None:
+    import base64
+    import json
+    import time
+
+    from nacl.signing import SigningKey
+
+    key = SigningKey.generate()
+    public = base64.b64encode(bytes(key.verify_key)).decode()
+    body = json.dumps({"data": {"event_type": "message.teleported"}}).encode()
+
+    def signed(age: int) -> dict[str, str]:
+        when = str(int(time.time()) - age)
+        signature = key.sign(when.encode() + b"|" + body).signature
+        return {"telnyx-timestamp": when, "telnyx-signature-ed25519": base64.b64encode(signature).decode()}
+
+    receiver = webhooks.Webhooks(public)
+    with pytest.raises(webhooks.TimestampOutOfToleranceError):
+        receiver.unwrap(body, signed(300))  # 300 s and a fraction old: past the default
+    assert receiver.unwrap(body, signed(500), tolerance=1000) is not None

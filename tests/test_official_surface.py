@@ -309,3 +309,97 @@ def test_without_the_aiohttp_extra_the_error_names_the_install(monkeypatch: pyte
     with pytest.raises(telnyx_messages.MissingDependencyError, match=r"pip install 'telnyx-messages\[aiohttp\]'"):
         DefaultAioHttpClient()
     assert issubclass(telnyx_messages.MissingDependencyError, ImportError)
+
+
+# --- what mutation testing asked for ----------------------------------------------------------------
+
+
+def test_a_streamed_failure_is_in_the_hierarchy() -> None:
+    from telnyx_messages import APIResponseValidationError
+
+    client = Telnyx(api_key=API_KEY)
+    request = httpx2.Request("GET", "https://api.telnyx.com/v2/messages/group/x")
+    timed_out = client._streamed_failure(TimeoutError(), request)
+    assert isinstance(timed_out, APITimeoutError)
+    assert str(timed_out).endswith(": the attempt took longer than its timeout")
+    undecodable = client._streamed_failure(httpx2.DecodingError("bad gzip", request=request), request)
+    assert isinstance(undecodable, APIResponseValidationError) and "bad gzip" in str(undecodable)
+    other = ValueError("not ours")
+    assert client._streamed_failure(other, request) is other
+
+
+def test_retries_taken_counts_retries_and_waits(server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:
+    ok = Reply(200, {"data": message_example()})
+    server.reply(Reply(409, {"errors": []}), Reply(500, {"errors": []}), ok, Reply(500, {"errors": []}), GROUP)
+    with client_for(server, max_retries=2) as client:
+        keyed = client.messages.with_raw_response.send(to="+13125550002", text="hi")
+        assert keyed.retries_taken == 2  # one wait for the key in progress, one retry
+    assert "(the same key in progress, wait 1, Idempotency-Key " in caplog.text
+
+    async def on_async() -> int:
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as aclient:
+            response = await aclient.messages.with_raw_response.retrieve_group_messages(MESSAGE_ID)
+            return response.retries_taken
+
+    assert asyncio.run(on_async()) == 1
+
+
+def test_a_copy_has_its_own_response_forms(server: LoopbackServer) -> None:
+    other = LoopbackServer()
+    try:
+        server.default = other.default = Reply(200, {"data": []})
+        with client_for(server) as client:
+            assert client.with_raw_response.messages is not None and client.with_streaming_response is not None
+            copy = client.with_options(base_url=other.base_url)
+            copy.with_raw_response.messages.retrieve_group_messages(MESSAGE_ID)
+            with copy.with_streaming_response.messages.retrieve_group_messages(MESSAGE_ID) as response:
+                response.read()
+        assert len(other.received) == 2 and server.received == []
+    finally:
+        other.close()
+
+
+def test_the_http_clients_keep_a_transport_given_and_make_theirs_otherwise() -> None:
+    from telnyx_messages._deadline import _Backend
+
+    given = httpx2.HTTPTransport()
+    with DefaultHttpxClient(transport=given) as http:
+        assert http._transport is given  # type: ignore[attr-defined]
+    with DefaultHttpxClient() as http:
+        assert isinstance(http._transport._pool._network_backend, _Backend)  # type: ignore[attr-defined]
+
+    async def check_async() -> None:
+        async with DefaultAsyncHttpxClient() as ahttp:
+            assert ahttp.follow_redirects is False
+        async with DefaultAioHttpClient() as aio:
+            assert aio.follow_redirects is False
+            assert type(aio._transport).__module__ == "telnyx_messages._aiohttp"  # type: ignore[attr-defined]
+        mock = httpx2.MockTransport(lambda request: httpx2.Response(200))
+        async with DefaultAioHttpClient(transport=mock) as aio:
+            assert aio._transport is mock  # type: ignore[attr-defined]
+
+    asyncio.run(check_async())
+
+
+def test_aiohttps_errors_are_told_apart() -> None:
+    import aiohttp
+    from telnyx_messages._aiohttp import _refined
+
+    def mapped(kind: type[httpx2.TransportError], cause: BaseException, text: str = "lost") -> httpx2.TransportError:
+        error = kind(text)
+        error.__cause__ = cause
+        return _refined(error)
+
+    original = httpx2.ConnectTimeout("connect")
+    original.__cause__ = aiohttp.ConnectionTimeoutError("connect")
+    assert _refined(original) is original  # already the right kind: kept as it is
+    connect = mapped(httpx2.ConnectError, aiohttp.ConnectionTimeoutError("connect"))
+    assert type(connect) is httpx2.ConnectTimeout
+    read = mapped(httpx2.ConnectTimeout, aiohttp.SocketTimeoutError("read"))
+    assert type(read) is httpx2.ReadTimeout and read.__cause__ is not None
+    gone = aiohttp.ServerDisconnectedError()
+    dropped = mapped(httpx2.ConnectTimeout, gone, text="")
+    assert type(dropped) is httpx2.ReadError and dropped.__cause__ is gone and str(dropped) == "ServerDisconnectedError"
+    same = httpx2.ReadError("payload")
+    same.__cause__ = aiohttp.ClientPayloadError("payload")
+    assert _refined(same) is same
