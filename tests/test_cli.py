@@ -619,3 +619,25 @@ def test_a_mistyped_option_never_gets_the_key_quoted_back(server: LoopbackServer
     assert "argument COMMAND: invalid choice (choose from " in result.stderr
     typo = run("retreive", "--id", GROUP_ID)
     assert typo.returncode == 2 and "invalid choice (choose from " in typo.stderr and "'retrieve'" in typo.stderr
+
+
+def test_every_parameter_of_every_method_has_its_option_and_a_path_parameter_its_position() -> None:
+    for command, parser in _sub_parsers().items():
+        method = cli._resolve(parser.get_default("method"))
+        dests = {action.dest for action in parser._actions}
+        for name, parameter in inspect.signature(method).parameters.items():
+            if name == "self" or name in cli._CALL_OPTIONS:
+                continue
+            assert name in dests, (command, name)
+            if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                usage = parser.format_usage()
+                assert f"[{name.upper()}]" in usage, (command, usage)
+
+
+def test_a_result_without_data_as_a_table_is_a_row_per_field(server: LoopbackServer) -> None:
+    example = message_example()
+    server.reply(Reply(200, example))  # cancel_scheduled answers the message itself, no "data"
+    result = run("--api-key", API_KEY, "--base-url", server.base_url, "--output", "table", "cancel-scheduled", GROUP_ID)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["field", "value"] and any(line.split()[:2] == ["id", example["id"]] for line in lines)
