@@ -632,6 +632,7 @@ def test_every_parameter_of_every_method_has_its_option_and_a_path_parameter_its
             if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
                 usage = parser.format_usage()
                 assert f"[{name.upper()}]" in usage, (command, usage)
+                assert f"the same as {cli._option(name)}" in " ".join(parser.format_help().split())
 
 
 def test_a_result_without_data_as_a_table_is_a_row_per_field(server: LoopbackServer) -> None:

@@ -403,3 +403,17 @@ def test_aiohttps_errors_are_told_apart() -> None:
     same = httpx2.ReadError("payload")
     same.__cause__ = aiohttp.ClientPayloadError("payload")
     assert _refined(same) is same
+
+
+def test_an_async_calls_error_carries_its_key(server: LoopbackServer) -> None:
+    from telnyx_messages import BadRequestError
+
+    server.default = Reply(400, {"errors": [{"code": "10002", "title": "Bad"}]})
+
+    async def on_async() -> None:
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as aclient:
+            await aclient.messages.with_raw_response.send(to="+13125550002", text="hi", idempotency_key="order-7")
+
+    with pytest.raises(BadRequestError) as caught:
+        asyncio.run(on_async())
+    assert caught.value.idempotency_key == "order-7"
