@@ -369,7 +369,7 @@ def test_a_path_parameter_may_be_given_by_position_or_by_option(server: Loopback
 def test_usage_shows_required_options_as_required() -> None:
     usage = run("send", "--help").stdout.split("\n\n")[0]
     assert " --to TO" in usage and "[--to TO]" not in usage
-    assert "[--text TEXT]" in usage  # optional stays in brackets
+    assert "[--text TEXT]" in usage and "[--api-key API_KEY]" in usage and "[-h]" in usage  # optional: brackets
 
 
 @pytest.mark.parametrize(
