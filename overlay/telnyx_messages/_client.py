@@ -79,6 +79,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 32 << 20
 USER_AGENT = "telnyx-messages-python"
 
 T = TypeVar("T")
+R = TypeVar("R")  # a resource form of client.messages
 TimeoutTypes = Timeout
 
 
@@ -472,15 +473,15 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
         return Messages(self)
 
     @cached_property
-    def with_raw_response(self) -> TelnyxWithRawResponse:
+    def with_raw_response(self) -> ClientLevelForm[MessagesWithRawResponse]:
         """`client.with_raw_response.messages.send(...)`: the official SDK's client-level form of
         `client.messages.with_raw_response`."""
-        return TelnyxWithRawResponse(self)
+        return ClientLevelForm(lambda: self.messages.with_raw_response)
 
     @cached_property
-    def with_streaming_response(self) -> TelnyxWithStreamingResponse:
+    def with_streaming_response(self) -> ClientLevelForm[MessagesWithStreamingResponse]:
         """`client.with_streaming_response.messages.send(...)`, as `client.messages.with_streaming_response`."""
-        return TelnyxWithStreamingResponse(self)
+        return ClientLevelForm(lambda: self.messages.with_streaming_response)
 
     def close(self) -> None:
         if self._owns_http:
@@ -609,14 +610,14 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
         return AsyncMessages(self)
 
     @cached_property
-    def with_raw_response(self) -> AsyncTelnyxWithRawResponse:
+    def with_raw_response(self) -> ClientLevelForm[AsyncMessagesWithRawResponse]:
         """`client.with_raw_response.messages.send(...)`, as `client.messages.with_raw_response`."""
-        return AsyncTelnyxWithRawResponse(self)
+        return ClientLevelForm(lambda: self.messages.with_raw_response)
 
     @cached_property
-    def with_streaming_response(self) -> AsyncTelnyxWithStreamingResponse:
+    def with_streaming_response(self) -> ClientLevelForm[AsyncMessagesWithStreamingResponse]:
         """`client.with_streaming_response.messages.send(...)`, as `client.messages.with_streaming_response`."""
-        return AsyncTelnyxWithStreamingResponse(self)
+        return ClientLevelForm(lambda: self.messages.with_streaming_response)
 
     async def close(self) -> None:
         if self._owns_http:
@@ -732,40 +733,16 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
         return self._body_read(response, chunks)
 
 
-class TelnyxWithRawResponse:
-    def __init__(self, client: Telnyx) -> None:
-        self._client = client
+class ClientLevelForm(Generic[R]):
+    """`client.with_raw_response` / `client.with_streaming_response`: the official SDK's client-level
+    forms, each the resource form of `client.messages` under another name."""
+
+    def __init__(self, messages: Callable[[], R]) -> None:
+        self._messages = messages
 
     @property
-    def messages(self) -> MessagesWithRawResponse:
-        return self._client.messages.with_raw_response
-
-
-class TelnyxWithStreamingResponse:
-    def __init__(self, client: Telnyx) -> None:
-        self._client = client
-
-    @property
-    def messages(self) -> MessagesWithStreamingResponse:
-        return self._client.messages.with_streaming_response
-
-
-class AsyncTelnyxWithRawResponse:
-    def __init__(self, client: AsyncTelnyx) -> None:
-        self._client = client
-
-    @property
-    def messages(self) -> AsyncMessagesWithRawResponse:
-        return self._client.messages.with_raw_response
-
-
-class AsyncTelnyxWithStreamingResponse:
-    def __init__(self, client: AsyncTelnyx) -> None:
-        self._client = client
-
-    @property
-    def messages(self) -> AsyncMessagesWithStreamingResponse:
-        return self._client.messages.with_streaming_response
+    def messages(self) -> R:
+        return self._messages()
 
 
 def _on_asyncio() -> bool:

@@ -76,6 +76,7 @@ class FakeTelnyx:
         self._messages: dict[str, dict[str, Any]] = {}
         self._groups: dict[str, list[str]] = {}
         self._scheduled: set[str] = set()
+        self._message_schemas: set[int] | None = None  # the data schemas of the sends (by identity)
         self._keys: dict[str, _Kept] = {}
         self._failures: list[_Failure] = []
         self._lock = threading.RLock()
@@ -342,7 +343,7 @@ class FakeTelnyx:
             answer = self._cancel(next(iter(path_values.values())), resolved)
         elif operation.method == "GET" and path_values and data_schema.get("type") == "array":
             answer = {"data": self._group(next(iter(path_values.values())))}
-        elif operation.method == "GET" and path_values and identified:
+        elif operation.method == "GET" and path_values and self._is_message(data_schema):
             answer = {"data": self._retrieve(next(iter(path_values.values())))}
         else:
             answer = spec.example(schema)
@@ -405,6 +406,24 @@ class FakeTelnyx:
                 result = getattr(models, generated.result).from_dict({"data": document})
                 return getattr(result, "data", result)
         return document
+
+    def _is_message(self, schema: Any) -> bool:
+        """Whether a GET's data is a message the sends make (one of their data schemas): other
+        resources a later spec adds (an RCS agent) are answered from their example instead."""
+        if self._message_schemas is None:
+            spec = self.spec
+            self._message_schemas = {
+                id(_with_properties(spec, data))
+                for operation in spec.operations
+                if operation.method == "POST"
+                for data in [
+                    spec.resolve(
+                        (spec.resolve(self._response_schema(operation) or {}).get("properties") or {}).get("data", {})
+                    )
+                ]
+                if _has_id(spec, data)
+            }
+        return any(id(part) in self._message_schemas for part in _alternatives(self.spec, schema))
 
     def _retrieve(self, message_id: str) -> dict[str, Any]:
         with self._lock:
