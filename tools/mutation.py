@@ -28,7 +28,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKSPACE = ROOT / "build" / "mutation"
+# TELNYX_MUTATION_WORKSPACE names another folder, so that runs over different modules can go side by side.
+WORKSPACE = Path(os.environ.get("TELNYX_MUTATION_WORKSPACE", ROOT / "build" / "mutation")).resolve()
 EQUIVALENTS = ROOT / "tests" / "mutation-equivalents.txt"
 PACKAGE = "telnyx_messages"
 # Written by hatchling at install time, not by hand.
