@@ -33,14 +33,16 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
+    stdin_read: int = 0  # bytes of the input the command read
 
 
 def run(*args: str, env: dict[str, str] | None = None, stdin: bytes = b"") -> Ran:
     """What the command does with these arguments, environment (all of it, if given) and input."""
-    stdout, stderr = io.StringIO(), io.StringIO()
+    stdout, stderr, source = io.StringIO(), io.StringIO(), io.BytesIO(stdin)
+    reader = io.TextIOWrapper(source)  # held here: collected, it would close `source`
     with (
         mock.patch.dict(os.environ, env or {}, clear=env is not None),
-        mock.patch.object(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin))),
+        mock.patch.object(sys, "stdin", reader),
         mock.patch.object(sys, "stdout", stdout),
         mock.patch.object(sys, "stderr", stderr),
     ):
@@ -48,7 +50,7 @@ def run(*args: str, env: dict[str, str] | None = None, stdin: bytes = b"") -> Ra
             code = cli.main(list(args))
         except SystemExit as exit:  # argparse's usage errors and --help
             code = exit.code if isinstance(exit.code, int) else 1
-    return Ran(code, stdout.getvalue(), stderr.getvalue())
+    return Ran(code, stdout.getvalue(), stderr.getvalue(), source.tell())
 
 
 def test_retrieve_group_messages_prints_json(server: LoopbackServer, spec: dict[str, Any]) -> None:
@@ -484,6 +486,11 @@ def test_every_option_explains_itself_with_its_arguments_text() -> None:
             if action.dest in inspect.signature(method).parameters and action.dest not in cli._CALL_OPTIONS:
                 text = (action.help or "").replace("%%", "%").removesuffix(" Repeatable.").removesuffix(" Required.")
                 text = text.removesuffix(" Required (or by position).")
+                if action.dest in {h.argument for h in _made_key_headers(parser)}:  # the spec's text, then the CLI's
+                    if action.option_strings == [cli._option(action.dest)]:
+                        spec_text = docs[action.dest].partition(" Not given: ")[0]
+                        assert text.startswith(f"{spec_text} Without this option a UUID4 key is made"), text
+                    continue
                 assert text == docs.get(action.dest, "").removesuffix(" Required."), (command, action.dest)
 
 
@@ -642,3 +649,210 @@ def test_a_result_without_data_as_a_table_is_a_row_per_field(server: LoopbackSer
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["field", "value"] and any(line.split()[:2] == ["id", example["id"]] for line in lines)
+
+
+def _key_and_signature(body: bytes) -> tuple[str, list[str]]:
+    """A fresh public key (base64), and the `webhooks verify` options but the key for `body` signed with it."""
+    args = _signed_verify_args(body)
+    at = args.index("--public-key")
+    return args[at + 1], args[:at] + args[at + 2 :]
+
+
+@pytest.mark.parametrize(
+    ("key_options", "env_key", "says"),
+    [
+        ([], None, "no public key: pass --public-key or set TELNYX_PUBLIC_KEY"),
+        ([], "", "no public key: pass --public-key or set TELNYX_PUBLIC_KEY"),
+        (
+            ["--public-key", "not base64!"],
+            None,
+            "--public-key must be base64 of the 32-byte public key; it is not base64",
+        ),
+        (["--public-key", "é" * 44], None, "--public-key must be base64 of the 32-byte public key; it is not base64"),
+        (["--public-key", "A" * 40], None, "--public-key must be base64 of the 32-byte public key; it is 30 bytes"),
+        (
+            ["--public-key", "A" * 44 + "AAAA"],
+            None,
+            "--public-key must be base64 of the 32-byte public key; it is 36 bytes",
+        ),
+        ([], "A" * 42, "TELNYX_PUBLIC_KEY must be base64 of the 32-byte public key; it is not base64"),
+        ([], "A" * 40, "TELNYX_PUBLIC_KEY must be base64 of the 32-byte public key; it is 30 bytes"),
+    ],
+)
+def test_webhooks_verify_refuses_a_missing_or_malformed_key_before_reading_the_body(
+    key_options: list[str], env_key: str | None, says: str
+) -> None:
+    body = b'{"data": {"event_type": "message.sent"}}'
+    _, options = _key_and_signature(body)
+    env = {"PATH": "/usr/bin:/bin"} | ({} if env_key is None else {"TELNYX_PUBLIC_KEY": env_key})
+    result = run(*options, *key_options, env=env, stdin=body)
+    assert (result.returncode, result.stderr) == (cli.EXIT_REFUSED, f"telnyx-messages: webhooks verify: {says}\n")
+    assert result.stdout == "" and result.stdin_read == 0
+
+
+def test_webhooks_verify_takes_the_key_from_the_environment_and_the_option_first() -> None:
+    body = b'{"data": {"event_type": "message.sent"}}'
+    key, options = _key_and_signature(body)
+    from_env = run(*options, env={"TELNYX_PUBLIC_KEY": key}, stdin=body)
+    assert from_env.returncode == 0 and json.loads(from_env.stdout)["data"]["event_type"] == "message.sent"
+    over_a_bad_one = run(*options, "--public-key", key, env={"TELNYX_PUBLIC_KEY": "not base64!"}, stdin=body)
+    assert over_a_bad_one.returncode == 0, over_a_bad_one.stderr
+    other_key, _ = _key_and_signature(body)
+    wrong = run(*options, "--public-key", other_key, env={"TELNYX_PUBLIC_KEY": key}, stdin=body)
+    assert wrong.returncode == 1 and "InvalidSignatureError" in wrong.stderr
+
+
+def test_a_missing_path_parameter_is_named_as_the_usage_line_names_it_and_by_its_option(
+    server: LoopbackServer,
+) -> None:
+    seen = 0
+    for command, parser in _sub_parsers().items():
+        parameters = inspect.signature(cli._resolve(parser.get_default("method"))).parameters
+        path_parameters = [n for n, p in parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD and n != "self"]
+        if not path_parameters:
+            continue
+        result = run(command, "--api-key", API_KEY, "--base-url", server.base_url)
+        assert result.returncode == cli.EXIT_USAGE, (command, result.stderr)
+        usage = " ".join(parser.format_usage().split())
+        named = []
+        for name in path_parameters:
+            (action,) = [a for a in parser._actions if not a.option_strings and a.dest.endswith(" " + name)]
+            assert f"[{action.metavar}]" in usage, (command, usage)
+            named.append(f"{action.metavar} (or {cli._option(name)})")
+        assert result.stderr.startswith(f"telnyx-messages: {command}: missing {', '.join(named)}"), result.stderr
+        has_body = any("--body" in a.option_strings for a in parser._actions)
+        assert has_body or "--body" not in result.stderr, (command, result.stderr)
+        seen += 1
+    assert seen and server.received == []
+    retrieve = run("retrieve", "--api-key", API_KEY, "--base-url", server.base_url)
+    assert retrieve.stderr == "telnyx-messages: retrieve: missing ID (or --id)\n"
+
+
+def test_missing_options_say_in_body_only_for_body_fields() -> None:
+    def method(self: object, id: str, *, query: str, to: str, messaging_profile_id: str) -> None: ...
+
+    parameters = inspect.signature(method).parameters
+    assert (
+        cli._missing("send", parameters, ["id", "query", "to"]) == "ID (or --id), --query, --to (or give it in --body)"
+    )
+    assert (
+        cli._missing("send", parameters, ["to", "messaging_profile_id"])
+        == "--to, --messaging-profile-id (or give them in --body)"
+    )
+    assert cli._missing("send", parameters, ["query"]) == "--query"
+    one = run("send", "--text", "hi", "--api-key", API_KEY)
+    assert (one.returncode, one.stderr) == (2, "telnyx-messages: send: missing --to (or give it in --body)\n")
+
+
+def _made_key_headers(parser: argparse.ArgumentParser) -> list[Any]:
+    """The header parameters of a command's operation whose key the client makes when none is given."""
+    from telnyx_messages._request_building import IDEMPOTENCY_KEY
+    from telnyx_messages_api.api import OPERATIONS
+
+    operation = OPERATIONS[parser.get_default("method")]
+    return [p for p in operation.header_parameters if p.argument == IDEMPOTENCY_KEY]
+
+
+def test_a_made_key_header_has_a_no_option_exclusive_of_its_own(server: LoopbackServer) -> None:
+    seen = 0
+    for command, parser in _sub_parsers().items():
+        for header in _made_key_headers(parser):
+            option = cli._option(header.argument)
+            no_option = "--no-" + option.removeprefix("--")
+            actions = {flag: a for a in parser._actions for flag in a.option_strings}
+            given, none = actions[option], actions[no_option]
+            assert (given.dest, none.dest, none.const, none.nargs) == (header.argument, header.argument, None, 0)
+            given_help, none_help = given.help or "", none.help or ""
+            assert f"{no_option} sends none." in given_help and "None" not in given_help, given_help
+            assert (
+                none_help
+                == f"send no {header.header} header (a failure after the request was sent is then not retried)"
+            )
+            both = run(command, option, "k1", no_option, "--api-key", API_KEY, "--base-url", server.base_url)
+            assert both.returncode == cli.EXIT_USAGE, both.stderr
+            assert f"argument {no_option}: not allowed with argument {option}" in both.stderr
+            seen += 1
+    assert seen and server.received == []
+
+
+@pytest.mark.parametrize(
+    ("options", "sent"),
+    [([], "made"), (["--idempotency-key", "order-42"], "order-42"), (["--no-idempotency-key"], None)],
+)
+def test_no_idempotency_key_sends_none_and_its_absence_a_made_one(
+    options: list[str], sent: str | None, server: LoopbackServer
+) -> None:
+    server.reply(Reply(200, {"data": message_example()}))
+    result = run("send", "--to", "+13125550002", "--text", "hi", *options, "--api-key", API_KEY,
+                 "--base-url", server.base_url)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (request,) = server.received
+    key = {n.lower(): v for n, v in request.headers.items()}.get("idempotency-key")
+    if sent == "made":
+        assert key is not None and re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", key
+        )
+    else:
+        assert key == sent
+
+
+def _closed_pipe() -> tuple[io.TextIOWrapper, int]:
+    """A text stream onto a pipe whose reader has gone, and its file descriptor."""
+    read, write = os.pipe()
+    os.close(read)
+    return io.TextIOWrapper(os.fdopen(write, "wb"), encoding="utf-8"), write
+
+
+@pytest.mark.parametrize("messages", [1, 300], ids=["held until the end", "past the buffer"])
+def test_output_to_a_closed_pipe_is_dropped_quietly_keeping_the_exit_code(
+    messages: int, server: LoopbackServer
+) -> None:
+    server.reply(Reply(200, {"data": [message_example()] * messages}))
+    stdout, fd = _closed_pipe()
+    stderr = io.StringIO()
+    args = ["retrieve-group-messages", GROUP_ID, "--api-key", API_KEY, "--base-url", server.base_url]
+    with mock.patch.object(sys, "stdout", stdout), mock.patch.object(sys, "stderr", stderr):
+        code = cli.main(args)
+    try:
+        assert (code, stderr.getvalue()) == (0, "")
+        devnull = os.stat(os.devnull)
+        assert (os.fstat(fd).st_rdev, os.fstat(fd).st_ino) == (devnull.st_rdev, devnull.st_ino)  # the rest goes there
+        stdout.write("x" * 100_000)
+        stdout.flush()
+    finally:
+        stdout.close()
+
+
+def test_help_into_a_closed_pipe_exits_as_help_does() -> None:
+    stdout, fd = _closed_pipe()
+    with mock.patch.object(sys, "stdout", stdout), pytest.raises(SystemExit) as exit:
+        cli.main(["send", "--help"])
+    try:
+        assert exit.value.code == 0 and os.fstat(fd).st_rdev == os.stat(os.devnull).st_rdev
+    finally:
+        stdout.close()
+
+
+@pytest.mark.parametrize("output", ["json", "table"])
+def test_a_reader_that_stops_early_gets_no_traceback(output: str, server: LoopbackServer) -> None:
+    """`telnyx-messages ... | head -1` under pipefail: the output is far past a pipe's buffer, so the
+    command is still writing when head has gone, every time."""
+    import shlex
+
+    server.default = Reply(200, {"data": [message_example()] * 300})
+    args = [
+        "retrieve-group-messages",
+        GROUP_ID,
+        "--output",
+        output,
+        "--api-key",
+        API_KEY,
+        "--base-url",
+        server.base_url,
+    ]
+    pipeline = f"set -o pipefail; {shlex.join([str(CLI), *args])} | head -1"
+    for _ in range(3):
+        result = subprocess.run(["bash", "-c", pipeline], capture_output=True, text=True, timeout=60)
+        assert (result.returncode, result.stderr) == (0, ""), result.stderr
+        assert len(result.stdout.splitlines()) == 1
+    assert len(server.received) == 3

@@ -12,8 +12,11 @@ Subcommands, options, their help, choices and formats are read off the generated
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import inspect
 import json
+import os
 import re
 import sys
 import types
@@ -27,7 +30,7 @@ from telnyx_messages_api.types import UUID, IsoDateTime
 
 from ._client import Telnyx
 from ._exceptions import TelnyxError, escape_controls
-from ._request_building import signature_of
+from ._request_building import IDEMPOTENCY_KEY, signature_of
 from ._version import __version__
 
 EXIT_OK, EXIT_API_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
@@ -44,6 +47,11 @@ _EXAMPLES = {"date-time": "2026-12-01T09:00:00Z", "uuid": "182bd5e5-6e1a-4fe4-a7
 
 def _option(name: str) -> str:
     return "--" + name.rstrip("_").replace("_", "-")
+
+
+def _metavar(name: str) -> str:
+    """What an argument's value is called in the usage line (a path parameter's position too)."""
+    return name.rstrip("_").upper()
 
 
 def _members(hint: Any) -> tuple[Any, ...]:
@@ -106,10 +114,10 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required: bool, text: str) -> None:
+def _add_option(parser: argparse._ActionsContainer, name: str, hint: Any, required: bool, text: str) -> None:
     members = _members(hint)
     flags = [_option(name)]
-    kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "metavar": name.rstrip("_").upper()}
+    kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "metavar": _metavar(name)}
     help_text = text if not required or text.endswith("Required.") else f"{text} Required."
     literals = [v for m in members if typing.get_origin(m) is typing.Literal for v in typing.get_args(m)]
     if bool in members:
@@ -134,6 +142,29 @@ def _add_option(parser: argparse.ArgumentParser, name: str, hint: Any, required:
     # Required options may come from --body instead: checked after merging, like the method does.
     action = parser.add_argument(*flags, help=_as_help(help_text), **kwargs)
     action.shown_required = required  # type: ignore[attr-defined]  # read by _Formatter
+
+
+def _add_made_key_options(parser: argparse.ArgumentParser, name: str, hint: Any, text: str, header: str) -> None:
+    """A header whose key the client makes when none is given (Idempotency-Key): its option, and
+    beside it, exclusive of it, `--no-...`, which sends none (the method's None)."""
+    no_key = "--no-" + _option(name).removeprefix("--")
+    spec_text = text.partition(" Not given: ")[0]
+    group = parser.add_mutually_exclusive_group()
+    _add_option(
+        group,
+        name,
+        hint,
+        False,
+        f"{spec_text} Without this option a UUID4 key is made for the call; {no_key} sends none.",
+    )
+    group.add_argument(
+        no_key,
+        dest=name,
+        action="store_const",
+        const=None,
+        default=argparse.SUPPRESS,
+        help=_as_help(f"send no {header} header (a failure after the request was sent is then not retried)"),
+    )
 
 
 def _as_help(text: str) -> str:
@@ -195,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_global_options(sub, top=False)
         docs = _argument_docs(doc)
         signature = signature_of(method)
+        made_keys = {p.argument: p.header for p in OPERATIONS[path].header_parameters if p.argument == IDEMPOTENCY_KEY}
         for name, parameter in inspect.signature(method).parameters.items():
             if name == "self" or name in _CALL_OPTIONS:
                 continue
@@ -204,10 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
                     _POSITIONAL + name,
                     nargs="?",
                     default=argparse.SUPPRESS,
-                    metavar=name.rstrip("_").upper(),
+                    metavar=_metavar(name),
                     help=_as_help(f"the same as {_option(name)}"),
                 )
                 _add_option(sub, name, signature.hints[name], False, docs.get(name, "") + " Required (or by position).")
+                continue
+            if name in made_keys:
+                _add_made_key_options(sub, name, signature.hints[name], docs.get(name, ""), made_keys[name])
                 continue
             _add_option(sub, name, signature.hints[name], required, docs.get(name, ""))
         if _body_fields(path):
@@ -297,6 +332,19 @@ def _table(result: Any) -> str:
     return "\n".join(lines)
 
 
+def _missing(path: str, parameters: typing.Mapping[str, inspect.Parameter], missing: list[str]) -> str:
+    """The required arguments not given, as the command line takes them: a path parameter by its
+    position (named as in the usage line) or its option; a body field by its option or in --body."""
+    in_body = {name for name, _ in _body_fields(path)}
+    positional = [n for n in missing if parameters[n].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    parts = [f"{_metavar(n)} (or {_option(n)})" for n in positional]
+    parts += [_option(n) for n in missing if n not in positional and n not in in_body]
+    body = [_option(n) for n in missing if n in in_body]
+    if body:
+        parts.append(", ".join(body) + f" (or give {'them' if len(body) > 1 else 'it'} in --body)")
+    return ", ".join(parts)
+
+
 def _error(message: str, code: int) -> int:
     print(f"telnyx-messages: {message}", file=sys.stderr)
     return code
@@ -309,23 +357,71 @@ def _in_cli_terms(message: str) -> str:
     )
 
 
+def _public_key(given: str | None) -> str:
+    """The webhook public key from --public-key, else TELNYX_PUBLIC_KEY; ValueError naming where
+    it came from, if absent or not base64 of 32 bytes (an Ed25519 key)."""
+    source, key = (
+        ("--public-key", given) if given is not None else ("TELNYX_PUBLIC_KEY", os.environ.get("TELNYX_PUBLIC_KEY"))
+    )
+    if not key:
+        raise ValueError("no public key: pass --public-key or set TELNYX_PUBLIC_KEY")
+    try:
+        size = len(base64.b64decode(key, validate=True))
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{source} must be base64 of the 32-byte public key; it is not base64") from None
+    if size != 32:
+        raise ValueError(f"{source} must be base64 of the 32-byte public key; it is {size} bytes")
+    return key
+
+
 def _verify_webhook(args: dict[str, Any]) -> int:
     from . import webhooks
 
+    try:
+        key = _public_key(args["public_key"])
+    except ValueError as exc:
+        return _error(f"webhooks verify: {exc}", EXIT_REFUSED)
     body = sys.stdin.buffer.read()
     headers = {webhooks.TIMESTAMP_HEADER: args["timestamp"], webhooks.SIGNATURE_HEADER: args["signature"]}
     try:
-        event = webhooks.verify(body, headers, key=args["public_key"], tolerance=args["tolerance"])
+        event = webhooks.verify(body, headers, key=key, tolerance=args["tolerance"])
     except (webhooks.WebhookVerificationError, webhooks.MissingDependencyError) as exc:
         return _error(f"{type(exc).__name__}: {exc}", EXIT_API_ERROR)
     except ValueError as exc:  # a negative --tolerance
         return _error(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
-    json.dump(event, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    _write(json.dumps(event, indent=2) + "\n")
     return EXIT_OK
 
 
+def _stdout_to_devnull() -> None:
+    """What is still to go to standard output goes nowhere: its reader has closed the pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _write(text: str) -> None:
+    """`text` on standard output; dropped once its reader has closed the pipe (`| head -1`)."""
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        _stdout_to_devnull()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command's exit code. A reader that closes standard output early (`| head -1`) ends the
+    output quietly, as for other Unix tools, and the code stays the call's (0 when it succeeded),
+    whenever the reader stopped: not 141, which would tell a script that a sent message failed."""
+    try:
+        return _run(argv)
+    finally:
+        try:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
+        except BrokenPipeError:
+            _stdout_to_devnull()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = vars(build_parser().parse_args(argv))
     if args.pop("command") == "webhooks":
         return _verify_webhook(args)
@@ -348,9 +444,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if unknown := sorted(set(document) - set(to_argument)):
                 raise ValueError(f"--body has fields the operation does not take: {', '.join(unknown)}")
             args = {to_argument[wire]: value for wire, value in document.items()} | args
-        missing = [_option(n) for n, p in parameters.items() if p.default is p.empty and n != "self" and n not in args]
+        missing = [n for n, p in parameters.items() if p.default is p.empty and n != "self" and n not in args]
         if missing:
-            return _error(f"{command_name(path)}: missing {', '.join(missing)} (or give them in --body)", EXIT_USAGE)
+            return _error(f"{command_name(path)}: missing {_missing(path, parameters, missing)}", EXIT_USAGE)
         positional = [args.pop(n) for n, p in parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD and n != "self"]
         call_options = {"extra_headers": headers or None}
         if options["timeout"] is not None:
@@ -369,11 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(f"{type(exc).__name__}: {_in_cli_terms(str(exc))}", code)
     except (ValueError, TypeError, OSError) as exc:
         return _error(f"{type(exc).__name__}: {_in_cli_terms(str(exc))}", EXIT_REFUSED)
-    if output == "json":
-        json.dump(result.to_dict(mode="json"), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print(_table(result))
+    _write((json.dumps(result.to_dict(mode="json"), indent=2) if output == "json" else _table(result)) + "\n")
     return EXIT_OK
 
 
