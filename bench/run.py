@@ -370,16 +370,24 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--volume-only", action="store_true", help="only the concurrency sweep")
+    parser.add_argument(
+        "--points", type=lambda text: tuple(int(n) for n in text.split(",")), help="the sweep's N, e.g. 1000,3000"
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="turns of the sweep at each N, order flipped each turn")
     args = parser.parse_args()
     # Short turns: the contenders see the same state of a shared machine.
     rounds, batch, cold, async_rounds = (1, 1, 1, 2) if args.smoke else (args.rounds, 5, 45, 5)
     if args.smoke:  # checks the runner's own code only: small, and without the official SDK
         global official, CONCURRENCY
         official, CONCURRENCY = None, 10
-    points = (10,) if args.smoke else volume.POINTS
+    points = args.points or ((10,) if args.smoke else volume.POINTS)
     with running_server() as base_url:
         if args.volume_only:
-            print("\n".join(volume.report(asyncio.run(volume.sweep(base_url, points, official is not None)))))
+            swept = asyncio.run(volume.sweep(base_url, points, official is not None, args.repeats))
+            print("\n".join(volume.report(swept)))
+            if args.json:
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps({"python": sys.version.split()[0], "volume": swept}, indent=2))
             return 0
         results = {
             "python": sys.version.split()[0],
@@ -389,7 +397,7 @@ def main() -> int:
             "parse_only": parse_only(rounds, batch),
             "cold_start": cold_start(base_url, cold, min(cold, 15)),
             "async": asyncio.run(async_throughput(base_url, async_rounds, 1 if args.smoke else 10)),
-            "volume": asyncio.run(volume.sweep(base_url, points, official is not None)),
+            "volume": asyncio.run(volume.sweep(base_url, points, official is not None, args.repeats)),
         }
     print(report(results))
     if args.json:

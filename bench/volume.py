@@ -8,6 +8,10 @@ client, raw httpx, the official SDK's default client) run up to LEGACY_HTTPX_MAX
 reported as not run above it: the official SDK's default client took 35 minutes over 10,000 here,
 every call failing. Last, the README's "Sending many messages" recipe (`send_all`, read from the
 README itself) sends the same number of messages, 200 at a time.
+
+Each later legacy httpx release of tools/legacy_httpx.py (0.29.0) runs too, raw and under this
+package, each burst in a subprocess with that release first on the path:
+`python bench/volume.py BASE_URL CALLS CONTENDER` runs one burst there and prints its result as JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import asyncio
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,9 +30,13 @@ from typing import Any
 import httpx
 import httpx2
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import legacy_httpx
+
 KEY = "KEY-bench"
 POINTS = (100, 1_000, 3_000, 10_000)
 LEGACY_HTTPX_MAX = 3_000
+NOT_RUN = f"legacy httpx's pool is quadratic: minutes above {LEGACY_HTTPX_MAX}"
 BODY = {"to": "+13125550002", "text": "hello"}
 
 # A contender: given the server's URL, an async context that yields a send() coroutine function.
@@ -40,6 +50,26 @@ class _Contender:
 
     async def open(self, base_url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
         raise NotImplementedError
+
+    async def burst(self, base_url: str, calls: int) -> dict[str, Any]:
+        return await burst(self, base_url, calls)
+
+
+class _OnRelease(_Contender):
+    """A contender of bench/volume.py's own list, run in a subprocess on another legacy httpx release."""
+
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(name, legacy=True)
+        self._version = version
+
+    async def burst(self, base_url: str, calls: int) -> dict[str, Any]:
+        command = [sys.executable, __file__, base_url, str(calls), self.name]
+        env = legacy_httpx.environment(self._version)
+        run = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=3600)
+        if run.returncode != 0:
+            raise RuntimeError(f"{self.name}: the burst's subprocess failed: {run.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(run.stdout)
+        return result
 
 
 class _Ours(_Contender):
@@ -114,10 +144,14 @@ def _aiohttp_client() -> Any:
 def contenders(official: bool) -> list[_Contender]:
     found: list[_Contender] = [
         _Ours("telnyx_messages"),
-        _Ours("telnyx_messages on httpx 0.28.1", lambda: httpx.AsyncClient(), legacy=True),
+        _Ours(f"telnyx_messages on httpx {httpx.__version__}", lambda: httpx.AsyncClient(), legacy=True),
         _RawHttpx("raw httpx2", httpx2),
-        _RawHttpx("raw httpx 0.28.1", httpx, legacy=True),
+        _RawHttpx(f"raw httpx {httpx.__version__}", httpx, legacy=True),
     ]
+    for version in legacy_httpx.VERSIONS:
+        if version != httpx.__version__:  # (in the subprocess, the contenders above are that release's)
+            found += [_OnRelease(f"telnyx_messages on httpx {version}", version)]
+            found += [_OnRelease(f"raw httpx {version}", version)]
     if importlib.util.find_spec("aiohttp") is not None:
         found.append(_Ours("telnyx_messages on DefaultAioHttpClient", _aiohttp_client))
         found.append(_RawAiohttp("raw aiohttp"))
@@ -185,24 +219,26 @@ async def recipe(base_url: str, calls: int) -> dict[str, Any]:
     }
 
 
-async def sweep(base_url: str, points: tuple[int, ...], official: bool) -> dict[str, dict[str, Any]]:
+async def sweep(base_url: str, points: tuple[int, ...], official: bool, repeats: int = 1) -> dict[str, dict[str, Any]]:
+    """Each point's row, or with repeats one row a turn ("1000 turn 2"), the contenders' order flipped each turn."""
     results: dict[str, dict[str, Any]] = {}
     for calls in points:
-        row: dict[str, Any] = {}
-        for contender in contenders(official):
-            if contender.legacy and calls > LEGACY_HTTPX_MAX:
-                row[contender.name] = {"not_run": f"legacy httpx's pool is quadratic: minutes above {LEGACY_HTTPX_MAX}"}
-                continue
-            row[contender.name] = await burst(contender, base_url, calls)
-        row["README recipe, 200 at once"] = await recipe(base_url, calls)
-        results[str(calls)] = row
+        for turn in range(repeats):
+            row: dict[str, Any] = {}
+            for contender in contenders(official)[:: -1 if turn % 2 else 1]:
+                if contender.legacy and calls > LEGACY_HTTPX_MAX:
+                    row[contender.name] = {"not_run": NOT_RUN}
+                    continue
+                row[contender.name] = await contender.burst(base_url, calls)
+            row["README recipe, 200 at once"] = await recipe(base_url, calls)
+            results[str(calls) if repeats == 1 else f"{calls} turn {turn + 1}"] = row
     return results
 
 
 def report(results: dict[str, dict[str, Any]]) -> list[str]:
     lines = ["volume: a burst of N concurrent async sends on a fresh client (wall; client CPU per call; failures):"]
     for calls, row in results.items():
-        for name, cell in row.items():
+        for name, cell in sorted(row.items()):
             if "not_run" in cell:
                 lines.append(f"  N={calls:<6} {name:<34} not run ({cell['not_run']})")
                 continue
@@ -212,3 +248,15 @@ def report(results: dict[str, dict[str, Any]]) -> list[str]:
                 f"  {cell['failures']:5d} failed{doubled}"
             )
     return lines
+
+
+def main(argv: list[str]) -> int:
+    """One burst of one contender, by name, its result printed as JSON (what _OnRelease runs)."""
+    base_url, calls, name = argv
+    (contender,) = [c for c in contenders(official=False) if c.name == name]
+    print(json.dumps(asyncio.run(contender.burst(base_url, int(calls)))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

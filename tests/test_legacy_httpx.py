@@ -1,12 +1,16 @@
 """A user's own legacy httpx client as http_client: used as given, with every guarantee of the
-default httpx2 one (the fault matrix and the hostile servers run on it too: test_faults, test_hostile)."""
+default httpx2 one (the fault matrix and the hostile servers run on it too: test_faults, test_hostile).
+tests/test_legacy_httpx_versions.py runs this file again on each later httpx release in tools/legacy_httpx.py,
+naming the release it expects in TELNYX_TESTS_LEGACY_HTTPX."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
 import json
+import os
 import time
+import tomllib
 from typing import Any
 
 import httpx
@@ -14,7 +18,7 @@ import httpx2
 import pytest
 from telnyx_messages import APIConnectionError, AsyncTelnyx, ResponseTooLargeError, Telnyx
 
-from .support import API_KEY
+from .support import API_KEY, ROOT
 from .support import MESSAGE_ID as GROUP_ID
 from .support.server import LoopbackServer, Reply
 
@@ -34,6 +38,17 @@ def _legacy(client_kind: str, **options: Any) -> httpx.Client | httpx.AsyncClien
 
 
 CLIENTS = pytest.mark.parametrize("client_kind", ["sync", "async"])
+
+
+def _dev_pin() -> str:
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    (pin,) = [entry.removeprefix("httpx==") for entry in dev if entry.startswith("httpx==")]
+    return pin
+
+
+def test_the_legacy_httpx_imported_is_the_release_under_test() -> None:
+    # The dev venv's pin, or the later release a run of tests/test_legacy_httpx_versions.py put first on the path.
+    assert httpx.__version__ == os.environ.get("TELNYX_TESTS_LEGACY_HTTPX", _dev_pin())
 
 
 @CLIENTS
