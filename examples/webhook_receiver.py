@@ -4,8 +4,10 @@
 
 Each POST is verified (Ed25519 signature, timestamp) and read into its typed event; the receiver
 answers 200 only then, 4xx for anything it refuses (never 5xx for bad input), and prints one line
-per event. A receiver that cannot verify (PyNaCl not installed) says so once, at start, and answers
-500 to every webhook: Telnyx retries a 5xx, so nothing is lost while the deployment is fixed.
+per event. Without a public key, or with one that is not the base64 of a 32-byte Ed25519 key, it
+says so and exits (status 2) instead of listening. A receiver that cannot verify (PyNaCl not
+installed) says so once, at start, and answers 500 to every webhook: Telnyx retries a 5xx, so
+nothing is lost while the deployment is fixed.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def describe(event: webhooks.WebhookEvent) -> str:
 
 
 class Receiver(BaseHTTPRequestHandler):
-    # Made at start (it reads TELNYX_PUBLIC_KEY and checks that PyNaCl is there); None if it cannot verify.
+    # Made at start (it reads and checks TELNYX_PUBLIC_KEY, and that PyNaCl is there); None without PyNaCl.
     verifier: webhooks.Webhooks | None = None
 
     def do_POST(self) -> None:
@@ -81,6 +83,9 @@ def main() -> None:
     args = parser.parse_args()
     try:
         Receiver.verifier = webhooks.Webhooks()
+    except webhooks.PublicKeyError as exc:  # no key to verify with: nothing it could accept
+        print(f"error: cannot verify webhooks, not starting: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     except MissingDependencyError as exc:  # a deployment to fix, not a bad request from Telnyx
         print(f"error: cannot verify webhooks, answering 500: {exc}", file=sys.stderr, flush=True)
     server = ThreadingHTTPServer((args.host, args.port), Receiver)

@@ -86,7 +86,7 @@ def test_an_unknown_event_type_parses_and_keeps_the_document() -> None:
 
     assert UnknownWebhookEvent is webhooks.UnknownWebhookEvent
     assert (event.event_type, event.document) == ("message.teleported", document)
-    assert isinstance(Telnyx(api_key="k").webhooks.unsafe_unwrap(body), webhooks.UnknownWebhookEvent)
+    assert isinstance(Telnyx(api_key="k", public_key=PUBLIC).webhooks.unsafe_unwrap(body), webhooks.UnknownWebhookEvent)
 
 
 @pytest.mark.parametrize(
@@ -111,12 +111,12 @@ def test_each_refusal_has_its_error(change: Any, error: type[Exception]) -> None
 
 BLOCK_NACL = "raise ModuleNotFoundError(\"No module named 'nacl'\", name='nacl')\n"
 WITHOUT_NACL = textwrap.dedent(
-    """
+    f"""
     from telnyx_messages import webhooks
 
-    headers = {"telnyx-timestamp": "1", "telnyx-signature-ed25519": "x"}
+    headers = {{"telnyx-timestamp": "1", "telnyx-signature-ed25519": "x"}}
     try:
-        webhooks.verify(b"{}", headers, key="k")
+        webhooks.verify(b"{{}}", headers, key="{PUBLIC}")
     except webhooks.MissingDependencyError as error:
         print(error)
     """
@@ -174,7 +174,9 @@ def test_without_pynacl_a_receiver_set_up_with_a_key_fails_where_it_is_made(
     with pytest.raises(webhooks.MissingDependencyError):
         webhooks.Webhooks()
     monkeypatch.delenv("TELNYX_PUBLIC_KEY")
-    assert Telnyx(api_key="k").webhooks.unsafe_unwrap(b"{}") is not None  # no key, nothing to verify
+    assert webhooks.unsafe_unwrap(b"{}") is not None  # nothing to verify: neither PyNaCl nor a key
+    with pytest.raises(webhooks.PublicKeyError):  # the key is checked first: a receiver without one is refused
+        Telnyx(api_key="k").webhooks  # noqa: B018
 
 
 def test_the_receiver_example_without_pynacl_answers_500_and_says_why_once(tmp_path: Path) -> None:

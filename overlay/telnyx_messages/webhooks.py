@@ -9,8 +9,12 @@ Headers may be any mapping, or what `http.server` hands a handler (`self.headers
 
 Needs PyNaCl (`pip install 'telnyx-messages[webhooks]'`); no cryptography is written here. Without
 it, MissingDependencyError (a configuration error, not a WebhookVerificationError) is raised where
-a receiver is set up with a key (Webhooks, or a client made with public_key=) or at the first
-verification.
+a receiver is set up (Webhooks, or a client made with public_key=) or at the first verification.
+
+The public key (key=, else TELNYX_PUBLIC_KEY) is the base64 of a raw 32-byte Ed25519 key; one that
+is missing or not that is a PublicKeyError, also a configuration error: raised by Webhooks() and
+Telnyx(public_key=) where they are made, and by verify/unwrap, for a key given per call, before
+the request is read.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ __all__ = [
     "MalformedWebhookError",
     "MissingDependencyError",
     "MissingHeaderError",
+    "PublicKeyError",
     "TimestampOutOfToleranceError",
     "UnknownWebhookEvent",
     "WebhookEvent",
@@ -59,6 +64,14 @@ class _HeaderItems(Protocol):
 HeadersLike: TypeAlias = Mapping[str, str] | _HeaderItems
 TIMESTAMP_HEADER = "telnyx-timestamp"
 _TIMESTAMP_DIGITS = 12  # unix seconds until the year 33658
+PUBLIC_KEY_ENV = "TELNYX_PUBLIC_KEY"
+_KEY_BYTES = 32  # a raw Ed25519 public key
+
+
+class PublicKeyError(TelnyxError, ValueError):
+    """The public key to verify webhooks with is missing, or not the base64 of a 32-byte Ed25519 key.
+    A configuration error of the program (never a WebhookVerificationError: a receiver must not answer
+    4xx to every webhook for it), raised where the key is given."""
 
 
 class WebhookVerificationError(TelnyxError):
@@ -70,7 +83,7 @@ class MissingHeaderError(WebhookVerificationError):
 
 
 class MalformedWebhookError(WebhookVerificationError):
-    """A header, the key or the body is not in the form it must have."""
+    """A header or the body is not in the form it must have."""
 
 
 class TimestampOutOfToleranceError(WebhookVerificationError):
@@ -95,8 +108,39 @@ def _b64(value: str, what: str) -> bytes:
         raise MalformedWebhookError(f"{what} is not valid base64") from None
 
 
-def require_verifier() -> None:
-    """Raises MissingDependencyError, naming the install command, when PyNaCl cannot be imported."""
+def _public_key(key: str | None) -> bytes:
+    """The raw key of `key`, else of TELNYX_PUBLIC_KEY; PublicKeyError naming what is wrong (never
+    echoing the text given)."""
+    text = key if key is not None else os.environ.get(PUBLIC_KEY_ENV)
+    if not text:
+        raise PublicKeyError(
+            f"no public key to verify webhooks with: pass public_key= (or key= per call) or set {PUBLIC_KEY_ENV}"
+        )
+    where = PUBLIC_KEY_ENV if key is None else "the public key given"
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise PublicKeyError(
+            f"{where} is not valid base64 (a key is 44 characters of A-Z a-z 0-9 + / ending in '=')"
+        ) from None
+    if len(raw) != _KEY_BYTES:
+        raise PublicKeyError(f"{where} is the base64 of {len(raw)} bytes, not of a 32-byte Ed25519 key")
+    return raw
+
+
+class _NoKey:
+    """require_verifier() called without a key."""
+
+
+_NO_KEY = _NoKey()
+
+
+def require_verifier(key: str | _NoKey | None = _NO_KEY) -> None:
+    """Where a receiver is set up: PublicKeyError unless `key` (None: TELNYX_PUBLIC_KEY) is the
+    base64 of a 32-byte Ed25519 key, then MissingDependencyError, naming the install command, when
+    PyNaCl cannot be imported. Without an argument, PyNaCl only (a signer with a key of its own)."""
+    if not isinstance(key, _NoKey):
+        _public_key(key)
     try:
         import nacl.signing  # noqa: F401
     except ImportError:
@@ -105,9 +149,10 @@ def require_verifier() -> None:
 
 def verify(payload: bytes | str, headers: HeadersLike, *, key: str | None = None, tolerance: int = 300) -> Any:
     """Check the signature and the timestamp; return the decoded event. The key from `key`, else
-    TELNYX_PUBLIC_KEY."""
+    TELNYX_PUBLIC_KEY: PublicKeyError, before the request is read, if it is missing or malformed."""
     if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
         raise ValueError(f"tolerance must be an int of seconds >= 0, got {tolerance!r}")
+    key_bytes = _public_key(key)
     try:
         from nacl.exceptions import BadSignatureError
         from nacl.signing import VerifyKey
@@ -121,14 +166,6 @@ def verify(payload: bytes | str, headers: HeadersLike, *, key: str | None = None
     # them that int() and the float arithmetic below cannot fail or overflow.
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _TIMESTAMP_DIGITS):
         raise MalformedWebhookError(f"{TIMESTAMP_HEADER} is not unix seconds: {escape_controls(timestamp[:40])!r}")
-    key_text = key if key is not None else os.environ.get("TELNYX_PUBLIC_KEY")
-    if not key_text:
-        raise WebhookVerificationError(
-            "No public key: pass key= (or the client's public_key=) or set TELNYX_PUBLIC_KEY."
-        )
-    key_bytes = _b64(key_text, "the public key")
-    if len(key_bytes) != 32:
-        raise MalformedWebhookError(f"the public key must be 32 bytes, got {len(key_bytes)}")
     if len(signature) != 64:
         raise MalformedWebhookError(f"{SIGNATURE_HEADER} must be 64 bytes, got {len(signature)}")
     age = time.time() - int(timestamp)
@@ -156,8 +193,9 @@ def _event(document: Any) -> WebhookEvent:
 
 def unwrap(payload: bytes | str, headers: HeadersLike, *, key: str | None = None, tolerance: int = 300) -> WebhookEvent:
     """Verify a delivered webhook and read it into its event's model (UnknownWebhookEvent for an
-    event type the spec does not list). The key from `key`, else TELNYX_PUBLIC_KEY; `tolerance`
-    is how old (or how far ahead) its timestamp may be, in seconds."""
+    event type the spec does not list). The key from `key`, else TELNYX_PUBLIC_KEY (PublicKeyError
+    if missing or malformed); `tolerance` is how old (or how far ahead) its timestamp may be, in
+    seconds."""
     return _event(verify(payload, headers, key=key, tolerance=tolerance))
 
 
@@ -171,18 +209,20 @@ def unsafe_unwrap(payload: bytes | str) -> WebhookEvent:
 
 
 class Webhooks:
-    """client.webhooks, as in the official SDK. Verification is CPU-only: the same on AsyncTelnyx."""
+    """client.webhooks, as in the official SDK. Verification is CPU-only: the same on AsyncTelnyx.
+    The key, `public_key` or else TELNYX_PUBLIC_KEY, is read and checked here: a receiver that
+    cannot verify is refused where it is made (PublicKeyError, MissingDependencyError), not per
+    request."""
 
     def __init__(self, public_key: str | None = None) -> None:
-        if public_key is not None or os.environ.get("TELNYX_PUBLIC_KEY"):
-            require_verifier()  # a receiver set up to verify, that cannot: said here, not per request
-        self._public_key = public_key
+        require_verifier(public_key)
+        self._public_key: str = public_key if public_key is not None else os.environ[PUBLIC_KEY_ENV]
 
     def unwrap(
         self, payload: bytes | str, headers: HeadersLike, *, key: str | None = None, tolerance: int = 300
     ) -> WebhookEvent:
-        """Verify and read a webhook, as webhooks.unwrap; the key from `key`, the client's
-        public_key=, or TELNYX_PUBLIC_KEY."""
+        """Verify and read a webhook, as webhooks.unwrap; the key from `key`, else the one this
+        receiver was made with."""
         return unwrap(payload, headers, key=key if key is not None else self._public_key, tolerance=tolerance)
 
     def unsafe_unwrap(self, payload: bytes | str) -> WebhookEvent:
