@@ -5,11 +5,13 @@ webhooks the receiver verifies; and the README's "Testing your code" tests pass 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +25,25 @@ from telnyx_messages import (
     InternalServerError,
     NotFoundError,
     Telnyx,
+    TelnyxError,
     UnprocessableEntityError,
     webhooks,
 )
-from telnyx_messages.testing import FakeTelnyx
+from telnyx_messages.testing import FakeTelnyx, FakeTelnyxError
+from telnyx_messages.testing._spec import Spec
 
 from .support import ROOT
-from .support.spec import CASES, SPEC, OperationCase, call_arguments
+from .support.spec import (
+    CASES,
+    JSON_BODY,
+    SPEC,
+    OperationCase,
+    at,
+    call_arguments,
+    example_of,
+    resolve,
+    where_is,
+)
 
 SEND = {"to": "+13125550002", "from_": "+18445550001", "text": "Hello"}
 
@@ -78,6 +92,220 @@ def test_a_send_is_made_from_the_request_and_can_be_read_back() -> None:
     assert client.messages.retrieve(first.id).data == first
     with pytest.raises(NotFoundError):
         client.messages.retrieve("182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e")
+
+
+# --- messages made from the request, never from the spec's example ----------------------------------
+
+AUTHORIZED = {"Authorization": "Bearer k"}
+# What the API sets on a message it accepts, whatever the example shows: (field, value).
+SET_BY_THE_API = {("direction", "outbound"), ("status", "queued"), ("status", "cancelled"), ("type", "SMS")}
+# A text of two UCS-2 parts: its parts and encoding are none of the example's (one GSM-7 part).
+TWO_UCS2_PARTS = "\u4e2d" * 71
+
+
+def _alternatives(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = resolve(SPEC, schema)
+    return [resolve(SPEC, part) for part in schema.get("oneOf") or schema.get("anyOf") or [schema]]
+
+
+def _makes_a_message(case: OperationCase) -> bool:
+    """A send: a POST whose answer's data is a message (has an id)."""
+    data = (resolve(SPEC, case.response_schema).get("properties") or {}).get("data")
+    return (
+        case.method == "POST"
+        and data is not None
+        and any("id" in (p.get("properties") or {}) for p in _alternatives(data))
+    )
+
+
+SENDS = [case for case in CASES if _makes_a_message(case)]
+
+
+def _leaves(document: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Each scalar (or empty list or object) of a JSON document, with its path."""
+    if isinstance(document, dict) and document:
+        for name, value in document.items():
+            yield from _leaves(value, (*path, name))
+    elif isinstance(document, list) and document:
+        for index, value in enumerate(document):
+            yield from _leaves(value, (*path, str(index)))
+    else:
+        yield path, document
+
+
+def _fixed(schema: Any, seen: set[int] | None = None) -> set[tuple[str, str]]:
+    """(field, JSON value) of every field under `schema` whose value it fixes: a const, an enum of one
+    value, a default."""
+    seen = set() if seen is None else seen
+    if not isinstance(schema, dict):
+        return set()
+    schema = resolve(SPEC, schema)
+    if id(schema) in seen:
+        return set()
+    seen.add(id(schema))
+    found: set[tuple[str, str]] = set()
+    for name, part in (schema.get("properties") or {}).items():
+        part = resolve(SPEC, part)
+        values = [part["const"]] if "const" in part else part.get("enum") or []
+        if len(values) == 1:
+            found.add((name, json.dumps(values[0])))
+        if "default" in part:
+            found.add((name, json.dumps(part["default"])))
+    children = [*(schema.get("properties") or {}).values()]
+    for key in ("oneOf", "anyOf", "allOf"):
+        children += schema.get(key) or []
+    if isinstance(schema.get("items"), dict):
+        children.append(schema["items"])
+    for child in children:
+        found |= _fixed(child, seen)
+    return found
+
+
+def _copied_from_the_example(answer: Any, example: Any, request: Any, schema: Any) -> list[tuple[str, Any]]:
+    """The values of `answer` that are the example's at the same place, though neither the request, the
+    schema nor the API's own rules give them."""
+    given = {json.dumps(value) for _, value in _leaves(request)}
+    fixed = _fixed(schema)
+    shown = dict(_leaves(example))
+    copied = []
+    for path, value in _leaves(answer):
+        if path not in shown or shown[path] != value or value in (None, [], {}):
+            continue
+        name = next((part for part in reversed(path) if not part.isdigit()), "")
+        text = json.dumps(value)
+        if text in given or (name, text) in fixed or (name, value) in SET_BY_THE_API:
+            continue
+        copied.append(("/".join(path), value))
+    return copied
+
+
+def _minimal_request(case: OperationCase) -> dict[str, Any]:
+    """The request's required fields (from its example), and a text where it takes one."""
+    assert case.request_schema is not None
+    schema = resolve(SPEC, case.request_schema)
+    example = example_of(SPEC, case.request_schema)
+    body = {name: example[name] for name in schema.get("required") or [] if name in example}
+    if "text" in (schema.get("properties") or {}):
+        body["text"] = TWO_UCS2_PARTS
+    return body
+
+
+@pytest.mark.parametrize("case", SENDS, ids=lambda c: c.operation_id)
+def test_a_sent_message_holds_what_the_request_set_and_none_of_the_examples_values(case: OperationCase) -> None:
+    fake = FakeTelnyx()
+    body = _minimal_request(case)
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        answer = http.post(case.path, json=body, headers=AUTHORIZED)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    schema = resolve(SPEC, case.response_schema)["properties"]["data"]
+    example = example_of(SPEC, schema)
+    assert _copied_from_the_example(data, example, body, schema) == []
+    for name, value in body.items():
+        if name == "text" and "text" in data:
+            assert data["text"] == value
+    if "parts" in data:
+        assert data["parts"] == 2 and data.get("encoding", "UCS-2") == "UCS-2"
+    assert len(fake.sent) == 1
+
+
+def test_a_cancellation_holds_the_message_and_none_of_the_examples_values() -> None:
+    fake = FakeTelnyx()
+    client = fake.client()
+    scheduled = client.messages.schedule(
+        to="+13125550002", from_="+18445550009", text=TWO_UCS2_PARTS, send_at="2030-01-01T00:00:00Z"
+    )
+    assert scheduled.data is not None
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        answer = http.delete(f"/messages/{scheduled.data.id}", headers=AUTHORIZED)
+    assert answer.status_code == 200, answer.text
+    cancel = next(case for case in CASES if case.operation_id == "CancelMessage")
+    request = {"to": "+13125550002", "from": "+18445550009", "text": TWO_UCS2_PARTS, "id": scheduled.data.id}
+    document = answer.json()
+    assert (
+        _copied_from_the_example(document, example_of(SPEC, cancel.response_schema), request, cancel.response_schema)
+        == []
+    )
+    message = document.get("data", document)
+    assert message["id"] == scheduled.data.id and message["text"] == TWO_UCS2_PARTS
+    assert [to["status"] for to in message["to"]] == ["cancelled"]
+
+
+# --- a text over the spec's maximum of parts ---------------------------------------------------------
+
+
+def _parts_maximum(document: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a sent message's `parts` (where its maximum is), in `document`."""
+    pointer = where_is(document, "SendMessage", "responses", "200", *JSON_BODY, "properties", "data")
+    parts: dict[str, Any] = resolve(document, at(document, pointer)["properties"]["parts"])
+    return parts
+
+
+MAXIMUM = int(_parts_maximum(SPEC)["maximum"])
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("x" * 10_000, -(-10_000 // 153)),
+        ("x" * (153 * MAXIMUM + 1), MAXIMUM + 1),
+        ("\u20ac" * (76 * MAXIMUM + 1), MAXIMUM + 1),  # an escape pair is never split: 76 a part
+        ("\u4e2d" * (67 * MAXIMUM + 1), MAXIMUM + 1),
+    ],
+    ids=[
+        "10,000 GSM-7 characters",
+        "one GSM-7 character over",
+        "one GSM-7 escape pair over",
+        "one UCS-2 character over",
+    ],
+)
+def test_a_text_over_the_specs_parts_is_refused_as_telnyx_refuses_it(text: str, parts: int) -> None:
+    fake = FakeTelnyx()
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        answer = http.post(
+            "/messages", json={"to": "+13125550002", "from": "+18445550009", "text": text}, headers=AUTHORIZED
+        )
+    assert answer.status_code == 400, answer.text
+    (error,) = answer.json()["errors"]
+    assert error["code"] == "40302" and error["title"] == "Message too large"
+    assert error["source"] == {"pointer": "/text"}
+    assert error["detail"].startswith("text: ") and f" {parts} parts" in error["detail"]
+    assert f"maximum is {MAXIMUM}." in error["detail"]
+    assert fake.sent == []
+
+
+@pytest.mark.parametrize("text", ["x" * 153 * MAXIMUM, "\u20ac" * 76 * MAXIMUM, "\u4e2d" * 67 * MAXIMUM])
+def test_a_text_of_the_specs_maximum_of_parts_is_sent(text: str) -> None:
+    sent = FakeTelnyx().client().messages.send(to="+13125550002", from_="+18445550009", text=text).data
+    assert sent is not None and sent.parts == MAXIMUM
+
+
+def _fake_on(document: dict[str, Any]) -> FakeTelnyx:
+    fake = FakeTelnyx()
+    fake.spec = Spec(document)
+    return fake
+
+
+def test_the_maximum_of_parts_is_the_specs() -> None:
+    document = copy.deepcopy(FakeTelnyx().spec.document)
+    _parts_maximum(document)["maximum"] = 2
+    fake = _fake_on(document)
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        refused = http.post("/messages", json={"to": "+13125550002", "text": "x" * 307}, headers=AUTHORIZED)
+        sent = http.post("/messages", json={"to": "+13125550002", "text": "x" * 306}, headers=AUTHORIZED)
+    assert refused.status_code == 400 and "3 parts" in refused.text and "maximum is 2." in refused.text
+    assert sent.status_code == 200 and sent.json()["data"]["parts"] == 2
+
+
+def test_what_the_fake_makes_and_its_spec_refuses_is_the_fakes_error_not_an_assertion() -> None:
+    document = copy.deepcopy(FakeTelnyx().spec.document)
+    pointer = where_is(document, "SendMessage", "responses", "200", *JSON_BODY, "properties", "data")
+    resolve(document, at(document, pointer))["properties"]["id"]["maxLength"] = 1  # a UUID never fits
+    fake = _fake_on(document)
+    with pytest.raises(FakeTelnyxError, match=r"the fake's fault.*/id") as caught:
+        fake.client().messages.send(**SEND)
+    assert isinstance(caught.value, TelnyxError) and not isinstance(caught.value, AssertionError)
+    assert fake.sent == []
 
 
 def test_schedule_then_cancel_and_only_a_scheduled_message_cancels() -> None:
@@ -248,20 +476,35 @@ def test_without_the_extra_the_error_names_the_install(monkeypatch: pytest.Monke
         testing.FakeTelnyx  # noqa: B018
 
 
-README_TESTS = next(
-    block
-    for block in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    if "def test_" in block and "telnyx_fake" in block
+def _readme_tests() -> str:
+    """The tests of the README's "Testing your code" section: its Python blocks that define tests."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Testing your code") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = [block for block in re.findall(r"```python\n(.*?)```", section, re.S) if "def test_" in block]
+    assert blocks, "the README's Testing your code section shows no test"
+    return "\n\n".join(blocks)
+
+
+README_TESTS = _readme_tests()
+
+
+@pytest.mark.parametrize(
+    "plugins",
+    [["-p", "no:asyncio"], []],
+    ids=["without pytest-asyncio", "with pytest-asyncio, no asyncio_mode"],
 )
-
-
-def test_the_readmes_tests_pass_under_pytest(tmp_path: Path) -> None:
+def test_the_readmes_tests_pass_as_written_in_a_project_of_their_own(tmp_path: Path, plugins: list[str]) -> None:
+    """In a project with no pytest settings (this repo's asyncio_mode = "auto" would run an async test
+    that a user's project refuses): each test, async ones too, passes once."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_readme_testing.py").write_text(README_TESTS)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_readme_testing.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugins, "test_readme_testing.py"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
     )
-    assert run.returncode == 0 and "4 passed" in run.stdout, run.stdout + run.stderr
-    assert json.dumps(README_TESTS).count("def test_") == 4
+    defined = len(re.findall(r"^(?:async )?def test_", README_TESTS, re.M))
+    assert defined >= 4
+    assert run.returncode == 0 and re.search(rf"\b{defined} passed\b", run.stdout), run.stdout + run.stderr

@@ -9,30 +9,33 @@ held to the pinned spec (`pip install 'telnyx-messages[testing]'`).
     assert fake.sent[0].text == "Hello"
 
 With pytest, the `telnyx_fake` fixture gives a fresh FakeTelnyx per test (`async_telnyx_fake` too,
-for async tests).
+for async tests). FakeTelnyxError: the fake made something its spec refuses (its fault, not the code
+under test's).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._fake import FakeTelnyx as FakeTelnyx
+    from ._fake import FakeTelnyxError as FakeTelnyxError
 
-__all__ = ["FakeTelnyx"]
+__all__ = ["FakeTelnyx", "FakeTelnyxError"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "FakeTelnyx":
+    if name in __all__:
         try:
-            from ._fake import FakeTelnyx
+            fake = importlib.import_module(f"{__name__}._fake")
         except ImportError as exc:
             from .._exceptions import MissingDependencyError
 
             raise MissingDependencyError(
                 f"telnyx_messages.testing needs jsonschema: pip install 'telnyx-messages[testing]' ({exc})"
             ) from None
-        return FakeTelnyx
+        return getattr(fake, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -23,21 +23,28 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx2
 
 from .._client import AsyncTelnyx, Telnyx
+from .._exceptions import TelnyxError
+from .._parts import count_parts
 from ._spec import Operation, Refusal, Spec, load
 
 if TYPE_CHECKING:
     from nacl.signing import SigningKey
 
-__all__ = ["FakeTelnyx"]
+__all__ = ["FakeTelnyx", "FakeTelnyxError"]
 
 FAKE_API_KEY = "KEY-fake-telnyx"
 BASE_URL = "https://api.telnyx.com/v2"
 IDEMPOTENCY_KEY = "idempotency-key"
-# An SMS part: 160 GSM-7 characters (153 in a multipart message), 70 UCS-2 ones (67).
-_GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
+# Telnyx's error for an SMS over the parts limit (developers.telnyx.com, "SMS Chunking": code 40302,
+# "Message too large"). The docs give no HTTP status: 400, as for the API's other request errors, is
+# the fake's choice.
+TOO_LARGE = (400, "40302", "Message too large")
+STATUS = "queued"  # a recipient's status in the answer to a send
+
+
+class FakeTelnyxError(TelnyxError):
+    """The fake made something the spec refuses: a bug of telnyx_messages.testing (or a spec it cannot
+    meet), not of the code under test."""
 
 
 @dataclass
@@ -54,13 +61,6 @@ class _Kept:
 
     fingerprint: str
     response: tuple[int, bytes] | None = None
-
-
-def _parts(text: str) -> int:
-    if not text:
-        return 1
-    single, multi = (160, 153) if set(text) <= _GSM7 else (70, 67)
-    return 1 if len(text) <= single else -(-len(text) // multi)
 
 
 class FakeTelnyx:
@@ -351,39 +351,47 @@ class FakeTelnyx:
         return answer
 
     def _create(self, operation: Operation, data_schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """A message made from the request: what it set, what the API sets (an id, the type, parts and
+        encoding of its text, its media, the time received, the direction), what the schema fixes
+        (a `const`, a one-value `enum`, a `default`) and what the spec's example leaves empty (null, [],
+        {}: not yet known). The example's other values only illustrate: none is copied."""
         spec = self.spec
         properties = data_schema.get("properties") or {}
-        document: dict[str, Any] = spec.example(data_schema)
+        example = spec.example(data_schema)
+        example = example if isinstance(example, dict) else {}
+        document: dict[str, Any] = {name: value for name, value in example.items() if _empty(value)}
+        for name, part in properties.items():
+            fixed = _fixed(spec, part)
+            if fixed:
+                document[name] = fixed[0]
         recipients = body.get("to")
         recipients = recipients if isinstance(recipients, list) else [recipients] if recipients else []
         scheduled = "send_at" in body  # queued until then, and cancellable
-        status = "queued"
         for name, value in body.items():
             if name in properties:
-                document[name] = _shaped(spec, properties[name], value, document.get(name), status)
+                document[name] = _shaped(spec, properties[name], value, example.get(name), STATUS)
         document["id"] = str(uuid.uuid4())
         if "type" in properties and "type" not in body:
             allowed = spec.resolve(properties["type"]).get("enum") or []
             wanted = "MMS" if body.get("media_urls") else "SMS"
             if wanted in allowed:
                 document["type"] = wanted
-        if "parts" in properties and isinstance(body.get("text"), str):
-            document["parts"] = _parts(body["text"])
+        if isinstance(body.get("text"), str):
+            self._count(properties, body, document)
         if "media" in properties and isinstance(body.get("media_urls"), list):
-            template = spec.example(spec.resolve(properties["media"]).get("items", {}))
-            media = [dict(template, url=url) if isinstance(template, dict) else url for url in body["media_urls"]]
-            document["media"] = media
-        for stamp in ("received_at",):
-            if stamp in properties:
-                document[stamp] = _now()
-        for unset in ("sent_at", "completed_at", "cost", "cost_breakdown"):
-            if unset in properties and _nullable(spec, properties[unset]):
-                document[unset] = None
+            shown = example.get("media")
+            template = _empties(shown[0]) if isinstance(shown, list) and shown else {}
+            document["media"] = [{**template, "url": url} for url in body["media_urls"]]
+        if "received_at" in properties:
+            document["received_at"] = _now()
         if "direction" in properties:
             allowed = spec.resolve(properties["direction"]).get("enum") or ["outbound"]
             document["direction"] = "outbound" if "outbound" in allowed else allowed[0]
         if "errors" in properties:
             document["errors"] = []
+        for name in data_schema.get("required") or []:
+            if name not in document and name in example:
+                document[name] = example[name]  # required, and nothing above gives it: the spec's example
         _own(spec, data_schema, document, "message")
         with self._lock:
             self._messages[document["id"]] = document
@@ -395,6 +403,27 @@ class FakeTelnyx:
         with self._lock:
             self.sent.append(result)
         return document
+
+    def _count(self, properties: Mapping[str, Any], body: dict[str, Any], document: dict[str, Any]) -> None:
+        """The parts and encoding of an SMS's text, as Telnyx counts them; an SMS over the spec's
+        maximum of parts refused as Telnyx refuses it. An MMS is one part."""
+        counted = count_parts(body["text"])
+        if "encoding" in properties and body.get("encoding") in (None, "auto"):
+            document["encoding"] = counted.encoding
+        if "parts" not in properties:
+            return
+        if document.get("type") == "MMS":
+            document["parts"] = 1
+            return
+        maximum = self.spec.resolve(properties["parts"]).get("maximum")
+        if maximum is not None and counted.parts > maximum:
+            status, code, title = TOO_LARGE
+            detail = (
+                f"text: the SMS message would be divided into {counted.parts} parts ({counted.encoding}, "
+                f"{counted.characters} characters). The maximum is {maximum}."
+            )
+            raise Refusal(status, code, title, detail, "/text")
+        document["parts"] = counted.parts
 
     def _model_of(self, operation: Operation, document: dict[str, Any]) -> Any:
         """The accepted message as the client reads it: the model of the operation's result's data."""
@@ -447,27 +476,23 @@ class FakeTelnyx:
                 raise Refusal(422, "40305", "Not cancellable", f"message {message_id} is not a scheduled message")
             self._scheduled.discard(message_id)
             cancelled = dict(found)
-        # The answer in the cancel response's own shape, the message's fields in it, each recipient
-        # `cancelled` where its schema has that status.
-        answer = self.spec.example(schema)
-        target = answer.get("data") if isinstance(answer, dict) and isinstance(answer.get("data"), dict) else answer
-        if not isinstance(target, dict):
-            return answer
-        for name in list(target):
-            if name in cancelled and name != "to":
-                target[name] = cancelled[name]
-        recipients = target.get("to")
-        if isinstance(recipients, list) and recipients and isinstance(recipients[0], dict):
-            target["to"] = [
-                {**recipients[0], "phone_number": to.get("phone_number"), "status": "cancelled"}
-                for to in cancelled.get("to") or []
-                if isinstance(to, dict)
-            ]
-            try:
-                _own(self.spec, schema, answer, "cancellation")
-            except AssertionError:
-                for to in target["to"]:
-                    to["status"] = recipients[0].get("status")
+        # The message in the cancel response's own shape (its `data` where it has one): the fields the
+        # schema takes, each recipient `cancelled` where its status takes that value.
+        spec = self.spec
+        enveloped = "data" in (schema.get("properties") or {})
+        target = _alternatives(spec, schema["properties"]["data"])[0] if enveloped else schema
+        fields = target.get("properties") or {}
+        if not fields:
+            return spec.example(schema)
+        document = {name: value for name, value in cancelled.items() if name in fields}
+        recipients = document.get("to")
+        status_schema = _status_schema(spec, fields.get("to"))
+        if isinstance(recipients, list) and status_schema is not None:
+            allowed = status_schema.get("enum")
+            if not allowed or "cancelled" in allowed:
+                document["to"] = [{**to, "status": "cancelled"} if isinstance(to, dict) else to for to in recipients]
+        answer = {"data": document} if enveloped else document
+        _own(spec, schema, answer, "cancellation")
         return answer
 
 
@@ -477,7 +502,10 @@ def _own(spec: Spec, schema: Any, document: Any, what: str) -> None:
     try:
         spec.check(schema, document, "")
     except Refusal as refusal:
-        raise AssertionError(f"telnyx_messages.testing made a {what} the spec refuses: {refusal.detail}") from None
+        raise FakeTelnyxError(
+            f"telnyx_messages.testing made a {what} the spec refuses (the fake's fault, not your code's): "
+            f"{refusal.detail}"
+        ) from None
 
 
 def _alternatives(spec: Spec, schema: Any) -> list[Any]:
@@ -496,26 +524,47 @@ def _with_properties(spec: Spec, schema: Any) -> dict[str, Any]:
     return found
 
 
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (list, dict)) and not value)
+
+
+def _empties(value: Any) -> dict[str, Any]:
+    """The fields of an example object it leaves empty (null, [], {}): what is not yet known."""
+    return {name: part for name, part in value.items() if _empty(part)} if isinstance(value, dict) else {}
+
+
+def _fixed(spec: Spec, schema: Any) -> list[Any]:
+    """The one value a schema fixes (its const, its only enum value, its default), or none."""
+    schema = spec.resolve(schema)
+    if "const" in schema:
+        return [schema["const"]]
+    if len(schema.get("enum") or []) == 1:
+        return [schema["enum"][0]]
+    if "default" in schema:
+        return [schema["default"]]
+    return []
+
+
+def _status_schema(spec: Spec, schema: Any) -> dict[str, Any] | None:
+    """The schema of a recipient's status, where `to` lists objects that have one."""
+    items = spec.resolve(spec.resolve(schema or {}).get("items") or {})
+    status = (items.get("properties") or {}).get("status")
+    return None if status is None else dict(spec.resolve(status))
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z"
 
 
-def _nullable(spec: Spec, schema: Any) -> bool:
-    schema = spec.resolve(schema)
-    kinds = schema.get("type")
-    if kinds == "null" or (isinstance(kinds, list) and "null" in kinds):
-        return True
-    return any(spec.resolve(part).get("type") == "null" for part in schema.get("anyOf", []) + schema.get("oneOf", []))
-
-
-def _recipient(spec: Spec, schema: Any, template: Any, number: Any, status: str) -> Any:
-    """A number as the response's recipient object (phone_number, and status where it has one)."""
+def _recipient(spec: Spec, schema: Any, template: Any, number: Any, status: str | None) -> Any:
+    """A number as the response's object for it (phone_number, and a recipient's status where it has
+    one)."""
     properties = spec.resolve(schema).get("properties") or {}
     if "phone_number" not in properties:
         return number
-    recipient = dict(template) if isinstance(template, dict) else {}
+    recipient = _empties(template)
     recipient["phone_number"] = number
-    if "status" in properties:
+    if status is not None and "status" in properties:
         allowed = spec.resolve(properties["status"]).get("enum")
         recipient["status"] = status if not allowed or status in allowed else allowed[0]
     return recipient
@@ -533,5 +582,5 @@ def _shaped(spec: Spec, schema: Any, value: Any, example: Any, status: str) -> A
         values = value if isinstance(value, list) else [value]
         return [_recipient(spec, items, template, item, status) if isinstance(item, str) else item for item in values]
     if isinstance(value, str) and "phone_number" in (resolved.get("properties") or {}):
-        return _recipient(spec, resolved, example, value, status)
+        return _recipient(spec, resolved, example, value, None)  # the sender: no recipient's status
     return value
