@@ -192,7 +192,7 @@ def test_a_parameter_the_templates_cannot_render_stops_generation_naming_it(
             "send(): idempotency_key must match '^[A-Za-z0-9_-]{1,255}$' (the Idempotency-Key header), got 'order 42'",
         ),
         ("k" * 256, "send(): idempotency_key must be at most 255 characters, got 256"),
-        ("", "send(): idempotency_key must be at least 1 characters, got 0"),
+        ("", "send(): idempotency_key must be at least 1 character, got 0"),
         (42, "send(): idempotency_key must be str or None, got int"),
     ],
     ids=["space", "256 characters", "empty", "int"],
@@ -256,6 +256,49 @@ def test_a_key_given_again_is_replayed_and_a_reused_one_is_named_in_the_422() ->
     assert "(Idempotency-Key order-42: the API also answers 422 when a key is reused with a different request)" in str(
         caught.value
     )
+
+
+REUSE_HINT = "the API also answers 422 when a key is reused with a different request"
+
+
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+def test_a_422_hints_at_reuse_only_for_a_key_the_caller_gave(
+    client_class: type[Telnyx] | type[AsyncTelnyx], server: LoopbackServer
+) -> None:
+    server.default = Reply(422, {"errors": [{"code": "40001", "title": "Invalid to"}]})
+    ways: dict[str, dict[str, Any]] = {
+        "made": {},
+        "argument": {"idempotency_key": "order-7"},
+        "extra_headers": {"extra_headers": {"idempotency-KEY": "order-8"}},
+    }
+
+    async def send(options: dict[str, Any], streamed: bool) -> UnprocessableEntityError:
+        client = client_class(api_key=API_KEY, base_url=server.base_url)
+        try:
+            if not streamed:
+                result = client.messages.send(to="+13125550002", text="hi", **options)
+                await result if asyncio.iscoroutine(result) else None
+            elif isinstance(client, AsyncTelnyx):
+                async with client.messages.with_streaming_response.send(to="+13125550002", text="hi", **options):
+                    pass
+            else:
+                with client.messages.with_streaming_response.send(to="+13125550002", text="hi", **options):
+                    pass
+        except UnprocessableEntityError as error:
+            return error
+        finally:
+            closed = client.close()
+            await closed if asyncio.iscoroutine(closed) else None
+        raise AssertionError("no 422")
+
+    for streamed in (False, True):
+        errors = {way: asyncio.run(send(options, streamed)) for way, options in ways.items()}
+        made = server.received[-3].headers["Idempotency-Key"]
+        assert errors["made"].idempotency_key == made  # still carried, to retry with
+        assert str(errors["made"]) == "422 Unprocessable Content: 40001 Invalid to"
+        assert str(errors["argument"]).endswith(f"(Idempotency-Key order-7: {REUSE_HINT})")
+        assert str(errors["extra_headers"]).endswith(f"(Idempotency-Key order-8: {REUSE_HINT})")
+    assert len(server.received) == 6
 
 
 def test_a_400_for_the_key_names_the_header(server: LoopbackServer) -> None:

@@ -53,7 +53,7 @@ from ._exceptions import (
 )
 from ._legacy_httpx import LegacyAsyncClient, LegacyClient, adopt_async_client, adopt_client, as_httpx2_timeout
 from ._logging import logger, setup_logging
-from ._request_building import check_headers, prepare
+from ._request_building import IDEMPOTENCY_KEY, check_headers, prepare
 from ._retries import RetryPolicy
 
 if TYPE_CHECKING:
@@ -146,8 +146,8 @@ class _BaseClient(Generic[H, U]):
     """Everything but I/O: configuration, building requests, reading responses."""
 
     _config: _Config
+    # The HTTP client the client sends with, made or given: close() closes it, and copies share it.
     _http: H | LegacyClient | LegacyAsyncClient
-    _owns_http: bool
     _request_headers: dict[str, str]  # what each request adds to the HTTP client's own headers
     # What the waits between attempts are multiplied by: 0 on telnyx_messages.testing's clients, whose
     # tests do not wait out backoffs.
@@ -192,7 +192,6 @@ class _BaseClient(Generic[H, U]):
             **check_headers(default_headers or {}, "default_headers"),
             "Authorization": _authorization(api_key),
         }
-        self._owns_http = http_client is None
         if http_client is None:
             # Given once to a client of our own: merged into every request by httpx at no cost,
             # where headers given per request replace its defaults one slow deletion at a time.
@@ -240,8 +239,9 @@ class _BaseClient(Generic[H, U]):
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
     ) -> Self:
-        """A copy with other options, sharing this client's connection pool (the pool is closed by
-        the client that made it). Headers given here replace this client's of the same name."""
+        """A copy with other options, sharing this client's HTTP client, as the official SDK's copies
+        do: closing the copy or this client closes it for both (close the client you made, once done
+        with it and its copies). Headers given here replace this client's of the same name."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
         for cached in ("messages", "with_raw_response", "with_streaming_response"):
@@ -260,7 +260,6 @@ class _BaseClient(Generic[H, U]):
         if api_key is not None:
             extra["Authorization"] = _authorization(api_key)
         copy._request_headers = {**self._request_headers, **extra}
-        copy._owns_http = False
         return copy
 
     copy = with_options
@@ -271,7 +270,8 @@ class _BaseClient(Generic[H, U]):
         method: Callable[..., Any],
         arguments: Mapping[str, object],
         options: CallOptions,
-    ) -> tuple[httpx2.Request, RetryPolicy]:
+    ) -> tuple[httpx2.Request, RetryPolicy, str | None]:
+        """The request, its retry rules, and its Idempotency-Key where the caller gave it (see _given_key)."""
         prepared = prepare(operation, method, arguments, options, self._config.default_query)
         if options.max_retries is not None:
             _check_max_retries(options.max_retries)
@@ -290,12 +290,13 @@ class _BaseClient(Generic[H, U]):
             replayable=operation.method != "POST",
             idempotency_key=prepared.idempotency_key,
         )
-        return request, policy
+        return request, policy, _given_key(operation, arguments, options, prepared.idempotency_key)
 
     def _after_attempt(
         self,
         request: httpx2.Request,
         policy: RetryPolicy,
+        given_key: str | None,
         outcome: httpx2.Response | httpx2.TransportError,
         attempt: int,
         waited: int,
@@ -314,7 +315,7 @@ class _BaseClient(Generic[H, U]):
             )
             if delay is None:
                 if not outcome.is_success:
-                    raise status_error(outcome, policy.idempotency_key)
+                    raise status_error(outcome, given_key)
                 return outcome
         else:
             delay = policy.after_exception(outcome, attempt)
@@ -444,6 +445,18 @@ def _check_max_retries(max_retries: int) -> None:
         raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
 
 
+def _given_key(
+    operation: Operation[Any], arguments: Mapping[str, object], options: CallOptions, key: str | None
+) -> str | None:
+    """The call's Idempotency-Key where the caller gave it (the argument, or the header in
+    extra_headers); None where the client made it. A made key is new to the call, so a 422 to it
+    cannot be the key's reuse with another request: status errors hint at reuse only for a given one."""
+    if key is None or arguments.get(IDEMPOTENCY_KEY, NOT_GIVEN) is not NOT_GIVEN:
+        return key
+    header = next(p.header.lower() for p in operation.header_parameters if p.argument == IDEMPOTENCY_KEY)
+    return key if any(name.lower() == header for name in options.extra_headers or {}) else None
+
+
 def _connection_error(exc: httpx2.TransportError, request: httpx2.Request) -> APIConnectionError:
     """The error of a call that got no response, naming where it went (method, host and port; the
     URL's path and query stay out, and no key is ever in them)."""
@@ -484,8 +497,10 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
         return ClientLevelForm(lambda: self.messages.with_streaming_response)
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        """Closes the HTTP client this client holds, given as http_client or made, as the official
+        SDK does; `with Telnyx(...)` closes it on leaving. Copies (`with_options`, `copy`) share it:
+        after close() none of them can send (ClientClosedError)."""
+        self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -503,9 +518,9 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
     def _call_raw(
         self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
     ) -> APIResponse[T]:
-        request, policy = self._prepare(operation, method, arguments, options)
+        request, policy, given_key = self._prepare(operation, method, arguments, options)
         try:
-            response, retries, _ = self._exchange(request, policy, stream=False)
+            response, retries, _ = self._exchange(request, policy, given_key, stream=False)
             return APIResponse(response, self._parse(operation, response), retries)
         except TelnyxError as error:
             error.idempotency_key = policy.idempotency_key  # to retry later with, and still send once
@@ -515,9 +530,9 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
     def _call_streamed(
         self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
     ) -> Iterator[StreamedAPIResponse[T]]:
-        request, policy = self._prepare(operation, method, arguments, options)
+        request, policy, given_key = self._prepare(operation, method, arguments, options)
         try:
-            response, retries, deadline = self._exchange(request, policy, stream=True)
+            response, retries, deadline = self._exchange(request, policy, given_key, stream=True)
         except TelnyxError as error:
             error.idempotency_key = policy.idempotency_key
             raise
@@ -552,7 +567,7 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
             response.close()
 
     def _exchange(
-        self, request: httpx2.Request, policy: RetryPolicy, *, stream: bool
+        self, request: httpx2.Request, policy: RetryPolicy, given_key: str | None, *, stream: bool
     ) -> tuple[httpx2.Response, int, float | None]:
         """Attempts until one succeeds: its response (the body read, or left to read when `stream`),
         the retries it took, and its attempt's deadline; raises on failure."""
@@ -567,7 +582,7 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
                 outcome = exc
             except httpx2.HTTPError as exc:
                 raise self._other_failure(exc, request) from exc
-            step = self._after_attempt(request, policy, outcome, attempt, waited, started)
+            step = self._after_attempt(request, policy, given_key, outcome, attempt, waited, started)
             if not isinstance(step, _Retry):
                 return step, attempt + waited, deadline
             time.sleep(step.delay * self._retry_delay_scale)
@@ -620,8 +635,10 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
         return ClientLevelForm(lambda: self.messages.with_streaming_response)
 
     async def close(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        """Closes the HTTP client this client holds, given as http_client or made (a
+        DefaultAioHttpClient's aiohttp session with it), as the official SDK does; `async with
+        AsyncTelnyx(...)` closes it on leaving. Copies share it: after close() none of them can send."""
+        await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -639,9 +656,9 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
     async def _call_raw(
         self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
     ) -> AsyncAPIResponse[T]:
-        request, policy = self._prepare(operation, method, arguments, options)
+        request, policy, given_key = self._prepare(operation, method, arguments, options)
         try:
-            response, retries, _ = await self._exchange(request, policy, stream=False)
+            response, retries, _ = await self._exchange(request, policy, given_key, stream=False)
             return AsyncAPIResponse(response, self._parse(operation, response), retries)
         except TelnyxError as error:
             error.idempotency_key = policy.idempotency_key
@@ -651,9 +668,9 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
     async def _call_streamed(
         self, operation: Operation[T], method: Callable[..., Any], arguments: dict[str, object], options: CallOptions
     ) -> AsyncIterator[AsyncStreamedAPIResponse[T]]:
-        request, policy = self._prepare(operation, method, arguments, options)
+        request, policy, given_key = self._prepare(operation, method, arguments, options)
         try:
-            response, retries, deadline = await self._exchange(request, policy, stream=True)
+            response, retries, deadline = await self._exchange(request, policy, given_key, stream=True)
         except TelnyxError as error:
             error.idempotency_key = policy.idempotency_key
             raise
@@ -688,7 +705,7 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
             await response.aclose()
 
     async def _exchange(
-        self, request: httpx2.Request, policy: RetryPolicy, *, stream: bool
+        self, request: httpx2.Request, policy: RetryPolicy, given_key: str | None, *, stream: bool
     ) -> tuple[httpx2.Response, int, float | None]:
         """Attempts until one succeeds: its response (the body read, or left to read when `stream`),
         the retries it took, and its attempt's deadline; raises on failure."""
@@ -703,7 +720,7 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
                 outcome = exc
             except httpx2.HTTPError as exc:
                 raise self._other_failure(exc, request) from exc
-            step = self._after_attempt(request, policy, outcome, attempt, waited, started)
+            step = self._after_attempt(request, policy, given_key, outcome, attempt, waited, started)
             if not isinstance(step, _Retry):
                 return step, attempt + waited, deadline
             await _sleep(step.delay * self._retry_delay_scale)

@@ -227,8 +227,9 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 
 
 def status_error(response: httpx2.Response, idempotency_key: str | None = None) -> APIStatusError:
-    """The error of a status; the key, where the call sent one, for the message (the client sets
-    every error's idempotency_key itself)."""
+    """The error of a status; the key, where the caller gave one, for the message's hint at its
+    reuse (a key the client made is new to the call; the client sets every error's idempotency_key
+    itself)."""
     if response.status_code >= 500:
         return InternalServerError(response)  # no hint of a key is for a 5xx
     return _BY_STATUS.get(response.status_code, APIStatusError)(response, idempotency_key)
