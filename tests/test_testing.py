@@ -280,6 +280,16 @@ def test_a_text_of_the_specs_maximum_of_parts_is_sent(text: str) -> None:
     assert sent is not None and sent.parts == MAXIMUM
 
 
+def test_an_mms_text_is_not_split_in_sms_parts() -> None:
+    fake = FakeTelnyx()
+    body = {"to": "+13125550002", "text": "x" * 153 * (MAXIMUM + 1), "media_urls": ["https://example.com/a.png"]}
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        answer = http.post("/messages", json=body, headers=AUTHORIZED)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert data["type"] == "MMS" and data["parts"] == 1 and "encoding" not in data
+
+
 def _fake_on(document: dict[str, Any]) -> FakeTelnyx:
     fake = FakeTelnyx()
     fake.spec = Spec(document)

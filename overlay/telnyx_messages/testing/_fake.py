@@ -406,14 +406,16 @@ class FakeTelnyx:
 
     def _count(self, properties: Mapping[str, Any], body: dict[str, Any], document: dict[str, Any]) -> None:
         """The parts and encoding of an SMS's text, as Telnyx counts them; an SMS over the spec's
-        maximum of parts refused as Telnyx refuses it. An MMS is one part."""
+        maximum of parts refused as Telnyx refuses it. An MMS is not split in SMS parts (Telnyx: its
+        text is UTF-8, and chunking is the SMS's only): one part, its encoding left unset."""
+        if document.get("type") == "MMS":
+            if "parts" in properties:
+                document["parts"] = 1
+            return
         counted = count_parts(body["text"])
         if "encoding" in properties and body.get("encoding") in (None, "auto"):
             document["encoding"] = counted.encoding
         if "parts" not in properties:
-            return
-        if document.get("type") == "MMS":
-            document["parts"] = 1
             return
         maximum = self.spec.resolve(properties["parts"]).get("maximum")
         if maximum is not None and counted.parts > maximum:
