@@ -38,6 +38,7 @@ from .support.spec import (
     JSON_BODY,
     SPEC,
     OperationCase,
+    absent,
     at,
     call_arguments,
     example_of,
@@ -207,6 +208,22 @@ def test_a_sent_message_holds_what_the_request_set_and_none_of_the_examples_valu
     if "parts" in data:
         assert data["parts"] == 2 and data.get("encoding", "UCS-2") == "UCS-2"
     assert len(fake.sent) == 1
+
+
+def test_a_field_a_later_spec_adds_and_its_example_fills_is_not_copied() -> None:
+    document = copy.deepcopy(FakeTelnyx().spec.document)
+    pointer = where_is(document, "SendMessage", "responses", "200", *JSON_BODY, "properties", "data")
+    message = resolve(document, at(document, pointer))
+    shown = absent(message["properties"], "delivery_region")
+    empty = absent([*message["properties"], shown], "delivered_at")
+    message["properties"] |= {shown: {"type": "string"}, empty: {"type": ["string", "null"]}}
+    message["example"] = {**message.get("example", {}), shown: "us-east", empty: None}
+    fake = _fake_on(document)
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        answer = http.post("/messages", json={"to": "+13125550002", "text": "Hi"}, headers=AUTHORIZED)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert shown not in data and data[empty] is None  # an illustration left out; "not yet known" kept
 
 
 def test_a_cancellation_holds_the_message_and_none_of_the_examples_values() -> None:
