@@ -577,3 +577,39 @@ def test_telnyx_log_names_the_level_of_a_stderr_handler(setting: str, level: int
     finally:
         logger.handlers[:] = before_handlers
         logger.setLevel(before_level)
+
+
+@CLIENT_CLASSES
+@pytest.mark.parametrize(
+    ("public_key", "says"),
+    [
+        ("not-base64!!", "the public key given is not valid base64"),
+        ("AAAA", "the public key given is the base64 of 3 bytes, not of a 32-byte Ed25519 key"),
+        ("", "no public key to verify webhooks with"),
+    ],
+    ids=["not base64", "3 bytes", "empty"],
+)
+def test_a_malformed_public_key_is_refused_where_the_client_is_made(
+    client_class: type[Telnyx], public_key: str, says: str
+) -> None:
+    from telnyx_messages import webhooks
+
+    with pytest.raises(webhooks.PublicKeyError) as caught:
+        client_class(api_key=API_KEY, public_key=public_key)
+    error = caught.value
+    assert str(error).startswith(f"public_key of {client_class.__name__}: {says}")
+    assert "\n" not in str(error) and (not public_key or public_key not in str(error))
+    assert isinstance(error, ValueError) and not isinstance(error, webhooks.WebhookVerificationError)
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+@CLIENT_CLASSES
+def test_a_well_formed_public_key_is_taken_and_none_is_asked_for(
+    client_class: type[Telnyx], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    good = base64.b64encode(bytes(range(32))).decode()
+    assert client_class(api_key=API_KEY, public_key=good).webhooks is not None
+    monkeypatch.setenv("TELNYX_PUBLIC_KEY", "not-base64!!")
+    client_class(api_key=API_KEY)  # a key is checked where webhooks are verified, not by every client

@@ -168,10 +168,13 @@ class _BaseClient(Generic[H, U]):
         public_key: str | None = None,
     ) -> None:
         setup_logging()
-        if public_key is not None:  # a client set up to verify webhooks: PyNaCl must be there
-            from .webhooks import require_verifier
+        if public_key is not None:  # a client set up to verify webhooks: a well-formed key, and PyNaCl
+            from .webhooks import PublicKeyError, require_verifier
 
-            require_verifier()
+            try:
+                require_verifier(public_key)
+            except PublicKeyError as exc:
+                raise PublicKeyError(f"public_key of {type(self).__name__}: {exc}") from None
         self._public_key = public_key  # for client.webhooks; else TELNYX_PUBLIC_KEY when used
         _check_max_retries(max_retries)
         if not isinstance(max_response_bytes, int) or max_response_bytes < 1:
