@@ -27,7 +27,7 @@ NODE_TOOLS := tools/node_modules/.installed
 
 .DELETE_ON_ERROR:
 
-.PHONY: all spec spec-update spec-check print-spec-url generate install test lint demo build bench mutation clean
+.PHONY: all spec spec-update spec-check print-spec-url generate install test lint demo mock build bench mutation clean
 
 all: install
 
@@ -94,6 +94,15 @@ lint: install
 
 demo: install $(NODE_TOOLS)
 	$(PY) tools/demo.py
+
+# The local mock the README's Usage examples run against: Prism on 127.0.0.1, answering from the
+# pinned spec's examples, in the foreground until Ctrl-C. `make mock MOCK_PORT=...` for another port.
+MOCK_PORT ?= 4010
+mock: $(SPEC) $(NODE_TOOLS)
+	@echo "Mock of the Telnyx Messages API (Prism, $(SPEC)) on 127.0.0.1:$(MOCK_PORT); Ctrl-C stops it."
+	@echo "In the shell that runs the examples:"
+	@echo "  export TELNYX_BASE_URL=http://127.0.0.1:$(MOCK_PORT) TELNYX_API_KEY=any"
+	@exec tools/node_modules/.bin/prism mock $(SPEC) -h 127.0.0.1 -p $(MOCK_PORT)
 
 # Side-by-side ratios against raw httpx and the official SDK (installed here from the bench extra).
 bench: install

@@ -53,5 +53,6 @@ def test_examples_run_against_prism(examples: list[Path], prism: str) -> None:
     for path in examples:
         result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env, timeout=60)
         assert result.returncode == 0, f"{path.name}: {result.stderr}"
-    output = subprocess.run([sys.executable, str(examples[0])], capture_output=True, text=True, env=env).stdout
+    (usage,) = [path for path, code in zip(examples, EXAMPLES, strict=True) if "show(message)" in code]
+    output = subprocess.run([sys.executable, str(usage)], capture_output=True, text=True, env=env).stdout
     assert "cost: 0.0051 USD" in output and "True {" in output
