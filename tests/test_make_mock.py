@@ -34,6 +34,7 @@ def test_the_usage_section_says_how_to_start_the_mock_before_its_examples() -> N
     assert readme_export["base_url"].startswith("http://127.0.0.1:")
 
 
+@pytest.mark.prism  # Prism from tools/node_modules, as the prism fixture's tests
 @pytest.mark.timeout(180)
 def test_make_mock_starts_prism_on_loopback_and_it_answers(tmp_path: Path) -> None:
     port = free_port()
