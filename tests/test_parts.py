@@ -68,3 +68,8 @@ def test_a_bmp_character_outside_gsm7_takes_one_unit() -> None:
 
 def test_the_escape_character_itself_is_not_gsm7() -> None:
     assert count_parts("\x1b").encoding == "UCS-2"
+
+
+def test_the_last_bmp_character_takes_one_unit_and_the_first_beyond_it_two() -> None:
+    assert count_parts("\uffff").units == 1
+    assert count_parts("\U00010000").units == 2

@@ -97,10 +97,70 @@ def check_parameters(document: dict[str, Any]) -> None:
                 )
 
 
+def _schemas_within(document: dict[str, Any], schema: Any) -> list[dict[str, Any]]:
+    """`schema` and every schema it holds (properties, items, compositions), refs resolved, each once."""
+    found: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        node = _resolved(document, node)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.append(node)
+        pending += (node.get("properties") or {}).values()
+        pending += [node.get("items"), node.get("additionalProperties")]
+        for composition in ("allOf", "oneOf", "anyOf"):
+            pending += node.get(composition) or []
+    return found
+
+
+def _has_property(document: dict[str, Any], schema: Any, name: str) -> bool:
+    """Whether an object schema (or one it is composed of) names the property `name` at its top level."""
+    pending, seen = [schema], set()
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict) or id(node := _resolved(document, node)) in seen:
+            continue
+        seen.add(id(node))
+        if name in (node.get("properties") or {}):
+            return True
+        for composition in ("allOf", "oneOf", "anyOf"):
+            pending += node.get(composition) or []
+    return False
+
+
+def text_parts_limits(document: dict[str, Any]) -> dict[str, int]:
+    """The most parts a message text may take, by operationId, for each operation whose JSON request
+    body has a `text` property: the least `maximum` of a `parts` property in the operations'
+    responses. None stated, none listed (no check)."""
+    maxima = []
+    for *_, operation in _operations(document):
+        for response in (operation.get("responses") or {}).values():
+            for media in (_resolved(document, response).get("content") or {}).values():
+                for schema in _schemas_within(document, media.get("schema")):
+                    parts = _resolved(document, (schema.get("properties") or {}).get("parts") or {})
+                    if isinstance(parts.get("maximum"), int):
+                        maxima.append(parts["maximum"])
+    if not maxima:
+        return {}
+    limits = {}
+    for *_, operation in _operations(document):
+        body = _resolved(document, operation.get("requestBody") or {})
+        body_schema = ((body.get("content") or {}).get("application/json") or {}).get("schema")
+        if "operationId" in operation and _has_property(document, body_schema, "text"):
+            limits[str(operation["operationId"])] = min(maxima)
+    return limits
+
+
 def spec_facts(document: dict[str, Any]) -> str:
     """What the templates need of the spec that the generator does not hand them, as a Jinja module:
     every operationId as written (the generator gives the templates its snake-case form), and each
-    header parameter's constraints (its schema's pattern and lengths, which the generator drops)."""
+    header parameter's constraints (its schema's pattern and lengths, which the generator drops),
+    and the most parts a `text` may take, by operationId."""
     operation_ids = sorted(str(op["operationId"]) for *_, op in _operations(document) if "operationId" in op)
     constraints: dict[str, dict[str, dict[str, Any]]] = {}
     for _, _, item, operation in _operations(document):
@@ -116,6 +176,7 @@ def spec_facts(document: dict[str, Any]) -> str:
         "{#- Written by tools/generate.py from the spec being generated; not a source file. -#}\n"
         f"{{% set OPERATION_IDS = {json.dumps(operation_ids)} %}}\n"
         f"{{% set HEADER_CONSTRAINTS = {json.dumps(constraints)} %}}\n"
+        f"{{% set TEXT_PARTS_LIMITS = {json.dumps(text_parts_limits(document))} %}}\n"
     )
 
 

@@ -15,7 +15,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
@@ -28,6 +28,8 @@ from telnyx_messages_api.types import (
     NotGiven,
     Operation,
 )
+
+from ._parts import count_parts
 
 __all__ = [
     "IDEMPOTENCY_KEY",
@@ -91,8 +93,8 @@ def _describe(hint: Any) -> str:
         return " or ".join(_describe(arg) for arg in typing.get_args(hint) if arg is not NotGiven)
     if origin is typing.Literal:
         return "one of " + ", ".join(repr(arg) for arg in typing.get_args(hint))
-    if origin is list:
-        return f"a list of {_describe(typing.get_args(hint)[0])}"
+    if origin is list:  # SequenceNotStr at run time
+        return f"a list or tuple of {_describe(typing.get_args(hint)[0])}"
     if typing.is_typeddict(hint):
         return f"a dict ({hint.__name__})"
     if hint is type(None):
@@ -143,8 +145,8 @@ def _encode(value: Any, hint: Any, where: str) -> Any:
             return value
         wrong_value = any(type(value) is type(option) for option in arguments)
         raise _Mismatch(f"{where} must be {_describe(hint)}, got {value!r}", wrong_value=wrong_value)
-    if origin is list:
-        if not isinstance(value, list):
+    if origin is list:  # SequenceNotStr: any sequence but str and bytes, sent as a JSON array
+        if not _is_array(value):
             raise _Mismatch(f"{where} must be {_describe(hint)}, got {type(value).__name__}")
         (item,) = arguments
         return [_encode(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
@@ -178,6 +180,17 @@ def _encode(value: Any, hint: Any, where: str) -> Any:
     else:
         raise TypeError(f"{where}: the client cannot check values of type {hint!r}")  # a template's omission
     raise _Mismatch(f"{where} must be {_describe(hint)}, got {type(value).__name__}")
+
+
+def _is_array(value: object) -> bool:
+    if type(value) is list or type(value) is tuple:
+        return True
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)
+
+
+def _plural(count: int, noun: str) -> str:
+    """`count` and `noun`, plural unless one: "1 character", "2 characters"."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _encode_datetime_text(value: Any, where: str) -> str:
@@ -229,9 +242,21 @@ def _encode_argument(signature: Signature, name: str, value: object) -> Any:
     except _Mismatch as mismatch:
         error = ValueError if mismatch.wrong_value else TypeError
         raise error(f"{signature.name}(): {mismatch.message}") from None
-    if name in signature.required and value in ("", []):
+    if name in signature.required and (value == "" or encoded == []):
         raise ValueError(f"{signature.name}(): {name} must not be empty")
     return encoded
+
+
+def _check_text_parts(signature: Signature, name: str, text: object, most: int) -> None:
+    """A message `text` (already checked to be str) the API would refuse for its parts, refused here."""
+    if isinstance(text, str):
+        parts = count_parts(text)
+        if parts.parts > most:
+            raise ValueError(
+                f"{signature.name}(): {name} is {_plural(parts.parts, 'part')} "
+                f"({_plural(parts.characters, parts.encoding + ' character')}); "
+                f"the API takes at most {most}"
+            )
 
 
 def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
@@ -277,9 +302,11 @@ def _header_value(signature: Signature, parameter: HeaderParameter, value: objec
     text = str(_encode_argument(signature, parameter.argument, value))  # text, or an int (the types rendered)
     name, length = parameter.argument, len(text)
     if parameter.min_length is not None and length < parameter.min_length:
-        raise ValueError(f"{signature.name}(): {name} must be at least {parameter.min_length} characters, got {length}")
+        least = _plural(parameter.min_length, "character")
+        raise ValueError(f"{signature.name}(): {name} must be at least {least}, got {length}")
     if parameter.max_length is not None and length > parameter.max_length:
-        raise ValueError(f"{signature.name}(): {name} must be at most {parameter.max_length} characters, got {length}")
+        most = _plural(parameter.max_length, "character")
+        raise ValueError(f"{signature.name}(): {name} must be at most {most}, got {length}")
     # A JSON Schema pattern matches anywhere in the text unless it anchors itself (the spec's do).
     if parameter.pattern is not None and not _pattern(parameter.pattern).search(text):
         raise ValueError(
@@ -356,6 +383,10 @@ def prepare(
             for name, wire in operation.body_parameters
             if arguments[name] is not NOT_GIVEN
         }
+        if operation.max_text_parts is not None:
+            for name, wire in operation.body_parameters:
+                if wire == "text":
+                    _check_text_parts(signature, name, arguments[name], operation.max_text_parts)
         body.update(options.extra_body or {})
         # Encoded once here, and sent as these bytes on every attempt.
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,117 @@
+"""A message text over the parts the API takes (the spec's `parts` maximum) is refused before it is
+sent, naming `text` and its parts; an operation without a `text`, or a spec without the maximum, has
+no check."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from generate import text_parts_limits
+from telnyx_messages import NOT_GIVEN, AsyncTelnyx, Telnyx
+from telnyx_messages._request_building import prepare
+from telnyx_messages_api.types import CallOptions
+
+from .support.server import LoopbackServer, Reply, use_client
+from .support.spec import CASES, SPEC, OperationCase, at, call_arguments, example_of, message_pointer, resolve
+
+MAXIMUM = int(resolve(SPEC, at(SPEC, message_pointer(SPEC))["properties"]["parts"])["maximum"])
+
+
+def _has_text(case: OperationCase) -> bool:
+    return case.request_schema is not None and "text" in resolve(SPEC, case.request_schema).get("properties", {})
+
+
+TEXT_CASES = [case for case in CASES if _has_text(case)]
+
+
+def _text_argument(case: OperationCase) -> str:
+    (name,) = (name for name, wire in case.operation.body_parameters if wire == "text")
+    return name
+
+
+def test_some_operations_take_a_text() -> None:
+    assert TEXT_CASES and MAXIMUM >= 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
+def test_an_operation_carries_the_specs_parts_maximum_where_its_body_has_a_text(case: OperationCase) -> None:
+    assert case.operation.max_text_parts == (MAXIMUM if _has_text(case) else None)
+
+
+def _over_and_at(case: OperationCase, text: str) -> tuple[list[str], dict[str, Any]]:
+    path_values, kwargs, _, _ = call_arguments(SPEC, case)
+    return path_values, {**kwargs, _text_argument(case): text}
+
+
+@pytest.mark.parametrize("case", TEXT_CASES, ids=lambda c: c.operation_id)
+def test_a_gsm7_text_over_the_maximum_is_refused_and_one_at_it_is_sent(
+    case: OperationCase, server: LoopbackServer
+) -> None:
+    server.default = Reply(200, example_of(SPEC, case.response_schema))
+    name = case.method_path.split(".")[-1]
+    over = 153 * MAXIMUM + 1
+    path_values, kwargs = _over_and_at(case, "x" * over)
+    expected = (
+        f"{name}(): {_text_argument(case)} is {MAXIMUM + 1} parts ({over:,} GSM-7 characters); "
+        f"the API takes at most {MAXIMUM}"
+    )
+    with Telnyx(api_key="KEY_test", base_url=server.base_url) as client:
+        with pytest.raises(ValueError) as refused:
+            case.bound(client.messages)(*path_values, **kwargs)
+        assert str(refused.value) == expected
+        assert server.received == []
+        path_values, kwargs = _over_and_at(case, "x" * (over - 1))
+        case.bound(client.messages)(*path_values, **kwargs)
+    (request,) = server.received
+    assert request.json()["text"] == "x" * (over - 1)
+
+
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+def test_a_ucs2_text_is_counted_in_67_unit_parts(server: LoopbackServer, client_class: type[Telnyx]) -> None:
+    server.default = Reply(200, example_of(SPEC, TEXT_CASES[0].response_schema))
+    case = TEXT_CASES[0]
+    text = "\u4e2d" * (67 * MAXIMUM) + "😀"  # the emoji's two units make one part more
+    path_values, kwargs = _over_and_at(case, text)
+    with pytest.raises(ValueError, match=rf"is {MAXIMUM + 1} parts \({67 * MAXIMUM + 1:,} UCS-2 characters\); the"):
+        use_client(client_class, server.base_url, lambda m: case.bound(m)(*path_values, **kwargs))
+    assert server.received == []
+    path_values, kwargs = _over_and_at(case, text[:-1])
+    use_client(client_class, server.base_url, lambda m: case.bound(m)(*path_values, **kwargs))
+    assert server.received[0].json()["text"] == text[:-1]
+
+
+def _without_parts_maximum(node: Any) -> Any:
+    """A copy of the spec with every `parts` property's maximum left out."""
+    if isinstance(node, dict):
+        copied = {key: _without_parts_maximum(value) for key, value in node.items()}
+        parts = copied.get("properties", {}).get("parts")
+        if isinstance(parts, dict):
+            parts.pop("maximum", None)
+        return copied
+    if isinstance(node, list):
+        return [_without_parts_maximum(item) for item in node]
+    return node
+
+
+def test_the_generator_hands_each_text_operation_the_maximum_and_none_without_it() -> None:
+    assert text_parts_limits(SPEC) == {case.operation_id: MAXIMUM for case in TEXT_CASES}
+    assert text_parts_limits(_without_parts_maximum(SPEC)) == {}
+    lowered = copy.deepcopy(SPEC)
+    resolve(lowered, at(lowered, message_pointer(lowered))["properties"]["parts"])["maximum"] = 2
+    assert set(text_parts_limits(lowered).values()) == {2}
+
+
+def test_an_operation_without_a_maximum_sends_any_text() -> None:
+    case = TEXT_CASES[0]
+    operation = case.operation._replace(max_text_parts=None)
+    with Telnyx(api_key="KEY_test") as client:
+        method = case.bound(client.messages)
+    _, kwargs, _, _ = call_arguments(SPEC, case)
+    arguments: dict[str, object] = {name: NOT_GIVEN for name, _ in operation.body_parameters}
+    arguments |= {name: NOT_GIVEN for name, _ in operation.query_parameters}
+    arguments |= {parameter.argument: NOT_GIVEN for parameter in operation.header_parameters}
+    arguments |= {**kwargs, _text_argument(case): "x" * 10_000}
+    request = prepare(operation, method, arguments, CallOptions(), {})
+    assert request.content is not None and b'"' + b"x" * 10_000 + b'"' in request.content
