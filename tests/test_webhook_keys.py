@@ -160,3 +160,20 @@ def test_the_receiver_example_refuses_to_start_without_a_good_key(env_key: str |
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == f"error: cannot verify webhooks, not starting: {says}\n"
+
+
+def test_without_pynacl_a_good_key_still_needs_pynacl_and_a_bad_key_is_named_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "nacl", None)
+    monkeypatch.setitem(sys.modules, "nacl.signing", None)
+    for make in (
+        webhooks.require_verifier,
+        lambda: webhooks.require_verifier(PUBLIC),
+        lambda: webhooks.Webhooks(PUBLIC),
+    ):
+        with pytest.raises(webhooks.MissingDependencyError) as caught:
+            make()
+        assert str(caught.value) == "verifying webhooks needs PyNaCl: pip install 'telnyx-messages[webhooks]'"
+    assert str(refused(lambda: webhooks.Webhooks("not-base64!!"))) == f"the public key given {NOT_BASE64}"
+    assert str(refused(lambda: webhooks.require_verifier(None))) == MISSING
