@@ -669,6 +669,11 @@ def _key_and_signature(body: bytes) -> tuple[str, list[str]]:
             "--public-key must be base64 of the 32-byte public key; it is not base64",
         ),
         (["--public-key", "é" * 44], None, "--public-key must be base64 of the 32-byte public key; it is not base64"),
+        (
+            ["--public-key", "A" * 21 + "!" + "A" * 22 + "="],  # a key's length of base64, but for one character
+            None,
+            "--public-key must be base64 of the 32-byte public key; it is not base64",
+        ),
         (["--public-key", "A" * 40], None, "--public-key must be base64 of the 32-byte public key; it is 30 bytes"),
         (
             ["--public-key", "A" * 44 + "AAAA"],
@@ -764,6 +769,7 @@ def test_a_made_key_header_has_a_no_option_exclusive_of_its_own(server: Loopback
             assert (given.dest, none.dest, none.const, none.nargs) == (header.argument, header.argument, None, 0)
             given_help, none_help = given.help or "", none.help or ""
             assert f"{no_option} sends none." in given_help and "None" not in given_help, given_help
+            assert not given_help.endswith("Required.") and not getattr(given, "shown_required", True)
             assert (
                 none_help
                 == f"send no {header.header} header (a failure after the request was sent is then not retried)"
@@ -819,6 +825,18 @@ def test_output_to_a_closed_pipe_is_dropped_quietly_keeping_the_exit_code(
         assert (os.fstat(fd).st_rdev, os.fstat(fd).st_ino) == (devnull.st_rdev, devnull.st_ino)  # the rest goes there
         stdout.write("x" * 100_000)
         stdout.flush()
+    finally:
+        stdout.close()
+
+
+def test_output_sent_to_devnull_leaves_no_descriptor_open() -> None:
+    stdout, fd = _closed_pipe()
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        with mock.patch.object(sys, "stdout", stdout):
+            cli._stdout_to_devnull()
+        assert len(os.listdir("/proc/self/fd")) == before
+        assert os.fstat(fd).st_rdev == os.stat(os.devnull).st_rdev
     finally:
         stdout.close()
 

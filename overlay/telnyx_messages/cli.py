@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import binascii
 import inspect
 import json
 import os
@@ -367,7 +366,7 @@ def _public_key(given: str | None) -> str:
         raise ValueError("no public key: pass --public-key or set TELNYX_PUBLIC_KEY")
     try:
         size = len(base64.b64decode(key, validate=True))
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error, or a str that is not ASCII
         raise ValueError(f"{source} must be base64 of the 32-byte public key; it is not base64") from None
     if size != 32:
         raise ValueError(f"{source} must be base64 of the 32-byte public key; it is {size} bytes")
