@@ -59,6 +59,21 @@ def _no_key_in_any_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert API_KEY not in caplog.text, "the API key reached a log record"
 
 
+# What quick_retry_waits scales the client's waits between attempts by.
+RETRY_WAIT_SCALE = 0.01
+
+
+@pytest.fixture
+def quick_retry_waits(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The waits between attempts cut to RETRY_WAIT_SCALE of what the client chose, for tests of which
+    attempts happen rather than of how long they wait (tests/test_retries.py waits for real). The
+    client logs each wait it chose, unscaled (`retrying ... in 1.00 s`), for a test to check."""
+    from telnyx_messages._client import _BaseClient
+
+    monkeypatch.setattr(_BaseClient, "_retry_delay_scale", RETRY_WAIT_SCALE)
+    return RETRY_WAIT_SCALE
+
+
 FAULT_TABLE: list[tuple[str, ...]] = []
 
 

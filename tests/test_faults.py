@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +66,9 @@ class Fault:
     # A POST with its key: as a GET, unless given (the key makes it safe to retry, not every status
     # is worth retrying: 500, 502, 503 and 504 are, and 429).
     keyed: tuple[type[Exception] | None, int] | None = None
+    # The least and most seconds the client waits before each retry, as the server's Retry-After
+    # hints; None: the client's own backoff.
+    hinted_wait: tuple[float, float] | None = None
 
     def expected(self, kind: str) -> tuple[type[Exception] | None, int]:
         if kind == "GET":
@@ -86,11 +90,44 @@ FAULTS = [
         "slower than the timeout", lambda kind: attrs.evolve(OK[kind], delay=TIMEOUT * 3), None, 2, APITimeoutError, 1
     ),
     Fault("500", _fixed(Reply(500, b"")), None, 2, InternalServerError, 1),
-    Fault("502 Retry-After: 0", _fixed(Reply(502, b"", {"Retry-After": "0"})), None, 2, InternalServerError, 1),
-    Fault("503 Retry-After: 0", _fixed(Reply(503, b"", {"Retry-After": "0"})), None, 2, InternalServerError, 1),
+    Fault(
+        "502 Retry-After: 0",
+        _fixed(Reply(502, b"", {"Retry-After": "0"})),
+        None,
+        2,
+        InternalServerError,
+        1,
+        hinted_wait=(0.0, 0.0),
+    ),
+    Fault(
+        "503 Retry-After: 0",
+        _fixed(Reply(503, b"", {"Retry-After": "0"})),
+        None,
+        2,
+        InternalServerError,
+        1,
+        hinted_wait=(0.0, 0.0),
+    ),
     Fault("503", _fixed(Reply(503, b"")), None, 2, InternalServerError, 1),
-    Fault("429 Retry-After: 1", _fixed(Reply(429, {"errors": []}, {"Retry-After": "1"})), None, 2, None, 2),
-    Fault("429 Retry-After: HTTP date", lambda kind: Reply(429, b"", {"Retry-After": _http_date(1)}), None, 2, None, 2),
+    Fault(
+        "429 Retry-After: 1",
+        _fixed(Reply(429, {"errors": []}, {"Retry-After": "1"})),
+        None,
+        2,
+        None,
+        2,
+        hinted_wait=(1.0, 1.0),
+    ),
+    # An HTTP date has whole seconds: one second from now is up to a second away.
+    Fault(
+        "429 Retry-After: HTTP date",
+        lambda kind: Reply(429, b"", {"Retry-After": _http_date(1)}),
+        None,
+        2,
+        None,
+        2,
+        hinted_wait=(0.0, 1.0),
+    ),
     Fault("520", _fixed(Reply(520, b"")), None, 2, InternalServerError, 1, keyed=(InternalServerError, 1)),
     Fault(
         "200 with HTML",
@@ -179,10 +216,31 @@ def _attempt(client_kind: str, base_url: str, kind: str, attempts: list[Any]) ->
     return asyncio.run(run())
 
 
+RETRYING = re.compile(r"retrying .* in (\d+\.\d\d) s")
+
+
+def _chosen_waits(caplog: pytest.LogCaptureFixture) -> list[float]:
+    """The seconds the client chose to wait before each retry, as it logged them (unscaled)."""
+    logged = [r.getMessage() for r in caplog.records if r.name == "telnyx_messages"]
+    return [float(match[1]) for line in logged if (match := RETRYING.fullmatch(line))]
+
+
+def _is_the_wait(fault: Fault, retry: int, seconds: float) -> bool:
+    """Whether `seconds` (logged to 0.01 s) is the wait before retry number `retry` (from 0): the
+    server's hint, else the backoff, from 3/4 of its step to the whole (the jitter)."""
+    least, most = fault.hinted_wait or (0.75 * min(0.5 * 2**retry, 8.0), min(0.5 * 2**retry, 8.0))
+    return least - 0.005 <= seconds <= most + 0.005
+
+
+# The client's waits are scaled down (quick_retry_waits): what is checked of them is the wait it
+# chose, from its log; tests/test_retries.py waits out a backoff and a Retry-After for real.
+@pytest.mark.usefixtures("quick_retry_waits")
 @pytest.mark.parametrize("client_kind", ["sync", "async", "legacy-sync", "legacy-async", "aiohttp"])
 @pytest.mark.parametrize("kind", ["GET", "POST", "POST no key"])
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
-def test_fault(fault: Fault, kind: str, client_kind: str, server: LoopbackServer) -> None:
+def test_fault(
+    fault: Fault, kind: str, client_kind: str, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
     other = LoopbackServer()  # the host a redirect points at; it must see nothing
     if fault.reply is None:
         base_url = server.base_url
@@ -224,6 +282,9 @@ def test_fault(fault: Fault, kind: str, client_kind: str, server: LoopbackServer
         assert len(server.received) == expected_attempts
     else:
         assert len(attempts) == expected_attempts
+    waits = _chosen_waits(caplog)
+    assert len(waits) == len(attempts) - 1, waits
+    assert all(_is_the_wait(fault, retry, seconds) for retry, seconds in enumerate(waits)), waits
     assert elapsed < TIME_BOUND
     assert accepted <= 1, "a message-creating POST was accepted twice"
     assert other.received == []

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
+import gzip
 import importlib
 import json
 import pickle
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -168,14 +171,24 @@ MEMORY_PROBE = textwrap.dedent(
 )
 
 
+@functools.cache
 def _bomb(megabytes: int) -> bytes:
-    """A gzip body that inflates to `megabytes` of zeros, made without holding them."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    """A gzip body that inflates to `megabytes` MiB of zeros, made without holding them or deflating
+    them all: a full flush empties the compressor's window, so each MiB deflates to the same bytes."""
     chunk = bytes(1 << 20)
-    return b"".join(compressor.compress(chunk) for _ in range(megabytes)) + compressor.flush()
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    mebibyte = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    last_block = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
+    crc = 0
+    for _ in range(megabytes):
+        crc = zlib.crc32(chunk, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, no time (RFC 1952)
+    trailer = struct.pack("<II", crc, (megabytes << 20) & 0xFFFFFFFF)
+    return header + mebibyte * megabytes + last_block + trailer
 
 
-BOMB = _bomb(1024)
+def test_the_bomb_inflates_to_what_it_claims() -> None:
+    assert gzip.decompress(_bomb(3)) == bytes(3 << 20)
 
 
 def _peak_rss_of_a_call(base_url: str, max_retries: int = 0) -> tuple[str, int]:
@@ -190,15 +203,18 @@ def _peak_rss_of_a_call(base_url: str, max_retries: int = 0) -> tuple[str, int]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "reply",
+    # Made when the test runs, not at every collection.
     [
-        Reply(200, BOMB, {"Content-Encoding": "gzip"}),
-        Reply(500, BOMB, {"Content-Encoding": "gzip"}),
-        Reply(200, b"[" + b"0," * (50 << 20) + b"0]"),
+        lambda: Reply(200, _bomb(1024), {"Content-Encoding": "gzip"}),
+        lambda: Reply(500, _bomb(1024), {"Content-Encoding": "gzip"}),
+        lambda: Reply(200, b"[" + b"0," * (50 << 20) + b"0]"),
     ],
     ids=["gzip bomb of 1 GB", "the bomb on a retried 500", "50 MB body"],
 )
-def test_a_huge_body_is_refused_while_reading_and_memory_stays_bounded(server: LoopbackServer, reply: Reply) -> None:
-    server.default = reply
+def test_a_huge_body_is_refused_while_reading_and_memory_stays_bounded(
+    server: LoopbackServer, reply: Callable[[], Reply]
+) -> None:
+    server.default = reply()
     outcome, peak_mb = _peak_rss_of_a_call(server.base_url, max_retries=1)
     assert outcome == "ResponseTooLargeError"
     assert peak_mb < 400, f"peak RSS {peak_mb} MB"
@@ -244,10 +260,17 @@ def test_a_deeply_nested_error_body_is_still_the_status_error(client_kind: str, 
     ],
 )
 @ALL_CLIENTS
-def test_a_bad_retry_after_is_no_hint(client_kind: str, retry_after: str, server: LoopbackServer) -> None:
+@pytest.mark.usefixtures("quick_retry_waits")  # the wait chosen is read from the log, not waited out
+def test_a_bad_retry_after_is_no_hint(
+    client_kind: str, retry_after: str, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
     server.reply(Reply(429, {"errors": []}, {"Retry-After": retry_after}), OK_GROUP)
     assert _call(client_kind, server.base_url, max_retries=1).data == []
     assert len(server.received) == 2
+    # The client's own backoff before a first retry: half a second, less up to a quarter (jitter).
+    (retrying,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying ")]
+    seconds = float(retrying.removesuffix(" s").rsplit(" in ", 1)[1])
+    assert 0.37 <= seconds <= 0.5, retrying
 
 
 # --- 7. errors pickle without the key --------------------------------------------------------
@@ -657,8 +680,6 @@ def test_a_refused_connection_names_where_its_cause_and_request(client_kind: str
 
 @CLIENTS
 def test_the_size_limit_counts_the_body_as_decoded_and_is_inclusive(client_kind: str, server: LoopbackServer) -> None:
-    import gzip
-
     body = b'{"data": []}'  # 12 bytes
     server.default = Reply(200, body)
     assert _call(client_kind, server.base_url, max_response_bytes=12).data == []
