@@ -1,15 +1,68 @@
-"""Generating the client into a scratch directory, with the command `make generate` runs."""
+"""Generating the client into a scratch directory, with the command `make generate` runs.
+
+What the generator makes depends only on what it reads: the document, the templates, the
+generator's config, openapi/overrides.yml, tools/generate.py and the versions of the generator, of
+ruff (its post-hook) and of Python. Packages are kept under build/generated/ by a hash of all of
+these, so that a document is generated once, however many tests (or runs) ask for it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 from generate import generate
 
+from . import ROOT
+
+CACHE = ROOT / "build" / "generated"
+# Besides the document: every file the generation reads.
+INPUTS = ("generator-config.yaml", "openapi/overrides.yml", "tools/generate.py", "templates")
+PACKAGE = "telnyx_messages_api"
+
+
+def inputs_hash(spec: Path) -> str:
+    """A hash of what the package generated from `spec` depends on."""
+    digest = hashlib.sha256()
+    versions = [importlib.metadata.version(name) for name in ("openapi-python-client", "ruff")]
+    digest.update(repr((versions, sys.version_info[:2])).encode())
+    digest.update(spec.read_bytes())
+    for name in INPUTS:
+        root = ROOT / name
+        for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"\0{path.relative_to(ROOT).as_posix()}\0".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cached_package(spec: Path) -> Path:
+    """The package generated from `spec`, kept under build/generated/; fails the test with the
+    generator's output. Not to be changed: copy it (generated_package) to change it."""
+    cached = CACHE / inputs_hash(spec) / PACKAGE
+    if not cached.is_dir():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
+            package = Path(scratch) / PACKAGE
+            result = generate(spec, package)
+            assert result.returncode == 0, result.stdout + result.stderr
+            # Made whole elsewhere, then renamed: a run beside this one sees all of it or none.
+            cached.parent.mkdir(exist_ok=True)
+            try:
+                os.rename(package, cached)
+            except OSError:
+                if not cached.is_dir():  # else the run beside this one made it first
+                    raise
+    return cached
+
 
 def generated_package(spec: Path, into: Path) -> Path:
     """The package generated from `spec` under `into`; fails the test with the generator's output."""
-    package = into / "telnyx_messages_api"
-    result = generate(spec, package)
-    assert result.returncode == 0, result.stdout + result.stderr
+    package = into / PACKAGE
+    shutil.copytree(cached_package(spec), package, ignore=shutil.ignore_patterns("__pycache__", ".ruff_cache"))
     return package
