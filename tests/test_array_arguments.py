@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import typing
+from collections import UserList
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -90,7 +91,21 @@ def test_an_array_parameter_takes_a_tuple_and_sends_a_json_array(
         assert parse_qs(urlsplit(request.path).query)[wire] == [str(item) for item in items]
 
 
-@pytest.mark.parametrize("given", ["+13125550002", b"+13125550002"], ids=["str", "bytes"])
+@pytest.mark.parametrize("sequence", [UserList, list, tuple], ids=["UserList", "list", "tuple"])
+def test_any_sequence_type_is_sent_as_a_json_array(sequence: Any, server: LoopbackServer) -> None:
+    case, _, wire, schema = next(array for array in ARRAYS if array[1] == "body")
+    server.default = Reply(200, example_of(SPEC, case.response_schema))
+    items = _items(schema)
+    path_values, kwargs = _call(case, wire, sequence(_as_argument(items, _hint(case, wire))))
+    use_client(Telnyx, server.base_url, lambda m: case.bound(m)(*path_values, **kwargs))
+    assert normalised(server.received[0].json()[wire]) == normalised(items)
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["+13125550002", b"+13125550002", bytearray(b"+1"), {"+13125550002"}],
+    ids=["str", "bytes", "bytearray", "set"],
+)
 @pytest.mark.parametrize(("case", "where", "wire", "schema"), ARRAYS, ids=IDS)
 def test_an_array_parameter_refuses_a_str_or_bytes(
     case: OperationCase, where: str, wire: str, schema: dict[str, Any], given: Any, server: LoopbackServer
