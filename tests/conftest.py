@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from .support import API_KEY
+from .support import API_KEY, background, typecheck
 from .support.server import LoopbackServer
 from .support.spec import SPEC, SPEC_PATH
+from .support.typecheck import Checked
 
 # One profile for every property test: no example database, no deadline on a shared machine, and
 # no shrinking, so a failing document is printed as drawn and the suite stays bounded.
@@ -36,6 +37,18 @@ settings.load_profile(os.environ.get("TELNYX_MESSAGES_HYPOTHESIS_PROFILE", "teln
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
     return SPEC
+
+
+@pytest.fixture(scope="session")
+def type_checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
+    """mypy --strict on every program registered with tests.support.typecheck.program, in one run."""
+    return typecheck.check_registered(tmp_path_factory.mktemp("typecheck"))
+
+
+@pytest.fixture(scope="session")
+def pyright_checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
+    """Pyright on every program registered with tests.support.typecheck.program, in one run."""
+    return typecheck.check_registered_pyright(tmp_path_factory.mktemp("pyright"))
 
 
 @pytest.fixture
@@ -94,6 +107,19 @@ def prism() -> Iterator[str]:
 
     with running_prism(SPEC_PATH) as base_url:
         yield base_url
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The background jobs of the selected tests start now (tests/support/background.py)."""
+    if session.config.option.collectonly:
+        return
+    for item in session.items:
+        for mark in item.iter_markers("background"):
+            mark.args[0].start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    background.stop()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
