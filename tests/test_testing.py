@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime
 import json
 import re
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from telnyx_messages import (
 from telnyx_messages.testing import FakeTelnyx, FakeTelnyxError
 from telnyx_messages.testing._spec import Spec
 
-from .support import ROOT
+from .support import MESSAGE_ID, ROOT
 from .support.spec import (
     CASES,
     JSON_BODY,
@@ -41,6 +43,7 @@ from .support.spec import (
     absent,
     at,
     call_arguments,
+    case_of,
     example_of,
     resolve,
     where_is,
@@ -535,3 +538,83 @@ def test_the_readmes_tests_pass_as_written_in_a_project_of_their_own(tmp_path: P
     defined = len(re.findall(r"^(?:async )?def test_", README_TESTS, re.M))
     assert defined >= 4
     assert run.returncode == 0 and re.search(rf"\b{defined} passed\b", run.stdout), run.stdout + run.stderr
+
+
+# --- webhooks, groups and injected failures, in detail ------------------------------------------------
+
+
+def _webhook_schema(event_type: str) -> dict[str, Any]:
+    """The spec's schema of the webhook whose event types include `event_type`."""
+    for item in SPEC.get("webhooks", {}).values():
+        for operation in item.values():
+            schema = resolve(SPEC, operation["requestBody"]["content"]["application/json"]["schema"])
+            data = resolve(SPEC, schema["properties"]["data"])
+            if event_type in resolve(SPEC, data["properties"]["event_type"]).get("enum", []):
+                return schema
+    raise LookupError(event_type)
+
+
+@pytest.mark.parametrize("event_type", ["message.sent", "message.received"])
+def test_a_webhook_is_the_spec_s_event_made_of_the_message(event_type: str) -> None:
+    fake = FakeTelnyx()
+    request = {"to": "+13125550002", "from_": "+18445550009", "text": TWO_UCS2_PARTS}
+    sent = fake.client().messages.send(**request).data  # type: ignore[arg-type]
+    assert sent is not None
+    started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    body, headers = fake.webhook(event_type, sent.id)
+    again, _ = fake.webhook(event_type, sent)
+    assert headers == {
+        "telnyx-signature-ed25519": headers["telnyx-signature-ed25519"],
+        "telnyx-timestamp": headers["telnyx-timestamp"],
+        "content-type": "application/json",
+    }
+    schema = _webhook_schema(event_type)
+    event, example = json.loads(body), example_of(SPEC, schema)
+    data = event["data"]
+    assert set(data) == set(example["data"]) and data["event_type"] == event_type
+    assert uuid.UUID(data["id"]) and data["id"] != json.loads(again)["data"]["id"]
+    assert datetime.datetime.fromisoformat(data["occurred_at"]) >= started
+    payload = data["payload"]
+    assert payload["id"] == sent.id and payload["text"] == TWO_UCS2_PARTS
+    wire = {**request, "from": request.pop("from_")}
+    payload_schema = resolve(SPEC, schema["properties"]["data"])["properties"]["payload"]
+    assert _copied_from_the_example(payload, example["data"]["payload"], wire, payload_schema) == []
+    assert set(payload) <= set(example["data"]["payload"]) | {"encoding", "parts"}
+
+
+def test_a_webhook_of_what_the_fake_did_not_send_is_refused_by_name() -> None:
+    fake = FakeTelnyx()
+    with pytest.raises(KeyError, match="the fake sent no message 'nope'"):
+        fake.webhook("message.sent", "nope")
+    with pytest.raises(TypeError, match="message must be a result the fake returned, or its id, got int"):
+        fake.webhook("message.sent", 5)
+    sent = fake.client().messages.send(**SEND).data
+    assert sent is not None
+    body, _ = fake.webhook("message.sent", sent.to_dict(mode="json"))  # a mapping, as it is
+    assert json.loads(body)["data"]["payload"]["id"] == sent.id
+
+
+def test_a_group_is_read_back_and_an_unknown_one_is_the_apis_404() -> None:
+    fake = FakeTelnyx()
+    client = fake.client()
+    body = {"from": "+18445550009", "to": ["+13125550002", "+13125550003"], "text": "Hi"}
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        sent = http.post(case_of("CreateGroupMmsMessage").path, json=body, headers=AUTHORIZED).json()["data"]
+        unknown = http.get(f"/messages/group/{MESSAGE_ID}", headers=AUTHORIZED)
+    group = client.messages.retrieve_group_messages(sent["id"]).data
+    assert [m.id for m in group or []] == [sent["id"]]
+    assert unknown.status_code == 404
+    assert unknown.json() == {
+        "errors": [{"code": "10005", "title": "Resource not found", "detail": f"no group message {MESSAGE_ID}"}]
+    }
+
+
+def test_an_injected_disconnect_is_httpx_s_own_with_its_request() -> None:
+    fake = FakeTelnyx()
+    fake.fail_next("disconnect")
+    request = httpx2.Request("POST", "https://api.telnyx.com/v2/messages", headers=AUTHORIZED)
+    with pytest.raises(
+        httpx2.RemoteProtocolError, match=r"^Server disconnected without sending a response\.$"
+    ) as caught:
+        fake.handle(request)
+    assert caught.value.request is request

@@ -189,19 +189,22 @@ class FakeTelnyx:
 
     def _payload(self, schema: Any, document: dict[str, Any]) -> dict[str, Any]:
         """The message as the event's payload: as it is where the payload schema takes it (an
-        outbound message's delivery update), else the schema's example with each of the message's
-        fields the schema takes (a message received: direction and shape are the inbound ones)."""
+        outbound message's delivery update), else made as a send makes a message (what the schema
+        fixes, the example's empties) with each of the message's fields the schema takes (a message
+        received: direction and shape are the inbound ones)."""
         spec = self.spec
         try:
             spec.check(schema, document, "")
             return document
         except Refusal:
             pass
-        payload = spec.example(schema)
-        if not isinstance(payload, dict):
+        resolved = spec.resolve(schema)
+        properties = resolved.get("properties") or {}
+        if not properties:
             return document
+        payload = _fresh(spec, resolved)
         for name, value in document.items():
-            if name in payload and name != "direction":
+            if name in properties and not _fixed(spec, properties[name]):
                 trial = {**payload, name: value}
                 try:
                     spec.check(schema, trial, "")
@@ -359,11 +362,7 @@ class FakeTelnyx:
         properties = data_schema.get("properties") or {}
         example = spec.example(data_schema)
         example = example if isinstance(example, dict) else {}
-        document: dict[str, Any] = {name: value for name, value in example.items() if _empty(value)}
-        for name, part in properties.items():
-            fixed = _fixed(spec, part)
-            if fixed:
-                document[name] = fixed[0]
+        document = _fresh(spec, data_schema)
         recipients = body.get("to")
         recipients = recipients if isinstance(recipients, list) else [recipients] if recipients else []
         scheduled = "send_at" in body  # queued until then, and cancellable
@@ -533,6 +532,17 @@ def _empty(value: Any) -> bool:
 def _empties(value: Any) -> dict[str, Any]:
     """The fields of an example object it leaves empty (null, [], {}): what is not yet known."""
     return {name: part for name, part in value.items() if _empty(part)} if isinstance(value, dict) else {}
+
+
+def _fresh(spec: Spec, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A message before the request fills it: what the schema fixes, and what its example leaves empty
+    (null, [], {}: not yet known). The example's other values only illustrate: none is copied."""
+    document = _empties(spec.example(schema))
+    for name, part in (schema.get("properties") or {}).items():
+        fixed = _fixed(spec, part)
+        if fixed:
+            document[name] = fixed[0]
+    return document
 
 
 def _fixed(spec: Spec, schema: Any) -> list[Any]:
