@@ -247,16 +247,20 @@ def _encode_argument(signature: Signature, name: str, value: object) -> Any:
     return encoded
 
 
-def _check_text_parts(signature: Signature, name: str, text: object, most: int) -> None:
-    """A message `text` (already checked to be str) the API would refuse for its parts, refused here."""
-    if isinstance(text, str):
-        parts = count_parts(text)
-        if parts.parts > most:
-            raise ValueError(
-                f"{signature.name}(): {name} is {_plural(parts.parts, 'part')} "
-                f"({_plural(parts.characters, parts.encoding + ' character')}); "
-                f"the API takes at most {most}"
-            )
+def _check_text_parts(
+    signature: Signature, operation: Operation[Any], arguments: Mapping[str, object], most: int
+) -> None:
+    """A message `text` (its type already checked) the API would refuse for its parts, refused."""
+    for name, wire in operation.body_parameters:
+        text = arguments[name]
+        if wire == "text" and isinstance(text, str):
+            parts = count_parts(text)
+            if parts.parts > most:
+                raise ValueError(
+                    f"{signature.name}(): {name} is {_plural(parts.parts, 'part')} "
+                    f"({_plural(parts.characters, parts.encoding + ' character')}); "
+                    f"the API takes at most {most}"
+                )
 
 
 def check_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
@@ -383,10 +387,6 @@ def prepare(
             for name, wire in operation.body_parameters
             if arguments[name] is not NOT_GIVEN
         }
-        if operation.max_text_parts is not None:
-            for name, wire in operation.body_parameters:
-                if wire == "text":
-                    _check_text_parts(signature, name, arguments[name], operation.max_text_parts)
         body.update(options.extra_body or {})
         # Encoded once here, and sent as these bytes on every attempt.
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
@@ -399,4 +399,6 @@ def prepare(
         headers["Content-Type"] = "application/json"
     elif options.extra_body:
         raise ValueError(f"{signature.name}(): extra_body given, but {operation.method} {operation.path} sends no body")
+    if operation.max_text_parts is not None:
+        _check_text_parts(signature, operation, arguments, operation.max_text_parts)
     return PreparedRequest(operation.method, path, params, headers, content, idempotency_key)
