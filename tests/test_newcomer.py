@@ -172,7 +172,7 @@ def test_both_unwraps_take_the_same_arguments() -> None:
     import inspect
 
     module = inspect.signature(webhooks.unwrap)
-    method = inspect.signature(webhooks.Webhooks(None).unwrap)
+    method = inspect.signature(webhooks.Webhooks("A" * 43 + "=").unwrap)
     assert list(module.parameters) == list(method.parameters) == ["payload", "headers", "key", "tolerance"]
     assert {name: p.kind for name, p in module.parameters.items()} == {
         name: p.kind for name, p in method.parameters.items()
