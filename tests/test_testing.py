@@ -618,3 +618,89 @@ def test_an_injected_disconnect_is_httpx_s_own_with_its_request() -> None:
     ) as caught:
         fake.handle(request)
     assert caught.value.request is request
+
+
+def _error(answer: httpx2.Response) -> tuple[int, dict[str, Any]]:
+    (error,) = answer.json()["errors"]
+    return answer.status_code, error
+
+
+def test_what_the_fake_refuses_of_a_message_is_the_apis_error_document() -> None:
+    fake = FakeTelnyx()
+    client = fake.client()
+    sent = client.messages.send(**SEND).data
+    assert sent is not None
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        unknown = http.get(f"/messages/{MESSAGE_ID}", headers=AUTHORIZED)
+        cancel_unknown = http.delete(f"/messages/{MESSAGE_ID}", headers=AUTHORIZED)
+        cancel_sent = http.delete(f"/messages/{sent.id}", headers=AUTHORIZED)
+    not_found = {"code": "10005", "title": "Resource not found", "detail": f"no message {MESSAGE_ID}"}
+    assert _error(unknown) == (404, not_found) and _error(cancel_unknown) == (404, not_found)
+    detail = f"message {sent.id} is not a scheduled message"
+    assert _error(cancel_sent) == (422, {"code": "40305", "title": "Not cancellable", "detail": detail})
+
+
+@pytest.mark.parametrize("status", [400, 429, 500, 599])
+def test_an_injected_status_is_an_error_document_with_retry_after_on_429_only(status: int) -> None:
+    fake = FakeTelnyx()
+    fake.fail_next(status=status)  # once, before acceptance
+    request = httpx2.Request("POST", "https://api.telnyx.com/v2/messages", headers=AUTHORIZED)
+    answer = fake.handle(request)
+    assert answer.request is request
+    expected = {"content-type": "application/json", **({"retry-after": "1"} if status == 429 else {})}
+    assert {k: v for k, v in answer.headers.items() if k != "content-length"} == expected
+    assert _error(answer) == (
+        status,
+        {"code": "10000", "title": "Injected failure", "detail": "fail_next() asked for it"},
+    )
+    assert fake.handle(request).status_code == 200  # once: the next is answered
+
+
+def test_an_injected_timeout_is_httpx_s_own_with_its_request() -> None:
+    fake = FakeTelnyx()
+    fake.fail_next("timeout")
+    request = httpx2.Request("POST", "https://api.telnyx.com/v2/messages", headers=AUTHORIZED)
+    with pytest.raises(httpx2.ReadTimeout, match=r"^timed out \(the fake's injected timeout\)$") as caught:
+        fake.handle(request)
+    assert caught.value.request is request
+
+
+@pytest.mark.parametrize("status", [399, 600])
+def test_fail_next_takes_error_statuses_only_and_says_which(status: int) -> None:
+    with pytest.raises(ValueError, match=rf"^fail_next status must be an HTTP error status \(400-599\), got {status}$"):
+        FakeTelnyx().fail_next(status=status)
+    with pytest.raises(
+        ValueError, match=r"^fail_next takes a kind \('disconnect' or 'timeout'\) or status=, one of them$"
+    ):
+        FakeTelnyx().fail_next()
+
+
+def _cancel_schema(document: dict[str, Any]) -> dict[str, Any]:
+    operation = document["paths"][case_of("CancelMessage").path]["delete"]
+    response = resolve(document, operation["responses"]["200"])
+    schema: dict[str, Any] = response["content"]["application/json"]
+    return schema
+
+
+@pytest.mark.parametrize("enveloped", [False, True])
+@pytest.mark.parametrize("takes_cancelled", [True, False])
+def test_a_cancellation_answers_in_the_cancel_schemas_shape(enveloped: bool, takes_cancelled: bool) -> None:
+    document = copy.deepcopy(FakeTelnyx().spec.document)
+    content = _cancel_schema(document)
+    message = resolve(document, content["schema"])
+    if not takes_cancelled:
+        items = resolve(document, resolve(document, message["properties"]["to"])["items"])
+        status = resolve(document, items["properties"]["status"])
+        status["enum"] = [value for value in status["enum"] if value != "cancelled"]
+    if enveloped:
+        content["schema"] = {"type": "object", "properties": {"data": message}}
+    fake = _fake_on(document)
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        body = {"to": "+13125550002", "text": "Hi", "send_at": "2030-01-01T00:00:00Z"}
+        scheduled = http.post(case_of("ScheduleMessage").path, json=body, headers=AUTHORIZED).json()["data"]
+        answer = http.delete(f"/messages/{scheduled['id']}", headers=AUTHORIZED)
+    assert answer.status_code == 200, answer.text
+    cancelled = answer.json()["data"] if enveloped else answer.json()
+    assert set(answer.json()) == ({"data"} if enveloped else set(answer.json()))
+    assert cancelled["id"] == scheduled["id"] and cancelled["text"] == "Hi"
+    assert [to["status"] for to in cancelled["to"]] == ["cancelled" if takes_cancelled else "queued"]
