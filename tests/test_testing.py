@@ -704,3 +704,54 @@ def test_a_cancellation_answers_in_the_cancel_schemas_shape(enveloped: bool, tak
     assert set(answer.json()) == ({"data"} if enveloped else set(answer.json()))
     assert cancelled["id"] == scheduled["id"] and cancelled["text"] == "Hi"
     assert [to["status"] for to in cancelled["to"]] == ["cancelled" if takes_cancelled else "queued"]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "expected"),
+    [("Hi", None, "GSM-7"), (TWO_UCS2_PARTS, None, "UCS-2"), ("Hi", "auto", "GSM-7"), ("Hi", "ucs2", "ucs2")],
+)
+def test_a_sent_sms_s_encoding_is_its_texts_unless_the_request_chose_one(
+    text: str, encoding: str | None, expected: str
+) -> None:
+    fake = FakeTelnyx()
+    body = {"to": "+13125550002", "text": text, **({"encoding": encoding} if encoding else {})}
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        answer = http.post("/messages", json=body, headers=AUTHORIZED)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"]["encoding"] == expected
+
+
+def test_a_cancellation_its_spec_refuses_is_the_fakes_error() -> None:
+    document = copy.deepcopy(FakeTelnyx().spec.document)
+    message = resolve(document, _cancel_schema(document)["schema"])
+    wanted = absent(message["properties"], "cancelled_by")
+    message["properties"][wanted] = {"type": "string"}
+    message["required"] = [*message.get("required", []), wanted]
+    fake = _fake_on(document)
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        body = {"to": "+13125550002", "text": "Hi", "send_at": "2030-01-01T00:00:00Z"}
+        scheduled = http.post(case_of("ScheduleMessage").path, json=body, headers=AUTHORIZED).json()["data"]
+        with pytest.raises(FakeTelnyxError, match=rf"made a cancellation the spec refuses .*{wanted}"):
+            http.delete(f"/messages/{scheduled['id']}", headers=AUTHORIZED)
+
+
+def test_the_async_client_is_on_the_api_s_url_and_retries_at_once() -> None:
+    fake = FakeTelnyx()
+    fake.fail_next(status=500, times=2)
+
+    async def send() -> Any:
+        async with fake.async_client(max_retries=2) as client:
+            return (await client.messages.send(**SEND)).data
+
+    started = time.monotonic()
+    sent = asyncio.run(send())
+    assert time.monotonic() - started < 0.5 and sent is not None
+    assert [str(request.url) for request in fake.requests] == ["https://api.telnyx.com/v2/messages"] * 3
+
+
+def test_an_injected_status_fails_before_acceptance_unless_asked() -> None:
+    fake = FakeTelnyx()
+    fake.fail_next(status=500)
+    with pytest.raises(InternalServerError):
+        fake.client(max_retries=0).messages.send(**SEND)
+    assert fake.sent == []
