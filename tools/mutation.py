@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,8 @@ SLOW_TESTS = [
     "tests/test_readme.py",
     "tests/test_bench.py",
     "tests/test_contract.py",
+    "tests/test_make_mock.py",  # the Makefile's mock target, not the overlay
+    "tests/test_quick_start.py",  # builds and installs a wheel
 ]
 # -x: a mutant is caught at the first failing test. Tests that run Prism, or a type checker in a
 # subprocess, cannot see mutmut's changes.
@@ -105,7 +108,12 @@ def _forget_stale_test_map() -> None:
 def _config() -> str:
     tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py"))
     fast = [t for t in tests if t not in SLOW_TESTS]
+    # The tests read the dev dependency pins (which legacy httpx release is under test).
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
     return f"""# Written by tools/mutation.py; do not edit.
+[dependency-groups]
+dev = {json.dumps(groups["dev"])}
+
 [tool.mutmut]
 source_paths = ["src/{PACKAGE}"]
 do_not_mutate = {json.dumps(NOT_MUTATED)}
