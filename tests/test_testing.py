@@ -755,3 +755,75 @@ def test_an_injected_status_fails_before_acceptance_unless_asked() -> None:
     with pytest.raises(InternalServerError):
         fake.client(max_retries=0).messages.send(**SEND)
     assert fake.sent == []
+
+
+def test_the_fakes_reading_of_a_spec_takes_every_method_parameter_and_body() -> None:
+    schema = {"type": "object", "properties": {"id": {"type": "string"}}}
+    document: dict[str, Any] = {
+        "servers": [{"url": "https://api.example.com/v9"}],
+        "paths": {
+            "/things/{id}": {
+                "summary": "not an operation",
+                "parameters": [{"name": "id", "in": "path", "schema": {"type": "string"}}],
+                **{
+                    method: {
+                        "operationId": f"{method}Thing",
+                        "parameters": [{"$ref": "#/components/parameters/q"}],
+                        "requestBody": {"$ref": "#/components/requestBodies/a~1b"},
+                        "responses": {"200": {"description": "ok"}},
+                    }
+                    for method in ("get", "post", "put", "patch", "delete")
+                },
+            },
+            "/bare": {"get": {"operationId": "bare"}},
+        },
+        "components": {
+            "parameters": {"q": {"name": "q", "in": "query", "required": True, "schema": {"type": "integer"}}},
+            "requestBodies": {"a/b": {"required": True, "content": {"application/json": {"schema": schema}}}},
+        },
+    }
+    spec = Spec(document)
+    things, bare = spec.operations[:5], spec.operations[5]
+    assert [op.method for op in things] == ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    for op in things:
+        assert op.operation_id == f"{op.method.lower()}Thing" and op.path == "/things/{id}"
+        assert [(p.name, p.where, p.required, dict(p.schema)) for p in op.parameters] == [
+            ("id", "path", True, {"type": "string"}),
+            ("q", "query", True, {"type": "integer"}),
+        ]
+        assert op.body_schema == schema and op.body_required and op.responses == {"200": {"description": "ok"}}
+    assert (bare.parameters, bare.body_schema, bare.body_required, bare.responses) == ((), None, False, {})
+    assert spec.base_path == "/v9"
+    operation, values = spec.route("PATCH", "/v9/things/7")
+    assert operation.method == "PATCH" and values == {"id": "7"}
+
+
+@pytest.mark.parametrize(
+    ("format_", "value", "valid"),
+    [
+        ("date-time", "2026-01-01T00:00:00Z", True),
+        ("date-time", "2026-01-01t00:00:00+02:00", True),
+        ("date-time", "2026-01-01 00:00:00.5Z", True),
+        ("date-time", "2026-01-01T00:00:00", False),  # no zone
+        ("date-time", "2026-01-01X00:00:00Z", False),
+        ("date-time", "2026-01-01", False),
+        ("date-time", 5, True),  # a format constrains text only
+        ("uuid", "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e", True),
+        ("uuid", "not-a-uuid", False),
+        ("uuid", 5, True),
+        ("uri", "https://example.com/a", True),
+        ("url", "http://example.com", True),
+        ("url", "ftp://example.com", False),
+        ("url", "https://", False),
+        ("uri", 5, True),
+    ],
+)
+def test_the_formats_the_fake_checks(format_: str, value: Any, valid: bool) -> None:
+    from telnyx_messages.testing._spec import Refusal
+
+    spec = FakeTelnyx().spec
+    if valid:
+        spec.check({"format": format_}, value, "/field")
+    else:
+        with pytest.raises(Refusal, match=r"^422 Invalid value: /field: "):
+            spec.check({"format": format_}, value, "/field")
