@@ -30,10 +30,13 @@ class Workspace:
     def stock(self, content: bytes) -> None:
         (self.store / f"{sha256_of(content)}.yml").write_bytes(content)
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def command(self, *args: str) -> list[str]:
+        """tools/spec.py with `args`, on this workspace (run from the project's root)."""
         command = [sys.executable, "tools/spec.py", "--lock", str(self.lock), "--pulled", str(self.pulled)]
-        command += ["--store", str(self.store), *args]
-        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        return [*command, "--store", str(self.store), *args]
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.command(*args), cwd=ROOT, capture_output=True, text=True)
 
     def read_lock(self) -> dict[str, Any]:
         return dict(json.loads(self.lock.read_text()))
