@@ -332,7 +332,7 @@ def test_what_the_fake_makes_and_its_spec_refuses_is_the_fakes_error_not_an_asse
     pointer = where_is(document, "SendMessage", "responses", "200", *JSON_BODY, "properties", "data")
     resolve(document, at(document, pointer))["properties"]["id"]["maxLength"] = 1  # a UUID never fits
     fake = _fake_on(document)
-    with pytest.raises(FakeTelnyxError, match=r"the fake's fault.*/id") as caught:
+    with pytest.raises(FakeTelnyxError, match=r"\(the fake's fault, not your code's\): /id: ") as caught:
         fake.client().messages.send(**SEND)
     assert isinstance(caught.value, TelnyxError) and not isinstance(caught.value, AssertionError)
     assert fake.sent == []
@@ -827,3 +827,16 @@ def test_the_formats_the_fake_checks(format_: str, value: Any, valid: bool) -> N
     else:
         with pytest.raises(Refusal, match=r"^422 Invalid value: /field: "):
             spec.check({"format": format_}, value, "/field")
+
+
+def test_the_fakes_clients_are_on_the_fakes_url_whatever_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELNYX_BASE_URL", "https://elsewhere.example.com/v2")
+    fake = FakeTelnyx()
+    fake.client().messages.send(**SEND)
+
+    async def send() -> None:
+        async with fake.async_client() as client:
+            await client.messages.send(**SEND)
+
+    asyncio.run(send())
+    assert [str(request.url) for request in fake.requests] == ["https://api.telnyx.com/v2/messages"] * 2
