@@ -156,11 +156,44 @@ def text_parts_limits(document: dict[str, Any]) -> dict[str, int]:
     return limits
 
 
+def _generator_prefix() -> str:
+    config = yaml.safe_load((ROOT / "generator-config.yaml").read_bytes()) or {}
+    return str(config.get("field_prefix", "field_"))
+
+
+def operation_layout(document: dict[str, Any], method_names: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Where each operation's method goes, by the generator's name of the operation (its endpoint's
+    `name`): its operationId, its path under client.messages (`method_names`'s, else the generator's
+    name: "send", "rcs.send"), the sub-resource it is on ("" for client.messages itself, "rcs") and
+    its name there."""
+    from openapi_python_client.parser.openapi import generate_operation_id
+    from openapi_python_client.strings import PythonIdentifier
+
+    prefix = _generator_prefix()
+    layout = {}
+    for path, method, _, operation in _operations(document):
+        operation_id = operation.get("operationId")
+        if operation_id is None:
+            name = str(generate_operation_id(path=path, method=method, prefix=prefix))  # type: ignore[arg-type]
+        else:
+            name = str(PythonIdentifier(str(operation_id), prefix))
+        where = method_names.get(str(operation_id), name)
+        group, _, method_name = where.rpartition(".")
+        layout[name] = {"operation_id": str(operation_id or name), "path": where, "group": group, "method": method_name}
+    return layout
+
+
+def method_names() -> dict[str, str]:
+    """templates/naming.jinja's METHOD_NAMES: operationId -> the method's path under client.messages."""
+    return dict(_template("naming.jinja").module.METHOD_NAMES)
+
+
 def spec_facts(document: dict[str, Any]) -> str:
     """What the templates need of the spec that the generator does not hand them, as a Jinja module:
     every operationId as written (the generator gives the templates its snake-case form), and each
     header parameter's constraints (its schema's pattern and lengths, which the generator drops),
-    and the most parts a `text` may take, by operationId."""
+    and the most parts a `text` may take, by operationId; where each operation's method goes
+    (operation_layout) and the sub-resources, client.messages itself ("") first."""
     operation_ids = sorted(str(op["operationId"]) for *_, op in _operations(document) if "operationId" in op)
     constraints: dict[str, dict[str, dict[str, Any]]] = {}
     for _, _, item, operation in _operations(document):
@@ -171,12 +204,16 @@ def spec_facts(document: dict[str, Any]) -> str:
                 constraints.setdefault(str(operation["operationId"]), {})[str(parameter["name"])] = {
                     ours: schema[theirs] for ours, theirs in limits.items() if schema.get(theirs) is not None
                 }
+    layout = operation_layout(document, method_names())
+    groups = ["", *sorted({where["group"] for where in layout.values()} - {""})]
     # JSON's literals are Jinja's but null: there is none among them (absent limits are left out).
     return (
         "{#- Written by tools/generate.py from the spec being generated; not a source file. -#}\n"
         f"{{% set OPERATION_IDS = {json.dumps(operation_ids)} %}}\n"
         f"{{% set HEADER_CONSTRAINTS = {json.dumps(constraints)} %}}\n"
         f"{{% set TEXT_PARTS_LIMITS = {json.dumps(text_parts_limits(document))} %}}\n"
+        f"{{% set LAYOUT = {json.dumps(layout, sort_keys=True)} %}}\n"
+        f"{{% set GROUPS = {json.dumps(groups)} %}}\n"
     )
 
 
