@@ -4,22 +4,18 @@ mypy --strict and Pyright accept it while refusing a str."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import typing
 from collections import UserList
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from telnyx_messages import AsyncTelnyx, Telnyx
 
-from .support import ROOT
+from .support import typecheck
 from .support.server import LoopbackServer, Reply, use_client
 from .support.spec import CASES, SPEC, OperationCase, _as_argument, call_arguments, example_of, normalised, resolve
-
-PYRIGHT = ROOT / "tools" / "node_modules" / ".bin" / "pyright"
+from .support.typecheck import Checked
 
 
 def _is_array(schema: dict[str, Any]) -> bool:
@@ -141,27 +137,16 @@ def _program() -> tuple[str, int]:
     return "\n".join(lines) + "\n", len(lines)
 
 
-def test_tuples_type_check_under_mypy_strict_and_a_str_does_not(tmp_path: Path) -> None:
-    program, wrong_line = _program()
-    (tmp_path / "use.py").write_text(program)
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "use.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={"PATH": str(Path(sys.executable).parent), "MYPYPATH": str(ROOT / "overlay")},
-    )
-    errors = [line.split(": error: ")[0] for line in result.stdout.splitlines() if ": error: " in line]
-    assert errors == [f"use.py:{wrong_line}"], result.stdout
-    assert 'incompatible type "str"; expected "SequenceNotStr[str]' in result.stdout
+ARRAY_PROGRAM, WRONG_LINE = _program()
+ARRAYS_TYPED = typecheck.program("array_arguments", ARRAY_PROGRAM)
 
 
-def test_tuples_type_check_under_pyright_and_a_str_does_not(tmp_path: Path) -> None:
-    program, wrong_line = _program()
-    (tmp_path / "use.py").write_text(program)
-    result = subprocess.run(
-        [str(PYRIGHT), "--pythonpath", sys.executable, "use.py"], cwd=tmp_path, capture_output=True, text=True
-    )
-    errors = [line.split(" - error")[0].strip() for line in result.stdout.splitlines() if " - error" in line]
-    assert [error.rsplit(":", 1)[0].rsplit("/", 1)[-1] for error in errors] == [f"use.py:{wrong_line}"], result.stdout
-    assert "1 error" in result.stdout
+def test_tuples_type_check_under_mypy_strict_and_a_str_does_not(type_checked: Checked) -> None:
+    errors = [line.split(": error: ")[0] for line in type_checked.errors(ARRAYS_TYPED)]
+    assert errors == [f"{ARRAYS_TYPED}.py:{WRONG_LINE}"], type_checked.report(ARRAYS_TYPED)
+    assert 'incompatible type "str"; expected "SequenceNotStr[str]' in type_checked.report(ARRAYS_TYPED)
+
+
+def test_tuples_type_check_under_pyright_and_a_str_does_not(pyright_checked: Checked) -> None:
+    errors = [line.split(": error: ")[0] for line in pyright_checked.errors(ARRAYS_TYPED)]
+    assert errors == [f"{ARRAYS_TYPED}.py:{WRONG_LINE}"], pyright_checked.report(ARRAYS_TYPED)
