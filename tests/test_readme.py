@@ -1,5 +1,5 @@
-"""The README's Python examples, as a user would meet them: they type-check under mypy --strict and
-Pyright (pinned in tools/package.json), and run against Prism."""
+"""The README, for users: its Python examples type-check under mypy --strict and Pyright (pinned in
+tools/package.json) and run against Prism; its sections, length and one performance table."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from .support import ROOT
+from .support import ROOT, typecheck
+from .support.typecheck import Checked
 
 EXAMPLES = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-PYRIGHT = ROOT / "tools" / "node_modules" / ".bin" / "pyright"
+# Type-checked with the suite's other programs, in its one mypy and one Pyright run.
+PROGRAMS = [typecheck.program(f"readme_example_{index}", code) for index, code in enumerate(EXAMPLES)]
 
 
 @pytest.fixture(scope="module")
@@ -32,20 +34,14 @@ def test_the_readme_has_examples() -> None:
     assert len(EXAMPLES) >= 2
 
 
-def test_examples_pass_mypy_strict(examples: list[Path]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *map(str, examples)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout
+def test_examples_pass_mypy_strict(type_checked: Checked) -> None:
+    for name in PROGRAMS:
+        assert type_checked.errors(name) == [], type_checked.report(name)
 
 
-def test_examples_pass_pyright(examples: list[Path]) -> None:
-    result = subprocess.run(
-        [str(PYRIGHT), "--pythonpath", sys.executable, *map(str, examples)], capture_output=True, text=True
-    )
-    assert result.returncode == 0 and "0 errors" in result.stdout, result.stdout
+def test_examples_pass_pyright(pyright_checked: Checked) -> None:
+    for name in PROGRAMS:
+        assert pyright_checked.errors(name) == [], pyright_checked.report(name)
 
 
 def test_examples_run_against_prism(examples: list[Path], prism: str) -> None:
@@ -56,3 +52,31 @@ def test_examples_run_against_prism(examples: list[Path], prism: str) -> None:
     (usage,) = [path for path, code in zip(examples, EXAMPLES, strict=True) if "show(message)" in code]
     output = subprocess.run([sys.executable, str(usage)], capture_output=True, text=True, env=env).stdout
     assert "cost: 0.0051 USD" in output and "True {" in output
+
+
+def test_the_readme_is_for_users_with_one_performance_table() -> None:
+    from .support import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    sections = [line for line in readme.splitlines() if line.startswith("## ")]
+    assert sections == ["## Quick start", "## Usage", "## Testing your code", "## Developing"]
+    for needed in ("### Errors", "exactly once", "### Webhooks", "### Command line", "### Coming from the official"):
+        assert needed in readme
+    # The first screen: what it is, then the Quick start; no internals.
+    first_screen = readme.split("\n## Usage\n", 1)[0]
+    assert len(first_screen.splitlines()) <= 45
+    for internal in ("msgspec", "httpx 0.2", "quadratic", "MiB", "benchmark", "Prism", "generat"):
+        assert internal not in first_screen, internal
+    # The user's part reads in about ten minutes; internals, history and figures live elsewhere.
+    users_part = readme.split("\n## Developing\n", 1)[0]
+    assert len(users_part.split()) <= 2600 and len(readme.split()) <= 3000
+    assert "Measured 2026-" not in readme and "x raw httpx2" not in readme
+    developing = readme.split("\n## Developing\n", 1)[1]
+    assert len(developing.splitlines()) <= 25
+    linked = ["docs/developing.md", "docs/internals.md", "docs/testing.md", "docs/spec-updates.md", "bench/README.md"]
+    for path in linked:
+        assert f"]({path})" in developing and (ROOT / path).exists(), path
+    # The one performance table: bench/README.md's current figures.
+    current = (ROOT / "bench" / "README.md").read_text().split("\n## Current figures\n", 1)[1].split("\n## ", 1)[0]
+    tables = [block for block in current.split("\n\n") if block.lstrip().startswith("| ")]
+    assert len(tables) == 1 and "x raw httpx2" in tables[0]

@@ -1,0 +1,71 @@
+"""Headers: default and per-call headers HTTP cannot carry are refused before sending; every token
+character and printable value goes; what every request says it accepts and who sends it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from telnyx_messages import (
+    Telnyx,
+)
+
+from .support import API_KEY, MESSAGE_ID
+from .support.client_kinds import CLIENTS, OK_GROUP, call_as
+from .support.server import LoopbackServer, client_for
+
+_UNSENDABLE = "default_headers: the value of X-Team holds a control character or one beyond ASCII"
+
+
+_SPACED = "default_headers: the value of X-Team starts or ends with white space"
+
+
+@pytest.mark.parametrize(
+    ("headers", "error", "message"),
+    [
+        ({"X-Team": "a\r\nX-Evil: 1"}, ValueError, "default_headers: the value of X-Team holds a line break or NUL"),
+        ({"X-Team": 5}, TypeError, "default_headers: the value of X-Team must be str, got int"),
+        ({"X-Team": "é"}, ValueError, _UNSENDABLE),
+        ({"X-Team": "a\x01b"}, ValueError, _UNSENDABLE),
+        ({"X-Team": "X-ray\x1b"}, ValueError, _UNSENDABLE),
+        ({"X-Team": "a\x7f"}, ValueError, _UNSENDABLE),
+        ({"X-Team": " a"}, ValueError, _SPACED),
+        ({"X-Team": "a\t"}, ValueError, _SPACED),
+        ({"X Team": "a"}, ValueError, "default_headers: 'X Team' is not a valid header name"),
+        ({"": "a"}, ValueError, "default_headers: '' is not a valid header name"),
+        ({b"X-Team": "a"}, ValueError, "default_headers: b'X-Team' is not a valid header name"),
+    ],
+)
+def test_a_bad_default_header_is_refused_at_construction(headers: Any, error: type[Exception], message: str) -> None:
+    with pytest.raises(error) as caught:
+        Telnyx(api_key=API_KEY, default_headers=headers)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("value", ["caf\u00e9", "trailing ", "\tleading", "bell\x07"])
+def test_a_per_call_header_http_cannot_carry_is_refused_before_sending(server: LoopbackServer, value: str) -> None:
+    with (
+        client_for(server) as client,
+        pytest.raises(ValueError, match=r"^extra_headers: the value of X-Team ") as caught,
+    ):
+        client.messages.retrieve_group_messages(MESSAGE_ID, extra_headers={"X-Team": value})
+    assert value not in str(caught.value)
+    assert server.received == []
+
+
+def test_a_header_name_may_use_every_token_character_and_a_value_any_printable_one(server: LoopbackServer) -> None:
+    import string
+
+    token = "!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters  # RFC 9110's tchar
+    value = "a b\tc " + "".join(c for c in string.printable if c not in string.whitespace)
+    server.default = OK_GROUP
+    call_as("sync", server.base_url, default_headers={token: value})
+    assert server.received[0].headers[token] == value
+
+
+@CLIENTS
+def test_every_request_says_what_it_accepts_and_who_sends_it(client_kind: str, server: LoopbackServer) -> None:
+    server.default = OK_GROUP
+    call_as(client_kind, server.base_url)
+    headers = server.received[0].headers
+    assert (headers["Accept"], headers["User-Agent"]) == ("application/json", "telnyx-messages-python")
