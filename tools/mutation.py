@@ -1,6 +1,6 @@
 """Mutation testing of the hand-written package (overlay/telnyx_messages) with mutmut.
 
-    python tools/mutation.py [--max-children N] [MUTANT ...]
+    python tools/mutation.py [--max-children N] [--tests FILE ...] [MUTANT ...]
 
 mutmut changes one small thing at a time in every function of the overlay and runs, against each
 change, the fast tests that call that function; a change no test notices survives. mutmut reads a
@@ -68,7 +68,7 @@ SURVIVED = {0}
 NO_TESTS = {5, 33}
 
 
-def prepare() -> None:
+def prepare(only: list[str] | None = None) -> None:
     """The workspace: the overlay under src/, the rest as the tests expect it."""
     WORKSPACE.mkdir(parents=True, exist_ok=True)
     source = WORKSPACE / "src" / PACKAGE
@@ -87,7 +87,7 @@ def prepare() -> None:
     tools.mkdir(exist_ok=True)
     for script in (ROOT / "tools").glob("*.py"):
         shutil.copy2(script, tools / script.name)
-    (WORKSPACE / "pyproject.toml").write_text(_config())
+    (WORKSPACE / "pyproject.toml").write_text(_config(only))
     _forget_stale_test_map()
 
 
@@ -105,9 +105,9 @@ def _forget_stale_test_map() -> None:
         stamp.write_text(digest.hexdigest())
 
 
-def _config() -> str:
+def _config(only: list[str] | None = None) -> str:
     tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py"))
-    fast = [t for t in tests if t not in SLOW_TESTS]
+    fast = only or [t for t in tests if t not in SLOW_TESTS]
     # The tests read the dev dependency pins (which legacy httpx release is under test).
     groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
     return f"""# Written by tools/mutation.py; do not edit.
@@ -229,10 +229,17 @@ def main(argv: list[str]) -> int:
         help="after the run, run its survivors again, but those listed as equivalent (mutmut keeps a verdict "
         "until the function changes, so tests written since would not be tried on them)",
     )
+    parser.add_argument(
+        "--tests",
+        action="append",
+        metavar="FILE",
+        help="map and run only these test files (those that reach the mutated module): quicker, and a test "
+        "failing elsewhere does not stop the run; a mutant they miss may be caught by another file",
+    )
     parser.add_argument("mutants", nargs="*", help="run only these mutants (names as printed)")
     args = parser.parse_args(argv)
     if not args.report_only:
-        prepare()
+        prepare(args.tests)
         run_mutmut(args.max_children, args.mutants)
         if args.retest_survivors:
             listed = equivalents()
