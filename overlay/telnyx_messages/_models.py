@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime
 import json
 import sys
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import types
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import (
     IO,
@@ -19,6 +20,7 @@ from typing import (
     Literal,
     Protocol,
     SupportsIndex,
+    TypedDict,
     TypeVar,
     overload,
 )
@@ -341,6 +343,57 @@ class Model:
     # schema does not name are read through additional_properties (by their wire names).
 
 
+class _Draft(type):
+    """The metaclass of a request TypedDict's draft: the class statement as written (its
+    annotations, docstring, `total`), kept as a plain class until first use."""
+
+    __total__: bool
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], total: bool = True) -> _Draft:
+        draft = super().__new__(mcs, name, bases, namespace)
+        draft.__total__ = total
+        return draft
+
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], total: bool = True) -> None:
+        super().__init__(name, bases, namespace)
+
+
+class ParamDraft(metaclass=_Draft):
+    """What a model's module names TypedDict at run time (type checkers see typing.TypedDict): the
+    module's `<Model>Param` classes are written once, as type checkers read them, and become
+    TypedDicts on first use (`lazy_params`). Building a TypedDict compiles each of its postponed
+    annotations, which a program that only reads responses would pay for nothing."""
+
+
+def lazy_params(namespace: dict[str, Any]) -> Callable[[str], Any]:
+    """Takes the drafts out of a module's namespace; returns the module's `__getattr__`, which
+    builds a draft's TypedDict (its bases first) in that namespace when the name is first read."""
+    drafts = {name: value for name, value in namespace.items() if isinstance(value, _Draft) and value is not ParamDraft}
+    for name in drafts:
+        del namespace[name]
+
+    def built(draft: _Draft) -> Any:
+        made = namespace.get(draft.__name__)
+        if made is not None:
+            return made
+        bases = tuple(
+            TypedDict if base is ParamDraft or not isinstance(base, _Draft) else built(base) for base in draft.__bases__
+        )
+        body = {key: value for key, value in vars(draft).items() if key not in ("__dict__", "__weakref__", "__total__")}
+        made = namespace[draft.__name__] = types.new_class(
+            draft.__name__, bases, {"total": draft.__total__}, lambda ns: ns.update(body)
+        )
+        return made
+
+    def __getattr__(name: str) -> Any:
+        draft = drafts.get(name)
+        if draft is None:
+            raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
+        return built(draft)
+
+    return __getattr__
+
+
 __all__ = [
     "UNSET",
     "UUID",
@@ -349,11 +402,13 @@ __all__ = [
     "FileTypes",
     "IsoDateTime",
     "Model",
+    "ParamDraft",
     "RequestFiles",
     "SequenceNotStr",
     "Unset",
     "absent_names",
     "dump_model",
+    "lazy_params",
     "new_model",
     "unknown_fields",
     "uuid_text",
