@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from .support import HISTORY, ROOT
+from .support import HISTORY, ROOT, background
 from .support.pipeline import Workspace
 from .support.pipeline import sha256_of as _sha
 from .support.spec import SPEC_PATH, resolve
@@ -32,6 +33,25 @@ def _needs(*paths: Path) -> None:
 @pytest.fixture
 def pinned_now() -> bytes:
     return SPEC_PATH.read_bytes()
+
+
+# The runs that diff two documents (Redocly CLI, seconds each) are background jobs
+# (tests/support/background.py): they run on the second core while the tests before them run, and
+# each test then checks what its run did.
+Ran = tuple[Workspace, subprocess.CompletedProcess[str]]
+
+
+def _run_on(pinned: Path, *args: str | Callable[[Path], str]) -> Callable[[Path], Ran]:
+    """The work of a job: tools/spec.py with `args` (a callable gets the job's directory) on a
+    workspace whose pin, in its store, is `pinned`."""
+
+    def work(directory: Path) -> Ran:
+        workspace = Workspace(directory, pinned.read_bytes())
+        workspace.stock(pinned.read_bytes())
+        command = workspace.command(*(arg(directory) if callable(arg) else arg for arg in args))
+        return workspace, background.run(command, cwd=ROOT)
+
+    return work
 
 
 def test_the_pulled_spec_is_the_pin() -> None:
@@ -78,12 +98,26 @@ def test_nothing_holding_the_pin_names_the_sha_every_place_and_what_to_do(tmp_pa
     assert not work.pulled.exists()
 
 
-def test_update_from_a_fresh_clone_diffs_against_the_pin_and_stores_the_new_document(tmp_path: Path) -> None:
+UPDATE_FROM_A_FRESH_CLONE = background.Job(
+    "update-from-a-fresh-clone",
+    # No pulled copy: the store is where the pin is.
+    _run_on(
+        FULL / "messages-2025-11-06.yml",
+        *(
+            "update",
+            str(FULL / "messages-2026-02-25.yml"),
+            "--recorded-source",
+            "https://upstream.invalid/messages.yml",
+        ),
+    ),
+)
+
+
+@pytest.mark.background(UPDATE_FROM_A_FRESH_CLONE)
+def test_update_from_a_fresh_clone_diffs_against_the_pin_and_stores_the_new_document() -> None:
     old, new = FULL / "messages-2025-11-06.yml", FULL / "messages-2026-02-25.yml"
     _needs(old, new)
-    work = Workspace(tmp_path, old.read_bytes())
-    work.stock(old.read_bytes())  # no pulled copy: the store is where the pin is
-    result = work.run("update", str(new), "--recorded-source", "https://upstream.invalid/messages.yml")
+    work, result = UPDATE_FROM_A_FRESH_CLONE.result()
     assert result.returncode == 0, result.stderr
     # Every operation and webhook the newer document adds is named, with its operationId.
     new_doc, old_doc = yaml.safe_load(new.read_bytes()), yaml.safe_load(old.read_bytes())
@@ -116,12 +150,16 @@ def test_update_without_the_pinned_document_fails_and_moves_nothing(tmp_path: Pa
     assert work.lock.read_text() == before
 
 
-def test_removing_operations_is_a_major_bump(tmp_path: Path) -> None:
+REMOVING_OPERATIONS = background.Job(
+    "removing-operations", _run_on(FULL / "messages-2026-02-25.yml", "update", str(FULL / "messages-2025-11-06.yml"))
+)
+
+
+@pytest.mark.background(REMOVING_OPERATIONS)
+def test_removing_operations_is_a_major_bump() -> None:
     old, new = FULL / "messages-2026-02-25.yml", FULL / "messages-2025-11-06.yml"
     _needs(old, new)
-    work = Workspace(tmp_path, old.read_bytes())
-    work.stock(old.read_bytes())
-    result = work.run("update", str(new))
+    work, result = REMOVING_OPERATIONS.result()
     assert result.returncode == 0, result.stderr
     assert "breaks callers" in result.stdout
     assert work.read_lock()["package_version"] == "2.0.0"
@@ -130,27 +168,38 @@ def test_removing_operations_is_a_major_bump(tmp_path: Path) -> None:
 # --- spec-check: what scheduled CI runs --------------------------------------------------------
 
 
+def _report_in(directory: Path) -> str:
+    return str(directory / "report.md")
+
+
+SPEC_CHECKS: dict[tuple[str, str], background.Job[Ran]] = {}
+
+
+def _spec_check(pinned: str, upstream: str, code: int, effect: str | None) -> Any:
+    """A case of test_spec_check_exit_codes_against_the_history, its run a background job."""
+    job = background.Job(
+        f"spec-check-{len(SPEC_CHECKS)}", _run_on(FULL / pinned, "check", str(FULL / upstream), "--report", _report_in)
+    )
+    SPEC_CHECKS[pinned, upstream] = job
+    return pytest.param(pinned, upstream, code, effect, marks=pytest.mark.background(job))
+
+
 @pytest.mark.parametrize(
     ("pinned", "upstream", "code", "effect"),
     [
-        ("messages-2026-02-25.yml", "messages-2026-02-25.yml", 0, None),
+        _spec_check("messages-2026-02-25.yml", "messages-2026-02-25.yml", 0, None),
         # The later document adds response fields, request fields and a request enum value.
-        ("messages-2026-02-25.yml", "../../messages.yml", 10, "harmless here"),
-        ("../../messages.yml", "messages-2026-02-25.yml", 20, "breaks callers"),
-        ("messages-2026-02-25.yml", "messages-2025-11-06.yml", 20, "breaks callers"),
+        _spec_check("messages-2026-02-25.yml", "../../messages.yml", 10, "harmless here"),
+        _spec_check("../../messages.yml", "messages-2026-02-25.yml", 20, "breaks callers"),
+        _spec_check("messages-2026-02-25.yml", "messages-2025-11-06.yml", 20, "breaks callers"),
     ],
 )
-def test_spec_check_exit_codes_against_the_history(
-    tmp_path: Path, pinned: str, upstream: str, code: int, effect: str | None
-) -> None:
+def test_spec_check_exit_codes_against_the_history(pinned: str, upstream: str, code: int, effect: str | None) -> None:
     pinned_path, upstream_path = FULL / pinned, FULL / upstream
     _needs(pinned_path, upstream_path)
-    work = Workspace(tmp_path, pinned_path.read_bytes())
-    work.stock(pinned_path.read_bytes())
-    report = tmp_path / "report.md"
-    result = work.run("check", str(upstream_path), "--report", str(report))
+    work, result = SPEC_CHECKS[pinned, upstream].result()
     assert result.returncode == code, result.stdout + result.stderr
-    markdown = report.read_text()
+    markdown = (work.lock.parent / "report.md").read_text()
     assert markdown.startswith("# Upstream spec")
     if effect is not None:
         assert f"For this package: **{effect}**" in markdown
@@ -174,14 +223,22 @@ def _response_enum(document: dict[str, Any]) -> list[str]:
     return enum
 
 
-def test_a_response_enum_value_is_harmless_here_though_redocly_calls_it_breaking(
-    tmp_path: Path, pinned_now: bytes
-) -> None:
-    work = Workspace(tmp_path, pinned_now)
-    work.stock(pinned_now)
-    offered = tmp_path / "offered.yml"
-    offered.write_bytes(_edited(pinned_now, lambda d: _response_enum(d).append("teleported")))
-    result = work.run("check", str(offered), "--report", str(tmp_path / "report.md"))
+def _offered_with_a_response_enum_value(directory: Path) -> str:
+    """The pin with one more value in a response enum, written to `directory`."""
+    offered = directory / "offered.yml"
+    offered.write_bytes(_edited(SPEC_PATH.read_bytes(), lambda d: _response_enum(d).append("teleported")))
+    return str(offered)
+
+
+RESPONSE_ENUM_VALUE = background.Job(
+    "response-enum-value",
+    _run_on(SPEC_PATH, "check", _offered_with_a_response_enum_value, "--report", _report_in),
+)
+
+
+@pytest.mark.background(RESPONSE_ENUM_VALUE)
+def test_a_response_enum_value_is_harmless_here_though_redocly_calls_it_breaking() -> None:
+    _, result = RESPONSE_ENUM_VALUE.result()
     assert result.returncode == 10, result.stdout + result.stderr
     assert "[redocly major; harmless here]" in result.stdout
     assert "enum gained teleported" in result.stdout
