@@ -74,7 +74,6 @@ class FakeTelnyx:
         self.sent: list[Any] = []
         self.requests: list[httpx2.Request] = []
         self._messages: dict[str, dict[str, Any]] = {}
-        self._groups: dict[str, list[str]] = {}
         self._scheduled: set[str] = set()
         self._message_schemas: set[int] | None = None  # the data schemas of the sends (by identity)
         self._keys: dict[str, _Kept] = {}
@@ -363,8 +362,6 @@ class FakeTelnyx:
         example = spec.example(data_schema)
         example = example if isinstance(example, dict) else {}
         document = _fresh(spec, data_schema)
-        recipients = body.get("to")
-        recipients = recipients if isinstance(recipients, list) else [recipients] if recipients else []
         scheduled = "send_at" in body  # queued until then, and cancellable
         for name, value in body.items():
             if name in properties:
@@ -396,8 +393,6 @@ class FakeTelnyx:
             self._messages[document["id"]] = document
             if scheduled:
                 self._scheduled.add(document["id"])
-            if len(recipients) > 1:
-                self._groups[document["id"]] = [document["id"]]
         result = self._model_of(operation, document)
         with self._lock:
             self.sent.append(result)
@@ -466,7 +461,7 @@ class FakeTelnyx:
         with self._lock:
             if message_id not in self._messages:
                 raise Refusal(404, "10005", "Resource not found", f"no group message {message_id}")
-            return [dict(self._messages[i]) for i in self._groups.get(message_id, [message_id])]
+            return [dict(self._messages[message_id])]  # the fake sends each message on its own
 
     def _cancel(self, message_id: str, schema: dict[str, Any]) -> Any:
         with self._lock:
