@@ -706,6 +706,39 @@ def test_a_cancellation_answers_in_the_cancel_schemas_shape(enveloped: bool, tak
     assert [to["status"] for to in cancelled["to"]] == ["cancelled" if takes_cancelled else "queued"]
 
 
+@pytest.mark.parametrize("shape", ["recipients without a status", "no fields"])
+def test_a_cancellation_whose_schema_lacks_a_status_or_any_field(shape: str) -> None:
+    document = copy.deepcopy(FakeTelnyx().spec.document)
+    content = _cancel_schema(document)
+    message = copy.deepcopy(resolve(document, content["schema"]))
+    if shape == "no fields":
+        content["schema"] = {"type": "object", "example": {"note": "cancelled"}}
+    else:
+        items = resolve(document, resolve(document, message["properties"]["to"])["items"])
+        message["properties"]["to"] = {"type": "array", "items": {**items, "properties": {"phone_number": {}}}}
+        content["schema"] = message
+    fake = _fake_on(document)
+    with httpx2.Client(transport=fake.transport(), base_url=SPEC["servers"][0]["url"]) as http:
+        body = {"to": "+13125550002", "text": "Hi", "send_at": "2030-01-01T00:00:00Z"}
+        scheduled = http.post(case_of("ScheduleMessage").path, json=body, headers=AUTHORIZED).json()["data"]
+        answer = http.delete(f"/messages/{scheduled['id']}", headers=AUTHORIZED)
+    assert answer.status_code == 200, answer.text
+    if shape == "no fields":
+        assert answer.json() == content["schema"]["example"]
+    else:
+        assert answer.json()["to"] == scheduled["to"]  # as they were: the schema has no status to set
+
+
+def test_alternatives_are_a_schemas_one_of_or_any_of_else_itself() -> None:
+    from telnyx_messages.testing._fake import _alternatives
+
+    spec = Spec({"paths": {}})
+    first, second = {"type": "integer"}, {"type": "string"}
+    assert _alternatives(spec, {"oneOf": [first, second]}) == [first, second]
+    assert _alternatives(spec, {"anyOf": [first, second]}) == [first, second]
+    assert _alternatives(spec, first) == [first]
+
+
 @pytest.mark.parametrize(
     ("text", "encoding", "expected"),
     [("Hi", None, "GSM-7"), (TWO_UCS2_PARTS, None, "UCS-2"), ("Hi", "auto", "GSM-7"), ("Hi", "ucs2", "ucs2")],
@@ -798,6 +831,26 @@ def test_the_fakes_reading_of_a_spec_takes_every_method_parameter_and_body() -> 
     assert operation.method == "PATCH" and values == {"id": "7"}
 
 
+def test_the_fakes_reading_of_a_spec_s_servers_extensions_schemaless_parameters_and_escaped_names() -> None:
+    document: dict[str, Any] = {
+        "servers": [{"url": "https://api.example.com/X/"}],
+        "paths": {
+            "/things": {
+                "x-internal": {"note": "an extension, not an operation"},
+                "get": {"operationId": "list", "parameters": [{"name": "q", "in": "query"}]},
+            }
+        },
+        "components": {"schemas": {"a~b/c": {"type": "integer"}}},
+    }
+    spec = Spec(document)
+    (operation,) = spec.operations
+    assert spec.base_path == "/X" and spec.route("GET", "/X/things")[0] is operation
+    assert [dict(p.schema) for p in operation.parameters] == [{}]
+    assert spec.resolve({"$ref": "#/components/schemas/a~0b~1c"}) == {"type": "integer"}
+    bare = Spec({"paths": document["paths"]})
+    assert bare.base_path == "" and bare.route("GET", "/things")[0].operation_id == "list"
+
+
 @pytest.mark.parametrize(
     ("format_", "value", "valid"),
     [
@@ -807,6 +860,7 @@ def test_the_fakes_reading_of_a_spec_takes_every_method_parameter_and_body() -> 
         ("date-time", "2026-01-01T00:00:00", False),  # no zone
         ("date-time", "2026-01-01X00:00:00Z", False),
         ("date-time", "2026-01-01", False),
+        ("date-time", "2026-13-01T00:00:00Z", False),  # no such month
         ("date-time", 5, True),  # a format constrains text only
         ("uuid", "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e", True),
         ("uuid", "not-a-uuid", False),

@@ -1,0 +1,163 @@
+"""What the fake makes of a send, held to the spec: what the API sets (when it was received, its
+direction, no errors yet), the request's own choices (its type), the spec example's empties where the
+answer's objects have them (a recipient's, a medium's: not yet known), and the spec's example where a
+required field is given by nothing else. Where today's spec cannot tell a rule apart, a copy of it
+changed in one place can."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import time
+from typing import Any
+
+import httpx2
+import pytest
+from telnyx_messages.testing import FakeTelnyx, FakeTelnyxError
+from telnyx_messages.testing._spec import Spec
+
+from .support.spec import JSON_BODY, absent, at, message_pointer, resolve, where_is
+
+URL = "https://api.telnyx.com/v2"
+AUTHORIZED = {"Authorization": "Bearer k"}
+BODY = {"to": "+13125550002", "from": "+18445550001", "text": "Hi"}
+
+
+def _send(fake: FakeTelnyx, body: dict[str, Any]) -> dict[str, Any]:
+    with httpx2.Client(transport=fake.transport(), base_url=URL) as http:
+        answer = http.post("/messages", json=body, headers=AUTHORIZED)
+    assert answer.status_code == 200, answer.text
+    data: dict[str, Any] = answer.json()["data"]
+    return data
+
+
+def _changed() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A copy of the spec, and its message schema (what SendMessage answers as data), to change."""
+    document = copy.deepcopy(FakeTelnyx().spec.document)
+    return document, resolve(document, at(document, message_pointer(document)))
+
+
+def _fake_on(document: dict[str, Any]) -> FakeTelnyx:
+    fake = FakeTelnyx()
+    fake.spec = Spec(document)
+    return fake
+
+
+def _empties(value: Any) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if v is None or v == [] or v == {}} if isinstance(value, dict) else {}
+
+
+def test_a_sent_message_was_received_now_and_has_no_errors_yet() -> None:
+    fake = FakeTelnyx()
+    message = resolve(fake.spec.document, at(fake.spec.document, message_pointer(fake.spec.document)))
+    before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    data = _send(fake, BODY)
+    after = datetime.datetime.now(datetime.UTC)
+    if "received_at" in message["properties"]:
+        assert before <= datetime.datetime.fromisoformat(data["received_at"]) <= after
+    if "errors" in message["properties"]:
+        assert data["errors"] == []
+
+
+def test_errors_are_none_yet_whatever_the_example_shows() -> None:
+    document, message = _changed()
+    message.setdefault("properties", {})["errors"] = {"type": "array", "items": {"type": "object"}}
+    message["example"] = {**message.get("example", {}), "errors": [{"code": "40001"}]}
+    assert _send(_fake_on(document), BODY)["errors"] == []
+
+
+@pytest.mark.parametrize(
+    ("enum", "expected"),
+    [(None, "outbound"), (["inbound", "outbound"], "outbound"), (["inbound", "sideways"], "inbound")],
+)
+def test_a_sent_message_is_outbound_or_else_the_first_direction_the_spec_takes(
+    enum: list[str] | None, expected: str
+) -> None:
+    document, message = _changed()
+    message["properties"]["direction"] = {"type": "string"} | ({"enum": enum} if enum else {})
+    assert _send(_fake_on(document), BODY)["direction"] == expected
+
+
+def test_the_type_the_request_chose_is_the_messages() -> None:
+    fake = FakeTelnyx()
+    message = resolve(fake.spec.document, at(fake.spec.document, message_pointer(fake.spec.document)))
+    for kind in resolve(fake.spec.document, message["properties"]["type"]).get("enum") or []:
+        assert _send(fake, {**BODY, "type": kind})["type"] == kind
+
+
+def test_a_medium_holds_its_url_and_what_the_examples_medium_leaves_empty() -> None:
+    fake = FakeTelnyx()
+    message = at(fake.spec.document, message_pointer(fake.spec.document))
+    shown = fake.spec.example(message).get("media") or [{}]
+    urls = ["https://example.com/a.png", "https://example.com/b.png"]
+    data = _send(fake, {**BODY, "media_urls": urls})
+    assert data["media"] == [{**_empties(shown[0]), "url": url} for url in urls]
+
+
+def test_a_recipient_and_the_sender_hold_what_the_example_leaves_empty_and_no_other_of_its_values() -> None:
+    document, message = _changed()
+    example = copy.deepcopy(FakeTelnyx().spec.example(message))
+    empty = absent([*example["to"][0], *example["from"]], "carrier")
+    example["to"][0] |= {empty: None, "shown": "illustration"}
+    example["from"] |= {empty: None, "shown": "illustration"}
+    message["example"] = example
+    data = _send(_fake_on(document), BODY)
+    assert [to[empty] for to in data["to"]] == [None] and data["from"][empty] is None
+    assert all("shown" not in part for part in [*data["to"], data["from"]])
+
+
+@pytest.mark.parametrize(("enum", "expected"), [(["sending", "sent"], "sending"), (None, "queued")])
+def test_a_recipients_status_is_queued_or_else_the_first_the_spec_takes(enum: list[str] | None, expected: str) -> None:
+    document, message = _changed()
+    recipient = resolve(document, resolve(document, message["properties"]["to"])["items"])
+    recipient["properties"]["status"] = {"type": "string"} | ({"enum": enum} if enum else {})
+    assert [to["status"] for to in _send(_fake_on(document), BODY)["to"]] == [expected]
+
+
+def test_a_required_field_nothing_else_gives_is_the_specs_example() -> None:
+    document, message = _changed()
+    wanted = absent(message["properties"], "region")
+    message["properties"][wanted] = {"type": "string"}
+    message["example"] = {**message.get("example", {}), wanted: "us-east", "text": "an illustration"}
+    message["required"] = [*message.get("required", []), wanted, "text"]
+    data = _send(_fake_on(document), BODY)
+    assert data[wanted] == message["example"][wanted] and data["text"] == BODY["text"]
+
+
+def test_the_fakes_error_names_what_it_made() -> None:
+    document, message = _changed()
+    message["properties"]["id"]["maxLength"] = 1  # a UUID never fits
+    with pytest.raises(FakeTelnyxError, match=r"made a message the spec refuses"):
+        _send(_fake_on(document), BODY)
+    document, message = _changed()
+    envelope = resolve(document, at(document, where_is(document, "SendMessage", "responses", "200", *JSON_BODY)))
+    wanted = absent(envelope["properties"], "meta")
+    envelope["properties"][wanted] = {"type": "object"}
+    envelope["required"] = [*envelope.get("required", []), wanted]
+    with pytest.raises(FakeTelnyxError, match=r"made a response the spec refuses"):
+        _send(_fake_on(document), BODY)
+
+
+def test_received_at_is_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Etc/GMT-9")
+    time.tzset()
+    try:
+        before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+        data = _send(FakeTelnyx(), BODY)
+        assert before <= datetime.datetime.fromisoformat(data["received_at"]) <= datetime.datetime.now(datetime.UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_field_typed_by_a_list_or_untyped_or_listing_untyped_items_is_taken_as_sent() -> None:
+    document, message = _changed()
+    to = resolve(document, message["properties"]["to"])
+    message["properties"]["to"] = {**to, "type": ["array", "null"]}
+    message["properties"]["subject"] = {"description": "untyped"}
+    data = _send(_fake_on(document), {**BODY, "subject": "Re"})
+    assert [item["phone_number"] for item in data["to"]] == [BODY["to"]] and data["subject"] == "Re"
+    document, message = _changed()
+    listed = absent(message["properties"], "labels")
+    message["properties"][listed] = {"type": "array"}
+    assert _send(_fake_on(document), {**BODY, listed: "urgent"})[listed] == ["urgent"]
