@@ -391,13 +391,13 @@ def test_telnyx_log_switches_logging_on(server: LoopbackServer) -> None:
 def test_loopback_hosts_are_those_ipaddress_names(host: str) -> None:
     import ipaddress
 
-    from telnyx_messages._client import _is_loopback
+    from telnyx_messages._config import is_loopback
 
     try:
         expected = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         expected = False
-    assert _is_loopback(host) is expected
+    assert is_loopback(host) is expected
 
 
 CLIENT_CLASSES = pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
@@ -424,6 +424,23 @@ def test_a_copy_made_after_the_original_was_used_calls_with_its_own_options(serv
         server.reply(Reply(503, b"", {"retry-after-ms": "5"}))
         assert client.messages.retrieve_group_messages(GROUP_ID).data == []
         assert len(server.received) == 3
+
+
+def test_a_copy_makes_its_own_of_a_resource_added_later() -> None:
+    """with_options resets every cached resource, a subclass's too, not a list of names it knows."""
+    from functools import cached_property
+
+    class WithReports(Telnyx):
+        @cached_property
+        def reports(self) -> tuple[str, int]:  # a resource added after with_options was written
+            return (self.base_url, self.max_retries)
+
+    client = WithReports(api_key=API_KEY, base_url="https://one.example/v2", max_retries=2)
+    assert client.reports == ("https://one.example/v2", 2)  # cached on the original first
+    copy = client.with_options(base_url="https://two.example/v2", max_retries=0)
+    assert copy.reports == ("https://two.example/v2", 0)
+    assert client.reports == ("https://one.example/v2", 2)
+    assert copy.with_raw_response is not client.with_raw_response
 
 
 def test_a_copy_keeps_the_permission_for_plain_http_and_names_bad_default_headers() -> None:

@@ -321,16 +321,19 @@ def test_without_the_aiohttp_extra_the_error_names_the_install(monkeypatch: pyte
 
 def test_a_streamed_failure_is_in_the_hierarchy() -> None:
     from telnyx_messages import APIResponseValidationError
+    from telnyx_messages._response import _streamed_failure
 
-    client = Telnyx(api_key=API_KEY)
     request = httpx2.Request("GET", "https://api.telnyx.com/v2/messages/group/x")
-    timed_out = client._streamed_failure(TimeoutError(), request)
+    timed_out = _streamed_failure(TimeoutError(), request, "key-1")
     assert isinstance(timed_out, APITimeoutError)
     assert str(timed_out).endswith(": the attempt took longer than its timeout")
-    undecodable = client._streamed_failure(httpx2.DecodingError("bad gzip", request=request), request)
+    assert timed_out.idempotency_key == "key-1"
+    undecodable = _streamed_failure(httpx2.DecodingError("bad gzip", request=request), request, None)
     assert isinstance(undecodable, APIResponseValidationError) and "bad gzip" in str(undecodable)
+    assert undecodable.idempotency_key is None
     other = ValueError("not ours")
-    assert client._streamed_failure(other, request) is other
+    assert _streamed_failure(other, request, "key-1") is other
+    assert not hasattr(other, "idempotency_key")
 
 
 def test_retries_taken_counts_retries_and_waits(server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,22 +1,20 @@
-"""Telnyx and AsyncTelnyx: thin shells around one core that prepares requests and reads responses.
+"""Telnyx and AsyncTelnyx: thin shells around one core that prepares requests and sends them,
+with retries, until one succeeds or the call fails.
 
 The methods of `client.messages` are generated (telnyx_messages_api.api); each hands its operation,
-its signature and its arguments to `_call` or `_call_raw` here.
+its signature and its arguments to `_call`, `_call_raw` or `_call_streamed` here. The options are
+checked in _config, a response's body read in _response.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import math
-import os
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
-from urllib.parse import urlsplit
 
 import httpx2
 from telnyx_messages_api import models as _models
@@ -28,32 +26,47 @@ from telnyx_messages_api.api import (
     MessagesWithRawResponse,
     MessagesWithStreamingResponse,
 )
-from telnyx_messages_api.types import (
-    NOT_GIVEN,
+
+from . import _event_loop, _json
+from ._calls import NOT_GIVEN, CallOptions, NotGiven, Operation, Timeout
+from ._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    Config,
+    authorization,
+    check_max_response_bytes,
+    check_max_retries,
+    checked_timeout,
+    resolve_base_url,
+)
+from ._deadline import attempt_deadline, transport_with_deadlines
+from ._exceptions import (
+    APIResponseValidationError,
+    ClientClosedError,
+    TelnyxError,
+    connection_error,
+    keyed,
+    other_http_failure,
+    status_error,
+)
+from ._http_clients import AsyncHTTPClient, SyncHTTPClient
+from ._legacy_httpx import adopt_async_client, adopt_client
+from ._logging import logger, setup_logging
+from ._request_building import IDEMPOTENCY_KEY, check_headers, prepare
+from ._response import (
     APIResponse,
     AsyncAPIResponse,
     AsyncStreamedAPIResponse,
-    CallOptions,
-    NotGiven,
-    Operation,
     StreamedAPIResponse,
-    Timeout,
+    aread_body,
+    astreamed_chunks,
+    read_body,
+    streamed_chunks,
+    with_content,
 )
-
-from . import _json
-from ._deadline import attempt_deadline, transport_with_deadlines
-from ._exceptions import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APITimeoutError,
-    ClientClosedError,
-    ResponseTooLargeError,
-    TelnyxError,
-    status_error,
-)
-from ._legacy_httpx import LegacyAsyncClient, LegacyClient, adopt_async_client, adopt_client, as_httpx2_timeout
-from ._logging import logger, setup_logging
-from ._request_building import IDEMPOTENCY_KEY, check_headers, prepare
 from ._retries import RetryPolicy
 
 if TYPE_CHECKING:
@@ -71,83 +84,39 @@ __all__ = [
     "Telnyx",
 ]
 
-DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
-DEFAULT_TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
-DEFAULT_MAX_RETRIES = 2
-# What a response body may decompress to before the client stops reading it (memory stays bounded).
-DEFAULT_MAX_RESPONSE_BYTES = 32 << 20
-USER_AGENT = "telnyx-messages-python"
-
 T = TypeVar("T")
 R = TypeVar("R")  # a resource form of client.messages
 TimeoutTypes = Timeout
+_connection_error = connection_error  # its name here before it moved to _exceptions
 
 
-_IPV6_LOOPBACK = bytes(15) + b"\x01"
-
-
-def _is_loopback(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1. Read with socket, which httpx2 has loaded: importing ipaddress
-    would add milliseconds to every cold start."""
-    if host == "localhost":
-        return True
-    try:
-        return socket.inet_pton(socket.AF_INET, host)[0] == 127
-    except OSError:
-        pass
-    try:
-        return socket.inet_pton(socket.AF_INET6, host) == _IPV6_LOOPBACK
-    except OSError:
-        return False
-
-
-def _resolve_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
-    url = base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL
-    if not isinstance(url, str):
-        raise TypeError(f"base_url must be str, got {type(url).__name__}")
-    url = url.rstrip("/")
-    if not url.isascii() or not url.isprintable() or " " in url:
-        raise ValueError(f"base_url must be a URL of printable ASCII, got {url!r}")
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"base_url must be an http(s) URL, got {url!r}")
-    if parts.query or parts.fragment or url.endswith(("?", "#")):
-        raise ValueError(f"base_url must not have a query or fragment (the path is appended to it), got {url!r}")
-    try:
-        parts.port  # noqa: B018  (raises on a port that is no number)
-        httpx2.URL(url)
-    except (ValueError, httpx2.InvalidURL) as exc:
-        raise ValueError(f"base_url is not a valid URL: {exc}") from None
-    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
-        raise ValueError(
-            f"base_url {url!r} is plain http to a non-loopback host: the API key would cross the network "
-            "in clear text. Use https, or pass allow_insecure_http=True if you mean it."
-        )
-    return url
-
-
-class _Config(NamedTuple):
-    """What a client and its `with_options` copies hold. The key is not here: it lives only in the
-    headers given to httpx, which masks it in every repr. (A tuple: a dataclass costs the import.)"""
-
-    base_url: str
-    timeout: TimeoutTypes
-    max_retries: int
-    default_query: Mapping[str, object]
-    max_response_bytes: int
-
-
-H = TypeVar("H", httpx2.Client, httpx2.AsyncClient)
+# What the client sends with (a protocol: an httpx2 client, or a legacy httpx one adapted).
+H = TypeVar("H", SyncHTTPClient, AsyncHTTPClient)
 # What a caller may pass as http_client: an httpx2 client, or a legacy httpx one (_legacy_httpx).
 U = TypeVar("U")
+
+
+_CACHED_PROPERTIES: dict[type, tuple[str, ...]] = {}
+
+
+def _cached_properties(cls: type) -> tuple[str, ...]:
+    """The names of a client class's cached properties (its resources, subclasses' too): a copy made
+    by with_options makes its own, on its own options."""
+    names = _CACHED_PROPERTIES.get(cls)
+    if names is None:
+        found = (
+            name for klass in cls.__mro__ for name, value in vars(klass).items() if isinstance(value, cached_property)
+        )
+        names = _CACHED_PROPERTIES[cls] = tuple(found)
+    return names
 
 
 class _BaseClient(Generic[H, U]):
     """Everything but I/O: configuration, building requests, reading responses."""
 
-    _config: _Config
+    _config: Config
     # The HTTP client the client sends with, made or given: close() closes it, and copies share it.
-    _http: H | LegacyClient | LegacyAsyncClient
+    _http: H
     _request_headers: dict[str, str]  # what each request adds to the HTTP client's own headers
     # What the waits between attempts are multiplied by: 0 on telnyx_messages.testing's clients, whose
     # tests do not wait out backoffs.
@@ -162,7 +131,7 @@ class _BaseClient(Generic[H, U]):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
-        http_client: H | U | None = None,
+        http_client: U | None = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         public_key: str | None = None,
@@ -176,13 +145,12 @@ class _BaseClient(Generic[H, U]):
             except PublicKeyError as exc:
                 raise PublicKeyError(f"public_key of {type(self).__name__}: {exc}") from None
         self._public_key = public_key  # for client.webhooks; else TELNYX_PUBLIC_KEY when used
-        _check_max_retries(max_retries)
-        if not isinstance(max_response_bytes, int) or max_response_bytes < 1:
-            raise ValueError(f"max_response_bytes must be a positive int, got {max_response_bytes!r}")
+        check_max_retries(max_retries)
+        check_max_response_bytes(max_response_bytes)
         self._allow_insecure_http = allow_insecure_http
-        self._config = _Config(
-            base_url=_resolve_base_url(base_url, allow_insecure_http),
-            timeout=_checked_timeout(timeout),
+        self._config = Config(
+            base_url=resolve_base_url(base_url, allow_insecure_http),
+            timeout=checked_timeout(timeout),
             max_retries=max_retries,
             default_query=dict(default_query or {}),
             max_response_bytes=max_response_bytes,
@@ -193,7 +161,7 @@ class _BaseClient(Generic[H, U]):
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
             **check_headers(default_headers or {}, "default_headers"),
-            "Authorization": _authorization(api_key),
+            "Authorization": authorization(api_key),
         }
         if http_client is None:
             # Given once to a client of our own: merged into every request by httpx at no cost,
@@ -207,7 +175,7 @@ class _BaseClient(Generic[H, U]):
     def _new_http_client(self, headers: dict[str, str]) -> H:
         raise NotImplementedError
 
-    def _adopt(self, http_client: H | U) -> H | LegacyClient | LegacyAsyncClient:
+    def _adopt(self, http_client: U) -> H:
         raise NotImplementedError
 
     @cached_property
@@ -247,21 +215,21 @@ class _BaseClient(Generic[H, U]):
         with it and its copies). Headers given here replace this client's of the same name."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
-        for cached in ("messages", "with_raw_response", "with_streaming_response"):
-            copy.__dict__.pop(cached, None)  # the resources of this client, cached
+        for cached in _cached_properties(type(self)):
+            copy.__dict__.pop(cached, None)  # this client's resources, made on its options
         if max_retries is not None:
-            _check_max_retries(max_retries)
+            check_max_retries(max_retries)
         copy._config = self._config._replace(
             base_url=self._config.base_url
             if base_url is None
-            else _resolve_base_url(base_url, self._allow_insecure_http),
-            timeout=self._config.timeout if isinstance(timeout, NotGiven) else _checked_timeout(timeout),
+            else resolve_base_url(base_url, self._allow_insecure_http),
+            timeout=self._config.timeout if isinstance(timeout, NotGiven) else checked_timeout(timeout),
             max_retries=self._config.max_retries if max_retries is None else max_retries,
             default_query={**self._config.default_query, **(default_query or {})},
         )
         extra = dict(check_headers(default_headers or {}, "default_headers"))
         if api_key is not None:
-            extra["Authorization"] = _authorization(api_key)
+            extra["Authorization"] = authorization(api_key)
         copy._request_headers = {**self._request_headers, **extra}
         return copy
 
@@ -277,16 +245,14 @@ class _BaseClient(Generic[H, U]):
         """The request, its retry rules, and its Idempotency-Key where the caller gave it (see _given_key)."""
         prepared = prepare(operation, method, arguments, options, self._config.default_query)
         if options.max_retries is not None:
-            _check_max_retries(options.max_retries)
+            check_max_retries(options.max_retries)
         request = self._http.build_request(
             prepared.method,
             self._config.base_url + prepared.path,
             params=prepared.params or None,
             headers={**self._request_headers, **prepared.headers},
             content=prepared.content,
-            timeout=self._config.timeout
-            if isinstance(options.timeout, NotGiven)
-            else _checked_timeout(options.timeout),
+            timeout=self._config.timeout if isinstance(options.timeout, NotGiven) else checked_timeout(options.timeout),
         )
         policy = RetryPolicy(
             max_retries=self._config.max_retries if options.max_retries is None else options.max_retries,
@@ -323,7 +289,7 @@ class _BaseClient(Generic[H, U]):
         else:
             delay = policy.after_exception(outcome, attempt)
             if delay is None:
-                raise _connection_error(outcome, request) from outcome
+                raise connection_error(outcome, request) from outcome
         if logger.isEnabledFor(logging.INFO):
             what = f"the same key in progress, wait {waited + 1}" if in_progress else f"retry {attempt + 1}"
             key = f", Idempotency-Key {policy.idempotency_key}" if policy.keyed else ""
@@ -340,37 +306,6 @@ class _BaseClient(Generic[H, U]):
         if self._http.is_closed:
             raise ClientClosedError(f"{type(self).__name__} is closed: make a new client, or call before close()")
 
-    def _refuse_declared_size(self, response: httpx2.Response) -> None:
-        """Before reading: a body whose declared (uncompressed) length is over the limit."""
-        declared = response.headers.get("content-length", "")
-        compressed = "content-encoding" in response.headers  # then the length is not what it inflates to
-        if declared.isdigit() and int(declared) > self._config.max_response_bytes and not compressed:
-            raise self._too_large(response)
-
-    def _within_limits(self, response: httpx2.Response, read: int, deadline: float | None) -> None:
-        """While reading: raises once the body read is over the size limit or the attempt over the deadline."""
-        if read > self._config.max_response_bytes:
-            raise self._too_large(response)
-        if deadline is not None and time.monotonic() > deadline:
-            raise httpx2.ReadTimeout("the attempt took longer than its timeout", request=response.request)
-
-    def _too_large(self, response: httpx2.Response) -> ResponseTooLargeError:
-        limit = self._config.max_response_bytes
-        return ResponseTooLargeError(response, f"is over the client's max_response_bytes ({limit}); not read further")
-
-    @staticmethod
-    def _body_read(response: httpx2.Response, chunks: list[bytes]) -> httpx2.Response:
-        response._content = b"".join(chunks)  # what Response.read() sets: .content and .json() read it
-        return response
-
-    @staticmethod
-    def _other_failure(exc: httpx2.HTTPError, request: httpx2.Request) -> TelnyxError:
-        """An httpx error that is not a transport failure, in the hierarchy."""
-        if isinstance(exc, httpx2.DecodingError):
-            response = httpx2.Response(502, request=request)
-            return APIResponseValidationError(response, f"does not decode ({type(exc).__name__}): {exc}")
-        return APIConnectionError(f"Request failed ({type(exc).__name__}): {exc}", request=request)
-
     @staticmethod
     def _parse(operation: Operation[T], response: httpx2.Response) -> T:
         """A successful response's body as the operation's result model, which keeps the API's id
@@ -385,16 +320,6 @@ class _BaseClient(Generic[H, U]):
         parsed._x_request_id = response.headers.get("x-request-id")  # type: ignore[attr-defined]
         return parsed
 
-    def _streamed_failure(self, exc: Exception, request: httpx2.Request) -> Exception:
-        """An error met while a streamed body is read, in the hierarchy (the key set on it)."""
-        if isinstance(exc, TimeoutError):
-            exc = httpx2.ReadTimeout("the attempt took longer than its timeout", request=request)
-        if isinstance(exc, httpx2.TransportError):
-            return _connection_error(exc, request)
-        if isinstance(exc, httpx2.HTTPError):
-            return self._other_failure(exc, request)
-        return exc
-
 
 class _Retry(NamedTuple):
     """Try again after `delay` seconds, as retry `attempt` having waited out `waited` 409s (a 409 to
@@ -403,49 +328,6 @@ class _Retry(NamedTuple):
     delay: float
     attempt: int
     waited: int
-
-
-def _authorization(api_key: str | None) -> str:
-    """The Authorization header for a key, checked so that no later error (h11 refusing a newline,
-    an encoder refusing a non-ASCII character) can quote it: messages here never hold the key."""
-    key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
-    if not key:
-        raise TelnyxError("No API key: pass api_key= or set the TELNYX_API_KEY environment variable.")
-    if not isinstance(key, str):
-        raise TypeError(f"api_key must be str, got {type(key).__name__}")
-    if key != key.strip():
-        raise ValueError("api_key starts or ends with white space or a line break (read from a file? strip it)")
-    if not key.isascii() or not key.isprintable():
-        raise ValueError("api_key holds a character that is not printable ASCII; a Telnyx key never does")
-    if key[:7].lower() == "bearer ":
-        raise ValueError("api_key starts with 'Bearer ': pass the key alone (the client sends it as a Bearer token)")
-    return f"Bearer {key}"
-
-
-def _checked_timeout(timeout: object) -> TimeoutTypes:
-    """A timeout as httpx2 takes it: None (no limit), seconds, or an httpx2/httpx Timeout whose parts
-    are each None or seconds; seconds are finite and above 0 (a call with 0, a negative number or NaN
-    could only time out)."""
-    converted = as_httpx2_timeout(timeout)
-    if converted is None:
-        return None
-    if isinstance(converted, httpx2.Timeout):
-        for part, seconds in converted.as_dict().items():
-            if seconds is not None and not _is_seconds(seconds):
-                raise ValueError(f"timeout's {part} part must be None or a number of seconds > 0, got {seconds!r}")
-        return converted
-    if not _is_seconds(converted):
-        raise ValueError(f"timeout must be None, a number of seconds > 0 or an httpx2.Timeout, got {timeout!r}")
-    return float(converted)
-
-
-def _is_seconds(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-
-
-def _check_max_retries(max_retries: int) -> None:
-    if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-        raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
 
 
 def _given_key(
@@ -460,28 +342,14 @@ def _given_key(
     return key if any(name.lower() == header for name in options.extra_headers or {}) else None
 
 
-def _connection_error(exc: httpx2.TransportError, request: httpx2.Request) -> APIConnectionError:
-    """The error of a call that got no response, naming where it went (method, host and port; the
-    URL's path and query stay out, and no key is ever in them)."""
-    url = request.url
-    port = url.port or (443 if url.scheme == "https" else 80)
-    where = f"{request.method} {url.host}:{port}"
-    why = f": {exc}" if str(exc) else ""  # anyio's timeouts have no text
-    if isinstance(exc, httpx2.TimeoutException):
-        return APITimeoutError(f"Request timed out ({type(exc).__name__}) for {where}{why}", request=request)
-    return APIConnectionError(f"Connection error ({type(exc).__name__}) for {where}{why}", request=request)
-
-
-class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
+class Telnyx(_BaseClient[SyncHTTPClient, "httpx2.Client | httpx.Client"]):
     """The synchronous client. `client.messages` holds the operations."""
 
-    _http: httpx2.Client | LegacyClient
-
-    def _new_http_client(self, headers: dict[str, str]) -> httpx2.Client:
+    def _new_http_client(self, headers: dict[str, str]) -> SyncHTTPClient:
         # Its transport bounds each read by what is left of the attempt (see _deadline).
         return httpx2.Client(headers=headers, follow_redirects=False, transport=transport_with_deadlines())
 
-    def _adopt(self, http_client: httpx2.Client | httpx.Client) -> httpx2.Client | LegacyClient:
+    def _adopt(self, http_client: httpx2.Client | httpx.Client) -> SyncHTTPClient:
         return adopt_client(http_client)
 
     @cached_property
@@ -526,7 +394,7 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
             response, retries, _ = self._exchange(request, policy, given_key, stream=False)
             return APIResponse(response, self._parse(operation, response), retries)
         except TelnyxError as error:
-            error.idempotency_key = policy.idempotency_key  # to retry later with, and still send once
+            keyed(error, policy.idempotency_key)
             raise
 
     @contextlib.contextmanager
@@ -537,35 +405,15 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
         try:
             response, retries, deadline = self._exchange(request, policy, given_key, stream=True)
         except TelnyxError as error:
-            error.idempotency_key = policy.idempotency_key
+            keyed(error, policy.idempotency_key)
             raise
-
-        def chunks() -> Iterator[bytes]:
-            read = 0
-            iterator = response.iter_bytes()
-            try:
-                while True:
-                    with attempt_deadline(deadline):
-                        chunk = next(iterator, None)
-                    if chunk is None:
-                        return
-                    read += len(chunk)
-                    self._within_limits(response, read, deadline)
-                    yield chunk
-            except Exception as exc:
-                failure = self._streamed_failure(exc, request)
-                if isinstance(failure, TelnyxError):
-                    failure.idempotency_key = policy.idempotency_key
-                response.close()
-                if failure is exc:
-                    raise
-                raise failure from exc
+        chunks = streamed_chunks(response, self._config.max_response_bytes, deadline, policy.idempotency_key)
 
         def parse(content: bytes) -> T:
-            return self._parse(operation, self._body_read(response, [content]))
+            return self._parse(operation, with_content(response, [content]))
 
         try:
-            yield StreamedAPIResponse(response, chunks(), parse, retries)
+            yield StreamedAPIResponse(response, chunks, parse, retries)
         finally:
             response.close()
 
@@ -584,7 +432,7 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
             except httpx2.TransportError as exc:
                 outcome = exc
             except httpx2.HTTPError as exc:
-                raise self._other_failure(exc, request) from exc
+                raise other_http_failure(exc, request) from exc
             step = self._after_attempt(request, policy, given_key, outcome, attempt, waited, started)
             if not isinstance(step, _Retry):
                 return step, attempt + waited, deadline
@@ -592,35 +440,20 @@ class Telnyx(_BaseClient[httpx2.Client, "httpx.Client"]):
             attempt, waited = step.attempt, step.waited
 
     def _attempt(self, request: httpx2.Request, deadline: float | None, stream: bool) -> httpx2.Response:
-        """One request, its body read (decompressed) within the size limit and the deadline; a
-        successful one's body left unread when `stream`."""
+        """One request, its body read within the size limit and the deadline (unread: a successful one's
+        when `stream`)."""
         with attempt_deadline(deadline):
             response = self._http.send(request, stream=True)
-            try:
-                self._refuse_declared_size(response)
-                if stream and response.is_success:
-                    return response
-                chunks, read = [], 0
-                for chunk in response.iter_bytes():
-                    read += len(chunk)
-                    self._within_limits(response, read, deadline)
-                    chunks.append(chunk)
-            except BaseException:
-                response.close()
-                raise
-            response.close()
-        return self._body_read(response, chunks)
+            return read_body(response, self._config.max_response_bytes, deadline, stream)
 
 
-class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
+class AsyncTelnyx(_BaseClient[AsyncHTTPClient, "httpx2.AsyncClient | httpx.AsyncClient"]):
     """The asynchronous client. `client.messages` holds the operations, as coroutines."""
 
-    _http: httpx2.AsyncClient | LegacyAsyncClient
-
-    def _new_http_client(self, headers: dict[str, str]) -> httpx2.AsyncClient:
+    def _new_http_client(self, headers: dict[str, str]) -> AsyncHTTPClient:
         return httpx2.AsyncClient(headers=headers, follow_redirects=False)
 
-    def _adopt(self, http_client: httpx2.AsyncClient | httpx.AsyncClient) -> httpx2.AsyncClient | LegacyAsyncClient:
+    def _adopt(self, http_client: httpx2.AsyncClient | httpx.AsyncClient) -> AsyncHTTPClient:
         return adopt_async_client(http_client)
 
     @cached_property
@@ -664,7 +497,7 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
             response, retries, _ = await self._exchange(request, policy, given_key, stream=False)
             return AsyncAPIResponse(response, self._parse(operation, response), retries)
         except TelnyxError as error:
-            error.idempotency_key = policy.idempotency_key
+            keyed(error, policy.idempotency_key)
             raise
 
     @contextlib.asynccontextmanager
@@ -675,35 +508,15 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
         try:
             response, retries, deadline = await self._exchange(request, policy, given_key, stream=True)
         except TelnyxError as error:
-            error.idempotency_key = policy.idempotency_key
+            keyed(error, policy.idempotency_key)
             raise
-
-        async def chunks() -> AsyncIterator[bytes]:
-            read = 0
-            iterator = response.aiter_bytes()
-            try:
-                while True:
-                    async with _deadline_scope(deadline):
-                        chunk = await anext(iterator, None)
-                    if chunk is None:
-                        return
-                    read += len(chunk)
-                    self._within_limits(response, read, None)
-                    yield chunk
-            except Exception as exc:
-                failure = self._streamed_failure(exc, request)
-                if isinstance(failure, TelnyxError):
-                    failure.idempotency_key = policy.idempotency_key
-                await response.aclose()
-                if failure is exc:
-                    raise
-                raise failure from exc
+        chunks = astreamed_chunks(response, self._config.max_response_bytes, deadline, policy.idempotency_key)
 
         def parse(content: bytes) -> T:
-            return self._parse(operation, self._body_read(response, [content]))
+            return self._parse(operation, with_content(response, [content]))
 
         try:
-            yield AsyncStreamedAPIResponse(response, chunks(), parse, retries)
+            yield AsyncStreamedAPIResponse(response, chunks, parse, retries)
         finally:
             await response.aclose()
 
@@ -722,35 +535,22 @@ class AsyncTelnyx(_BaseClient[httpx2.AsyncClient, "httpx.AsyncClient"]):
             except httpx2.TransportError as exc:
                 outcome = exc
             except httpx2.HTTPError as exc:
-                raise self._other_failure(exc, request) from exc
+                raise other_http_failure(exc, request) from exc
             step = self._after_attempt(request, policy, given_key, outcome, attempt, waited, started)
             if not isinstance(step, _Retry):
                 return step, attempt + waited, deadline
-            await _sleep(step.delay * self._retry_delay_scale)
+            await _event_loop.sleep(step.delay * self._retry_delay_scale)
             attempt, waited = step.attempt, step.waited
 
     async def _attempt(self, request: httpx2.Request, deadline: float | None, stream: bool) -> httpx2.Response:
-        """One request, its body read (decompressed) within the size limit; the whole attempt,
-        headers included, cancelled at its deadline. A successful one's body left unread when `stream`."""
+        """One request, its body read within the size limit (unread: a successful one's when `stream`);
+        the whole attempt, headers included, cancelled at its deadline."""
         try:
-            async with _deadline_scope(deadline):
+            async with _event_loop.deadline_scope(deadline):
                 response = await self._http.send(request, stream=True)
-                try:
-                    self._refuse_declared_size(response)
-                    if stream and response.is_success:
-                        return response
-                    chunks, read = [], 0
-                    async for chunk in response.aiter_bytes():
-                        read += len(chunk)
-                        self._within_limits(response, read, None)
-                        chunks.append(chunk)
-                except BaseException:
-                    await response.aclose()
-                    raise
-                await response.aclose()
+                return await aread_body(response, self._config.max_response_bytes, stream)
         except TimeoutError:
             raise httpx2.ReadTimeout("the attempt took longer than its timeout", request=request) from None
-        return self._body_read(response, chunks)
 
 
 class ClientLevelForm(Generic[R]):
@@ -763,44 +563,3 @@ class ClientLevelForm(Generic[R]):
     @property
     def messages(self) -> R:
         return self._messages()
-
-
-def _on_asyncio() -> bool:
-    """Whether the running loop is asyncio's (else trio's, reached through anyio)."""
-    import asyncio  # here, not at the top: importing asyncio costs a sync program's cold start
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _deadline_scope(deadline: float | None) -> Any:
-    """An async scope that cancels its body at `deadline` (time.monotonic()): asyncio's own, cheap,
-    on asyncio (its clock is time.monotonic); anyio's elsewhere."""
-    if _on_asyncio():
-        import asyncio
-
-        return asyncio.timeout_at(deadline)
-    return _anyio_deadline_scope(deadline)
-
-
-@contextlib.asynccontextmanager
-async def _anyio_deadline_scope(deadline: float | None) -> AsyncIterator[None]:
-    import anyio
-
-    # A plain context manager, unlike asyncio's; it raises TimeoutError as asyncio's does.
-    with anyio.fail_after(None if deadline is None else max(deadline - time.monotonic(), 0)):
-        yield
-
-
-async def _sleep(seconds: float) -> None:
-    if _on_asyncio():
-        import asyncio
-
-        await asyncio.sleep(seconds)
-    else:
-        import anyio
-
-        await anyio.sleep(seconds)

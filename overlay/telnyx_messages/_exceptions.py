@@ -255,3 +255,29 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     pass
+
+
+def keyed(error: TelnyxError, idempotency_key: str | None) -> TelnyxError:
+    """`error` with the Idempotency-Key its call sent: to retry later with, and still send once."""
+    error.idempotency_key = idempotency_key
+    return error
+
+
+def connection_error(exc: httpx2.TransportError, request: httpx2.Request) -> APIConnectionError:
+    """The error of a call that got no response, naming where it went (method, host and port; the
+    URL's path and query stay out, and no key is ever in them)."""
+    url = request.url
+    port = url.port or (443 if url.scheme == "https" else 80)
+    where = f"{request.method} {url.host}:{port}"
+    why = f": {exc}" if str(exc) else ""  # anyio's timeouts have no text
+    if isinstance(exc, httpx2.TimeoutException):
+        return APITimeoutError(f"Request timed out ({type(exc).__name__}) for {where}{why}", request=request)
+    return APIConnectionError(f"Connection error ({type(exc).__name__}) for {where}{why}", request=request)
+
+
+def other_http_failure(exc: httpx2.HTTPError, request: httpx2.Request) -> TelnyxError:
+    """An httpx error that is not a transport failure, in the hierarchy."""
+    if isinstance(exc, httpx2.DecodingError):
+        response = httpx2.Response(502, request=request)
+        return APIResponseValidationError(response, f"does not decode ({type(exc).__name__}): {exc}")
+    return APIConnectionError(f"Request failed ({type(exc).__name__}): {exc}", request=request)

@@ -9,14 +9,42 @@ extra, the httpx-aiohttp transport the official SDK uses).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import httpx2
 
 from ._deadline import transport_with_deadlines
 from ._exceptions import MissingDependencyError
 
-__all__ = ["DefaultAioHttpClient", "DefaultAsyncHttpxClient", "DefaultHttpxClient"]
+__all__ = ["AsyncHTTPClient", "DefaultAioHttpClient", "DefaultAsyncHttpxClient", "DefaultHttpxClient", "SyncHTTPClient"]
+
+
+class _BuildsRequests(Protocol):
+    @property
+    def is_closed(self) -> bool: ...
+
+    def build_request(
+        self, method: str, url: str, *, params: Any = ..., headers: Any = ..., content: Any = ..., timeout: Any = ...
+    ) -> httpx2.Request: ...
+
+
+class SyncHTTPClient(_BuildsRequests, Protocol):
+    """What Telnyx uses of its HTTP client: an httpx2.Client, or a user's httpx.Client adapted
+    (_legacy_httpx.LegacyClient)."""
+
+    def send(self, request: httpx2.Request, *, stream: Literal[True]) -> httpx2.Response: ...
+
+    def close(self) -> None: ...
+
+
+class AsyncHTTPClient(_BuildsRequests, Protocol):
+    """What AsyncTelnyx uses of its HTTP client: an httpx2.AsyncClient, or a user's httpx.AsyncClient
+    adapted (_legacy_httpx.LegacyAsyncClient)."""
+
+    async def send(self, request: httpx2.Request, *, stream: Literal[True]) -> httpx2.Response: ...
+
+    async def aclose(self) -> None: ...
+
 
 # What httpx2's transport takes of a client's keyword arguments when the client makes it.
 _TRANSPORT_OPTIONS = ("verify", "cert", "trust_env", "http1", "http2", "limits")
