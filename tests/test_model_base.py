@@ -1,0 +1,147 @@
+"""What every model inherits from telnyx_messages._models.Model (the dumps with their options, equality,
+repr, the fields set, the unknown fields), and the request TypedDicts built on first use (lazy_params)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import typing
+from typing import Any
+
+import pytest
+from telnyx_messages._models import Model, ParamDraft, lazy_params
+from telnyx_messages_api import models as generated_models
+
+from .support.spec import message_example
+
+
+def _message(**changes: Any) -> Any:
+    return generated_models.OutboundMessagePayload.from_dict({**message_example(), **changes})
+
+
+def _attribute_names(model: Any) -> list[str]:
+    return [name for name, _ in type(model)._fields_]
+
+
+def test_to_dict_writes_the_document_back_and_honours_its_options() -> None:
+    document = {**message_example(), "received_at": "2019-01-23T18:10:02.574Z", "cost": None}
+    message = generated_models.OutboundMessagePayload.from_dict(document)
+    assert message.to_dict(mode="json") == document
+    python = message.to_dict()
+    assert python.keys() == document.keys() and isinstance(python["received_at"], datetime.datetime)
+    assert "from" in python and "from_" in message.to_dict(use_api_names=False)
+    assert "cost" not in message.to_dict(mode="json", exclude_none=True)
+    every = message.to_dict(exclude_unset=False, use_api_names=False)
+    assert list(every) == _attribute_names(message)
+
+
+def test_to_json_is_to_dicts_json_text_indented_or_compact() -> None:
+    message = _message(not_in_the_spec=1)
+    assert json.loads(message.to_json()) == message.to_dict(mode="json")
+    assert "\n  " in message.to_json() and "\n" not in message.to_json(indent=None)
+    assert "text" not in json.loads(_message(text=None).to_json(exclude_none=True))
+    assert "from_" in json.loads(message.to_json(use_api_names=False))
+    assert json.loads(message.to_json(exclude_unset=False)).keys() >= {"from", "not_in_the_spec"}
+
+
+def test_model_dump_is_by_attribute_name_every_field_unless_asked_otherwise() -> None:
+    message = _message(received_at="2019-01-23T18:10:02.574Z", not_in_the_spec=1)
+    dumped = message.model_dump()
+    assert list(dumped) == [*_attribute_names(message), "not_in_the_spec"]
+    assert isinstance(dumped["received_at"], datetime.datetime)
+    assert message.model_dump(mode="json")["received_at"] == "2019-01-23T18:10:02.574Z"
+    assert "from" in message.model_dump(by_alias=True) and "from_" not in message.model_dump(by_alias=True)
+    assert set(message.model_dump(exclude_unset=True)) == {*message.model_fields_set, "not_in_the_spec"}
+    assert None not in message.model_dump(exclude_none=True).values()
+    text = message.model_dump_json()
+    assert json.loads(text) == message.model_dump(mode="json") and "\n" not in text
+    assert "\n  " in message.model_dump_json(indent=2)
+    assert "from" in json.loads(message.model_dump_json(by_alias=True))
+    assert set(json.loads(message.model_dump_json(exclude_unset=True))) == set(message.model_dump(exclude_unset=True))
+    assert None not in json.loads(message.model_dump_json(exclude_none=True)).values()
+
+
+def test_models_are_equal_by_value_and_not_hashable() -> None:
+    assert _message() == _message()
+    assert _message() != _message(text="another")
+    assert _message() != _message(not_in_the_spec=1)
+    assert _message() != generated_models.OutboundMessagePayloadTo()
+    assert _message().__eq__(object()) is NotImplemented
+    made = generated_models.OutboundMessagePayloadTo(carrier="c")
+    assert made == generated_models.OutboundMessagePayloadTo(carrier="c")
+    with pytest.raises(TypeError):
+        hash(made)
+
+
+def test_repr_shows_the_fields_set_and_the_unknown_ones() -> None:
+    made = generated_models.OutboundMessagePayloadTo(carrier="c")
+    assert repr(made) == "OutboundMessagePayloadTo(carrier='c')"
+    made.additional_properties["x"] = 1
+    assert repr(made) == "OutboundMessagePayloadTo(carrier='c', additional_properties={'x': 1})"
+    assert repr(generated_models.OutboundMessagePayloadTo.from_dict({"x": 1})) == (
+        "OutboundMessagePayloadTo(additional_properties={'x': 1})"
+    )
+
+
+def test_model_fields_set_is_what_the_document_held_or_what_code_set() -> None:
+    document = message_example()
+    message = generated_models.OutboundMessagePayload.from_dict({**document, "cost": None})
+    wire = dict(generated_models.OutboundMessagePayload._fields_)
+    assert {wire[name] for name in message.model_fields_set} == set(document) | {"cost"}
+    assert generated_models.OutboundMessagePayloadTo(carrier="c", status=None).model_fields_set == {"carrier"}
+
+
+def test_request_id_is_none_but_for_a_calls_result() -> None:
+    message = _message()
+    assert message._request_id is None
+    message._x_request_id = "req-1"
+    assert message._request_id == "req-1"
+
+
+def test_additional_properties_are_read_set_and_listed() -> None:
+    made = generated_models.OutboundMessagePayloadTo()
+    assert made.additional_properties == {} and made.additional_keys == []
+    made.additional_properties = {"a": 1, "b": 2}
+    assert made.additional_keys == ["a", "b"] and made.to_dict()["a"] == 1
+    assert _message(not_in_the_spec=1).additional_keys == ["not_in_the_spec"]
+
+
+def test_the_base_writes_no_document_of_its_own() -> None:
+    with pytest.raises(NotImplementedError):
+        Model()._document()
+
+
+def _drafts() -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__name__": "drafts", "ParamDraft": ParamDraft}
+
+    class _ThingRequiredParam(ParamDraft):
+        name: str
+
+    class ThingParam(_ThingRequiredParam, total=False):
+        """A thing."""
+
+        size: int
+
+    ThingParam.__wire_names__ = {"size": "size"}  # type: ignore[attr-defined]
+    namespace.update(_ThingRequiredParam=_ThingRequiredParam, ThingParam=ThingParam, other=1)
+    return namespace
+
+
+def test_lazy_params_builds_a_drafts_typeddict_on_first_use_with_its_base() -> None:
+    namespace = _drafts()
+    getattr_ = lazy_params(namespace)
+    assert "ThingParam" not in namespace and "_ThingRequiredParam" not in namespace
+    assert namespace["other"] == 1 and namespace["ParamDraft"] is ParamDraft
+    built = getattr_("ThingParam")
+    assert typing.is_typeddict(built) and namespace["ThingParam"] is built
+    assert built.__required_keys__ == {"name"} and built.__optional_keys__ == {"size"}
+    assert built.__doc__ == "A thing." and built.__wire_names__ == {"size": "size"}
+    assert typing.is_typeddict(namespace["_ThingRequiredParam"])
+    assert getattr_("ThingParam") is built and getattr_("_ThingRequiredParam") is namespace["_ThingRequiredParam"]
+    with pytest.raises(AttributeError, match=r"^module 'drafts' has no attribute 'other'$"):
+        getattr_("other")
+
+
+def test_a_models_request_typeddict_reads_its_annotations_in_its_module() -> None:
+    hints = typing.get_type_hints(generated_models.OutboundMessagePayloadParam)
+    assert "from_" in hints and "text" in hints
