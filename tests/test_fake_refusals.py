@@ -1,0 +1,139 @@
+"""What the fake refuses before any operation runs, and the error document it answers: the status, the
+Telnyx error code and title, and a detail naming what is wrong. The routes and checks are the spec's;
+a small spec of the test's own holds the parameters today's spec lacks (a required query parameter, a
+number in the query, a header with a schema, a required body)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import pytest
+from telnyx_messages.testing import FakeTelnyx
+from telnyx_messages.testing._spec import Spec
+
+URL = "https://api.example.com/v9"
+AUTHORIZED = {"Authorization": "Bearer k"}
+
+DOCUMENT: dict[str, Any] = {
+    "servers": [{"url": URL}],
+    "paths": {
+        "/things": {
+            "post": {
+                "operationId": "make",
+                "parameters": [
+                    {"name": "count", "in": "query", "required": True, "schema": {"type": "integer", "maximum": 9}},
+                    {"name": "x-tier", "in": "header", "schema": {"type": "string", "enum": ["gold"]}},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {"200": {"description": "ok"}},
+            },
+            "get": {"operationId": "list", "responses": {"200": {"description": "ok"}}},
+        }
+    },
+}
+
+
+def _fake() -> FakeTelnyx:
+    fake = FakeTelnyx()
+    fake.spec = Spec(DOCUMENT)
+    return fake
+
+
+def _error(answer: httpx2.Response) -> tuple[int, dict[str, Any]]:
+    (error,) = answer.json()["errors"]
+    return answer.status_code, error
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "headers", "content", "expected"),
+    [
+        ("POST", "/things", {"count": "1"}, {}, b"{}", (401, "10009", "Authentication failed", "no API key")),
+        ("GET", "/v8/things", {}, AUTHORIZED, b"", (404, "10005", "Resource not found", "no operation at /v8/things")),
+        ("GET", "/v9/nothing", {}, AUTHORIZED, b"", (404, "10005", "Resource not found", "no operation at /nothing")),
+        (
+            "PUT",
+            "/v9/things",
+            {},
+            AUTHORIZED,
+            b"",
+            (405, "10002", "Method not allowed", "PUT /things: the API takes POST, GET"),
+        ),
+        (
+            "POST",
+            "/v9/things",
+            {},
+            AUTHORIZED,
+            b"{}",
+            (422, "10002", "Missing parameter", "query parameter count is required"),
+        ),
+        (
+            "POST",
+            "/v9/things",
+            {"count": "12"},
+            AUTHORIZED,
+            b"{}",
+            (422, "10002", "Invalid value", "query parameter count: 12 is greater than the maximum of 9"),
+        ),
+        (
+            "POST",
+            "/v9/things",
+            {"count": "1"},
+            {**AUTHORIZED, "x-tier": "lead"},
+            b"{}",
+            (400, "10015", "Invalid header", "header parameter x-tier: 'lead' is not one of ['gold']"),
+        ),
+        (
+            "POST",
+            "/v9/things",
+            {"count": "1"},
+            AUTHORIZED,
+            b"",
+            (422, "10002", "Missing body", "the request needs a JSON body"),
+        ),
+        (
+            "POST",
+            "/v9/things",
+            {"count": "1"},
+            AUTHORIZED,
+            b"{",
+            (400, "10002", "Invalid JSON", "the body is not JSON: "),
+        ),
+    ],
+    ids=[
+        "no key",
+        "outside the base path",
+        "no such path",
+        "no such method",
+        "missing query parameter",
+        "query number out of range",
+        "header refused",
+        "missing body",
+        "not JSON",
+    ],
+)
+def test_a_refusal_is_the_status_code_title_and_a_detail_naming_what_is_wrong(
+    method: str,
+    path: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+    content: bytes,
+    expected: tuple[int, str, str, str],
+) -> None:
+    with httpx2.Client(transport=_fake().transport(), base_url="https://api.example.com") as http:
+        answer = http.request(method, path, params=params, headers=headers, content=content)
+    status, error = _error(answer)
+    assert (status, error["code"], error["title"]) == expected[:3]
+    assert error["detail"].startswith(expected[3])
+
+
+def test_a_number_in_the_query_is_read_as_a_number_and_text_the_schema_refuses() -> None:
+    with httpx2.Client(transport=_fake().transport(), base_url=URL) as http:
+        taken = http.post("/things", params={"count": "3"}, headers={**AUTHORIZED, "x-tier": "gold"}, json={})
+        text = http.post("/things", params={"count": "three"}, headers=AUTHORIZED, json={})
+    assert taken.status_code == 200, taken.text
+    status, error = _error(text)
+    assert status == 422 and error["detail"].startswith("query parameter count: 'three' is not of type 'integer'")
