@@ -161,3 +161,24 @@ def test_a_field_typed_by_a_list_or_untyped_or_listing_untyped_items_is_taken_as
     listed = absent(message["properties"], "labels")
     message["properties"][listed] = {"type": "array"}
     assert _send(_fake_on(document), {**BODY, listed: "urgent"})[listed] == ["urgent"]
+
+
+def test_what_the_schema_fixes_is_the_messages_whatever_the_example_shows() -> None:
+    document, message = _changed()
+    names = [absent(message["properties"], name) for name in ("fixed_const", "fixed_default", "fixed_enum", "open")]
+    const, default, only, open_ = names
+    message["properties"] |= {
+        const: {"const": "C"},
+        default: {"type": "string", "default": "D"},
+        only: {"type": "string", "enum": ["E"]},
+        open_: {"type": "string", "enum": ["x", "y"]},
+    }
+    message["example"] = {**message.get("example", {}), **{name: "shown" for name in names}}
+    data = _send(_fake_on(document), BODY)
+    assert (data[const], data[default], data[only]) == ("C", "D", "E") and open_ not in data
+
+
+def test_a_recipient_without_an_example_holds_its_number_and_status() -> None:
+    document, message = _changed()
+    message["example"] = {}
+    assert _send(_fake_on(document), BODY)["to"] == [{"phone_number": BODY["to"], "status": "queued"}]

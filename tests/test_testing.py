@@ -894,3 +894,33 @@ def test_the_fakes_clients_are_on_the_fakes_url_whatever_the_environment(monkeyp
 
     asyncio.run(send())
     assert [str(request.url) for request in fake.requests] == ["https://api.telnyx.com/v2/messages"] * 2
+
+
+def test_a_get_of_what_no_send_makes_is_answered_from_its_example() -> None:
+    thing = {"type": "object", "properties": {"id": {"type": "string", "example": "agent-1"}}}
+    enveloped = {"type": "object", "properties": {"data": thing}}
+    document: dict[str, Any] = {
+        "servers": [{"url": "https://api.example.com/v9"}],
+        "paths": {
+            "/things": {
+                "post": {
+                    "operationId": "make",
+                    "responses": {"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+                }
+            },
+            "/things/{id}": {
+                "get": {
+                    "operationId": "get",
+                    "parameters": [{"name": "id", "in": "path", "schema": {"type": "string"}}],
+                    "responses": {"200": {"content": {"application/json": {"schema": enveloped}}}},
+                }
+            },
+        },
+    }
+    fake = _fake_on(document)
+    with httpx2.Client(transport=fake.transport(), base_url="https://api.example.com/v9") as http:
+        made = http.post("/things", headers=AUTHORIZED)
+        answer = http.get("/things/7", headers=AUTHORIZED)
+    assert made.status_code == 200, made.text
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"data": {"id": thing["properties"]["id"]["example"]}}
