@@ -115,7 +115,7 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
 
 def test_the_overlay_uses_only_stable_generated_names() -> None:
     """The overlay names no model and no operation: only the generated resources (named by
-    templates/naming.jinja), the shared types of types.py.jinja, and the models package, where a
+    openapi/overrides.yml), the shared types of types.py.jinja, and the models package, where a
     result's class is looked up by the name its Operation gives."""
     import ast
 

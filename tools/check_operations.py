@@ -1,5 +1,5 @@
 """Fail `make generate` early, and by name, when the spec no longer has an operation the naming
-table names (templates/naming.jinja): its method would silently vanish from client.messages.
+table names (openapi/overrides.yml's `methods`): its method would silently vanish from client.messages.
 
     python tools/check_operations.py [SPEC]   # default: openapi/messages.yml
 """
@@ -10,18 +10,17 @@ import os
 import sys
 from pathlib import Path
 
-import jinja2
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLE = ROOT / "templates" / "naming.jinja"
+TABLE = ROOT / "openapi" / "overrides.yml"
 SPEC = ROOT / "openapi" / "messages.yml"
 
 
 def method_names() -> dict[str, str]:
-    """operationId -> method path under client.messages, as the templates read it."""
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TABLE.parent)))
-    return dict(environment.get_template(TABLE.name).module.METHOD_NAMES)  # type: ignore[attr-defined]
+    """operationId -> method path under client.messages, as tools/generate.py reads it."""
+    methods = yaml.safe_load(TABLE.read_bytes()).get("methods") or {}
+    return {str(operation): str(method) for operation, method in methods.items()}
 
 
 def spec_operations(spec: Path) -> set[str]:
@@ -41,7 +40,7 @@ def main(spec: Path = SPEC) -> int:
         print(
             f"operation {operation} is not in {os.path.relpath(spec, ROOT)}, but client.messages.{method} calls it: "
             f"upstream removed or renamed it. Map the new operationId to {method} in "
-            f"{TABLE.relative_to(ROOT)}, or remove the line (the method goes with it).",
+            f"{TABLE.relative_to(ROOT)} (methods), or remove the line (the method goes with it).",
             file=sys.stderr,
         )
     return 1 if missing else 0

@@ -5,7 +5,6 @@ python tools/generate.py SPEC OUTPUT   # OUTPUT: the package directory, replaced
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# The project's generation decisions: method and result names, overrides of the document.
 OVERRIDES = ROOT / "openapi" / "overrides.yml"
 # What a header parameter's schema may be for the templates to render it: its argument's type is
 # checked (an enum as a Literal), its text checked against the schema's pattern and lengths.
@@ -183,9 +183,13 @@ def operation_layout(document: dict[str, Any], method_names: dict[str, str]) -> 
     return layout
 
 
+def _overrides() -> dict[str, Any]:
+    return dict(yaml.safe_load(OVERRIDES.read_bytes()))
+
+
 def method_names() -> dict[str, str]:
-    """templates/naming.jinja's METHOD_NAMES: operationId -> the method's path under client.messages."""
-    return dict(_template("naming.jinja").module.METHOD_NAMES)
+    """openapi/overrides.yml's `methods`: operationId -> the method's path under client.messages."""
+    return {str(k): str(v) for k, v in (_overrides().get("methods") or {}).items()}
 
 
 def spec_facts(document: dict[str, Any]) -> str:
@@ -224,7 +228,7 @@ def generate(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as scratch:
         overridden = Path(scratch) / spec.name
         document = yaml.safe_load(spec.read_bytes())
-        document = with_upstream_idempotency(document, yaml.safe_load(OVERRIDES.read_bytes())["idempotency"])
+        document = with_upstream_idempotency(document, _overrides()["idempotency"])
         try:
             check_parameters(document)
         except GenerationError as error:
@@ -250,9 +254,10 @@ def _run_generator(spec: Path, output: Path, templates: Path) -> subprocess.Comp
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode == 0:
-        write_webhooks(yaml.safe_load(spec.read_bytes()), output)
+        document = yaml.safe_load(spec.read_bytes())
+        write_webhooks(document, output)
         try:
-            write_results(output)
+            write_results(document, output)
         except GenerationError as error:
             return subprocess.CompletedProcess(command, 1, result.stdout, f"generation stopped: {error}\n")
         stamp(output)
@@ -296,29 +301,66 @@ def _template(name: str) -> Any:
     return environment.get_template(name)
 
 
-def _api_constant(package: Path, name: str) -> Any:
-    """A literal constant of the generated api module, read without importing it."""
-    module = ast.parse((package / "api" / "__init__.py").read_text())
-    for node in module.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
-            assert node.value is not None
-            return ast.literal_eval(node.value)
-    raise SystemExit(f"templates/api_init.py.jinja wrote no {name}")
+def _generator_data(document: dict[str, Any]) -> Any:
+    """The document as the generator reads it (its endpoints, with their responses' models by the
+    names it gives them), from its own parser and the project's generator config."""
+    from openapi_python_client.config import Config, ConfigFile, MetaType
+    from openapi_python_client.parser import GeneratorData
+
+    config_file = ConfigFile.load_from_path(ROOT / "generator-config.yaml")
+    config = Config.from_sources(config_file, MetaType.NONE, "", "utf-8", overwrite=True, output_path=None)
+    data = GeneratorData.from_dict(document, config=config)
+    if not isinstance(data, GeneratorData):
+        raise GenerationError(f"the generator cannot read the document: {data.header}: {data.detail}")
+    return data
 
 
-def result_types(package: Path) -> list[str]:
-    """The RESULT_TYPES tuple of the generated api module."""
-    return list(_api_constant(package, "RESULT_TYPES"))
+def _result_model(endpoint: Any) -> Any:
+    """An endpoint's 200 response's model property, or None."""
+    for response in endpoint.responses.patterns:
+        status = response.status_code.range
+        if status and status[0] == status[1] == 200 and hasattr(response.prop, "class_info"):
+            return response.prop
+    return None
 
 
-def write_results(package: Path) -> None:
-    names = result_types(package)
-    aliases: dict[str, str] = _api_constant(package, "RESULT_NAMES")
+def operation_results(document: dict[str, Any], result_names: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The models the methods return and those their results hold directly (lists unwrapped), by
+    class name; and `result_names`'s names (operationId -> the official SDK's name of its result)
+    for the results whose model is named otherwise: alias -> model."""
+    from openapi_python_client.parser.properties import ModelProperty
+
+    layout = operation_layout(document, {})
+    names: set[str] = set()
+    aliases: dict[str, str] = {}
+    for collection in _generator_data(document).endpoint_collections_by_tag.values():
+        for endpoint in collection.endpoints:
+            result = _result_model(endpoint)
+            if result is None:
+                continue
+            names.add(result.class_info.name)
+            for field in [*(result.required_properties or []), *(result.optional_properties or [])]:
+                inner = getattr(field, "inner_property", None) or field
+                if isinstance(inner, ModelProperty):
+                    names.add(inner.class_info.name)
+            official = result_names.get(layout[str(endpoint.name)]["operation_id"])
+            if official and official != result.class_info.name:
+                aliases[official] = result.class_info.name
+    return sorted(names), aliases
+
+
+def result_names() -> dict[str, str]:
+    """openapi/overrides.yml's `results`: operationId -> the official SDK's name of its result."""
+    return {str(k): str(v) for k, v in (_overrides().get("results") or {}).items()}
+
+
+def write_results(document: dict[str, Any], package: Path) -> None:
+    names, aliases = operation_results(document, result_names())
     models = (package / "models" / "__init__.py").read_text()
     for alias, model in aliases.items():
         if f'"{alias}"' in models:
             raise GenerationError(
-                f"templates/naming.jinja RESULT_NAMES names a result {alias}, but the spec has a model of that "
+                f"openapi/overrides.yml results names a result {alias}, but the spec has a model of that "
                 f"name that is not the result ({model}): rename one (generator-config.yaml class_overrides)"
             )
     text = _template("results.py.jinja").render(names=names, aliases=aliases)

@@ -1,0 +1,57 @@
+"""tools/generate.py's decisions from the spec and openapi/overrides.yml, made in Python and handed
+to the templates: where each operation's method goes (operation_layout) and the results the methods
+return (operation_results)."""
+
+from __future__ import annotations
+
+import copy
+
+from generate import method_names, operation_layout, operation_results, result_names
+from telnyx_messages import Telnyx
+from telnyx_messages_api import models
+from telnyx_messages_api.api import METHODS, OPERATIONS
+
+from .support import API_KEY
+from .support.spec import SPEC
+
+
+def test_every_operation_has_its_method_where_the_layout_puts_it() -> None:
+    layout = operation_layout(SPEC, method_names())
+    assert {name: where["path"] for name, where in layout.items()} == METHODS
+    client = Telnyx(api_key=API_KEY)
+    for where in layout.values():
+        resource = getattr(client.messages, where["group"]) if where["group"] else client.messages
+        assert where["path"] == ".".join(filter(None, (where["group"], where["method"])))
+        assert OPERATIONS[where["path"]].operation_id == where["operation_id"]
+        assert callable(getattr(resource, where["method"]))
+
+
+def test_an_operation_the_table_does_not_name_keeps_the_generators_name_and_a_listed_one_may_be_nested() -> None:
+    document = copy.deepcopy(SPEC)
+    operation_id = next(iter(method_names()))
+    layout = operation_layout(document, {operation_id: "outer.inner"})
+    (nested,) = [where for where in layout.values() if where["operation_id"] == operation_id]
+    assert (nested["group"], nested["method"], nested["path"]) == ("outer", "inner", "outer.inner")
+    for name, where in layout.items():
+        if where["operation_id"] != operation_id:
+            assert where == {"operation_id": where["operation_id"], "path": name, "group": "", "method": name}
+
+
+def test_the_results_are_the_models_the_methods_return_and_those_they_hold() -> None:
+    names, aliases = operation_results(SPEC, result_names())
+    returned = {operation.result for operation in OPERATIONS.values() if operation.result}
+    assert returned <= set(names) and names == sorted(set(names))
+    for name in names:
+        assert isinstance(getattr(models, name), type)
+    held = set(names) - returned
+    assert held, "the results hold models of their own (data, its fields)"
+    for name in held:  # each a field's type (or a list's items') of a model the list holds
+        assert any(name in str(getattr(models, other).__annotations__) for other in set(names) - {name}), name
+    for alias, model in aliases.items():
+        assert model in returned and alias != model and not hasattr(models, alias)
+
+
+def test_a_result_named_as_its_model_is_no_alias() -> None:
+    names, _ = operation_results(SPEC, {})
+    _, aliases = operation_results(SPEC, {op.operation_id: op.result for op in OPERATIONS.values() if op.result})
+    assert aliases == {} and names
