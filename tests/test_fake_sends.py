@@ -182,3 +182,24 @@ def test_a_recipient_without_an_example_holds_its_number_and_status() -> None:
     document, message = _changed()
     message["example"] = {}
     assert _send(_fake_on(document), BODY)["to"] == [{"phone_number": BODY["to"], "status": "queued"}]
+
+
+def test_a_keyed_request_is_answered_with_the_specs_success_status_and_a_keyed_cancel_cancels() -> None:
+    fake = FakeTelnyx()
+    with httpx2.Client(transport=fake.transport(), base_url=URL) as http:
+        keyed = {**AUTHORIZED, "Idempotency-Key": "order-42"}
+        body = {**BODY, "send_at": "2030-01-01T00:00:00Z"}
+        first = http.post("/messages/schedule", json=body, headers=keyed)
+        again = http.post("/messages/schedule", json=body, headers=keyed)
+        cancelled = http.delete(
+            f"/messages/{first.json()['data']['id']}", headers={**AUTHORIZED, "Idempotency-Key": "c-1"}
+        )
+    assert (first.status_code, again.status_code, cancelled.status_code) == (200, 200, 200), cancelled.text
+    assert again.json() == first.json()
+    assert cancelled.json().get("data", cancelled.json())["id"] == first.json()["data"]["id"]
+
+
+def test_a_message_schema_without_a_type_gets_none() -> None:
+    document, message = _changed()
+    del message["properties"]["type"]
+    assert "type" not in _send(_fake_on(document), BODY)

@@ -265,7 +265,7 @@ class FakeTelnyx:
         body = self._checked(operation, request, path_values)
         key = request.headers.get(IDEMPOTENCY_KEY)
         if key is None:
-            return 200, json.dumps(self._perform(operation, path_values, request, body)).encode()
+            return 200, json.dumps(self._perform(operation, path_values, body)).encode()
         fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + request.content).hexdigest()
         with self._lock:
             kept = self._keys.get(key)
@@ -278,7 +278,7 @@ class FakeTelnyx:
                 return status, (stored, True)
             kept = self._keys[key] = _Kept(fingerprint)
         try:
-            document = json.dumps(self._perform(operation, path_values, request, body)).encode()
+            document = json.dumps(self._perform(operation, path_values, body)).encode()
         except BaseException:
             with self._lock:
                 del self._keys[key]  # only successes are kept
@@ -331,7 +331,7 @@ class FakeTelnyx:
         response = self.spec.resolve(operation.responses.get("200") or {})
         return (response.get("content") or {}).get("application/json", {}).get("schema")
 
-    def _perform(self, operation: Operation, path_values: dict[str, str], request: httpx2.Request, body: Any) -> Any:
+    def _perform(self, operation: Operation, path_values: dict[str, str], body: Any) -> Any:
         spec = self.spec
         schema = self._response_schema(operation)
         resolved = spec.resolve(schema) if schema is not None else {}
