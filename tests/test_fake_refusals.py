@@ -137,3 +137,42 @@ def test_a_number_in_the_query_is_read_as_a_number_and_text_the_schema_refuses()
     assert taken.status_code == 200, taken.text
     status, error = _error(text)
     assert status == 422 and error["detail"].startswith("query parameter count: 'three' is not of type 'integer'")
+
+
+def test_a_key_reused_with_another_request_or_while_its_first_is_in_progress_is_refused() -> None:
+    import threading
+
+    fake = FakeTelnyx()
+    keyed = {**AUTHORIZED, "Idempotency-Key": "order-42"}
+    body = {"to": "+13125550002", "text": "Hi"}
+    with httpx2.Client(transport=fake.transport(), base_url="https://api.telnyx.com/v2") as http:
+        assert http.post("/messages", json=body, headers=keyed).status_code == 200
+        reused = _error(http.post("/messages", json={**body, "text": "other"}, headers=keyed))
+    assert reused == (
+        422,
+        {"code": "10016", "title": "Idempotency key reused", "detail": "the key was used with another request"},
+    )
+    # A second request while the first is still being made: the first is held inside the fake.
+    entered, release = threading.Event(), threading.Event()
+    create = fake._create
+
+    def held(*args: Any) -> Any:
+        entered.set()
+        release.wait(5)
+        return create(*args)
+
+    fake._create = held  # type: ignore[method-assign]
+    keyed = {**AUTHORIZED, "Idempotency-Key": "order-43"}
+    with httpx2.Client(transport=fake.transport(), base_url="https://api.telnyx.com/v2") as http:
+        first: list[httpx2.Response] = []
+        thread = threading.Thread(target=lambda: first.append(http.post("/messages", json=body, headers=keyed)))
+        thread.start()
+        assert entered.wait(5)
+        in_progress = _error(http.post("/messages", json=body, headers=keyed))
+        release.set()
+        thread.join(5)
+    assert in_progress == (
+        409,
+        {"code": "10017", "title": "Request in progress", "detail": "a request with this key is in progress"},
+    )
+    assert first[0].status_code == 200
