@@ -113,3 +113,12 @@ def test_an_alternative_is_a_level_of_its_own() -> None:
     inner = {"type": "object", "required": ["needed"], "properties": {"needed": INTEGER, "optional": INTEGER}}
     made = _spec().example({"type": "object", "properties": {"choice": {"oneOf": [inner]}}})
     assert set(made["choice"]) == {"needed"}
+
+
+def test_each_nested_schema_is_a_level_whether_alternative_part_or_item() -> None:
+    inner = {"type": "object", "required": ["needed"], "properties": {"needed": INTEGER, "optional": INTEGER}}
+    spec = _spec()
+    assert set(spec.example({"oneOf": [inner]})) == {"needed", "optional"}  # one level down: every property
+    assert [set(item) for item in spec.example({"type": "array", "items": inner})] == [{"needed", "optional"}]
+    made = spec.example({"type": "object", "properties": {"merged": {"allOf": [inner]}}})
+    assert set(made["merged"]) == {"needed"}  # two levels down: the required ones

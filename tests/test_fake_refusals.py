@@ -5,6 +5,7 @@ number in the query, a header with a schema, a required body)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx2
@@ -21,9 +22,13 @@ DOCUMENT: dict[str, Any] = {
         "/things": {
             "post": {
                 "operationId": "make",
-                "parameters": [
-                    {"name": "count", "in": "query", "required": True, "schema": {"type": "integer", "maximum": 9}},
+                "parameters": [  # an optional one before a required one: each is checked
+                    {"name": "session", "in": "cookie", "schema": {"type": "string"}},
                     {"name": "x-tier", "in": "header", "schema": {"type": "string", "enum": ["gold"]}},
+                    {"name": "x-priority", "in": "header", "schema": {"type": "integer", "maximum": 3}},
+                    {"name": "label", "in": "query", "schema": {"type": "string"}},
+                    {"name": "ratio", "in": "query", "schema": {"type": "number"}},
+                    {"name": "count", "in": "query", "required": True, "schema": {"type": "integer", "maximum": 9}},
                 ],
                 "requestBody": {
                     "required": True,
@@ -130,13 +135,21 @@ def test_a_refusal_is_the_status_code_title_and_a_detail_naming_what_is_wrong(
     assert error["detail"].startswith(expected[3])
 
 
-def test_a_number_in_the_query_is_read_as_a_number_and_text_the_schema_refuses() -> None:
+def test_a_number_in_the_query_or_a_header_is_read_as_a_number_and_text_the_schema_refuses() -> None:
     with httpx2.Client(transport=_fake().transport(), base_url=URL) as http:
-        taken = http.post("/things", params={"count": "3"}, headers={**AUTHORIZED, "x-tier": "gold"}, json={})
+        taken = http.post(
+            "/things",
+            params={"count": "3", "label": "123", "ratio": "1.5"},
+            headers={**AUTHORIZED, "x-tier": "gold", "x-priority": "2"},
+            json={},
+        )
         text = http.post("/things", params={"count": "three"}, headers=AUTHORIZED, json={})
+        header = http.post("/things", params={"count": "3"}, headers={**AUTHORIZED, "x-priority": "high"}, json={})
     assert taken.status_code == 200, taken.text
     status, error = _error(text)
     assert status == 422 and error["detail"].startswith("query parameter count: 'three' is not of type 'integer'")
+    status, error = _error(header)
+    assert (status, error["code"]) == (400, "10015") and "x-priority" in error["detail"]
 
 
 def test_a_key_reused_with_another_request_or_while_its_first_is_in_progress_is_refused() -> None:
@@ -176,3 +189,25 @@ def test_a_key_reused_with_another_request_or_while_its_first_is_in_progress_is_
         {"code": "10017", "title": "Request in progress", "detail": "a request with this key is in progress"},
     )
     assert first[0].status_code == 200
+
+
+def test_an_answer_is_json_with_a_request_id_of_its_own_and_a_replay_says_so() -> None:
+    fake = FakeTelnyx()
+    keyed = {**AUTHORIZED, "Idempotency-Key": "order-44"}
+    request = httpx2.Request("POST", "https://api.telnyx.com/v2/messages", json={"to": "+13125550002"}, headers=keyed)
+    first, again = fake.handle(request), fake.handle(request)
+    assert first.request is request and first.headers["content-type"] == "application/json"
+    ids = [str(uuid.UUID(answer.headers["x-request-id"])) for answer in (first, again)]
+    assert ids[0] != ids[1] and "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+def test_a_failure_after_acceptance_carries_its_request() -> None:
+    fake = FakeTelnyx()
+    fake.fail_next("disconnect", after_accept=True)
+    request = httpx2.Request(
+        "POST", "https://api.telnyx.com/v2/messages", json={"to": "+13125550002"}, headers=AUTHORIZED
+    )
+    with pytest.raises(httpx2.RemoteProtocolError) as caught:
+        fake.handle(request)
+    assert caught.value.request is request and len(fake.sent) == 1

@@ -303,7 +303,7 @@ class FakeTelnyx:
                 if parameter.required:
                     raise Refusal(422, "10002", "Missing parameter", f"{where} parameter {parameter.name} is required")
                 continue
-            if parameter.schema.get("type") in ("integer", "number") and where != "header":
+            if parameter.schema.get("type") in ("integer", "number"):
                 with contextlib.suppress(ValueError):  # else the schema refuses the text
                     value = json.loads(value)
             try:
