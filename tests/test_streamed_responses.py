@@ -4,11 +4,11 @@ tests/test_official_surface.py reads over a loopback server, without Prism."""
 from __future__ import annotations
 
 import gzip
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx2
 import pytest
-from telnyx_messages import AsyncStreamedAPIResponse, BodyConsumedError, ResponseTooLargeError
+from telnyx_messages import AsyncStreamedAPIResponse, BodyConsumedError, ResponseTooLargeError, StreamedAPIResponse
 
 from .support import MESSAGE_ID
 from .support.server import LoopbackServer, Reply, async_client_for
@@ -104,3 +104,110 @@ async def test_an_async_streamed_body_at_the_size_limit_is_read(server: Loopback
         stream = client.messages.with_streaming_response.retrieve_group_messages
         async with stream(MESSAGE_ID) as response:
             assert await response.read() == b"y" * 4096
+
+
+# --- the reading of a streamed body, one function at a time ------------------------------------------
+
+
+def _response(chunks: list[bytes], headers: dict[str, str] | None = None) -> httpx2.Response:
+    return httpx2.Response(200, headers=headers, content=iter(chunks), request=httpx2.Request("GET", "http://t/"))
+
+
+def test_streamed_chunks_count_every_chunk_against_the_limit() -> None:
+    from telnyx_messages._response import streamed_chunks
+
+    assert b"".join(streamed_chunks(_response([b"x" * 1024] * 4), 4096, None, "k")) == b"x" * 4096  # at the limit
+    over = streamed_chunks(_response([b"x" * 1024] * 5), 4096, None, "key-1")
+    with pytest.raises(ResponseTooLargeError, match=r"max_response_bytes \(4096\)") as caught:
+        b"".join(over)
+    assert caught.value.idempotency_key == "key-1"
+
+
+async def test_async_streamed_chunks_count_every_chunk_against_the_limit() -> None:
+    from telnyx_messages._response import astreamed_chunks
+
+    async def body(count: int) -> AsyncIterator[bytes]:
+        for _ in range(count):
+            yield b"x" * 1024
+
+    def response(count: int) -> httpx2.Response:
+        return httpx2.Response(200, content=body(count), request=httpx2.Request("GET", "http://t/"))
+
+    assert b"".join([c async for c in astreamed_chunks(response(4), 4096, None, "k")]) == b"x" * 4096
+    with pytest.raises(ResponseTooLargeError, match=r"max_response_bytes \(4096\)") as caught:
+        [c async for c in astreamed_chunks(response(5), 4096, None, "key-1")]
+    assert caught.value.idempotency_key == "key-1"
+
+
+def test_streamed_chunks_stop_at_a_deadline_passed() -> None:
+    import time
+
+    from telnyx_messages import APITimeoutError
+    from telnyx_messages._response import streamed_chunks
+
+    with pytest.raises(APITimeoutError, match="the attempt took longer than its timeout") as caught:
+        list(streamed_chunks(_response([b"a", b"b"]), 4096, time.monotonic() - 1, "key-1"))
+    assert caught.value.idempotency_key == "key-1"
+
+
+def test_rechunking_keeps_what_is_left_and_hands_a_full_chunk_at_once() -> None:
+    from telnyx_messages._response import _rechunked
+
+    assert list(_rechunked(iter([b"abc", b"def", b"g"]), 4)) == [b"abcd", b"efg"]
+    assert list(_rechunked(iter([b"abc", b"def"]), None)) == [b"abc", b"def"]
+
+    def then_fails() -> Iterator[bytes]:
+        yield b"abcd"
+        raise RuntimeError("the next read fails")
+
+    assert next(_rechunked(then_fails(), 4)) == b"abcd"  # handed out before the next read
+
+
+async def test_async_rechunking_keeps_what_is_left_and_hands_a_full_chunk_at_once() -> None:
+    from telnyx_messages._response import _arechunked
+
+    assert [c async for c in _arechunked(_chunks_of(b"abcdefg", 3), 4)] == [b"abcd", b"efg"]
+    assert [c async for c in _arechunked(_chunks_of(b"abcdefg", 3), None)] == [b"abc", b"def", b"g"]
+
+    async def then_fails() -> AsyncIterator[bytes]:
+        yield b"abcd"
+        raise RuntimeError("the next read fails")
+
+    assert await anext(_arechunked(then_fails(), 4)) == b"abcd"
+
+
+def test_a_bad_byte_reads_as_the_replacement_character_and_lines_lose_only_their_breaks() -> None:
+    from telnyx_messages._response import _TextDecoder
+
+    decoder = _TextDecoder("utf-8")
+    assert decoder.text(b"a\xffb", final=True) == "a\ufffdb"
+    decoder = _TextDecoder("utf-8")
+    assert decoder.text(b"caf\xc3") == "caf" and decoder.text(b"", final=True) == "\ufffd"  # cut short: replaced
+    assert _TextDecoder("utf-8").lines("x\n\ny  \r\nXX\n") == ["x", "", "y  ", "XX"]
+    assert _TextDecoder("utf-8").lines("a\nb") == ["a"]  # "b" waits for its break
+    streamed = StreamedAPIResponse(_response([b"caf\xc3"]), iter([b"caf\xc3"]), lambda b: b)
+    assert streamed.text() == "caf\ufffd"
+    streamed = StreamedAPIResponse(_response([b"caf\xc3"]), iter([b"caf\xc3"]), lambda b: b)
+    assert list(streamed.iter_text(chunk_size=2)) == ["ca", "f", "\ufffd"]
+
+
+def test_a_streamed_body_read_once_is_refused_a_second_iteration_by_name() -> None:
+    streamed = StreamedAPIResponse(_response([b"ab"]), iter([b"ab"]), lambda b: b)
+    assert streamed.retries_taken == 0  # by default
+    assert list(streamed.iter_bytes()) == [b"ab"]
+    with pytest.raises(BodyConsumedError, match=r"^the body was already iterated over; it can be read once$"):
+        streamed.read()
+    assert repr(streamed) == "<StreamedAPIResponse [200] GET />"
+
+
+def test_a_streamed_body_reads_whole_in_its_declared_charset() -> None:
+    body = "caf\u00e9".encode("latin-1")
+    latin = {"Content-Type": "text/plain; charset=latin-1"}
+    assert StreamedAPIResponse(_response([body], latin), iter([b"ca", b"f\xe9"]), lambda b: b).text() == "caf\u00e9"
+    assert StreamedAPIResponse(_response([b""]), iter([b"a", b"b"]), lambda b: b).read() == b"ab"
+
+
+async def test_an_async_streamed_body_reads_whole_and_counts_no_retries_by_default() -> None:
+    streamed = AsyncStreamedAPIResponse(_response([b""]), _chunks_of(b"ab", 1), lambda b: b)
+    assert streamed.retries_taken == 0
+    assert await streamed.read() == b"ab"
