@@ -33,11 +33,12 @@ def test_the_raw_form_sends_the_plain_methods_request_and_returns_the_response(s
     server.reply(OK)
     with client_for(server) as client:
         parsed = client.messages.retrieve(MESSAGE_ID)
-        raw = client.messages.with_raw_response.retrieve(MESSAGE_ID)
+        raw = client.messages.with_raw_response.retrieve(MESSAGE_ID, extra_headers={"X-Form": "raw"})
     assert raw.status_code == 200 and raw.headers["x-request-id"] == "r1"
     assert raw.parsed == parsed and type(raw.parsed) is type(parsed)
     first, second = server.received
     assert (first.method, first.path) == (second.method, second.path) == ("GET", f"/messages/{MESSAGE_ID}")
+    assert "X-Form" not in first.headers and second.headers["X-Form"] == "raw"  # keyword arguments reach it
 
 
 def test_a_form_checks_the_arguments_as_the_plain_method_does(server: LoopbackServer) -> None:
@@ -55,12 +56,13 @@ def test_a_form_checks_the_arguments_as_the_plain_method_does(server: LoopbackSe
 def test_the_streaming_form_sends_when_entered_and_reads_inside_the_block(server: LoopbackServer) -> None:
     server.reply(OK)
     with client_for(server) as client:
-        context = client.messages.with_streaming_response.retrieve(MESSAGE_ID)
+        context = client.messages.with_streaming_response.retrieve(MESSAGE_ID, extra_headers={"X-Form": "streamed"})
         assert server.received == []
         with context as response:
             assert response.status_code == 200 and response.headers["x-request-id"] == "r1"
             assert response.parse().data is not None and response.parse().data.id == MESSAGE_ID
-    assert len(server.received) == 1
+    (received,) = server.received
+    assert received.headers["X-Form"] == "streamed"
 
 
 async def test_the_async_raw_form_is_a_coroutine_function_returning_the_response(server: LoopbackServer) -> None:
@@ -68,8 +70,9 @@ async def test_the_async_raw_form_is_a_coroutine_function_returning_the_response
     async with async_client_for(server) as client:
         method = client.messages.with_raw_response.retrieve
         assert inspect.iscoroutinefunction(method)
-        raw = await method(MESSAGE_ID)
+        raw = await method(MESSAGE_ID, extra_headers={"X-Form": "raw"})
     assert raw.status_code == 200 and raw.parsed.data is not None and raw.parsed.data.id == MESSAGE_ID
+    assert server.received[0].headers["X-Form"] == "raw"
 
 
 async def test_the_async_streaming_form_is_no_coroutine_and_sends_when_entered(server: LoopbackServer) -> None:
@@ -79,12 +82,14 @@ async def test_the_async_streaming_form_is_no_coroutine_and_sends_when_entered(s
         assert not inspect.iscoroutinefunction(method)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no coroutine left unawaited
-            context = method(MESSAGE_ID)
+            context = method(MESSAGE_ID, extra_headers={"X-Form": "streamed"})
         assert server.received == []
         async with context as response:
             assert response.status_code == 200
             parsed = await response.parse()
-    assert parsed.data is not None and parsed.data.id == MESSAGE_ID and len(server.received) == 1
+    assert parsed.data is not None and parsed.data.id == MESSAGE_ID
+    (received,) = server.received
+    assert received.headers["X-Form"] == "streamed"
 
 
 @pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
@@ -133,7 +138,7 @@ def test_a_coroutine_that_suspends_is_refused_and_closed() -> None:
         return 2
 
     coroutine = suspends()
-    with pytest.raises(RuntimeError, match="suspended before returning its context"):
+    with pytest.raises(RuntimeError, match=r"^a streaming call suspended before returning its context$"):
         _unsuspended(coroutine)
     assert coroutine.cr_frame is None  # closed: no "never awaited" warning, no frame kept
     assert _unsuspended(finishes()) == 2
