@@ -5,6 +5,7 @@ a message leaves empty, so each rule is checked on a small spec of its own."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -36,10 +37,11 @@ def test_a_schemas_own_example_is_taken_first_then_the_first_of_its_examples() -
 
 def test_an_example_is_a_copy_the_caller_may_change() -> None:
     shown = {"type": "object", "example": {"to": [{"phone_number": "+15550001111"}]}}
+    expected = copy.deepcopy(shown["example"])
     spec = _spec(shown=shown)
     made = spec.example({"$ref": "#/components/schemas/shown"})
     made["to"].append("changed")
-    assert spec.example({"$ref": "#/components/schemas/shown"}) == shown["example"]
+    assert spec.example({"$ref": "#/components/schemas/shown"}) == expected
 
 
 @pytest.mark.parametrize("combined", ["oneOf", "anyOf"])
