@@ -23,12 +23,24 @@ def _has_text(case: OperationCase) -> bool:
     return case.request_schema is not None and "text" in resolve(SPEC, case.request_schema).get("properties", {})
 
 
-TEXT_CASES = [case for case in CASES if _has_text(case)]
+def _may_be_sms(case: OperationCase) -> bool:
+    """Parts are an SMS's: a body with media_urls and no `type` (the group MMS) always makes an MMS."""
+    properties = resolve(SPEC, case.request_schema).get("properties", {}) if case.request_schema else {}
+    return "type" in properties or "media_urls" not in properties
+
+
+TEXT_CASES = [case for case in CASES if _has_text(case) and _may_be_sms(case)]
+MMS_CASES = [case for case in CASES if _has_text(case) and not _may_be_sms(case)]
+MEDIA_CASES = [case for case in TEXT_CASES if any(w == "media_urls" for _, w in case.operation.body_parameters)]
+
+
+def _argument(case: OperationCase, wire_name: str) -> str:
+    (name,) = (name for name, wire in case.operation.body_parameters if wire == wire_name)
+    return name
 
 
 def _text_argument(case: OperationCase) -> str:
-    (name,) = (name for name, wire in case.operation.body_parameters if wire == "text")
-    return name
+    return _argument(case, "text")
 
 
 def test_some_operations_take_a_text() -> None:
@@ -37,12 +49,43 @@ def test_some_operations_take_a_text() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.operation_id)
 def test_an_operation_carries_the_specs_parts_maximum_where_its_body_has_a_text(case: OperationCase) -> None:
-    assert case.operation.max_text_parts == (MAXIMUM if _has_text(case) else None)
+    assert case.operation.max_text_parts == (MAXIMUM if _has_text(case) and _may_be_sms(case) else None)
+
+
+def test_the_group_mms_has_no_parts_limit() -> None:
+    assert MMS_CASES and all(case.operation.max_text_parts is None for case in MMS_CASES)
 
 
 def _over_and_at(case: OperationCase, text: str) -> tuple[list[str], dict[str, Any]]:
+    """The example's arguments made an SMS's: no media, `type` SMS where the operation takes one."""
     path_values, kwargs, _, _ = call_arguments(SPEC, case)
+    wires = {wire: name for name, wire in case.operation.body_parameters}
+    kwargs.pop(wires.get("media_urls", ""), None)
+    if "type" in wires:
+        kwargs[wires["type"]] = "SMS"
     return path_values, {**kwargs, _text_argument(case): text}
+
+
+def _takes(case: OperationCase, wire_name: str) -> bool:
+    return any(wire == wire_name for _, wire in case.operation.body_parameters)
+
+
+MMS_CALLS = [(case, "media") for case in MEDIA_CASES] + [(case, "type") for case in TEXT_CASES if _takes(case, "type")]
+
+
+@pytest.mark.parametrize(("case", "mms"), MMS_CALLS, ids=lambda v: v if isinstance(v, str) else v.operation_id)
+def test_an_mms_text_is_sent_whole(case: OperationCase, mms: str, server: LoopbackServer) -> None:
+    """Telnyx sends an MMS's text whole: a call with media_urls, or type MMS, is not counted in parts."""
+    server.default = Reply(200, example_of(SPEC, case.response_schema))
+    path_values, kwargs = _over_and_at(case, "x" * (153 * MAXIMUM + 1))
+    if mms == "media":
+        kwargs[_argument(case, "media_urls")] = ["https://example.com/a.png"]
+    else:
+        kwargs[_argument(case, "type")] = "MMS"
+    with Telnyx(api_key="KEY_test", base_url=server.base_url) as client:
+        case.bound(client.messages)(*path_values, **kwargs)
+    (request,) = server.received
+    assert len(request.json()["text"]) == 153 * MAXIMUM + 1
 
 
 @pytest.mark.parametrize("case", TEXT_CASES, ids=lambda c: c.operation_id)

@@ -135,8 +135,8 @@ def _has_property(document: dict[str, Any], schema: Any, name: str) -> bool:
 
 def text_parts_limits(document: dict[str, Any]) -> dict[str, int]:
     """The most parts a message text may take, by operationId, for each operation whose JSON request
-    body has a `text` property: the least `maximum` of a `parts` property in the operations'
-    responses. None stated, none listed (no check)."""
+    body has a `text` property and may make an SMS: the least `maximum` of a `parts` property in the
+    operations' responses. None stated, none listed (no check)."""
     maxima = []
     for *_, operation in _operations(document):
         for response in (operation.get("responses") or {}).values():
@@ -151,7 +151,12 @@ def text_parts_limits(document: dict[str, Any]) -> dict[str, int]:
     for *_, operation in _operations(document):
         body = _resolved(document, operation.get("requestBody") or {})
         body_schema = ((body.get("content") or {}).get("application/json") or {}).get("schema")
-        if "operationId" in operation and _has_property(document, body_schema, "text"):
+        # Parts are an SMS's: Telnyx sends an MMS's text whole. A body with media_urls and no `type`
+        # (the group MMS) is always an MMS; one with a `type` or without media may be an SMS.
+        may_be_sms = _has_property(document, body_schema, "type") or not _has_property(
+            document, body_schema, "media_urls"
+        )
+        if "operationId" in operation and _has_property(document, body_schema, "text") and may_be_sms:
             limits[str(operation["operationId"])] = min(maxima)
     return limits
 

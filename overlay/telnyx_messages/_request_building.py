@@ -250,7 +250,12 @@ def _encode_argument(signature: Signature, name: str, value: object) -> Any:
 def _check_text_parts(
     signature: Signature, operation: Operation[Any], arguments: Mapping[str, object], most: int
 ) -> None:
-    """A message `text` (its type already checked) the API would refuse for its parts, refused."""
+    """A message `text` (its type already checked) the API would refuse for its parts, refused. Only
+    an SMS has parts: a call that asks for an MMS (`type="MMS"`) or gives `media_urls` (Telnyx then
+    sends an MMS) sends its text whole."""
+    wires = {wire: arguments[name] for name, wire in operation.body_parameters}
+    if wires.get("type") == "MMS" or wires.get("media_urls"):
+        return
     for name, wire in operation.body_parameters:
         text = arguments[name]
         if wire == "text" and isinstance(text, str):
