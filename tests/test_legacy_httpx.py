@@ -1,5 +1,6 @@
 """A user's own legacy httpx client as http_client: used as given, with every guarantee of the
-default httpx2 one (the fault matrix and the hostile servers run on it too: test_faults, test_hostile).
+default httpx2 one (the fault matrix and the hostile servers run on it too: test_faults,
+test_response_size, test_response_decoding, test_connections).
 tests/test_legacy_httpx_versions.py runs this file again on each later httpx release in tools/legacy_httpx.py,
 naming the release it expects in TELNYX_TESTS_LEGACY_HTTPX."""
 

@@ -31,9 +31,9 @@ from telnyx_messages import (
 from telnyx_messages_api import models as generated_models
 
 from .support import API_KEY, MESSAGE_ID
+from .support.raw_server import RawServer
 from .support.server import LoopbackServer, Reply, client_for
 from .support.spec import CASES, SPEC, OperationCase, call_arguments, message_example, normalised
-from .test_hostile import RawServer
 
 GROUP = Reply(200, {"data": [message_example()]})
 
