@@ -151,7 +151,7 @@ def parse_only(rounds: int, batch: int) -> dict[str, Any]:
     spec = yaml.safe_load(SPEC.read_bytes())
     bodies = itertools.cycle([json.dumps(messages(spec, 100, variant)).encode() for variant in range(VARIANTS)])
     # The class SendMessage's sibling GetGroupMmsMessages answers with, as the client looks it up.
-    model = getattr(models, str(api.GET_GROUP_MMS_MESSAGES.result))
+    model = getattr(models, str(api.OPERATIONS["retrieve_group_messages"].result))
     parsers: dict[str, Callable[[Any], Any]] = {
         "json.loads": json.loads,
         "telnyx_messages from_dict": model.from_dict,
