@@ -47,6 +47,7 @@ from ._exceptions import (
     PermissionDeniedError,
     RateLimitError,
     ResponseTooLargeError,
+    SpendLimitError,
     TelnyxError,
     UnprocessableEntityError,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "SpendLimitError",
     "StreamedAPIResponse",
     "Telnyx",
     "TelnyxError",

@@ -6,6 +6,8 @@ TelnyxError
      ├─ APIStatusError (BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403,
      │                  NotFoundError 404, ConflictError 409, UnprocessableEntityError 422,
      │                  RateLimitError 429, InternalServerError >= 500)
+     │   └─ RateLimitError
+     │       └─ SpendLimitError (429 with error code 40333: the messaging profile's daily spend limit)
      ├─ APIResponseValidationError (a 2xx body that is not the documented document, or a body
      │   └─ ResponseTooLargeError    that does not decode; one over the size limit)
      └─ APIConnectionError
@@ -14,14 +16,20 @@ TelnyxError
 Text from the server reaches messages with its control characters escaped (no terminal escapes,
 no forged log lines). Errors pickle without the request (its headers hold the API key) and without
 the response: what is left is the message, the status, the response headers and the parsed body.
+Every status error gives the response's request-limit headers parsed, as `rate_limit`.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
-from typing import Any, NamedTuple
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx2
+
+if TYPE_CHECKING:
+    from ._rate_limits import RateLimit
 
 __all__ = [
     "APIConnectionError",
@@ -39,6 +47,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "SpendLimitError",
     "TelnyxError",
     "UnprocessableEntityError",
 ]
@@ -154,6 +163,32 @@ def _summary(document: Any, body: bytes) -> str:
 
 # The error code of a 400 for an Idempotency-Key the API refuses (upstream's IdempotencyKey parameter).
 INVALID_IDEMPOTENCY_KEY = "10015"
+# The error codes of a 429 (Telnyx's rate-limiting and configurable-spend-limits pages): the API's
+# request limit, waited out until `x-ratelimit-reset`; a messaging profile's daily spend limit, which
+# holds until 00:00 UTC and is never retried.
+REQUEST_LIMIT_EXCEEDED = "10011"
+SPEND_LIMIT_REACHED = "40333"
+
+
+def spend_limit_reached(response: httpx2.Response) -> bool:
+    """A 429 whose first error's code is 40333: the messaging profile's daily spend limit is reached."""
+    if response.status_code != 429:
+        return False
+    errors = _error_details(_decode(response.content))
+    return bool(errors) and errors[0].code == SPEND_LIMIT_REACHED
+
+
+def next_midnight_utc(date: str | None) -> datetime:
+    """The first 00:00 UTC after a response's `Date` header; after now when it has none the calendar takes."""
+    try:
+        when = email.utils.parsedate_to_datetime(date or "")
+        return _midnight_after(when if when.tzinfo else when.replace(tzinfo=UTC))  # "-0000": UTC (RFC 5322)
+    except (ValueError, OverflowError, TypeError):  # no date, a bad one, or one with no next day
+        return _midnight_after(datetime.now(UTC))
+
+
+def _midnight_after(when: datetime) -> datetime:
+    return datetime.combine(when.astimezone(UTC).date() + timedelta(days=1), time(0), tzinfo=UTC)
 
 
 def _idempotency_hint(status: int, errors: list[ErrorDetail], key: str | None) -> str:
@@ -180,7 +215,18 @@ class APIStatusError(APIError):
         reason = httpx2.codes.get_reason_phrase(self.status_code) or "Unknown Status"
         what = "; ".join(str(e) for e in self.errors) or _summary(self.body, response.content)
         hint = _idempotency_hint(self.status_code, self.errors, idempotency_key)
-        super().__init__(f"{self.status_code} {reason}: {what}{hint}", request=response.request)
+        super().__init__(f"{self.status_code} {reason}: {what}{hint}{self._why()}", request=response.request)
+
+    def _why(self) -> str:
+        """What the message adds to the server's words (a subclass's reading of them)."""
+        return ""
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The response's request-limit headers (`x-ratelimit-*`) parsed; None when it sent none."""
+        from ._rate_limits import RateLimit
+
+        return RateLimit.from_headers(self.headers)
 
 
 class BadRequestError(APIStatusError):
@@ -208,7 +254,24 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    pass
+    """429: too many requests (error code 10011: the API's request limit; `rate_limit.reset` says
+    when its window resets), or a SpendLimitError."""
+
+
+class SpendLimitError(RateLimitError):
+    """429 with error code 40333: the messaging profile's daily spend limit is reached. Never retried:
+    the profile sends nothing more until the limit resets at 00:00 UTC (`resets_at`)."""
+
+    def __init__(self, response: httpx2.Response, idempotency_key: str | None = None) -> None:
+        # The next midnight UTC by the server's clock (its Date header), else by this one's.
+        self.resets_at = next_midnight_utc(response.headers.get("date"))
+        super().__init__(response, idempotency_key)
+
+    def _why(self) -> str:
+        return (
+            " (the messaging profile's daily spend limit is reached; it resets at 00:00 UTC, "
+            f"{self.resets_at:%Y-%m-%d %H:%M} UTC; not retried)"
+        )
 
 
 class InternalServerError(APIStatusError):
@@ -232,6 +295,8 @@ def status_error(response: httpx2.Response, idempotency_key: str | None = None) 
     itself)."""
     if response.status_code >= 500:
         return InternalServerError(response)  # no hint of a key is for a 5xx
+    if spend_limit_reached(response):
+        return SpendLimitError(response, idempotency_key)
     return _BY_STATUS.get(response.status_code, APIStatusError)(response, idempotency_key)
 
 

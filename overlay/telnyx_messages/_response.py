@@ -12,13 +12,16 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import timedelta
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import httpx2
 
 from ._deadline import attempt_deadline
 from ._event_loop import deadline_scope
 from ._exceptions import ResponseTooLargeError, TelnyxError, connection_error, keyed, other_http_failure
+
+if TYPE_CHECKING:
+    from ._rate_limits import RateLimit
 
 __all__ = [
     "APIResponse",
@@ -85,6 +88,14 @@ class _ResponseFacts:
         """True when the API answered with the stored response of an earlier attempt with the same
         key (`Idempotent-Replayed: true`): the message was accepted once, before this attempt."""
         return self.http_response.headers.get("Idempotent-Replayed", "").lower() == "true"
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The API's request limit as this response reports it (its `x-ratelimit-*` headers parsed:
+        limit, remaining, seconds until reset); None when it sent none."""
+        from ._rate_limits import RateLimit
+
+        return RateLimit.from_headers(self.http_response.headers)
 
     def __repr__(self) -> str:
         request = self.http_response.request

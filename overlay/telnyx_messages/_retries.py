@@ -6,6 +6,11 @@ most once per key: it is retried after any failure, a timeout or a dropped conne
 500/502/503/504 and 429, and a 409 (the first attempt with that key still in progress) is waited
 out without counting as a retry. Without a key, it is retried only after failures that prove the
 server never took it (the connection was never made, a 429).
+
+A 429 waits for the server's hint: `Retry-After`/`retry-after-ms`, else `x-ratelimit-reset` (the
+seconds until the request limit's window resets, which Telnyx sends with its 429 code 10011), capped
+at MAX_RETRY_AFTER. A 429 with code 40333 (the messaging profile's daily spend limit, reset at
+00:00 UTC) is never retried.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from typing import NamedTuple
 
 import httpx2
 
+from ._exceptions import spend_limit_reached
+
 INITIAL_DELAY = 0.5
 MAX_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
+RATE_LIMIT_RESET = "x-ratelimit-reset"
 
 # The request never reached the server: safe to send again whatever it was.
 _NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout, httpx2.UnsupportedProtocol)
@@ -61,7 +69,9 @@ class RetryPolicy(NamedTuple):
             retried = status in _KEYED_RETRYABLE_STATUSES
         else:
             retried = status == 429 or (self.replayable and (status in _RETRYABLE_STATUSES or status >= 500))
-        return _hinted_or_backoff(response, attempt) if retried else None
+        if not retried or spend_limit_reached(response):  # waiting for the spend limit's reset is no retry
+            return None
+        return _hinted_or_backoff(response, attempt)
 
     def in_progress(self, response: httpx2.Response) -> bool:
         """A 409 to a keyed request: the same key's first attempt is still being handled."""
@@ -74,6 +84,8 @@ class RetryPolicy(NamedTuple):
 
 def _hinted_or_backoff(response: httpx2.Response, attempt: int) -> float:
     hinted = retry_after(response.headers)
+    if hinted is None and response.status_code == 429:
+        hinted = rate_limit_reset(response.headers)
     return hinted if hinted is not None else backoff(attempt)
 
 
@@ -99,6 +111,24 @@ def retry_after(headers: httpx2.Headers) -> float | None:
     if seconds is None or seconds != seconds:  # NaN
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def rate_limit_reset(headers: httpx2.Headers) -> float | None:
+    """The seconds until the request limit's window resets (`x-ratelimit-reset`), capped as a hint is."""
+    seconds = header_seconds(headers.get(RATE_LIMIT_RESET))
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+
+def header_seconds(value: str | None) -> float | None:
+    """A header's count of seconds: ASCII digits with at most one decimal point (spaces around
+    allowed); anything else (a sign, an exponent, a date, NaN, a value too large for a float) is None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not (value.isascii() and value.replace(".", "", 1).isdigit()):
+        return None
+    seconds = float(value)
+    return seconds if seconds != float("inf") else None
 
 
 def _seconds_until(value: str) -> float | None:

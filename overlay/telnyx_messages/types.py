@@ -1,7 +1,7 @@
 """The models of what client.messages sends and receives, by their names, for annotating your own
 code: `from telnyx_messages.types import MessageRetrieveGroupMessagesResponse, OutboundMessagePayload`,
 and the webhook events' union, `WebhookEvent`; `SequenceNotStr`, the type of array arguments (any
-sequence but a str or bytes: a list, a tuple).
+sequence but a str or bytes: a list, a tuple); `RateLimit`, a response's request-limit headers parsed.
 
 Each is imported on first use (importing them all up front would cost every program the models it
 never touches); type checkers see them all.
@@ -17,6 +17,8 @@ from telnyx_messages_api.types import SequenceNotStr as SequenceNotStr
 from telnyx_messages_api.webhooks import UnknownWebhookEvent as UnknownWebhookEvent
 from telnyx_messages_api.webhooks import WebhookEvent as WebhookEvent
 
+from ._rate_limits import RateLimit as RateLimit
+
 if TYPE_CHECKING:
     from telnyx_messages_api.models import *  # noqa: F403
     from telnyx_messages_api.results import *  # noqa: F403
@@ -28,7 +30,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return [*_models.__all__, *_ALIASES, "SequenceNotStr", "UnknownWebhookEvent", "WebhookEvent"]
+    return [*_models.__all__, *_ALIASES, "RateLimit", "SequenceNotStr", "UnknownWebhookEvent", "WebhookEvent"]
 
 
 # No __all__: type checkers take every name of the star import above as exported (an __all__ here
