@@ -4,13 +4,17 @@ A request goes through an httpx2 transport (no socket): it is routed and checked
 (method, path, parameters, headers, body schema and formats), refused as the API would refuse it,
 and otherwise answered from the fake's state: sends make messages, retrieve reads them, schedule and
 cancel change them, the Idempotency-Key header is kept as the API's edge keeps it. Failures are
-queued with fail_next(); webhooks are signed with the fake's own key.
+queued with fail_next(); webhooks are signed with the fake's own key. Sends go through Telnyx's
+throughput (_throughput.py): queues that report each message's wait, the request limit, the daily
+spend limit, on the fake's clock (a FakeClock in tests: virtual time).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
+import enum
 import hashlib
 import json
 import threading
@@ -18,14 +22,16 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx2
 
 from .._client import AsyncTelnyx, Telnyx
 from .._exceptions import TelnyxError
 from .._parts import count_parts
+from ._clock import SystemClock
 from ._spec import Operation, Refusal, Spec, load
+from ._throughput import QueueFull, Queues, RequestCounter, RequestLimit, Spending, SpendLimit, Throughput
 
 if TYPE_CHECKING:
     from nacl.signing import SigningKey
@@ -40,6 +46,22 @@ IDEMPOTENCY_KEY = "idempotency-key"
 # the fake's choice.
 TOO_LARGE = (400, "40302", "Message too large")
 STATUS = "queued"  # a recipient's status in the answer to a send
+# Telnyx's errors of throughput (developers.telnyx.com/api/errors; "API Rate Limiting"): all 429.
+QUEUE_FULL = (429, "40318", "Message queue full")
+REQUEST_LIMIT = (429, "10011", "Too many requests")
+SPEND_LIMIT = (429, "40333", "Messaging profile spend limit reached")
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+class Clock(Protocol):
+    """What the fake reads of a clock (FakeClock, or the system's)."""
+
+    def now(self) -> float: ...
+
+    def utc(self) -> datetime.datetime: ...
 
 
 class FakeTelnyxError(TelnyxError):
@@ -67,9 +89,43 @@ class FakeTelnyx:
     """The Messages API in process. `client()` / `async_client()` give clients that talk to it;
     `transport()` / `async_transport()` an httpx2 transport for a client of your own. `sent` lists
     the messages it accepted, in order; `fail_next()` queues failures; `webhook()` makes signed
-    webhooks, verifiable with `public_key`."""
+    webhooks, verifiable with `public_key`.
 
-    def __init__(self) -> None:
+    Throughput, on `clock` (a FakeClock: virtual time; default the system's): sends queue at the
+    rates of `throughput` (by default Telnyx's documented ones when a clock is given; without a
+    clock none, as the fake did before it had a clock; None: no queues), each answer's
+    `wait_seconds` its time in the queue (`waits` lists them, in the order of `sent`), one that
+    would wait past the queue's maximum refused (429, 40318); `request_limit` answers 429 (10011)
+    past its requests a window, with x-ratelimit-* headers on every answer; `spend_limit` answers
+    sends 429 (40333) once a UTC day's messages are spent, until 00:00 UTC."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        throughput: Throughput | _Unset | None = _Unset.UNSET,
+        request_limit: RequestLimit | None = None,
+        spend_limit: SpendLimit | None = None,
+    ) -> None:
+        if clock is not None and not (callable(getattr(clock, "now", None)) and callable(getattr(clock, "utc", None))):
+            raise TypeError(f"FakeTelnyx clock must have now() and utc() (a FakeClock), got {clock!r}")
+        for name, value, kind in (
+            ("throughput", None if throughput is _Unset.UNSET else throughput, Throughput),
+            ("request_limit", request_limit, RequestLimit),
+            ("spend_limit", spend_limit, SpendLimit),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise TypeError(f"FakeTelnyx {name} must be a {kind.__name__} or None, got {value!r}")
+        if throughput is _Unset.UNSET:
+            throughput = Throughput() if clock is not None else None
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.throughput = throughput
+        self.request_limit = request_limit
+        self.spend_limit = spend_limit
+        self._queues = Queues(throughput) if throughput is not None else None
+        self._requests = RequestCounter(request_limit, self.clock.now()) if request_limit is not None else None
+        self._spending = Spending(spend_limit) if spend_limit is not None else None
+        self.waits: list[float] = []
         self.spec: Spec = load()
         self.sent: list[Any] = []
         self.requests: list[httpx2.Request] = []
@@ -159,10 +215,17 @@ class FakeTelnyx:
             self._signing_key = SigningKey.generate()
         return self._signing_key
 
+    @property
+    def max_wait_seconds(self) -> float:
+        """The longest wait in a queue of the messages accepted so far (0.0 before any)."""
+        with self._lock:
+            return max(self.waits, default=0.0)
+
     def webhook(self, event_type: str, message: Any, *, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
         """A webhook as Telnyx delivers it, signed: (body, headers). `message` is a message the
         fake returned (a model, or its id); the event is built from the spec's `webhooks:`."""
         document = self._message_document(message)
+        document = _out_of_queue(document, ())  # an event is of a message the queue has sent
         for name, item in (self.spec.document.get("webhooks") or {}).items():
             for operation in item.values():
                 schema = self.spec.resolve(operation["requestBody"]["content"]["application/json"]["schema"])
@@ -173,7 +236,7 @@ class FakeTelnyx:
                     payload = self._payload(data["properties"].get("payload", {}), document)
                     event["data"] = {**(event.get("data") or {}), "event_type": event_type, "payload": payload}
                     event["data"]["id"] = str(uuid.uuid4())
-                    event["data"]["occurred_at"] = _now()
+                    event["data"]["occurred_at"] = _stamp(self.clock.utc())
                     _own(self.spec, schema, event, f"webhook {name}")
                     body = json.dumps(event).encode()
                     when = str(int(time.time()) if timestamp is None else timestamp)
@@ -234,13 +297,24 @@ class FakeTelnyx:
         failure = self._next_failure()
         if failure is not None and not failure.after_accept:
             return self._fail(failure, request)
+        limited: dict[str, str] = {}
         try:
+            if self._requests is not None:
+                with self._lock:
+                    over, limited = self._requests.count(self.clock.now())
+                if over:
+                    status, code, title = REQUEST_LIMIT
+                    detail = (
+                        f"more than {self._requests.limit.limit} requests in {self._requests.limit.window:g} s "
+                        f"(the fake's request_limit); the window resets in {limited['x-ratelimit-reset']} s"
+                    )
+                    raise Refusal(status, code, title, detail)
             status, body = self._answer(request)
         except Refusal as refusal:
             status, body = refusal.status, json.dumps(refusal.document()).encode()
         if failure is not None:
             return self._fail(failure, request)
-        headers = {"content-type": "application/json", "x-request-id": str(uuid.uuid4())}
+        headers = {"content-type": "application/json", "x-request-id": str(uuid.uuid4()), **limited}
         if isinstance(body, tuple):  # a stored answer, replayed
             body = body[0]
             headers["idempotent-replayed"] = "true"
@@ -380,7 +454,7 @@ class FakeTelnyx:
             template = _empties(shown[0]) if isinstance(shown, list) and shown else {}
             document["media"] = [{**template, "url": url} for url in body["media_urls"]]
         if "received_at" in properties:
-            document["received_at"] = _now()
+            document["received_at"] = _stamp(self.clock.utc())
         if "direction" in properties:
             allowed = spec.resolve(properties["direction"]).get("enum") or ["outbound"]
             document["direction"] = "outbound" if "outbound" in allowed else allowed[0]
@@ -389,15 +463,63 @@ class FakeTelnyx:
         for name in data_schema.get("required") or []:
             if name not in document and name in example:
                 document[name] = example[name]  # required, and nothing above gives it: the spec's example
-        _own(spec, data_schema, document, "message")
         with self._lock:
-            self._messages[document["id"]] = document
+            wait = self._admit(body, document, properties, queued=not scheduled)
+            _own(spec, data_schema, document, "message")
+            self._messages[document["id"]] = _out_of_queue(document, data_schema.get("required") or ())
             if scheduled:
                 self._scheduled.add(document["id"])
-        result = self._model_of(operation, document)
-        with self._lock:
+            result = self._model_of(operation, document)
             self.sent.append(result)
+            self.waits.append(wait)
         return document
+
+    def _admit(
+        self, body: dict[str, Any], document: dict[str, Any], properties: Mapping[str, Any], queued: bool
+    ) -> float:
+        """The spend limit, then the queues, for a message about to be accepted (the fake's lock held):
+        its wait, in `wait_seconds` (and `valid_until`: the time it must leave the queue by) where the
+        message has them. A scheduled message is queued when it is sent, not now."""
+        clock = self.clock
+        if self._spending is not None:
+            today = clock.utc()
+            if self._spending.reached(today.date()):
+                midnight = datetime.datetime.combine(
+                    today.date() + datetime.timedelta(days=1), datetime.time(), today.tzinfo
+                )
+                status, code, title = SPEND_LIMIT
+                detail = (
+                    f"the messaging profile has spent its daily limit ({self._spending.limit.messages} messages, "
+                    f"the fake's spend_limit); sends are refused until 00:00 UTC ({_stamp(midnight)})"
+                )
+                raise Refusal(status, code, title, detail)
+        wait = 0.0
+        if self._queues is not None and queued:
+            to = body.get("to")
+            destination = to[0] if isinstance(to, list) and to else to
+            sender = body.get("from")
+            kind = document.get("type") or ("MMS" if body.get("media_urls") else "SMS")
+            try:
+                wait = self._queues.admit(
+                    clock.now(),
+                    kind if isinstance(kind, str) else "",
+                    sender if isinstance(sender, str) else None,
+                    destination if isinstance(destination, str) else None,
+                )
+            except QueueFull as full:
+                status, code, title = QUEUE_FULL
+                limit = self._queues.throughput.max_queue_seconds
+                detail = f"{full.queue} is full: the message would wait {full.wait:.1f} s, past its {limit:g} s"
+                raise Refusal(status, code, title, detail) from None
+            if "wait_seconds" in properties:
+                document["wait_seconds"] = wait
+            if "valid_until" in properties and wait > 0:
+                document["valid_until"] = _stamp(
+                    clock.utc() + datetime.timedelta(seconds=self._queues.throughput.max_queue_seconds)
+                )
+        if self._spending is not None:
+            self._spending.spend()
+        return wait
 
     def _count(self, properties: Mapping[str, Any], body: dict[str, Any], document: dict[str, Any]) -> None:
         """The parts and encoding of an SMS's text, as Telnyx counts them; an SMS over the spec's
@@ -505,6 +627,18 @@ def _own(spec: Spec, schema: Any, document: Any, what: str) -> None:
         ) from None
 
 
+def _out_of_queue(document: dict[str, Any], required: Any) -> dict[str, Any]:
+    """A message as it is once out of the queue (as the fake keeps it, retrieves it, and sends it in
+    webhooks): its wait is the send's answer's only (the webhooks' examples have none), unless its
+    schema requires it; its valid_until nulled, as the spec says of a message that left the queue."""
+    document = dict(document)
+    if "wait_seconds" not in required:
+        document.pop("wait_seconds", None)
+    if document.get("valid_until") is not None:
+        document["valid_until"] = None
+    return document
+
+
 def _alternatives(spec: Spec, schema: Any) -> list[Any]:
     resolved = spec.resolve(schema)
     parts = resolved.get("oneOf") or resolved.get("anyOf")
@@ -560,8 +694,10 @@ def _status_schema(spec: Spec, schema: Any) -> dict[str, Any] | None:
     return None if status is None else dict(spec.resolve(status))
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z"
+def _stamp(moment: datetime.datetime) -> str:
+    """A UTC time as the API writes it (milliseconds, Z)."""
+    moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _recipient(spec: Spec, schema: Any, template: Any, number: Any, status: str | None) -> Any:
