@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import datetime
 import enum
 import hashlib
@@ -132,6 +133,7 @@ class FakeTelnyx:
         self._messages: dict[str, dict[str, Any]] = {}
         self._scheduled: set[str] = set()
         self._message_schemas: set[int] | None = None  # the data schemas of the sends (by identity)
+        self._templates: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # by message schema (_made_from)
         self._keys: dict[str, _Kept] = {}
         self._failures: list[_Failure] = []
         self._lock = threading.RLock()
@@ -412,10 +414,9 @@ class FakeTelnyx:
         data_schema = spec.resolve((resolved.get("properties") or {}).get("data", {}))
         enveloped = "data" in (resolved.get("properties") or {})
         identified = _has_id(spec, data_schema)  # the data is a message
-        if operation.method == "POST" and identified:
-            document = self._create(operation, _with_properties(spec, data_schema), body or {})
-            answer = {"data": document} if enveloped else document
-        elif operation.method == "DELETE":
+        if operation.method == "POST" and identified:  # checked as it is made, before it is kept
+            return self._create(operation, _with_properties(spec, data_schema), body or {}, schema, enveloped)
+        if operation.method == "DELETE":
             answer = self._cancel(next(iter(path_values.values())), resolved)
         elif operation.method == "GET" and path_values and data_schema.get("type") == "array":
             answer = {"data": self._group(next(iter(path_values.values())))}
@@ -427,16 +428,18 @@ class FakeTelnyx:
             _own(spec, schema, answer, "response")  # the fake answers only what the spec allows
         return answer
 
-    def _create(self, operation: Operation, data_schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def _create(
+        self, operation: Operation, data_schema: dict[str, Any], body: dict[str, Any], schema: Any, enveloped: bool
+    ) -> Any:
         """A message made from the request: what it set, what the API sets (an id, the type, parts and
         encoding of its text, its media, the time received, the direction), what the schema fixes
         (a `const`, a one-value `enum`, a `default`) and what the spec's example leaves empty (null, [],
-        {}: not yet known). The example's other values only illustrate: none is copied."""
+        {}: not yet known). The example's other values only illustrate: none is copied. The answer
+        (`schema`: the response's; the message as its `data` where `enveloped`) is checked, then kept."""
         spec = self.spec
         properties = data_schema.get("properties") or {}
-        example = spec.example(data_schema)
-        example = example if isinstance(example, dict) else {}
-        document = _fresh(spec, data_schema)
+        example, fresh = self._made_from(data_schema)
+        document = copy.deepcopy(fresh)
         scheduled = "send_at" in body  # queued until then, and cancellable
         for name, value in body.items():
             if name in properties:
@@ -462,17 +465,28 @@ class FakeTelnyx:
             document["errors"] = []
         for name in data_schema.get("required") or []:
             if name not in document and name in example:
-                document[name] = example[name]  # required, and nothing above gives it: the spec's example
+                document[name] = copy.deepcopy(example[name])  # required, and nothing above gives it: the example
         with self._lock:
             wait = self._admit(body, document, properties, queued=not scheduled)
-            _own(spec, data_schema, document, "message")
+            answer = {"data": document} if enveloped else document
+            _own_made(spec, schema, answer, data_schema, document)
             self._messages[document["id"]] = _out_of_queue(document, data_schema.get("required") or ())
             if scheduled:
                 self._scheduled.add(document["id"])
             result = self._model_of(operation, document)
             self.sent.append(result)
             self.waits.append(wait)
-        return document
+        return answer
+
+    def _made_from(self, data_schema: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The spec's example of a message schema, and a message before the request fills it (_fresh),
+        made once per schema: both are read, never changed."""
+        made = self._templates.get(id(data_schema))
+        if made is None:
+            example = self.spec.example(data_schema)
+            made = (example if isinstance(example, dict) else {}, _fresh(self.spec, data_schema))
+            self._templates[id(data_schema)] = made
+        return made
 
     def _admit(
         self, body: dict[str, Any], document: dict[str, Any], properties: Mapping[str, Any], queued: bool
@@ -639,6 +653,19 @@ def _out_of_queue(document: dict[str, Any], required: Any) -> dict[str, Any]:
     return document
 
 
+def _own_made(spec: Spec, schema: Any, answer: Any, data_schema: Any, document: dict[str, Any]) -> None:
+    """A made message's answer held to the spec in one check (the message with it); where the answer
+    fails, the message alone is checked, to name which of them the fake got wrong."""
+    if schema is None:  # an answer without a JSON schema: the message is all there is to hold
+        _own(spec, data_schema, document, "message")
+        return
+    try:
+        _own(spec, schema, answer, "response")
+    except FakeTelnyxError:
+        _own(spec, data_schema, document, "message")
+        raise
+
+
 def _alternatives(spec: Spec, schema: Any) -> list[Any]:
     resolved = spec.resolve(schema)
     parts = resolved.get("oneOf") or resolved.get("anyOf")
@@ -660,8 +687,11 @@ def _empty(value: Any) -> bool:
 
 
 def _empties(value: Any) -> dict[str, Any]:
-    """The fields of an example object it leaves empty (null, [], {}): what is not yet known."""
-    return {name: part for name, part in value.items() if _empty(part)} if isinstance(value, dict) else {}
+    """The fields of an example object it leaves empty (null, [], {}: what is not yet known), each a
+    new one (the example's own are never shared)."""
+    if not isinstance(value, dict):
+        return {}
+    return {name: None if part is None else type(part)() for name, part in value.items() if _empty(part)}
 
 
 def _fresh(spec: Spec, schema: Mapping[str, Any]) -> dict[str, Any]:
