@@ -439,3 +439,20 @@ def test_a_spend_limit_of_none_refuses_the_first_send() -> None:
 def test_a_bad_setting_is_refused_with_what_is_wrong(make: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         make()
+
+
+@pytest.mark.slow
+def test_a_burst_of_ten_thousand_waits_as_the_account_rate_says_and_never_really_sleeps() -> None:
+    clock = FakeClock(START)
+    fake = FakeTelnyx(clock=clock)
+    senders = [f"+1844555{n:04d}" for n in range(5)]  # 5 toll-free numbers: 100 a second, past the account's 50
+    started = time.monotonic()
+    with _http(fake) as http:
+        answers = [_post(http, **{"from": senders[i % 5]}) for i in range(10_000)]
+    elapsed = time.monotonic() - started
+    assert {answer.status_code for answer in answers} == {200} and len(fake.sent) == 10_000
+    rate = ACCOUNT_MPS["SMS"]
+    assert fake.waits == [i / rate for i in range(10_000)] and fake.max_wait_seconds == 9_999 / rate
+    if "wait_seconds" in _message_fields(fake):
+        assert [answer.json()["data"]["wait_seconds"] for answer in answers] == fake.waits
+    assert clock.now() == 0.0 and elapsed < fake.max_wait_seconds  # the queue's 200 s are virtual
