@@ -1,0 +1,303 @@
+"""A campaign's journal: one SQLite file (the standard library's sqlite3, WAL) recording the campaign
+and, per row, what became of it. It is what a rerun continues from, and never holds the API key.
+
+A row's states: pending (not sent yet, or answered without being taken: 429), sending (a request went
+out, no answer taken yet: re-sent with the same Idempotency-Key, which the edge answers once),
+accepted (the message id), failed (refused before sending, or by the API; never re-sent), unknown
+(sent more than the edge's 24 hours ago, never confirmed: re-sent only when asked).
+
+Each write is its own transaction, committed before the engine goes on: a `sending` mark is in the
+file before its request leaves. synchronous=NORMAL: a killed process loses nothing; a power loss may
+lose the last transactions (the file stays consistent), and a rerun within 24 hours still sends each
+row once, the same key answered by the edge from what it stored.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["SCHEMA_VERSION", "STATES", "CampaignRecord", "Journal", "JournalError", "JournalRow", "RowState"]
+
+RowState = Literal["pending", "sending", "accepted", "failed", "unknown"]
+STATES: tuple[RowState, ...] = ("pending", "sending", "accepted", "failed", "unknown")
+
+# PRAGMA user_version of the file: the schema below. A later version migrates older files on open.
+SCHEMA_VERSION = 1
+_APPLICATION_ID = 0x544E5843  # "TNXC": a file of this package's, not some other SQLite database
+
+_SCHEMA = """
+CREATE TABLE campaign (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE rows (
+    seq INTEGER PRIMARY KEY,
+    identity TEXT NOT NULL UNIQUE,
+    digest TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'accepted', 'failed', 'unknown')),
+    idempotency_key TEXT NOT NULL,
+    recipient TEXT,
+    sender TEXT,
+    message_id TEXT,
+    wait_seconds REAL,
+    error_code TEXT,
+    error_detail TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at REAL,
+    last_attempt_at REAL
+);
+CREATE INDEX rows_state ON rows (state);
+"""
+
+
+class JournalError(Exception):
+    """A journal that cannot be used: not a campaign journal, a newer schema, another campaign's."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRecord:
+    """What a journal records of its campaign: its id (the keys derive from it), its name, when it
+    was made, and the parameters of its last run."""
+
+    campaign_id: str
+    name: str | None
+    created_at: datetime.datetime
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One row as the journal holds it. Times are aware UTC datetimes."""
+
+    seq: int
+    identity: str
+    state: RowState
+    idempotency_key: str
+    recipient: str | None
+    sender: str | None
+    message_id: str | None
+    wait_seconds: float | None
+    error_code: str | None
+    error_detail: str | None
+    attempts: int
+    first_attempt_at: datetime.datetime | None
+    last_attempt_at: datetime.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the engine needs of a row already in the journal."""
+
+    state: RowState
+    digest: str
+    first_attempt_at: float | None
+    attempts: int
+
+
+def _utc(epoch: float | None) -> datetime.datetime | None:
+    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+
+
+class Journal:
+    """An open journal. `Journal(path)` opens one, made if it does not exist (create=False: it must)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
+        self.path = os.fspath(path)
+        if not create and not os.path.exists(self.path):
+            raise FileNotFoundError(f"no campaign journal at {self.path}")
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot open it as SQLite ({exc})") from None
+        try:
+            self._open()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open(self) -> None:
+        db = self._db
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            application = db.execute("PRAGMA application_id").fetchone()[0]
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"{self.path} is not a campaign journal ({exc})") from None
+        if tables == 0:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(
+                f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version={SCHEMA_VERSION};\n"
+                f"PRAGMA application_id={_APPLICATION_ID};\nCOMMIT;"
+            )
+        elif application != _APPLICATION_ID:
+            raise JournalError(f"{self.path} is an SQLite file, but not a campaign journal")
+        elif version > SCHEMA_VERSION:
+            raise JournalError(
+                f"{self.path} was written by a later telnyx-messages (journal schema {version}, this one reads "
+                f"up to {SCHEMA_VERSION}): upgrade to continue it"
+            )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+
+    # --- the campaign ------------------------------------------------------------------------
+
+    def campaign(self) -> CampaignRecord | None:
+        values = dict(self._db.execute("SELECT key, value FROM campaign").fetchall())
+        if "campaign_id" not in values:
+            return None
+        return CampaignRecord(
+            campaign_id=values["campaign_id"],
+            name=values.get("name") or None,
+            created_at=datetime.datetime.fromisoformat(values["created_at"]),
+            parameters=json.loads(values.get("parameters", "{}")),
+        )
+
+    def begin(self, name: str | None, parameters: Mapping[str, Any], now: datetime.datetime) -> CampaignRecord:
+        """The journal's campaign, made on its first run; a later run's parameters recorded. A name
+        other than the journal's is refused (a journal belongs to one campaign)."""
+        record = self.campaign()
+        if record is None:
+            record = CampaignRecord(uuid.uuid4().hex, name, now, dict(parameters))
+            self._set(
+                campaign_id=record.campaign_id,
+                name=name or "",
+                created_at=now.isoformat(),
+                parameters=json.dumps(dict(parameters), sort_keys=True),
+            )
+            return record
+        if name is not None and record.name is not None and name != record.name:
+            raise JournalError(
+                f"{self.path} is the journal of campaign {record.name!r}, not {name!r}: "
+                "give another journal for another campaign"
+            )
+        self._set(parameters=json.dumps(dict(parameters), sort_keys=True))
+        return CampaignRecord(record.campaign_id, record.name or name, record.created_at, dict(parameters))
+
+    def _set(self, **values: str) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.executemany("INSERT OR REPLACE INTO campaign (key, value) VALUES (?, ?)", values.items())
+        self._db.execute("COMMIT")
+
+    # --- rows --------------------------------------------------------------------------------
+
+    def known(self, identity: str) -> Known | None:
+        found = self._db.execute(
+            "SELECT state, digest, first_attempt_at, attempts FROM rows WHERE identity = ?", (identity,)
+        ).fetchone()
+        return None if found is None else Known(*found)
+
+    def add(
+        self,
+        identity: str,
+        digest: str,
+        key: str,
+        recipient: str | None,
+        sender: str | None,
+        *,
+        state: RowState = "pending",
+        error_code: str | None = None,
+        error_detail: str | None = None,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO rows (identity, digest, state, idempotency_key, recipient, sender, error_code, error_detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (identity, digest, state, key, recipient, sender, error_code, error_detail),
+        )
+
+    def sending(self, identity: str, at: float) -> None:
+        """A request for the row is about to leave (committed before it does)."""
+        self._db.execute(
+            "UPDATE rows SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?,"
+            " first_attempt_at = coalesce(first_attempt_at, ?) WHERE identity = ?",
+            (at, at, identity),
+        )
+
+    def accepted(self, identity: str, message_id: str | None, wait_seconds: float | None) -> None:
+        self._db.execute(
+            "UPDATE rows SET state = 'accepted', message_id = ?, wait_seconds = ?, error_code = NULL,"
+            " error_detail = NULL WHERE identity = ?",
+            (message_id, wait_seconds, identity),
+        )
+
+    def failed(self, identity: str, code: str | None, detail: str) -> None:
+        self._db.execute(
+            "UPDATE rows SET state = 'failed', error_code = ?, error_detail = ? WHERE identity = ?",
+            (code, detail, identity),
+        )
+
+    def pending(self, identity: str, code: str | None = None, detail: str | None = None) -> None:
+        """Back to pending: the API answered without taking the message (a 429)."""
+        self._db.execute(
+            "UPDATE rows SET state = 'pending', error_code = ?, error_detail = ? WHERE identity = ?",
+            (code, detail, identity),
+        )
+
+    def unanswered(self, identity: str, code: str | None, detail: str) -> None:
+        """A request that got no answer the engine could take (left `sending`): why, for the record."""
+        self._db.execute(
+            "UPDATE rows SET error_code = ?, error_detail = ? WHERE identity = ?", (code, detail, identity)
+        )
+
+    def unknown(self, identity: str, detail: str) -> None:
+        self._db.execute(
+            "UPDATE rows SET state = 'unknown', error_detail = ? WHERE identity = ?",
+            (detail, identity),
+        )
+
+    def counts(self) -> dict[RowState, int]:
+        found = dict(self._db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall())
+        return {state: int(found.get(state, 0)) for state in STATES}
+
+    def rows(self) -> Iterator[JournalRow]:
+        """Every row, in the order the campaign first read them."""
+        cursor = self._db.execute(
+            "SELECT seq, identity, state, idempotency_key, recipient, sender, message_id, wait_seconds, error_code,"
+            " error_detail, attempts, first_attempt_at, last_attempt_at FROM rows ORDER BY seq"
+        )
+        for (
+            seq,
+            identity,
+            state,
+            key,
+            recipient,
+            sender,
+            message_id,
+            wait,
+            code,
+            detail,
+            attempts,
+            first,
+            last,
+        ) in cursor:
+            yield JournalRow(
+                seq,
+                identity,
+                state,
+                key,
+                recipient,
+                sender,
+                message_id,
+                wait,
+                code,
+                detail,
+                attempts,
+                _utc(first),
+                _utc(last),
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

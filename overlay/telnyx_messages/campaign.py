@@ -1,0 +1,950 @@
+"""Campaigns: send a list of messages within Telnyx's throughput, each once across crashes.
+
+    from telnyx_messages import AsyncTelnyx
+    from telnyx_messages.campaign import Campaign
+
+    rows = ({"id": n, "to": to, "from": "+18445550001", "text": "Your code is 1234"} for n, to in ...)
+    async with AsyncTelnyx() as client:
+        report = await Campaign(client, rows, journal="reminders.db").run()
+    print(report.accepted, "accepted,", report.failed, "failed,", report.pending, "pending")
+
+Rows are the keyword arguments of `client.messages.send` (`from` or `from_`, `to`, `text`,
+`media_urls`, `messaging_profile_id`, ...) with an optional `id`; any iterable or async iterable,
+read as the sends go (a bounded window of rows is held at a time: a list of millions never sits in
+memory). Each row is checked before anything is sent (the client's own checks of the arguments,
+`to` as E.164, the text's parts) and a refused row is `failed` with its reason.
+
+The journal (an SQLite file) records every row: its identity (its `id`, else its content), state,
+Idempotency-Key, message id, `wait_seconds`, error, attempts and times. The keys derive from the
+campaign and the row's identity, so that a rerun after a crash (SIGKILL, power loss) sends what was
+in flight with the same key, and the API's edge answers it from what it stored instead of sending it
+again: run the same campaign with the same journal, and each row is accepted once. A row sent more
+than the edge's 24 hours ago and never confirmed becomes `unknown`, re-sent only with
+`resend_unknown=True`.
+
+Pacing: the account's rate per message type (SMS 50/s, MMS 15/s; `rate=` instead), each sender's
+(by the kind of its `from`: short code 1,000/s, toll-free 20/s, alphanumeric and non-US long code
+0.1/s, a US long code none of its own; `sender_rate=` instead); a sender whose answers report
+`wait_seconds` over `max_queue_wait` is held until its queue is back under it. The request limit
+(429, code 10011) holds the whole campaign until its reset; the messaging profile's daily spend
+limit (429, code 40333) stops it, the rows left `pending` for a rerun after 00:00 UTC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime
+import functools
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+import anyio.to_thread
+from telnyx_messages_api.api import OPERATIONS, Messages
+
+from . import _pacing
+from ._calls import NOT_GIVEN
+from ._client import AsyncTelnyx, Telnyx
+from ._clock import REAL_CLOCK, Clock
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    AuthenticationError,
+    RateLimitError,
+)
+from ._journal import CampaignRecord, Journal, JournalError, JournalRow, Known, RowState
+from ._parts import count_parts
+from ._request_building import IDEMPOTENCY_KEY, MAX_BODY_BYTES, signature_of
+from ._request_building import _check_text_parts as check_text_parts
+from ._request_building import _encode_argument as encode_argument
+
+__all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_QUEUE_WAIT",
+    "DEFAULT_WINDOW",
+    "MAX_ATTEMPTS",
+    "REPLAY_WINDOW",
+    "Campaign",
+    "CampaignError",
+    "Clock",
+    "JournalError",
+    "JournalRow",
+    "Plan",
+    "Progress",
+    "Refusal",
+    "Report",
+    "RowConflictError",
+    "RowState",
+    "Status",
+    "Stop",
+    "idempotency_key",
+    "journal_rows",
+    "status",
+]
+
+DEFAULT_MAX_QUEUE_WAIT = _pacing.DEFAULT_MAX_QUEUE_WAIT
+# Rows read ahead of the sends (queued per sender, or in flight): what the engine holds in memory.
+DEFAULT_WINDOW = 1000
+# Requests at once.
+DEFAULT_MAX_IN_FLIGHT = 100
+# How long the API's edge answers a key from what it stored; a row first sent longer ago than this
+# less REPLAY_MARGIN (clocks differ; the row may wait its turn) is not re-sent blindly.
+REPLAY_WINDOW = 24 * 3600.0
+REPLAY_MARGIN = 15 * 60.0
+# Attempts of one row in one run after failures that leave its fate open (no answer, 5xx): the row
+# stays `sending`, re-sent with its key by the next run.
+MAX_ATTEMPTS = 6
+_BACKOFF_FIRST, _BACKOFF_MOST = 0.5, 30.0
+# The request limit's wait when its answer gives no reset (seconds).
+_DEFAULT_LIMIT_WAIT = 1.0
+_RATE_SPAN = 5.0  # Progress.rate: the sends of the last this many seconds
+_REFUSALS_KEPT = 20  # a dry run's refusals listed (all are counted)
+
+SPEND_LIMIT_CODE = "40333"
+REQUEST_LIMIT_CODE = "10011"
+
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}").fullmatch
+_SEND = OPERATIONS["send"]
+_SEND_NAMES = {wire: name for name, wire in _SEND.body_parameters}
+_ARGUMENTS = frozenset(_SEND_NAMES.values())
+_EMPTY_ARGUMENTS: dict[str, object] = {name: NOT_GIVEN for name in _ARGUMENTS}
+
+
+class CampaignError(Exception):
+    """A campaign that cannot run as given (its parameters, or a row that contradicts its journal)."""
+
+
+class RowConflictError(CampaignError):
+    """A row whose `id` the journal holds with other content: a journal belongs to one list."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Why a run stopped before every row was settled. `reason`: "spend_limit" (the messaging
+    profile's daily spend limit; `resets_at` is the next 00:00 UTC) or "interrupted" (stop())."""
+
+    reason: Literal["spend_limit", "interrupted"]
+    message: str
+    resets_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A run's outcome. The counts are the journal's, over every run of the campaign: `pending`
+    holds the rows not sent yet and those sent without an answer taken (a rerun re-sends them with
+    their key). `sent`/`accepted_now`: this run's requests and acceptances; `max_wait_seconds`:
+    the largest queue wait the API reported in this run."""
+
+    campaign_id: str
+    name: str | None
+    rows: int
+    accepted: int
+    pending: int
+    failed: int
+    unknown: int
+    stop: Stop | None
+    elapsed: float
+    sent: int
+    accepted_now: int
+    max_wait_seconds: float | None
+
+    @property
+    def complete(self) -> bool:
+        """Every row of the journal settled: accepted or failed."""
+        return self.pending == 0 and self.unknown == 0 and self.stop is None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a run is, given to the `progress` callback as it changes. `done`: rows read and settled
+    in this run (accepted, failed, already done by an earlier run, skipped); `total`: the rows to go
+    through if known (len(rows), or total=); `rate`: sends per second over the last few seconds;
+    `held_until`: seconds (by the clock) until which the request limit holds the campaign, if it does."""
+
+    done: int
+    total: int | None
+    accepted: int
+    failed: int
+    rate: float
+    max_wait_seconds: float | None
+    elapsed: float
+    held_until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A row refused before sending: its place in the input (1 = the first row), identity and why."""
+
+    position: int
+    identity: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a dry run found: rows read, messages that would be sent, refused rows (all counted, the
+    first few listed), SMS parts (an MMS counts one), messages by type, rows per sender (`from`, or
+    "messaging profile <id>"), and the seconds the pacing implies at the set rates (a sender with no
+    rate of its own, held only by its queue, may take longer)."""
+
+    rows: int
+    messages: int
+    refused: int
+    refusals: tuple[Refusal, ...]
+    duplicates: int
+    parts: int
+    by_type: Mapping[str, int]
+    senders: Mapping[str, int]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A journal's campaign and counts (what `telnyx-messages campaign status` prints)."""
+
+    campaign_id: str
+    name: str | None
+    created_at: datetime.datetime
+    parameters: Mapping[str, Any]
+    rows: int
+    accepted: int
+    pending: int
+    failed: int
+    unknown: int
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class _Row:
+    position: int
+    identity: str
+    digest: str
+    arguments: dict[str, Any]
+    message_type: _pacing.MessageType
+    sender: str | None
+    recipient: str | None
+    key: str = ""
+    gates: tuple[_pacing.Gate, ...] = ()
+    not_before: float = -math.inf
+    attempts: int = 0  # this run's
+    first_attempt_at: float | None = None  # UTC epoch seconds, from the journal or this run
+
+
+def _canonical(arguments: Mapping[str, Any]) -> str:
+    return json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def idempotency_key(campaign_id: str, identity: str) -> str:
+    """The key of a row: the same for the same campaign and row on every run, unlike any other's.
+    A UUID's form (RFC 9562 version 8: its bits from SHA-256), which the API's key pattern takes."""
+    digits = hashlib.sha256(f"{campaign_id}\n{identity}".encode()).hexdigest()[:32]
+    variant = "89ab"[int(digits[16], 16) & 3]
+    return f"{digits[:8]}-{digits[8:12]}-8{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:32]}"
+
+
+def _sender_name(row: _Row) -> str:
+    if row.sender is not None:
+        return row.sender
+    profile = row.arguments.get("messaging_profile_id")
+    return f"messaging profile {profile}" if profile is not None else "(no sender)"
+
+
+def _check_arguments(given: dict[str, Any]) -> None:
+    """The client's own checks of a send's arguments, as a call makes them before sending (the
+    spec's types and values, required ones not empty, the text's parts): TypeError or ValueError."""
+    signature = signature_of(Messages.send)
+    if missing := sorted(signature.required - given.keys()):
+        raise TypeError(f"{signature.name}(): missing the required arguments {missing}")
+    for name, value in given.items():
+        encode_argument(signature, name, value)
+    if _SEND.max_text_parts is not None:
+        check_text_parts(signature, _SEND, {**_EMPTY_ARGUMENTS, **given}, _SEND.max_text_parts)
+
+
+def check_row(row: object, position: int) -> _Row:
+    """A row as the engine sends it, checked as the client checks a send's arguments (the spec's
+    types, the text's parts) and `to` as E.164; raises _Refused with the reason."""
+    if not isinstance(row, Mapping):
+        raise _Refused(f"row {position} is a {type(row).__name__}, not a dict of send arguments")
+    given: dict[str, Any] = {}
+    row_id: object = None
+    for name, value in row.items():
+        if name == "id":
+            row_id = value
+            continue
+        if not isinstance(name, str):
+            raise _Refused(f"row {position} has a column {name!r} that is not text")
+        argument = _SEND_NAMES.get(name, name)
+        if argument not in _ARGUMENTS:
+            if name in (IDEMPOTENCY_KEY, "extra_headers", "extra_query", "extra_body", "timeout", "max_retries"):
+                raise _Refused(f"row {position}: {name} is set by the campaign, not by a row")
+            raise _Refused(f"row {position}: messages.send() takes no argument {name!r}")
+        if argument in given:
+            raise _Refused(f"row {position} gives {argument} twice ({name!r} and its other name)")
+        given[argument] = value
+    if row_id is not None and (isinstance(row_id, bool) or not isinstance(row_id, str | int) or row_id == ""):
+        raise _Refused(f"row {position}: id must be non-empty text or an integer, got {row_id!r}")
+    content = _canonical(given).encode()
+    if len(content) > MAX_BODY_BYTES:
+        raise _Refused(
+            f"row {position} is {len(content):,} bytes of JSON, over the {MAX_BODY_BYTES:,} the client sends"
+        )
+    digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    identity = digest if row_id is None else str(row_id)
+    to = given.get("to")
+    if to is None:
+        raise _Refused(f"row {position} has no `to`")
+    if isinstance(to, str) and not _E164(to):
+        raise _Refused(f"row {position}: to must be an E.164 number (+ and up to 15 digits), got {to!r}")
+    try:
+        _check_arguments(given)
+    except (TypeError, ValueError) as exc:
+        raise _Refused(f"row {position}: {exc}") from None
+    media = given.get("media_urls")
+    message_type: _pacing.MessageType = "MMS" if given.get("type") == "MMS" or media else "SMS"
+    sender = given.get("from_")
+    return _Row(position, identity, digest, given, message_type, sender, to)
+
+
+async def _rows_of(rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]) -> AsyncIterator[object]:
+    """An async iterator over rows given either way (a sync iterable yields to the event loop now
+    and then, so that sends go on while it is read)."""
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+        return
+    for count, row in enumerate(rows, 1):
+        yield row
+        if count % 256 == 0:
+            await anyio.lowlevel.checkpoint()
+
+
+def _next_midnight(now: datetime.datetime) -> datetime.datetime:
+    day = now.astimezone(datetime.UTC).date() + datetime.timedelta(days=1)
+    return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
+
+
+def _limit_wait(error: RateLimitError) -> float:
+    """Seconds until the request limit resets: the error's parsed rate limit, its
+    x-ratelimit-reset, Retry-After; else a second."""
+    limit = getattr(error, "rate_limit", None)
+    reset = getattr(limit, "reset", None)
+    if isinstance(reset, int | float) and reset == reset:
+        return max(float(reset), 0.0)
+    for header in ("x-ratelimit-reset", "retry-after"):
+        value = error.headers.get(header)
+        if value is not None:
+            try:
+                seconds = float(value)
+            except ValueError:
+                continue
+            if seconds == seconds:
+                return max(seconds, 0.0)
+    return _DEFAULT_LIMIT_WAIT
+
+
+def _error_code(error: APIStatusError) -> str | None:
+    return error.errors[0].code if error.errors else None
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(_BACKOFF_FIRST * 2 ** (attempt - 1), _BACKOFF_MOST))
+
+
+def _checked_rate(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{name} must be a number of messages per second above 0 (math.inf: no limit), got {value!r}")
+    return float(value)
+
+
+def _checked_count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int of at least 1, got {value!r}")
+    return value
+
+
+@dataclass(slots=True)
+class _Counters:
+    done: int = 0
+    accepted: int = 0
+    failed: int = 0
+    sent: int = 0
+    duplicates: int = 0
+    max_wait: float | None = None
+    sends: collections.deque[float] = field(default_factory=collections.deque)
+
+
+class Campaign:
+    """One run of a campaign over `rows`, recorded in `journal` (a file path; made if missing).
+
+    `client`: an AsyncTelnyx (or a Telnyx, whose sends run in worker threads). `name`: the
+    campaign's, kept in the journal (a journal of another name is refused). `rate`: messages per
+    second over the campaign (default: the account's 50 SMS/s and 15 MMS/s); `sender_rate`: per
+    sender (default: by the kind of `from`); math.inf for either: no limit. `max_queue_wait`: the
+    queue wait (seconds) a sender is held under. `resend_unknown`: re-send rows left `unknown`.
+    `total`: the number of rows, for progress (default len(rows) where it has one). `progress`:
+    called with a Progress as the run goes. `clock`: the engine's time (telnyx_messages.testing's
+    FakeClock in tests). `window`, `max_in_flight`: rows held at once, requests at once.
+
+    `await campaign.run()` (or `campaign.run_sync()`) sends and returns a Report; `dry_run()` (or
+    `dry_run_sync()`) reads the rows and returns a Plan, sending nothing and touching no journal.
+    A Campaign reads its rows once: for another run, make another with the same journal."""
+
+    def __init__(
+        self,
+        client: AsyncTelnyx | Telnyx | None,
+        rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        journal: str | os.PathLike[str] | None = None,
+        *,
+        name: str | None = None,
+        rate: float | None = None,
+        sender_rate: float | None = None,
+        max_queue_wait: float = DEFAULT_MAX_QUEUE_WAIT,
+        resend_unknown: bool = False,
+        total: int | None = None,
+        progress: Callable[[Progress], object] | None = None,
+        clock: Clock | None = None,
+        window: int = DEFAULT_WINDOW,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    ) -> None:
+        if client is not None and not isinstance(client, AsyncTelnyx | Telnyx):
+            raise TypeError(f"client must be an AsyncTelnyx or a Telnyx, got {type(client).__name__}")
+        if not isinstance(rows, Iterable | AsyncIterable) or isinstance(rows, str | bytes | Mapping):
+            raise TypeError(f"rows must be an iterable of dicts of send arguments, got {type(rows).__name__}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {type(name).__name__}")
+        if isinstance(max_queue_wait, bool) or not isinstance(max_queue_wait, int | float) or not max_queue_wait > 0:
+            raise ValueError(f"max_queue_wait must be a number of seconds above 0, got {max_queue_wait!r}")
+        if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
+            raise ValueError(f"total must be an int of at least 0, got {total!r}")
+        self._client = client
+        self._rows = rows
+        self._journal_path = journal
+        self._name = name
+        self._rate = _checked_rate("rate", rate)
+        self._sender_rate = _checked_rate("sender_rate", sender_rate)
+        self._max_queue_wait = float(max_queue_wait)
+        self._resend_unknown = bool(resend_unknown)
+        if total is None:
+            try:
+                total = len(rows)  # type: ignore[arg-type]
+            except TypeError:
+                total = None
+        self._total = total
+        self._progress = progress
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
+        self._window = _checked_count("window", window)
+        self._max_in_flight = _checked_count("max_in_flight", max_in_flight)
+        self._used = False
+        self._stop: Stop | None = None
+        self._fatal: BaseException | None = None
+        self._wake: anyio.Event | None = None
+        self._sleep_scope: anyio.CancelScope | None = None
+
+    def parameters(self) -> dict[str, Any]:
+        """The settings a journal records of a run."""
+        return {
+            "rate": self._rate,
+            "sender_rate": self._sender_rate,
+            "max_queue_wait": self._max_queue_wait,
+            "resend_unknown": self._resend_unknown,
+        }
+
+    def _take_rows(self) -> Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]:
+        if self._used:
+            raise CampaignError("a Campaign reads its rows once: make another (with the same journal) to run again")
+        self._used = True
+        return self._rows
+
+    # --- stopping ----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop the run: nothing more is sent, the requests in flight finish and are recorded, and
+        run() returns a Report whose stop says "interrupted" (the rows left are `pending`). Call it
+        from the run's event loop (a signal handler of the loop, a task)."""
+        self._halt(Stop("interrupted", "interrupted: the rows not sent are pending; run again to send them"))
+
+    def _halt(self, stop: Stop) -> None:
+        if self._stop is None:
+            self._stop = stop
+        if self._sleep_scope is not None:
+            self._sleep_scope.cancel()
+        self._changed()
+
+    def _changed(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+            self._wake = anyio.Event()
+
+    # --- dry run -----------------------------------------------------------------------------
+
+    async def dry_run(self) -> Plan:
+        """Read every row and check it as a run would; count messages, SMS parts, senders and the
+        time the pacing implies. Nothing is sent, no journal is read or written; memory stays bounded
+        (the rows are read one at a time; a set of the identities seen is kept to count duplicates
+        only while it is small)."""
+        pacer = _pacing.Pacer(self._rate, self._sender_rate, self._max_queue_wait)
+        rows = messages = refused = parts = duplicates = 0
+        refusals: list[Refusal] = []
+        by_type: collections.Counter[str] = collections.Counter()
+        senders: collections.Counter[str] = collections.Counter()
+        async for given in _rows_of(self._take_rows()):
+            rows += 1
+            try:
+                row = check_row(given, rows)
+            except _Refused as refusal:
+                refused += 1
+                if len(refusals) < _REFUSALS_KEPT:
+                    refusals.append(Refusal(rows, _identity_of(given), refusal.reason))
+                continue
+            messages += 1
+            by_type[row.message_type] += 1
+            senders[_sender_name(row)] += 1
+            text = row.arguments.get("text")
+            parts += count_parts(text).parts if row.message_type == "SMS" and isinstance(text, str) else 1
+            for gate in pacer.gates(row.message_type, row.sender):
+                gate.planned += 1
+        return Plan(
+            rows=rows,
+            messages=messages,
+            refused=refused,
+            refusals=tuple(refusals),
+            duplicates=duplicates,
+            parts=parts,
+            by_type=dict(by_type),
+            senders=dict(senders),
+            seconds=_pacing.implied_seconds(pacer.all_gates()),
+        )
+
+    def dry_run_sync(self) -> Plan:
+        """dry_run() from synchronous code (runs its own event loop)."""
+        return asyncio.run(self.dry_run())
+
+    # --- run ---------------------------------------------------------------------------------
+
+    def run_sync(self) -> Report:
+        """run() from synchronous code (runs its own event loop). Ctrl-C cancels it: the journal
+        stays consistent (rows in flight stay `sending`, re-sent with their key by the next run)."""
+        return asyncio.run(self.run())
+
+    async def run(self) -> Report:
+        """Send every row not yet settled in the journal, paced; return the Report. Cancelling it
+        leaves the journal consistent, as stop() does, without a Report."""
+        if self._client is None:
+            raise CampaignError("a run needs a client (only dry_run() goes without one)")
+        if self._journal_path is None:
+            raise CampaignError("a run needs a journal: a file path, made if it does not exist")
+        rows = self._take_rows()
+        started = self._clock.now()
+        with Journal(self._journal_path) as journal:
+            record = journal.begin(self._name, self.parameters(), self._clock.utc())
+            run = _Run(self, journal, record, started)
+            await run.go(rows)
+            counts = journal.counts()
+        if self._fatal is not None:
+            raise self._fatal
+        return Report(
+            campaign_id=record.campaign_id,
+            name=record.name,
+            rows=sum(counts.values()),
+            accepted=counts["accepted"],
+            pending=counts["pending"] + counts["sending"],
+            failed=counts["failed"],
+            unknown=counts["unknown"],
+            stop=self._stop,
+            elapsed=self._clock.now() - started,
+            sent=run.counters.sent,
+            accepted_now=run.counters.accepted,
+            max_wait_seconds=run.counters.max_wait,
+        )
+
+
+def _identity_of(given: object) -> str:
+    if isinstance(given, Mapping) and given.get("id") not in (None, ""):
+        return str(given["id"])
+    try:
+        return "sha256:" + hashlib.sha256(_canonical(dict(given)).encode()).hexdigest()  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return "(not a row)"
+
+
+class _Run:
+    """One run's state: the rows read and not settled, queued per sender or in flight."""
+
+    def __init__(self, campaign: Campaign, journal: Journal, record: CampaignRecord, started: float) -> None:
+        self.campaign = campaign
+        self.journal = journal
+        self.record = record
+        self.clock = campaign._clock
+        self.started = started
+        self.pacer = _pacing.Pacer(campaign._rate, campaign._sender_rate, campaign._max_queue_wait)
+        self.queues: dict[str, collections.deque[_Row]] = {}
+        self.active: set[str] = set()  # identities queued or in flight
+        self.held = 0  # rows queued or in flight
+        self.in_flight = 0
+        self.counters = _Counters()
+        self.position = 0
+        self.hold_until: float | None = None
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def admit(self, given: object) -> None:
+        """A row read: settled at once (refused, already done, a duplicate) or queued to send."""
+        self.position += 1
+        journal = self.journal
+        try:
+            row = check_row(given, self.position)
+        except _Refused as refusal:
+            identity = _identity_of(given)
+            known = journal.known(identity)
+            if known is None:
+                recipient = given.get("to") if isinstance(given, Mapping) else None
+                journal.add(
+                    identity,
+                    identity,
+                    idempotency_key(self.record.campaign_id, identity),
+                    recipient if isinstance(recipient, str) else None,
+                    None,
+                    state="failed",
+                    error_code="refused",
+                    error_detail=refusal.reason,
+                )
+                self.counters.failed += 1
+            self.settled()
+            return
+        if row.identity in self.active:
+            self.counters.duplicates += 1
+            self.settled()
+            return
+        row.key = idempotency_key(self.record.campaign_id, row.identity)
+        known = journal.known(row.identity)
+        if known is None:
+            journal.add(row.identity, row.digest, row.key, row.recipient, row.sender)
+        elif known.digest != row.digest:
+            raise RowConflictError(
+                f"row {row.position}: the journal {journal.path} holds row id {row.identity!r} with other content; "
+                "a journal belongs to one list of rows (give the changed row another id, or use another journal)"
+            )
+        elif not self.to_send(known):
+            self.settled()
+            return
+        else:
+            row.first_attempt_at = known.first_attempt_at
+        self.enqueue(row)
+
+    def to_send(self, known: Known) -> bool:
+        if known.state in ("pending", "sending"):
+            return True
+        return known.state == "unknown" and self.campaign._resend_unknown
+
+    def enqueue(self, row: _Row, *, front: bool = False) -> None:
+        if not row.gates:
+            row.gates = self.pacer.gates(row.message_type, row.sender)
+            self.active.add(row.identity)
+            self.held += 1
+        queue = self.queues.get(row.sender or "")
+        if queue is None:
+            queue = self.queues[row.sender or ""] = collections.deque()
+        if front:
+            queue.appendleft(row)
+        else:
+            queue.append(row)
+
+    def settled(self, row: _Row | None = None) -> None:
+        """A row's fate for this run is known."""
+        if row is not None:
+            self.active.discard(row.identity)
+            self.held -= 1
+        self.counters.done += 1
+        self.report_progress()
+
+    def report_progress(self) -> None:
+        callback = self.campaign._progress
+        if callback is None:
+            return
+        now = self.clock.now()
+        sends = self.counters.sends
+        while sends and sends[0] < now - _RATE_SPAN:
+            sends.popleft()
+        span = min(_RATE_SPAN, now - self.started)
+        held = self.hold_until - now if self.hold_until is not None and self.hold_until > now else None
+        callback(
+            Progress(
+                done=self.counters.done,
+                total=self.campaign._total,
+                accepted=self.counters.accepted,
+                failed=self.counters.failed,
+                rate=len(sends) / span if span > 0 else 0.0,
+                max_wait_seconds=self.counters.max_wait,
+                elapsed=now - self.started,
+                held_until=held,
+            )
+        )
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    async def go(self, rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]) -> None:
+        campaign = self.campaign
+        campaign._wake = anyio.Event()
+        reader = _rows_of(rows).__aiter__()
+        failure: Exception | None = None
+        try:
+            async with anyio.create_task_group() as tasks:
+                try:
+                    exhausted = await self.dispatch(reader, tasks)
+                except Exception as exc:  # a row conflict, a journal error: raised once the sends in flight end
+                    failure = exc
+                    exhausted = True
+                while self.in_flight:
+                    await self.wait_change()
+            if failure is not None:
+                raise failure
+            if campaign._stop is not None and campaign._stop.reason == "spend_limit" and not exhausted:
+                await self.record_rest(reader)
+        finally:
+            campaign._wake = None
+
+    async def dispatch(self, reader: AsyncIterator[object], tasks: anyio.abc.TaskGroup) -> bool:
+        """Read rows into the window and start their sends as the gates let them go, until the rows
+        are done or the campaign stops; whether every row was read."""
+        campaign = self.campaign
+        exhausted = False
+        while campaign._stop is None:
+            while not exhausted and self.held < campaign._window and campaign._stop is None:
+                try:
+                    given = await reader.__anext__()
+                except StopAsyncIteration:
+                    exhausted = True
+                    break
+                self.admit(given)
+            if campaign._stop is not None:
+                break
+            head = self.earliest()
+            if head is None:
+                if exhausted and self.in_flight == 0:
+                    break
+                await self.wait_change()
+                continue
+            row, at = head
+            now = self.clock.now()
+            if at > now:
+                await self.sleep(at - now)
+                continue
+            if self.in_flight >= campaign._max_in_flight:
+                await self.wait_change()
+                continue
+            self.queues[row.sender or ""].popleft()
+            if self.expired(row):
+                continue
+            at_utc = self.clock.utc().timestamp()
+            self.journal.sending(row.identity, at_utc)  # in the file before the request leaves
+            _pacing.take(row.gates, now)
+            if row.first_attempt_at is None:
+                row.first_attempt_at = at_utc
+            row.attempts += 1
+            self.counters.sent += 1
+            self.in_flight += 1
+            tasks.start_soon(self.send, row)
+        return exhausted
+
+    def earliest(self) -> tuple[_Row, float] | None:
+        best: tuple[_Row, float] | None = None
+        for queue in self.queues.values():
+            if queue:
+                row = queue[0]
+                at = max(_pacing.ready_at(row.gates), row.not_before)
+                if best is None or at < best[1]:
+                    best = (row, at)
+        return best
+
+    def expired(self, row: _Row) -> bool:
+        """A row first sent longer ago than the edge keeps keys (less a margin) is not re-sent
+        blindly: `unknown`, unless the campaign resends those."""
+        if row.first_attempt_at is None or self.campaign._resend_unknown:
+            return False
+        age = self.clock.utc().timestamp() - row.first_attempt_at
+        if age <= REPLAY_WINDOW - REPLAY_MARGIN:
+            return False
+        hours = age / 3600
+        self.journal.unknown(
+            row.identity,
+            f"first sent {hours:.1f} hours ago and never confirmed; the API's edge keeps a key 24 hours, so a "
+            "new send could double it: re-sent only with resend_unknown",
+        )
+        self.settled(row)
+        return True
+
+    async def wait_change(self) -> None:
+        wake = self.campaign._wake
+        assert wake is not None
+        await wake.wait()
+
+    async def sleep(self, seconds: float) -> None:
+        with anyio.CancelScope() as scope:
+            self.campaign._sleep_scope = scope
+            try:
+                await self.clock.sleep(seconds)
+            finally:
+                self.campaign._sleep_scope = None
+
+    async def record_rest(self, reader: Any) -> None:
+        """After the spend limit: the rows not read yet recorded (pending, or failed if refused), so
+        that the journal counts what is left."""
+        while True:
+            try:
+                given = await reader.__anext__()
+            except StopAsyncIteration:
+                return
+            self.position += 1
+            try:
+                row = check_row(given, self.position)
+            except _Refused as refusal:
+                identity = _identity_of(given)
+                if self.journal.known(identity) is None:
+                    key = idempotency_key(self.record.campaign_id, identity)
+                    self.journal.add(
+                        identity,
+                        identity,
+                        key,
+                        None,
+                        None,
+                        state="failed",
+                        error_code="refused",
+                        error_detail=refusal.reason,
+                    )
+                continue
+            if self.journal.known(row.identity) is None:
+                key = idempotency_key(self.record.campaign_id, row.identity)
+                self.journal.add(row.identity, row.digest, key, row.recipient, row.sender)
+
+    # --- one send ------------------------------------------------------------------------------
+
+    async def send(self, row: _Row) -> None:
+        client = self.campaign._client
+        try:
+            try:
+                if isinstance(client, AsyncTelnyx):
+                    result = await client.messages.send(**row.arguments, idempotency_key=row.key, max_retries=0)
+                else:
+                    assert client is not None
+                    call = functools.partial(
+                        client.messages.send, **row.arguments, idempotency_key=row.key, max_retries=0
+                    )
+                    result = await anyio.to_thread.run_sync(call)
+            except APIStatusError as error:
+                self.refused(row, error)
+            except (APIConnectionError, APIResponseValidationError) as error:
+                self.unanswered(row, None, str(error))
+            else:
+                data = result.data
+                message_id = None if data is None or data.id is None else str(data.id)
+                wait = None if data is None else data.wait_seconds
+                self.journal.accepted(row.identity, message_id, wait)
+                now = self.clock.now()
+                self.counters.accepted += 1
+                self.counters.sends.append(now)
+                if wait is not None:
+                    if self.counters.max_wait is None or wait > self.counters.max_wait:
+                        self.counters.max_wait = wait
+                    self.pacer.queue_wait(row.sender, wait, now)
+                self.settled(row)
+        finally:
+            self.in_flight -= 1
+            self.campaign._changed()
+
+    def refused(self, row: _Row, error: APIStatusError) -> None:
+        code = _error_code(error)
+        detail = str(error)
+        status = error.status_code
+        if status == 429:
+            self.journal.pending(row.identity, code, detail)  # a 429 is an answer: the message was not taken
+            if code == SPEND_LIMIT_CODE:
+                resets = _next_midnight(self.clock.utc())
+                self.campaign._halt(
+                    Stop(
+                        "spend_limit",
+                        "the messaging profile's daily spend limit is reached; it resets at 00:00 UTC "
+                        f"({resets:%Y-%m-%d %H:%M} UTC): run again then to send the rows left",
+                        resets,
+                    )
+                )
+                self.settled(row)
+                return
+            until = self.clock.now() + (_limit_wait(error) if isinstance(error, RateLimitError) else 1.0)
+            self.hold_until = until if self.hold_until is None else max(self.hold_until, until)
+            self.pacer.hold_all(until)
+            self.enqueue(row, front=True)
+            return
+        if isinstance(error, AuthenticationError):
+            self.journal.pending(row.identity, code, detail)
+            self.campaign._fatal = error
+            self.campaign._halt(Stop("interrupted", f"stopped: {detail}"))
+            self.settled(row)
+            return
+        if status in (408, 409) or status >= 500:
+            self.unanswered(row, code, detail)
+            return
+        self.journal.failed(row.identity, code, detail)
+        self.counters.failed += 1
+        self.settled(row)
+
+    def unanswered(self, row: _Row, code: str | None, detail: str) -> None:
+        """No answer that settles the row (no response, a 5xx, a 409 that outlasted the client's
+        waits): tried again after a backoff with the same key, up to MAX_ATTEMPTS in a run; then
+        left `sending` for the next run."""
+        self.journal.unanswered(row.identity, code, detail)
+        if row.attempts >= MAX_ATTEMPTS or self.campaign._stop is not None:
+            self.settled(row)
+            return
+        row.not_before = self.clock.now() + _backoff(row.attempts)
+        self.enqueue(row, front=True)
+
+
+# --- reading a journal ---------------------------------------------------------------------------
+
+
+def status(journal: str | os.PathLike[str]) -> Status:
+    """The campaign and counts of a journal (FileNotFoundError if there is none; JournalError if the
+    file is not one). `pending` counts rows sent without an answer taken too (`sending`)."""
+    with Journal(journal, create=False) as opened:
+        record = opened.campaign()
+        if record is None:
+            raise JournalError(f"{opened.path} holds no campaign yet")
+        counts = opened.counts()
+    return Status(
+        campaign_id=record.campaign_id,
+        name=record.name,
+        created_at=record.created_at,
+        parameters=record.parameters,
+        rows=sum(counts.values()),
+        accepted=counts["accepted"],
+        pending=counts["pending"] + counts["sending"],
+        failed=counts["failed"],
+        unknown=counts["unknown"],
+    )
+
+
+def journal_rows(journal: str | os.PathLike[str]) -> Iterator[JournalRow]:
+    """Every row of a journal, in the order the campaign first read them (for an export)."""
+    with Journal(journal, create=False) as opened:
+        yield from opened.rows()
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,545 @@
+"""The campaign engine (telnyx_messages.campaign): each row sent once across failures and reruns,
+bad rows refused before sending, the request and spend limits, streaming, the report and progress."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import itertools
+import json
+import math
+import time
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from telnyx_messages import AsyncTelnyx, Telnyx
+from telnyx_messages._journal import Journal, JournalError
+from telnyx_messages.campaign import (
+    MAX_ATTEMPTS,
+    REPLAY_WINDOW,
+    Campaign,
+    CampaignError,
+    Plan,
+    Progress,
+    RowConflictError,
+    idempotency_key,
+    journal_rows,
+    status,
+)
+from telnyx_messages.testing import FakeTelnyx
+
+from .support import API_KEY
+from .support.edge import EdgeServer
+from .support.server import LoopbackServer, Received, Reply
+
+UNPACED: dict[str, Any] = {"rate": math.inf, "sender_rate": math.inf}
+SENDER = "+18445550001"
+
+
+class SkippingClock:
+    """A clock whose sleeps pass at once (the engine's backoffs, in tests of what follows them)."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def utc(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=self.skipped)
+
+    async def sleep(self, seconds: float) -> None:
+        self.skipped += max(seconds, 0.0)
+        await anyio.sleep(0)
+
+
+def rows_of(count: int, *, prefix: str = "m", ids: bool = True) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [
+        {"to": f"+1312555{n:04d}", "from": SENDER, "text": f"{prefix}{n}"} for n in range(count)
+    ]
+    if ids:
+        for n, row in enumerate(rows):
+            row["id"] = f"{prefix}-{n}"
+    return rows
+
+
+def texts_sent(fake: FakeTelnyx) -> list[str]:
+    return [message.text for message in fake.sent]
+
+
+def states(journal: Path) -> dict[str, str]:
+    return {row.identity: row.state for row in journal_rows(journal)}
+
+
+@contextlib.contextmanager
+def loopback() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def message(n: int = 0) -> dict[str, Any]:
+    return {"data": {"id": f"00000000-0000-4000-8000-{n:012d}", "type": "SMS"}}
+
+
+def error(status_code: int, code: str, headers: dict[str, str] | None = None) -> Reply:
+    body = {"errors": [{"code": code, "title": "refused", "detail": f"error {code}"}]}
+    return Reply(status_code, body, headers or {})
+
+
+# --- each row once ---------------------------------------------------------------------------------
+
+
+async def test_every_row_is_accepted_once_and_a_rerun_sends_none(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    journal = tmp_path / "run.db"
+    rows = rows_of(30)
+    first = await Campaign(fake.async_client(), rows, journal, **UNPACED).run()
+    assert (first.rows, first.accepted, first.pending, first.failed, first.unknown) == (30, 30, 0, 0, 0)
+    assert (first.sent, first.accepted_now, first.stop, first.complete) == (30, 30, None, True)
+    again = await Campaign(fake.async_client(), rows, journal, **UNPACED).run()
+    assert (again.accepted, again.sent, again.accepted_now) == (30, 0, 0)
+    assert sorted(texts_sent(fake)) == sorted(row["text"] for row in rows)
+    recorded = list(journal_rows(journal))
+    assert [row.identity for row in recorded] == [row["id"] for row in rows]
+    assert {row.message_id for row in recorded} == {str(message.id) for message in fake.sent}
+    assert all(row.attempts == 1 and row.first_attempt_at is not None for row in recorded)
+
+
+async def test_a_row_is_sent_with_the_key_of_its_campaign_and_identity(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    report = await Campaign(fake.async_client(), rows_of(3), tmp_path / "a.db", **UNPACED).run()
+    sent_keys = [request.headers["idempotency-key"] for request in fake.requests]
+    assert sent_keys == [idempotency_key(report.campaign_id, f"m-{n}") for n in range(3)]
+    assert [row.idempotency_key for row in journal_rows(tmp_path / "a.db")] == sent_keys
+    other = await Campaign(fake.async_client(), rows_of(3), tmp_path / "b.db", **UNPACED).run()
+    assert other.campaign_id != report.campaign_id  # another journal is another campaign: other keys
+    assert not set(sent_keys) & {request.headers["idempotency-key"] for request in fake.requests[3:]}
+
+
+def test_a_key_is_a_uuid_form_the_api_takes_and_depends_on_both_parts() -> None:
+    key = idempotency_key("c1", "row-1")
+    assert len(key) == 36 and key[14] == "8" and key[19] in "89ab"
+    assert key == idempotency_key("c1", "row-1")
+    assert len({key, idempotency_key("c2", "row-1"), idempotency_key("c1", "row-2")}) == 3
+
+
+async def test_rows_without_an_id_are_known_by_their_content(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    rows = rows_of(4, ids=False)
+    await Campaign(fake.async_client(), rows, tmp_path / "run.db", **UNPACED).run()
+    changed = [*rows[:3], {**rows[3], "text": "m3 changed"}]
+    again = await Campaign(fake.async_client(), changed, tmp_path / "run.db", **UNPACED).run()
+    assert again.sent == 1 and again.rows == 5  # the changed row is another row
+    assert texts_sent(fake)[-1] == "m3 changed"
+    assert all(identity.startswith("sha256:") for identity in states(tmp_path / "run.db"))
+
+
+async def test_a_duplicate_row_is_sent_once(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    rows = rows_of(3, ids=False)
+    report = await Campaign(fake.async_client(), [*rows, rows[1]], tmp_path / "run.db", **UNPACED).run()
+    assert (report.rows, report.sent) == (3, 3)
+    assert sorted(texts_sent(fake)) == ["m0", "m1", "m2"]
+
+
+async def test_a_changed_row_under_a_journaled_id_is_refused(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    rows = rows_of(3)
+    await Campaign(fake.async_client(), rows, tmp_path / "run.db", **UNPACED).run()
+    changed = [rows[0], {**rows[1], "text": "other"}, rows[2]]
+    with pytest.raises(RowConflictError, match=r"row 2: the journal .* holds row id 'm-1' with other content"):
+        await Campaign(fake.async_client(), changed, tmp_path / "run.db", **UNPACED).run()
+    assert len(fake.sent) == 3
+
+
+async def test_a_journal_of_another_campaign_is_refused_before_sending(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    await Campaign(fake.async_client(), rows_of(1), tmp_path / "run.db", name="reminders", **UNPACED).run()
+    with pytest.raises(JournalError, match="journal of campaign 'reminders', not 'codes'"):
+        await Campaign(fake.async_client(), rows_of(2), tmp_path / "run.db", name="codes", **UNPACED).run()
+    assert len(fake.requests) == 1
+
+
+async def test_failures_after_acceptance_never_double_a_message(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    fake.fail_next("disconnect", after_accept=True)
+    fake.fail_next(status=500, after_accept=True)
+    fake.fail_next("timeout", after_accept=True)
+    fake.fail_next(status=503)
+    report = await Campaign(fake.async_client(), rows_of(10), tmp_path / "run.db", **UNPACED).run()
+    assert (report.accepted, report.pending, report.failed) == (10, 0, 0)
+    assert sorted(texts_sent(fake)) == sorted(f"m{n}" for n in range(10))  # each once
+    assert report.sent == 14  # four rows answered on a second attempt, with their key
+    attempts = sorted(row.attempts for row in journal_rows(tmp_path / "run.db"))
+    assert attempts == [1] * 6 + [2] * 4
+
+
+def test_an_edge_that_fails_after_accepting_still_takes_each_row_once(tmp_path: Path) -> None:
+    with EdgeServer(fail_rate=0.3, faults=("drop", "500"), seed=7) as edge:
+        client = Telnyx(api_key=API_KEY, base_url=edge.base_url)
+        report = Campaign(client, rows_of(60), tmp_path / "run.db", **UNPACED).run_sync()
+        client.close()
+    assert (report.accepted, report.pending) == (60, 0)
+    assert edge.statuses["fault drop"] + edge.statuses["fault 500"] > 0
+    assert edge.accepted == {f"m{n}": 1 for n in range(60)}
+
+
+async def test_a_run_cancelled_midway_is_finished_by_the_next_with_each_row_accepted_once(tmp_path: Path) -> None:
+    journal = tmp_path / "run.db"
+    rows = rows_of(80)
+    with EdgeServer(fail_rate=0.2, faults=("drop", "500"), seed=3) as edge:
+        async with AsyncTelnyx(api_key=API_KEY, base_url=edge.base_url) as client:
+            with anyio.CancelScope() as scope:
+
+                def cancel_at_twenty(progress: Progress) -> None:
+                    if progress.accepted >= 20:
+                        scope.cancel()
+
+                await Campaign(client, rows, journal, progress=cancel_at_twenty, max_in_flight=8, **UNPACED).run()
+            assert scope.cancelled_caught
+            midway = status(journal)
+            assert 20 <= midway.accepted < 80 and midway.pending > 0
+            report = await Campaign(client, rows, journal, **UNPACED).run()
+    assert (report.accepted, report.pending) == (80, 0)
+    assert edge.accepted == {f"m{n}": 1 for n in range(80)}
+
+
+# --- the edge's replay window ------------------------------------------------------------------------
+
+
+async def test_a_row_left_sending_past_the_replay_window_becomes_unknown_and_is_not_sent(tmp_path: Path) -> None:
+    row = rows_of(1)[0]
+    journal = tmp_path / "run.db"
+    fake = FakeTelnyx()
+    fake.fail_next("disconnect", times=MAX_ATTEMPTS)  # never answered: left `sending`
+    first = await Campaign(fake.async_client(), [row], journal, clock=SkippingClock(), **UNPACED).run()
+    assert first.pending == 1 and fake.sent == []
+    (recorded,) = journal_rows(journal)
+    assert recorded.state == "sending" and recorded.error_detail is not None
+    with Journal(journal) as opened:  # its first attempt, moved back 25 hours
+        opened._db.execute("UPDATE rows SET first_attempt_at = first_attempt_at - ?", (25 * 3600,))
+    fake = FakeTelnyx()
+    report = await Campaign(fake.async_client(), [row], journal, **UNPACED).run()
+    assert (report.unknown, report.pending, report.sent) == (1, 0, 0)
+    assert fake.requests == []
+    (recorded,) = journal_rows(journal)
+    assert recorded.state == "unknown" and "resend_unknown" in (recorded.error_detail or "")
+    resent = await Campaign(fake.async_client(), [row], journal, resend_unknown=True, **UNPACED).run()
+    assert (resent.accepted, resent.unknown) == (1, 0)
+    assert [request.headers["idempotency-key"] for request in fake.requests] == [recorded.idempotency_key]
+
+
+async def test_a_row_left_sending_within_the_replay_window_is_re_sent_with_its_key(tmp_path: Path) -> None:
+    row = rows_of(1)[0]
+    journal = tmp_path / "run.db"
+    fake = FakeTelnyx()
+    fake.fail_next("disconnect", after_accept=True, times=MAX_ATTEMPTS)  # taken, never answered
+    first = await Campaign(fake.async_client(), [row], journal, clock=SkippingClock(), **UNPACED).run()
+    assert first.pending == 1 and len(fake.sent) == 1
+    with Journal(journal) as opened:
+        opened._db.execute("UPDATE rows SET first_attempt_at = first_attempt_at - ?", (REPLAY_WINDOW - 3600,))
+    report = await Campaign(fake.async_client(), [row], journal, **UNPACED).run()
+    assert (report.accepted, report.pending) == (1, 0)
+    assert len(fake.sent) == 1  # the edge answered the same key from what it stored
+    (recorded,) = journal_rows(journal)
+    assert recorded.message_id == str(fake.sent[0].id)
+
+
+# --- refused rows ------------------------------------------------------------------------------------
+
+
+async def test_bad_rows_are_failed_with_their_reason_and_never_sent(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    good = rows_of(2)
+    bad: list[Any] = [
+        {"id": "no-plus", "to": "13125550001", "text": "x"},
+        {"id": "letters", "to": "+1312555ABCD", "text": "x"},
+        {"id": "no-to", "text": "x"},
+        {"id": "unknown-argument", "to": "+13125550001", "colour": "red"},
+        {"id": "text-type", "to": "+13125550001", "text": 42},
+        {"id": "too-long", "to": "+13125550001", "text": "x" * 153 * 11},
+        {"id": "own-key", "to": "+13125550001", "text": "x", "idempotency_key": "k"},
+        {"id": "both-froms", "to": "+13125550001", "text": "x", "from": SENDER, "from_": SENDER},
+        ["+13125550001", "x"],
+    ]
+    report = await Campaign(fake.async_client(), [good[0], *bad, good[1]], tmp_path / "run.db", **UNPACED).run()
+    assert (report.accepted, report.failed, report.sent) == (2, len(bad), 2)
+    assert len(fake.requests) == 2
+    reasons = {row.identity: row.error_detail or "" for row in journal_rows(tmp_path / "run.db")}
+    assert "to must be an E.164 number" in reasons["no-plus"]
+    assert "to must be an E.164 number" in reasons["letters"]
+    assert "has no `to`" in reasons["no-to"]
+    assert "takes no argument 'colour'" in reasons["unknown-argument"]
+    assert "text must be str" in reasons["text-type"]
+    assert "11 parts" in reasons["too-long"] and "at most 10" in reasons["too-long"]
+    assert "idempotency_key is set by the campaign" in reasons["own-key"]
+    assert "gives from_ twice" in reasons["both-froms"]
+    assert any("is a list, not a dict" in reason for reason in reasons.values())
+    assert {row.error_code for row in journal_rows(tmp_path / "run.db") if row.state == "failed"} == {"refused"}
+
+
+async def test_a_row_the_api_refuses_is_failed_with_its_code(tmp_path: Path) -> None:
+    with loopback() as server:
+        server.replies = [Reply(200, message(1)), error(422, "40310")]
+        server.default = Reply(200, message(3))
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            report = await Campaign(client, rows_of(3), tmp_path / "run.db", max_in_flight=1, **UNPACED).run()
+    assert (report.accepted, report.failed) == (2, 1)
+    failed = [row for row in journal_rows(tmp_path / "run.db") if row.state == "failed"]
+    assert [(row.identity, row.error_code) for row in failed] == [("m-1", "40310")]
+    assert "error 40310" in (failed[0].error_detail or "")
+
+
+# --- the request limit and the spend limit ------------------------------------------------------------
+
+
+async def test_the_request_limit_holds_the_whole_campaign_until_its_reset(tmp_path: Path) -> None:
+    arrivals: list[float] = []
+
+    def answer(received: Received) -> Reply:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 3:
+            return error(
+                429, "10011", {"x-ratelimit-limit": "3", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1"}
+            )
+        return Reply(200, message(len(arrivals)))
+
+    with loopback() as server:
+        server.default = answer
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            report = await Campaign(client, rows_of(5), tmp_path / "run.db", max_in_flight=1, **UNPACED).run()
+    assert (report.accepted, report.pending, report.failed, report.sent) == (5, 0, 0, 6)
+    assert arrivals[3] - arrivals[2] >= 0.95  # nothing went out before the reset
+    assert all(later - earlier < 0.9 for earlier, later in itertools.pairwise(arrivals[3:]))
+    (third,) = [row for row in journal_rows(tmp_path / "run.db") if row.identity == "m-2"]
+    assert (third.state, third.attempts) == ("accepted", 2)
+
+
+async def test_the_spend_limit_stops_the_campaign_with_the_rows_left_pending(tmp_path: Path) -> None:
+    answers = 0
+
+    def answer(received: Received) -> Reply:
+        nonlocal answers
+        answers += 1
+        return Reply(200, message(answers)) if answers <= 4 else error(429, "40333")
+
+    with loopback() as server:
+        server.default = answer
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            report = await Campaign(client, rows_of(50), tmp_path / "run.db", max_in_flight=1, **UNPACED).run()
+        requests = len(server.received)
+    assert requests == 5  # stopped at the first 40333
+    assert (report.rows, report.accepted, report.pending, report.failed) == (50, 4, 46, 0)
+    assert report.stop is not None and report.stop.reason == "spend_limit"
+    assert "daily spend limit" in report.stop.message and "00:00 UTC" in report.stop.message
+    resets = report.stop.resets_at
+    now = datetime.datetime.now(datetime.UTC)
+    assert resets is not None and resets > now and resets - now <= datetime.timedelta(days=1)
+    assert (resets.hour, resets.minute, resets.second, resets.utcoffset()) == (0, 0, 0, datetime.timedelta(0))
+    assert not report.complete
+    assert status(tmp_path / "run.db").pending == 46
+
+
+async def test_a_rerun_after_the_spend_limit_sends_the_rows_left(tmp_path: Path) -> None:
+    limited = True
+
+    def answer(received: Received) -> Reply:
+        if limited and len(server.received) > 2:
+            return error(429, "40333")
+        return Reply(200, message(len(server.received)))
+
+    rows = rows_of(6)
+    with loopback() as server:
+        server.default = answer
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            stopped = await Campaign(client, rows, tmp_path / "run.db", max_in_flight=1, **UNPACED).run()
+            limited = False
+            report = await Campaign(client, rows, tmp_path / "run.db", max_in_flight=1, **UNPACED).run()
+        texts = [json.loads(received.body)["text"] for received in server.received]
+    assert (stopped.accepted, stopped.pending) == (2, 4)
+    assert (report.accepted, report.pending, report.stop) == (6, 0, None)
+    assert texts == ["m0", "m1", "m2", "m2", "m3", "m4", "m5"]  # m2, refused by the limit, sent again
+
+
+# --- stopping --------------------------------------------------------------------------------------
+
+
+async def test_stop_sends_nothing_more_and_reports_the_interruption(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    campaign: Campaign
+
+    def stop_at_five(progress: Progress) -> None:
+        if progress.accepted == 5:
+            campaign.stop()
+
+    campaign = Campaign(
+        fake.async_client(), rows_of(40), tmp_path / "run.db", progress=stop_at_five, max_in_flight=1, **UNPACED
+    )
+    report = await campaign.run()
+    assert report.stop is not None and report.stop.reason == "interrupted"
+    assert (report.accepted, len(fake.sent)) == (5, 5)
+    assert report.pending == report.rows - 5
+
+
+async def test_an_unauthorized_client_stops_the_run_with_its_error(tmp_path: Path) -> None:
+    from telnyx_messages import AuthenticationError
+
+    with loopback() as server:
+        server.default = error(401, "10009")
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            with pytest.raises(AuthenticationError):
+                await Campaign(client, rows_of(20), tmp_path / "run.db", max_in_flight=1, **UNPACED).run()
+        assert len(server.received) == 1
+    assert status(tmp_path / "run.db").pending == status(tmp_path / "run.db").rows
+
+
+# --- streaming and memory ----------------------------------------------------------------------------
+
+
+async def test_rows_are_read_as_the_sends_go_never_more_than_the_window_ahead(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    ahead: list[int] = []
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for n, row in enumerate(rows_of(120)):
+            ahead.append(n - len(fake.sent))
+            yield row
+
+    report = await Campaign(
+        fake.async_client(), rows(), tmp_path / "run.db", window=10, max_in_flight=4, **UNPACED
+    ).run()
+    assert report.accepted == 120
+    assert max(ahead) <= 10 and max(ahead) >= 5
+
+
+async def test_async_iterables_of_rows_are_read_too(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+
+    async def rows() -> Any:
+        for row in rows_of(5):
+            await anyio.sleep(0)
+            yield row
+
+    report = await Campaign(fake.async_client(), rows(), tmp_path / "run.db", **UNPACED).run()
+    assert report.accepted == 5
+
+
+def generated_rows(count: int) -> Iterator[dict[str, Any]]:
+    for n in range(count):
+        sender = SENDER if n % 2 else "ACME"
+        yield {"id": n, "to": f"+1312{n:07d}", "from": sender, "text": "ж" * 80 if n % 10 == 0 else "hello"}
+
+
+def dry_run_peak(count: int) -> tuple[Plan, int]:
+    """A dry run of `count` generated rows, and the most memory Python held during it."""
+    Campaign(None, generated_rows(10)).dry_run_sync()  # what a first run imports, imported
+    tracemalloc.start()
+    try:
+        plan = Campaign(None, generated_rows(count)).dry_run_sync()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return plan, peak
+
+
+def test_a_dry_run_of_generated_rows_holds_no_more_than_a_few_rows_at_once() -> None:
+    plan, peak = dry_run_peak(5_000)
+    assert (plan.rows, plan.messages, plan.refused) == (5_000, 5_000, 0)
+    assert plan.parts == 4_500 + 500 * 2  # 80 UCS-2 characters take 2 parts
+    assert plan.senders == {SENDER: 2_500, "ACME": 2_500}
+    assert plan.seconds == 2_500 / 0.1  # the alphanumeric sender, at 0.1/s, sets the pace
+    assert peak < 200_000, f"peak {peak:,} bytes"  # the 5,000 rows as a list: over 2 MB
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_dry_run_of_100000_generated_rows_stays_in_bounded_memory() -> None:
+    plan, peak = dry_run_peak(100_000)
+    assert (plan.rows, plan.messages, plan.parts) == (100_000, 100_000, 110_000)
+    assert peak < 200_000, f"peak {peak:,} bytes"
+
+
+def test_a_dry_run_counts_types_refusals_and_the_pacing_time_and_sends_nothing() -> None:
+    rows: list[Any] = [
+        *rows_of(100),
+        {"to": "+13125550001", "from": SENDER, "media_urls": ["https://example.com/a.png"]},
+        {"to": "bad", "text": "x"},
+    ]
+    plan = Campaign(None, rows, rate=10.0).dry_run_sync()
+    assert (plan.rows, plan.messages, plan.refused) == (102, 101, 1)
+    assert plan.by_type == {"SMS": 100, "MMS": 1}
+    assert plan.refusals[0].position == 102 and "E.164" in plan.refusals[0].reason
+    assert plan.seconds == 101 / 10.0  # the set rate, over both types
+    assert Campaign(None, rows_of(100)).dry_run_sync().seconds == 100 / 20.0  # the toll-free sender's 20/s
+
+
+# --- the client, progress, the journal's contents -----------------------------------------------------
+
+
+def test_a_sync_client_runs_a_campaign_from_sync_code(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    report = Campaign(fake.client(), rows_of(12), tmp_path / "run.db", **UNPACED).run_sync()
+    assert (report.accepted, len(fake.sent)) == (12, 12)
+
+
+async def test_progress_reports_done_of_total_and_the_counts(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    seen: list[Progress] = []
+    rows = [*rows_of(10), {"to": "bad", "text": "x"}]
+    await Campaign(fake.async_client(), rows, tmp_path / "run.db", progress=seen.append, **UNPACED).run()
+    assert [p.done for p in seen] == list(range(1, 12))
+    assert {p.total for p in seen} == {11}
+    assert (seen[-1].accepted, seen[-1].failed) == (10, 1)
+    assert seen[-1].rate > 0 and seen[-1].elapsed >= 0
+
+
+async def test_the_journal_never_holds_the_api_key(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    client = fake.async_client(api_key=API_KEY)
+    await Campaign(client, rows_of(5), tmp_path / "run.db", **UNPACED).run()
+    for path in tmp_path.iterdir():
+        assert API_KEY.encode() not in path.read_bytes(), path.name
+
+
+def test_a_campaign_refuses_bad_settings_before_anything_runs(tmp_path: Path) -> None:
+    client = FakeTelnyx().async_client()
+    with pytest.raises(ValueError, match="rate must be a number of messages per second above 0"):
+        Campaign(client, [], tmp_path / "run.db", rate=0)
+    with pytest.raises(ValueError, match="sender_rate must be"):
+        Campaign(client, [], tmp_path / "run.db", sender_rate=-1.0)
+    with pytest.raises(ValueError, match="max_queue_wait must be"):
+        Campaign(client, [], tmp_path / "run.db", max_queue_wait=0)
+    with pytest.raises(ValueError, match="window must be an int of at least 1"):
+        Campaign(client, [], tmp_path / "run.db", window=0)
+    with pytest.raises(TypeError, match="rows must be an iterable of dicts"):
+        Campaign(client, "+13125550001", tmp_path / "run.db")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="client must be an AsyncTelnyx or a Telnyx"):
+        Campaign(object(), [], tmp_path / "run.db")  # type: ignore[arg-type]
+    assert not (tmp_path / "run.db").exists()
+
+
+async def test_a_campaign_runs_once(tmp_path: Path) -> None:
+    campaign = Campaign(FakeTelnyx().async_client(), rows_of(1), tmp_path / "run.db", **UNPACED)
+    await campaign.run()
+    with pytest.raises(CampaignError, match="reads its rows once"):
+        await campaign.run()
+
+
+def test_status_of_a_missing_journal_makes_none(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        status(tmp_path / "missing.db")
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_the_campaign_module_lists_only_its_public_names() -> None:
+    from telnyx_messages import campaign
+
+    assert set(dir(campaign)) == set(campaign.__all__)
+    assert all(not name.startswith("_") and getattr(campaign, name) is not None for name in dir(campaign))

@@ -1,0 +1,127 @@
+"""The campaign journal (telnyx_messages._journal): its file, its campaign record, a row's life."""
+
+from __future__ import annotations
+
+import datetime
+import sqlite3
+from pathlib import Path
+
+import pytest
+from telnyx_messages._journal import SCHEMA_VERSION, Journal, JournalError
+
+NOW = datetime.datetime(2026, 12, 7, 8, 0, tzinfo=datetime.UTC)
+
+
+def test_a_new_journal_is_a_versioned_wal_file_of_this_package(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    Journal(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA application_id").fetchone()[0] != 0
+    db.close()
+
+
+def test_another_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    with pytest.raises(JournalError, match="not a campaign journal"):
+        Journal(path)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("t",)]
+    db.close()
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("to,text\n+13125550001,hello\n" * 100)
+    with pytest.raises(JournalError, match="not a campaign journal"):
+        Journal(path)
+
+
+def test_a_journal_of_a_later_schema_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    Journal(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(JournalError, match=f"schema {SCHEMA_VERSION + 1}, this one reads up to {SCHEMA_VERSION}"):
+        Journal(path)
+
+
+def test_opening_without_create_needs_the_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no campaign journal"):
+        Journal(tmp_path / "missing.db", create=False)
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_the_campaign_is_made_once_and_kept_by_later_runs(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        assert journal.campaign() is None
+        first = journal.begin("reminders", {"rate": 10.0}, NOW)
+    with Journal(path) as journal:
+        again = journal.begin(None, {"rate": 5.0}, NOW + datetime.timedelta(hours=1))
+        kept = journal.campaign()
+    assert again.campaign_id == first.campaign_id and len(first.campaign_id) == 32
+    assert again.name == "reminders" and again.created_at == NOW
+    assert kept is not None and kept.parameters == {"rate": 5.0}  # the last run's
+
+
+def test_a_journal_refuses_a_campaign_of_another_name(tmp_path: Path) -> None:
+    with Journal(tmp_path / "run.db") as journal:
+        journal.begin("reminders", {}, NOW)
+        with pytest.raises(JournalError, match="journal of campaign 'reminders', not 'codes'"):
+            journal.begin("codes", {}, NOW)
+
+
+def test_a_row_goes_from_pending_through_sending_to_accepted(tmp_path: Path) -> None:
+    with Journal(tmp_path / "run.db") as journal:
+        journal.add("row-1", "sha256:x", "key-1", "+13125550001", "+18445550001")
+        known = journal.known("row-1")
+        assert known is not None and (known.state, known.attempts, known.first_attempt_at) == ("pending", 0, None)
+        journal.sending("row-1", 1000.0)
+        journal.sending("row-1", 1005.0)
+        known = journal.known("row-1")
+        assert known is not None and (known.state, known.attempts, known.first_attempt_at) == ("sending", 2, 1000.0)
+        journal.accepted("row-1", "msg-1", 2.5)
+        (row,) = journal.rows()
+    assert (row.state, row.message_id, row.wait_seconds, row.idempotency_key) == ("accepted", "msg-1", 2.5, "key-1")
+    assert (row.recipient, row.sender, row.attempts) == ("+13125550001", "+18445550001", 2)
+    assert row.first_attempt_at == datetime.datetime.fromtimestamp(1000.0, datetime.UTC)
+    assert row.last_attempt_at == datetime.datetime.fromtimestamp(1005.0, datetime.UTC)
+
+
+def test_failed_pending_and_unknown_rows_keep_why(tmp_path: Path) -> None:
+    with Journal(tmp_path / "run.db") as journal:
+        for identity in ("a", "b", "c", "d"):
+            journal.add(identity, identity, f"key-{identity}", None, None)
+        journal.failed("a", "40002", "blocked")
+        journal.pending("b", "10011", "too many requests")
+        journal.unknown("c", "first sent 30 hours ago")
+        journal.sending("d", 1.0)
+        journal.unanswered("d", None, "connection dropped")
+        rows = {row.identity: row for row in journal.rows()}
+        counts = journal.counts()
+    assert (rows["a"].state, rows["a"].error_code, rows["a"].error_detail) == ("failed", "40002", "blocked")
+    assert (rows["b"].state, rows["b"].error_code) == ("pending", "10011")
+    assert (rows["c"].state, rows["c"].error_detail) == ("unknown", "first sent 30 hours ago")
+    assert (rows["d"].state, rows["d"].error_detail) == ("sending", "connection dropped")
+    assert counts == {"pending": 1, "sending": 1, "accepted": 0, "failed": 1, "unknown": 1}
+
+
+def test_rows_are_listed_in_the_order_first_read(tmp_path: Path) -> None:
+    with Journal(tmp_path / "run.db") as journal:
+        for identity in ("z", "a", "m"):
+            journal.add(identity, identity, identity, None, None)
+        assert [row.identity for row in journal.rows()] == ["z", "a", "m"]
+
+
+def test_an_identity_is_recorded_once(tmp_path: Path) -> None:
+    with Journal(tmp_path / "run.db") as journal:
+        journal.add("a", "a", "k", None, None)
+        with pytest.raises(sqlite3.IntegrityError):
+            journal.add("a", "a", "k", None, None)
