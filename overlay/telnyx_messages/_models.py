@@ -8,8 +8,8 @@ import datetime
 import json
 import sys
 import types
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from enum import Enum
+from collections.abc import Callable, Collection, Container, Iterator, Mapping, Sequence
+from enum import Enum, StrEnum
 from typing import (
     IO,
     TYPE_CHECKING,
@@ -18,7 +18,9 @@ from typing import (
     BinaryIO,
     ClassVar,
     Literal,
+    NoReturn,
     Protocol,
+    Self,
     SupportsIndex,
     TypedDict,
     TypeVar,
@@ -84,16 +86,41 @@ def absent_names(
     return absent
 
 
+def unexpected(name: str, value: object) -> NoReturn:
+    """Refuses a value of a type the property does not take, naming the property."""
+    raise TypeError(f"{name}: unexpected {type(value).__name__}")
+
+
 def unknown_fields(
     src_dict: Mapping[str, Any], property_names: frozenset[str], refusing_null: frozenset[str]
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """What a model keeps in additional_properties: the fields its schema does not name, and the
-    nulls it does not allow (those properties read as unset)."""
-    return {
+    nulls it does not allow (those properties read as unset); None if there are none."""
+    kept = {
         name: value
         for name, value in src_dict.items()
         if name not in property_names or (value is None and name in refusing_null)
     }
+    return kept or None
+
+
+def wire_fields(attributes: tuple[str, ...], **wire_names: str) -> tuple[tuple[str, str], ...]:
+    """A model's `_fields_`: each attribute with its name on the wire, its own unless `wire_names`
+    gives one (a Python keyword's attribute has a trailing underscore: from_="from")."""
+    return tuple((name, wire_names.get(name, name)) for name in attributes)
+
+
+class _EveryName:
+    """Holds every name: _document's view of a model made in code, which lacked every field it holds
+    None for (a parsed model lacked only those in its `_absent_fields`)."""
+
+    __slots__ = ()
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+EVERY_NAME: Container[str] = _EveryName()
 
 
 def dump_model(
@@ -192,9 +219,42 @@ else:
     SequenceNotStr = list
 
 
+class SpecStrEnum(StrEnum):
+    """What every generated enum shares; its class gives only its members (the spec's values). It
+    reads, and compares equal, as the value it stands for; a value the spec does not list (the
+    server moves ahead of the spec) becomes a pseudo-member named UNKNOWN that keeps its string and
+    round-trips, instead of failing the parse."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __repr__(self) -> str:
+        # As the value: it compares equal to that string, and reads so in a model's repr.
+        return repr(self.value)
+
+    @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = "UNKNOWN"
+        member._value_ = value
+        return member
+
+    @property
+    def is_known(self) -> bool:
+        """Whether the spec lists this value."""
+        return self._value_ in type(self)._value2member_map_
+
+
 class Model:
     """What every model shares; a model's class gives its fields (`_fields_`: attribute and wire
-    name of each), its `__slots__`, `__init__`, `from_dict` and `_document` (the document writer)."""
+    name of each), its `__slots__`, `__init__`, `from_dict` and `_document` (the document writer).
+
+    Its module holds what from_dict reads by: `_NAMES`, the properties' wire names (what it notes
+    as absent, and sets aside in additional_properties: names not among these, and nulls for those
+    in `_REFUSING_NULL`, whose schema refuses null); `_LAST`, what the last document that lacked
+    some names lacked (absent_names)."""
 
     # Each subclass adds a slot per field and, with optional fields, `_absent_fields`.
     __slots__ = ("__weakref__", "_additional_properties", "_x_request_id")
@@ -359,10 +419,21 @@ class _Draft(type):
 
 
 class ParamDraft(metaclass=_Draft):
-    """What a model's module names TypedDict at run time (type checkers see typing.TypedDict): the
+    """What a model's module names ParamDict at run time (type checkers see typing.TypedDict): the
     module's `<Model>Param` classes are written once, as type checkers read them, and become
     TypedDicts on first use (`lazy_params`). Building a TypedDict compiles each of its postponed
-    annotations, which a program that only reads responses would pay for nothing."""
+    annotations, which a program that only reads responses would pay for nothing.
+
+    A `<Model>Param` is its model as a request argument: a dict keyed like the model's attributes,
+    the spec's required properties required. Its required keys sit in a total base class
+    (`_<Model>RequiredParam`): with postponed annotations, TypedDict cannot see Required[...].
+    Its `__wire_names__` gives the wire name of each key that differs from it."""
+
+
+if TYPE_CHECKING:
+    from typing import TypedDict as ParamDict
+else:
+    ParamDict = ParamDraft
 
 
 def lazy_params(namespace: dict[str, Any]) -> Callable[[str], Any]:
@@ -395,6 +466,7 @@ def lazy_params(namespace: dict[str, Any]) -> Callable[[str], Any]:
 
 
 __all__ = [
+    "EVERY_NAME",
     "UNSET",
     "UUID",
     "File",
@@ -402,14 +474,18 @@ __all__ = [
     "FileTypes",
     "IsoDateTime",
     "Model",
+    "ParamDict",
     "ParamDraft",
     "RequestFiles",
     "SequenceNotStr",
+    "SpecStrEnum",
     "Unset",
     "absent_names",
     "dump_model",
     "lazy_params",
     "new_model",
+    "unexpected",
     "unknown_fields",
     "uuid_text",
+    "wire_fields",
 ]
