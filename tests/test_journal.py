@@ -83,8 +83,8 @@ def test_a_row_goes_from_pending_through_sending_to_accepted(tmp_path: Path) -> 
         journal.add("row-1", "sha256:x", "key-1", "+13125550001", "+18445550001")
         known = journal.known("row-1")
         assert known is not None and (known.state, known.attempts, known.first_attempt_at) == ("pending", 0, None)
-        journal.sending("row-1", 1000.0)
-        journal.sending("row-1", 1005.0)
+        journal.sending(["row-1"], 1000.0)
+        journal.sending(["row-1"], 1005.0)
         known = journal.known("row-1")
         assert known is not None and (known.state, known.attempts, known.first_attempt_at) == ("sending", 2, 1000.0)
         journal.accepted("row-1", "msg-1", 2.5)
@@ -102,7 +102,7 @@ def test_failed_pending_and_unknown_rows_keep_why(tmp_path: Path) -> None:
         journal.failed("a", "40002", "blocked")
         journal.pending("b", "10011", "too many requests")
         journal.unknown("c", "first sent 30 hours ago")
-        journal.sending("d", 1.0)
+        journal.sending(["d"], 1.0)
         journal.unanswered("d", None, "connection dropped")
         rows = {row.identity: row for row in journal.rows()}
         counts = journal.counts()
@@ -125,3 +125,33 @@ def test_an_identity_is_recorded_once(tmp_path: Path) -> None:
         journal.add("a", "a", "k", None, None)
         with pytest.raises(sqlite3.IntegrityError):
             journal.add("a", "a", "k", None, None)
+
+
+def test_a_sending_mark_is_committed_before_it_returns(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        journal.add("a", "a", "k", None, None)
+        journal.add("b", "b", "k2", None, None)
+        journal.sending(["a", "b"], 5.0)
+        journal.accepted("a", "msg", None)  # not yet committed: another reader sees it sending
+        other = sqlite3.connect(path)
+        assert other.execute("SELECT identity, state FROM rows ORDER BY seq").fetchall() == [
+            ("a", "sending"),
+            ("b", "sending"),
+        ]
+        journal.commit()
+        assert other.execute("SELECT state FROM rows WHERE identity = 'a'").fetchone() == ("accepted",)
+        other.close()
+
+
+def test_writes_are_committed_when_the_journal_closes(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        journal.add("a", "a", "k", None, None)
+    with Journal(path) as journal:
+        assert journal.known("a") is not None
+
+
+def test_sending_refuses_one_identity_given_as_text(tmp_path: Path) -> None:
+    with Journal(tmp_path / "run.db") as journal, pytest.raises(TypeError, match="a list, not one str"):
+        journal.sending("row-1", 1.0)  # type: ignore[arg-type]

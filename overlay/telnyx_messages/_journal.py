@@ -6,10 +6,12 @@ out, no answer taken yet: re-sent with the same Idempotency-Key, which the edge 
 accepted (the message id), failed (refused before sending, or by the API; never re-sent), unknown
 (sent more than the edge's 24 hours ago, never confirmed: re-sent only when asked).
 
-Each write is its own transaction, committed before the engine goes on: a `sending` mark is in the
-file before its request leaves. synchronous=NORMAL: a killed process loses nothing; a power loss may
-lose the last transactions (the file stays consistent), and a rerun within 24 hours still sends each
-row once, the same key answered by the edge from what it stored.
+Writes are grouped in transactions: a `sending` mark is committed, with every write before it, before
+its request leaves; what follows an answer is committed with the next, or within a second (commit_if_older).
+A write lost to a crash is one a rerun redoes: a row not marked accepted is re-sent with its key, and
+the edge answers it from what it stored. synchronous=NORMAL: a killed process loses no commit; a power
+loss may lose the last ones (the file stays consistent), and a rerun within 24 hours still sends each
+row once.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import datetime
 import json
 import os
 import sqlite3
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -110,6 +113,7 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         self.path = os.fspath(path)
+        self.committed_at = time.monotonic()
         if not create and not os.path.exists(self.path):
             raise FileNotFoundError(f"no campaign journal at {self.path}")
         try:
@@ -182,9 +186,30 @@ class Journal:
         return CampaignRecord(record.campaign_id, record.name or name, record.created_at, dict(parameters))
 
     def _set(self, **values: str) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._begin()
         self._db.executemany("INSERT OR REPLACE INTO campaign (key, value) VALUES (?, ?)", values.items())
-        self._db.execute("COMMIT")
+        self.commit()
+
+    # --- transactions ----------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN IMMEDIATE")
+
+    def _write(self, sql: str, parameters: tuple[Any, ...]) -> None:
+        self._begin()
+        self._db.execute(sql, parameters)
+
+    def commit(self) -> None:
+        """Make the writes so far durable (a killed process keeps them)."""
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+        self.committed_at = time.monotonic()
+
+    def commit_if_older(self, seconds: float) -> None:
+        """Commit, if the last commit is more than `seconds` old."""
+        if self._db.in_transaction and time.monotonic() - self.committed_at > seconds:
+            self.commit()
 
     # --- rows --------------------------------------------------------------------------------
 
@@ -206,48 +231,50 @@ class Journal:
         error_code: str | None = None,
         error_detail: str | None = None,
     ) -> None:
-        self._db.execute(
+        self._write(
             "INSERT INTO rows (identity, digest, state, idempotency_key, recipient, sender, error_code, error_detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (identity, digest, state, key, recipient, sender, error_code, error_detail),
         )
 
-    def sending(self, identity: str, at: float) -> None:
-        """A request for the row is about to leave (committed before it does)."""
-        self._db.execute(
+    def sending(self, identities: Iterable[str], at: float) -> None:
+        """Requests for these rows are about to leave: committed (with every write before) before they do."""
+        if isinstance(identities, str):
+            raise TypeError("sending() takes the identities of the rows: a list, not one str")
+        self._begin()
+        self._db.executemany(
             "UPDATE rows SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?,"
             " first_attempt_at = coalesce(first_attempt_at, ?) WHERE identity = ?",
-            (at, at, identity),
+            [(at, at, identity) for identity in identities],
         )
+        self.commit()
 
     def accepted(self, identity: str, message_id: str | None, wait_seconds: float | None) -> None:
-        self._db.execute(
+        self._write(
             "UPDATE rows SET state = 'accepted', message_id = ?, wait_seconds = ?, error_code = NULL,"
             " error_detail = NULL WHERE identity = ?",
             (message_id, wait_seconds, identity),
         )
 
     def failed(self, identity: str, code: str | None, detail: str) -> None:
-        self._db.execute(
+        self._write(
             "UPDATE rows SET state = 'failed', error_code = ?, error_detail = ? WHERE identity = ?",
             (code, detail, identity),
         )
 
     def pending(self, identity: str, code: str | None = None, detail: str | None = None) -> None:
         """Back to pending: the API answered without taking the message (a 429)."""
-        self._db.execute(
+        self._write(
             "UPDATE rows SET state = 'pending', error_code = ?, error_detail = ? WHERE identity = ?",
             (code, detail, identity),
         )
 
     def unanswered(self, identity: str, code: str | None, detail: str) -> None:
         """A request that got no answer the engine could take (left `sending`): why, for the record."""
-        self._db.execute(
-            "UPDATE rows SET error_code = ?, error_detail = ? WHERE identity = ?", (code, detail, identity)
-        )
+        self._write("UPDATE rows SET error_code = ?, error_detail = ? WHERE identity = ?", (code, detail, identity))
 
     def unknown(self, identity: str, detail: str) -> None:
-        self._db.execute(
+        self._write(
             "UPDATE rows SET state = 'unknown', error_detail = ? WHERE identity = ?",
             (detail, identity),
         )
@@ -294,7 +321,10 @@ class Journal:
             )
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self.commit()
+        finally:
+            self._db.close()
 
     def __enter__(self) -> Journal:
         return self

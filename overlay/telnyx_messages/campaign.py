@@ -107,6 +107,7 @@ MAX_ATTEMPTS = 6
 _BACKOFF_FIRST, _BACKOFF_MOST = 0.5, 30.0
 # The request limit's wait when its answer gives no reset (seconds).
 _DEFAULT_LIMIT_WAIT = 1.0
+_COMMIT_EVERY = 1.0  # seconds: what follows the answers is in the file this soon
 _RATE_SPAN = 5.0  # Progress.rate: the sends of the last this many seconds
 _REFUSALS_KEPT = 20  # a dry run's refusals listed (all are counted)
 
@@ -672,6 +673,7 @@ class _Run:
             self.active.discard(row.identity)
             self.held -= 1
         self.counters.done += 1
+        self.journal.commit_if_older(_COMMIT_EVERY)
         self.report_progress()
 
     def report_progress(self) -> None:
@@ -741,7 +743,7 @@ class _Run:
                     break
                 await self.wait_change()
                 continue
-            row, at = head
+            _, at = head
             now = self.clock.now()
             if at > now:
                 await self.sleep(at - now)
@@ -749,19 +751,38 @@ class _Run:
             if self.in_flight >= campaign._max_in_flight:
                 await self.wait_change()
                 continue
+            self.start(self.ready(now), tasks)
+        return exhausted
+
+    def ready(self, now: float) -> list[_Row]:
+        """The rows the gates let go at `now`, each taken through its gates, up to the free requests."""
+        batch: list[_Row] = []
+        room = self.campaign._max_in_flight - self.in_flight
+        while len(batch) < room:
+            head = self.earliest()
+            if head is None or head[1] > now:
+                break
+            row = head[0]
             self.queues[row.sender or ""].popleft()
             if self.expired(row):
                 continue
-            at_utc = self.clock.utc().timestamp()
-            self.journal.sending(row.identity, at_utc)  # in the file before the request leaves
             _pacing.take(row.gates, now)
+            batch.append(row)
+        return batch
+
+    def start(self, batch: list[_Row], tasks: anyio.abc.TaskGroup) -> None:
+        """The sends of `batch`, started once the journal holds them `sending`."""
+        if not batch:
+            return
+        at_utc = self.clock.utc().timestamp()
+        self.journal.sending([row.identity for row in batch], at_utc)  # in the file before the requests leave
+        for row in batch:
             if row.first_attempt_at is None:
                 row.first_attempt_at = at_utc
             row.attempts += 1
             self.counters.sent += 1
             self.in_flight += 1
             tasks.start_soon(self.send, row)
-        return exhausted
 
     def earliest(self) -> tuple[_Row, float] | None:
         best: tuple[_Row, float] | None = None
