@@ -154,4 +154,4 @@ def test_writes_are_committed_when_the_journal_closes(tmp_path: Path) -> None:
 
 def test_sending_refuses_one_identity_given_as_text(tmp_path: Path) -> None:
     with Journal(tmp_path / "run.db") as journal, pytest.raises(TypeError, match="a list, not one str"):
-        journal.sending("row-1", 1.0)  # type: ignore[arg-type]
+        journal.sending("row-1", 1.0)

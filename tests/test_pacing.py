@@ -3,10 +3,22 @@ queue feedback, the time a dry run implies."""
 
 from __future__ import annotations
 
+import bisect
+import collections
+import datetime
+import json
 import math
+from pathlib import Path
+from typing import Any
 
+import httpx2
 import pytest
+from telnyx_messages import AsyncTelnyx
 from telnyx_messages._pacing import DEFAULT_MAX_QUEUE_WAIT, Gate, Pacer, implied_seconds, ready_at, sender_kind, take
+from telnyx_messages.campaign import Campaign
+from telnyx_messages.testing import FakeClock, FakeTelnyx, RequestLimit, SpendLimit, Throughput
+
+from .support import API_KEY
 
 
 @pytest.mark.parametrize(
@@ -138,3 +150,152 @@ def test_the_implied_time_is_the_slowest_gates() -> None:
     assert implied_seconds([sms, sender, unlimited]) == 30.0
     assert implied_seconds([unlimited]) == 0.0
     assert implied_seconds([]) == 0.0
+
+
+# --- a campaign's pace, on the fake's virtual time -------------------------------------------------
+
+
+def recording_client(fake: FakeTelnyx, clock: FakeClock, arrivals: list[tuple[float, str]]) -> AsyncTelnyx:
+    """An AsyncTelnyx on `fake` that notes when (by `clock`) each send arrives, and from whom."""
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        arrivals.append((clock.now(), json.loads(request.content).get("from", "")))
+        return fake.handle(request)
+
+    base_url = fake.async_client().base_url
+    return AsyncTelnyx(
+        api_key=API_KEY, base_url=base_url, http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handle))
+    )
+
+
+def rows_from(senders: list[str], count: int, **extra: Any) -> list[dict[str, Any]]:
+    return [
+        {"id": n, "to": f"+1312555{n:04d}", "from": senders[n % len(senders)], "text": f"m{n}", **extra}
+        for n in range(count)
+    ]
+
+
+# Sends 1/rate apart sum to whole seconds with a float's rounding: a window's edge on a send is
+# taken this much inside, so that the rounding does not count a send in or out.
+EDGE = 1e-6
+
+
+def per_second(times: list[float]) -> tuple[int, int]:
+    """The fewest and the most sends in any 1 s window that lies within the sends: windows from each
+    send on, and from just after each (where the fewest fall)."""
+    last = times[-1]
+    within = [t for t in times if t + 1.0 <= last + EDGE]
+    counts = [bisect.bisect_left(times, t + 1.0 - EDGE) - bisect.bisect_left(times, t) for t in within]
+    counts += [bisect.bisect_right(times, t + 1.0 + EDGE) - bisect.bisect_right(times, t + EDGE) for t in within]
+    return min(counts), max(counts)
+
+
+async def test_a_campaign_keeps_its_set_rate_within_ten_percent_over_every_second(tmp_path: Path) -> None:
+    clock = FakeClock()
+    fake = FakeTelnyx(clock=clock, throughput=None)
+    arrivals: list[tuple[float, str]] = []
+    client = recording_client(fake, clock, arrivals)
+    rows = rows_from(["+18445550001", "+18445550002"], 200)
+    report = await Campaign(client, rows, tmp_path / "run.db", rate=20.0, sender_rate=math.inf, clock=clock).run()
+    assert report.accepted == 200
+    times = [at for at, _ in arrivals]
+    fewest, most = per_second(times)
+    assert fewest >= 18 and most <= 22, (fewest, most)
+    assert times[-1] - times[0] == pytest.approx(199 / 20.0, rel=0.02)
+
+
+async def test_each_sender_keeps_its_own_rate(tmp_path: Path) -> None:
+    clock = FakeClock()
+    fake = FakeTelnyx(clock=clock, throughput=None)
+    arrivals: list[tuple[float, str]] = []
+    senders = ["+18445550001", "+18445550002", "+18445550003"]
+    rows = rows_from(senders, 90)
+    client = recording_client(fake, clock, arrivals)
+    await Campaign(client, rows, tmp_path / "run.db", rate=math.inf, sender_rate=5.0, clock=clock).run()
+    for sender in senders:
+        times = [at for at, sent_by in arrivals if sent_by == sender]
+        assert len(times) == 30
+        fewest, most = per_second(times)
+        assert fewest >= 4.5 and most <= 5.5, (sender, fewest, most)
+    fewest, most = per_second([at for at, _ in arrivals])
+    assert fewest >= 13.5 and most <= 16.5  # three senders at 5/s each, side by side
+
+
+@pytest.mark.parametrize(
+    ("sender", "extra", "rate"),
+    [
+        ("+18445550001", {}, 20.0),  # a toll-free sender's 20/s, under the account's 50 SMS/s
+        ("12345", {}, 50.0),  # a short code's 1,000/s: the account's 50 SMS/s
+        ("12345", {"media_urls": ["https://example.com/a.png"]}, 15.0),  # the account's 15 MMS/s
+    ],
+)
+async def test_the_documented_rates_pace_a_campaign_by_default(
+    tmp_path: Path, sender: str, extra: dict[str, Any], rate: float
+) -> None:
+    clock = FakeClock()
+    fake = FakeTelnyx(clock=clock, throughput=None)
+    arrivals: list[tuple[float, str]] = []
+    rows = rows_from([sender], int(rate * 4), **extra)
+    await Campaign(recording_client(fake, clock, arrivals), rows, tmp_path / "run.db", clock=clock).run()
+    fewest, most = per_second([at for at, _ in arrivals])
+    assert 0.9 * rate <= fewest and most <= 1.1 * rate, (fewest, most)
+
+
+async def test_queue_waits_over_the_most_hold_the_sender_so_its_queue_stays_bounded(tmp_path: Path) -> None:
+    # A US long code: no rate of its own here; the fake's queue sends its 10DLC class's 4 a second.
+    rows = rows_from(["+13125550001"], 400)
+    clock = FakeClock()
+    fake = FakeTelnyx(clock=clock)
+    report = await Campaign(fake.async_client(), rows, tmp_path / "held.db", max_queue_wait=20.0, clock=clock).run()
+    assert report.accepted == 400
+    assert fake.max_wait_seconds <= 21.0
+    assert report.max_wait_seconds is not None and 20.0 <= report.max_wait_seconds <= 21.0
+    # The same rows with a far looser bound: the queue grows as the account's 50/s outpaces 4/s.
+    clock = FakeClock()
+    fake = FakeTelnyx(clock=clock)
+    await Campaign(fake.async_client(), rows, tmp_path / "loose.db", max_queue_wait=3600.0, clock=clock).run()
+    assert fake.max_wait_seconds > 80.0
+
+
+async def test_the_request_limit_holds_the_campaign_until_its_window_resets(tmp_path: Path) -> None:
+    clock = FakeClock()
+    fake = FakeTelnyx(clock=clock, throughput=None, request_limit=RequestLimit(10))
+    arrivals: list[tuple[float, str]] = []
+    rows = rows_from(["+18445550001"], 60)
+    client = recording_client(fake, clock, arrivals)
+    report = await Campaign(client, rows, tmp_path / "run.db", rate=20.0, sender_rate=math.inf, clock=clock).run()
+    assert (report.accepted, report.pending, report.failed) == (60, 0, 0)
+    assert len(fake.sent) == 60
+    windows = collections.Counter(math.floor(at) for at, _ in arrivals)
+    # Each window: its 10 sends, and one refused (10011) that holds every send until the next window.
+    assert len(arrivals) - 60 <= len(windows)
+    assert max(windows.values()) <= 11 and len(windows) >= 6
+
+
+async def test_the_spend_limit_stops_at_once_and_a_rerun_after_midnight_finishes(tmp_path: Path) -> None:
+    clock = FakeClock(datetime.datetime(2026, 12, 7, 21, 30, tzinfo=datetime.UTC))
+    fake = FakeTelnyx(clock=clock, throughput=None, spend_limit=SpendLimit(60))
+    rows = rows_from(["+18445550001"], 100)
+    journal = tmp_path / "run.db"
+    report = await Campaign(fake.async_client(), rows, journal, clock=clock).run()
+    assert (report.accepted, report.pending, report.failed, len(fake.sent)) == (60, 40, 0, 60)
+    assert report.stop is not None and report.stop.reason == "spend_limit"
+    assert report.stop.resets_at == datetime.datetime(2026, 12, 8, tzinfo=datetime.UTC)
+    assert len(fake.requests) == 61  # stopped at the first refusal: the sends go one at a time at 20/s
+    clock.advance(3 * 3600)  # past 00:00 UTC
+    again = await Campaign(fake.async_client(), rows, journal, clock=clock).run()
+    assert (again.accepted, again.pending, again.stop) == (100, 0, None)
+    assert sorted(message.text for message in fake.sent) == sorted(row["text"] for row in rows)
+
+
+async def test_a_full_queue_holds_its_sender_and_the_rows_go_later(tmp_path: Path) -> None:
+    clock = FakeClock()
+    throughput = Throughput(number_mps={"+18445550001": 1.0}, max_queue_seconds=10.0)
+    fake = FakeTelnyx(clock=clock, throughput=throughput)
+    rows = rows_from(["+18445550001"], 40)
+    # A bound past the fake's 10 s queue: its 429 40318 answers hold the sender instead.
+    report = await Campaign(
+        fake.async_client(), rows, tmp_path / "run.db", rate=math.inf, sender_rate=math.inf, clock=clock
+    ).run()
+    assert (report.accepted, report.pending, report.failed) == (40, 0, 0)
+    assert fake.max_wait_seconds < 10.0

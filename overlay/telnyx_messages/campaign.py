@@ -112,7 +112,10 @@ _RATE_SPAN = 5.0  # Progress.rate: the sends of the last this many seconds
 _REFUSALS_KEPT = 20  # a dry run's refusals listed (all are counted)
 
 SPEND_LIMIT_CODE = "40333"
-REQUEST_LIMIT_CODE = "10011"
+# A message refused because its queue holds 4 hours already (429): its sender is held this long
+# (or max_queue_wait, if shorter), then tried again.
+QUEUE_FULL_CODE = "40318"
+QUEUE_FULL_HOLD = 60.0
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}").fullmatch
 _SEND = OPERATIONS["send"]
@@ -752,6 +755,9 @@ class _Run:
                 await self.wait_change()
                 continue
             self.start(self.ready(now), tasks)
+            # The sends run up to their requests before the clock moves on (a virtual clock's sleep
+            # advances time at once: a send started before it must leave at its own time).
+            await anyio.lowlevel.checkpoint()
         return exhausted
 
     def ready(self, now: float) -> list[_Row]:
@@ -907,9 +913,13 @@ class _Run:
                 )
                 self.settled(row)
                 return
-            until = self.clock.now() + (_limit_wait(error) if isinstance(error, RateLimitError) else 1.0)
-            self.hold_until = until if self.hold_until is None else max(self.hold_until, until)
-            self.pacer.hold_all(until)
+            now = self.clock.now()
+            if code == QUEUE_FULL_CODE:  # the sender's queue holds 4 hours: it waits, the others go on
+                self.pacer.sender_gate(row.sender).hold(now + min(self.campaign._max_queue_wait, QUEUE_FULL_HOLD))
+            else:  # the request limit (10011), or a 429 of no code this knows: every send waits
+                until = now + (_limit_wait(error) if isinstance(error, RateLimitError) else _DEFAULT_LIMIT_WAIT)
+                self.hold_until = until if self.hold_until is None else max(self.hold_until, until)
+                self.pacer.hold_all(until)
             self.enqueue(row, front=True)
             return
         if isinstance(error, AuthenticationError):
