@@ -3,6 +3,7 @@ documentation, the official SDK's names and per-call options, and the options re
 
 from __future__ import annotations
 
+import functools
 import inspect
 import textwrap
 import typing
@@ -157,6 +158,47 @@ def test_jedi_completes_every_keyword_argument() -> None:
     completions = {c.name for c in jedi.Script(source).complete(3, len("client.messages.send("))}
     expected = {f"{name}=" for name in inspect.signature(Telnyx(api_key=API_KEY).messages.send).parameters}
     assert expected <= completions
+
+
+FORMS = {"plain": "", "raw": "with_raw_response.", "streaming": "with_streaming_response."}
+CLIENTS = {"Telnyx": "client", "AsyncTelnyx": "async_client"}
+
+
+def _call(client_class: type[Telnyx | AsyncTelnyx], form: str, case: OperationCase) -> str:
+    """The text of a call of `case`'s method in `form`, up to its open bracket."""
+    return f"{CLIENTS[client_class.__name__]}.messages.{FORMS[form]}{case.method_path}("
+
+
+@functools.cache
+def _jedi_script() -> tuple[jedi.Script, dict[str, int]]:
+    """One program calling every operation's method in every form on both clients (one Jedi
+    inference for all tests), and the line of each call."""
+    lines = ["from telnyx_messages import AsyncTelnyx, Telnyx", "client = Telnyx()", "async_client = AsyncTelnyx()"]
+    calls = [_call(c, form, case) for c in (Telnyx, AsyncTelnyx) for form in FORMS for case in CASES]
+    return jedi.Script("\n".join(lines + [f"{call})" for call in calls])), {
+        call: line for line, call in enumerate(calls, start=len(lines) + 1)
+    }
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+def test_jedi_shows_and_completes_every_argument_of_every_form(
+    client_class: type[Telnyx | AsyncTelnyx], form: str
+) -> None:
+    """Jedi (editors' completion) shows each operation's method, plain, raw and streaming, sync and
+    async, with every argument the spec gives the operation and the per-call options, no `self`;
+    it completes them as keyword arguments."""
+    script, lines = _jedi_script()
+    for case in CASES:
+        call = _call(client_class, form, case)
+        operation = case.operation
+        pairs = operation.path_parameters + operation.query_parameters + operation.body_parameters
+        expected = {name for name, _ in pairs} | {p.argument for p in operation.header_parameters} | PER_CALL_OPTIONS
+        (signature,) = script.get_signatures(lines[call], len(call))
+        assert {p.name for p in signature.params} == expected, call
+    # Completion reads the same signatures: checked on one call of each form (it lists every name).
+    completions = {c.name for c in script.complete(lines[call], len(call))}
+    assert {f"{name}=" for name in expected} <= completions, call
 
 
 TYPE_CHECKED = textwrap.dedent(
