@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from telnyx_messages._spec_refs import resolve
 
 SIZES = (1, 8, 100)
 VARIANTS = 32
@@ -34,22 +35,15 @@ def group_id(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
-def _resolved(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        *_, section, name = node["$ref"].split("/")
-        node = spec["components"][section][name]
-    return node
-
-
 def message_example(spec: dict[str, Any]) -> dict[str, Any]:
     """The example of one message of a group, reached through GetGroupMmsMessages' answer."""
     (operation,) = (
         op for item in spec["paths"].values() for op in item.values() if op.get("operationId") == "GetGroupMmsMessages"
     )
-    response = _resolved(spec, operation["responses"]["200"])
-    answer = _resolved(spec, response["content"]["application/json"]["schema"])
-    data = _resolved(spec, answer["properties"]["data"])
-    example: dict[str, Any] = _resolved(spec, data["items"])["example"]
+    response = resolve(spec, operation["responses"]["200"])
+    answer = resolve(spec, response["content"]["application/json"]["schema"])
+    data = resolve(spec, answer["properties"]["data"])
+    example: dict[str, Any] = resolve(spec, data["items"])["example"]
     return example
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import attrs
 import yaml
+from spec_refs import RefError, pointer_parts, resolve  # tools/ is on the path, as this script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "messages.yml"
@@ -170,13 +171,9 @@ def _side(path: str) -> str:
     return "other"
 
 
-def _unescape(part: str) -> str:
-    return part.replace("~1", "/").replace("~0", "~")
-
-
 def _where(path: str, revision: dict[str, Any], base: dict[str, Any]) -> str:
     """A readable place for a JSON pointer: `POST /messages (SendMessage) response 200 data.cc`."""
-    parts = [_unescape(p) for p in path.removeprefix("#/").split("/")]
+    parts = pointer_parts(path)
     if parts[0] == "components" and len(parts) >= 3:
         return f"{parts[1]} {'.'.join(p for p in parts[2:] if p not in {'properties', 'items'})}"
     if parts[0] in {"paths", "webhooks"} and len(parts) >= 2:
@@ -224,15 +221,16 @@ def _operations_of(path_item: Any, added: bool) -> list[str]:
 def _parameters_at(document: dict[str, Any], path: str) -> dict[tuple[str, str], bool]:
     """The parameters of the operation a `.../parameters` pointer is in, as {(in, name): required},
     their $refs followed: what Redocly reports as a parameter list, named."""
-    parts = [_unescape(p) for p in path.removeprefix("#/").split("/")]
+    parts = pointer_parts(path)
     if len(parts) < 4 or parts[0] != "paths" or parts[2] not in HTTP_METHODS:
         return {}
     operation = (document.get("paths", {}).get(parts[1]) or {}).get(parts[2]) or {}
     found = {}
     for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
-        while isinstance(parameter, dict) and "$ref" in parameter:
-            *_, section, name = parameter["$ref"].split("/")
-            parameter = document.get("components", {}).get(section, {}).get(name, {})
+        try:
+            parameter = resolve(document, parameter)
+        except RefError:
+            continue  # a ref that leads nowhere names no parameter
         if isinstance(parameter, dict) and "name" in parameter:
             found[(str(parameter.get("in")), str(parameter["name"]))] = bool(parameter.get("required"))
     return found

@@ -23,6 +23,7 @@ import telnyx_messages_api.api as generated_api
 import telnyx_messages_api.models as generated_models
 import yaml
 from openapi_python_client.strings import PythonIdentifier
+from telnyx_messages import _spec_refs as spec_refs
 from telnyx_messages_api.types import Operation
 
 from . import ROOT
@@ -73,10 +74,9 @@ class OperationCase:
 
 
 def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        *_, section, name = node["$ref"].split("/")
-        node = spec["components"][section][name]
-    return node
+    """`node`, or what its $ref leads to in `spec` (telnyx_messages._spec_refs, shared with the fake)."""
+    resolved: dict[str, Any] = spec_refs.resolve(spec, node)
+    return resolved
 
 
 def operations(spec: dict[str, Any]) -> list[OperationCase]:
@@ -146,9 +146,10 @@ def _as_argument(value: Any, hint: Any) -> Any:
     """A JSON value as a caller passes it: nested objects keyed like their TypedDict (`from_`)."""
     for alternative in typing.get_args(hint) or (hint,):
         if typing.is_typeddict(alternative) and isinstance(value, dict):
-            to_key = {wire: key for key, wire in getattr(alternative, "__wire_names__", {}).items()}
+            to_key: dict[str, str] = {wire: key for key, wire in getattr(alternative, "__wire_names__", {}).items()}
             key_types = typing.get_type_hints(alternative)
-            return {to_key.get(k, k): _as_argument(v, key_types[to_key.get(k, k)]) for k, v in value.items()}
+            document: dict[str, Any] = value
+            return {to_key.get(k, k): _as_argument(v, key_types[to_key.get(k, k)]) for k, v in document.items()}
         if typing.get_origin(alternative) is list and isinstance(value, list):
             (item,) = typing.get_args(alternative)
             return [_as_argument(v, item) for v in value]
@@ -214,9 +215,9 @@ def where_is(spec: dict[str, Any], operation_id: str, *parts: str) -> str:
     location = ["paths", path, method]
     node = spec["paths"][path][method]
     for part in (*parts, None):
-        while isinstance(node, dict) and "$ref" in node:
-            location = [p.replace("~1", "/").replace("~0", "~") for p in node["$ref"].removeprefix("#/").split("/")]
-            node = functools.reduce(lambda n, p: n[p], location, spec)
+        ref, node = spec_refs.located(spec, node)
+        if ref is not None:
+            location = spec_refs.pointer_parts(ref)
         if part is not None:
             node = node[part]
             location.append(part)
@@ -224,8 +225,8 @@ def where_is(spec: dict[str, Any], operation_id: str, *parts: str) -> str:
 
 
 def at(spec: dict[str, Any], pointer: str) -> Any:
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.removeprefix("#/").split("/")]
-    return functools.reduce(lambda node, part: node[part], parts, spec)
+    """What the JSON pointer `pointer` (#/...) points at in `spec`."""
+    return spec_refs.target(spec, pointer)
 
 
 JSON_BODY = ("content", "application/json", "schema")

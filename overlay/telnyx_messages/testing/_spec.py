@@ -24,6 +24,8 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 
+from .. import _spec_refs
+
 __all__ = ["Operation", "Refusal", "Spec", "load"]
 
 
@@ -106,12 +108,8 @@ class Spec:
         self.operations = list(self._operations())
 
     def resolve(self, node: Any) -> Any:
-        while isinstance(node, Mapping) and "$ref" in node:
-            target: Any = self.document
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            node = target
-        return node
+        """`node`, or what its $ref leads to in the spec (followed until a node without one)."""
+        return _spec_refs.resolve(self.document, node)
 
     def _operations(self) -> Iterator[Operation]:
         for path, item in self.document["paths"].items():
