@@ -8,15 +8,27 @@ import asyncio
 import datetime
 import json
 import math
+import pydoc
+import textwrap
 import time
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
+import telnyx_messages.testing
 from telnyx_messages import RateLimitError
-from telnyx_messages.testing import FakeClock, FakeTelnyx, RequestLimit, SpendLimit, Throughput
-from telnyx_messages.testing._throughput import ACCOUNT_MPS, MAX_QUEUE_SECONDS, SENDER_MPS, sender_type
+from telnyx_messages.testing import (
+    ACCOUNT_MPS,
+    MAX_QUEUE_SECONDS,
+    SENDER_MPS,
+    FakeClock,
+    FakeTelnyx,
+    RequestLimit,
+    SpendLimit,
+    Throughput,
+    sender_type,
+)
 
 from .support.spec import at, message_pointer, resolve
 
@@ -265,11 +277,19 @@ def test_without_a_clock_the_fake_has_no_queue_unless_given_one() -> None:
     with _http(fake) as http:
         answers = [_post(http, **{"from": "+442071234567"}).json()["data"] for _ in range(3)]
     assert fake.waits == [0.0, 0.0, 0.0] and all("wait_seconds" not in data for data in answers)
-    queued = FakeTelnyx(throughput=Throughput())  # on the system's clock
+    queued = FakeTelnyx(throughput=Throughput())  # on the system's clock: time.monotonic()
     with _http(queued) as http:
-        for _ in range(2):
-            _post(http, **{"from": "+442071234567"})
-    assert queued.waits[0] == 0.0 and 9.0 < queued.waits[1] <= 10.0
+        # Each send's arrival bracketed on that clock: the second waits the non-US long code's 10 s
+        # less the real time between the two arrivals (however slow a loaded machine makes them).
+        first_before = time.monotonic()
+        _post(http, **{"from": "+442071234567"})
+        first_after = time.monotonic()
+        second_before = time.monotonic()
+        _post(http, **{"from": "+442071234567"})
+        second_after = time.monotonic()
+    interval = 1 / SENDER_MPS["long_code"]
+    assert queued.waits[0] == 0.0
+    assert interval - (second_after - first_before) <= queued.waits[1] <= interval - (second_before - first_after)
     unqueued = FakeTelnyx(clock=FakeClock(START), throughput=None)
     with _http(unqueued) as http:
         for _ in range(2):
@@ -456,3 +476,27 @@ def test_a_burst_of_ten_thousand_waits_as_the_account_rate_says_and_never_really
     if "wait_seconds" in _message_fields(fake):
         assert [answer.json()["data"]["wait_seconds"] for answer in answers] == fake.waits
     assert clock.now() == 0.0 and elapsed < fake.max_wait_seconds  # the queue's 200 s are virtual
+
+
+# --- what users get -------------------------------------------------------------------------------
+
+
+def test_the_package_docstrings_pacing_example_runs_and_help_names_the_settings() -> None:
+    doc = telnyx_messages.testing.__doc__ or ""
+    example = doc.split("Pacing code is tested on virtual time:", 1)[1].split("\n\nThe fake queues", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(textwrap.dedent(example), scope)  # the example as a user would paste it
+    clock, fake = scope["clock"], scope["fake"]
+    assert isinstance(clock, FakeClock) and isinstance(fake, FakeTelnyx) and fake.clock is clock
+    with _http(fake) as http:
+        first, second = _post(http), _post(http)
+    assert first.headers["x-ratelimit-limit"] == "100" and second.headers["x-ratelimit-remaining"] == "98"
+    assert fake.waits == [0.0, 1 / SENDER_MPS["toll_free"]]
+    text = pydoc.render_doc(telnyx_messages.testing, renderer=pydoc.plaintext)
+    for name in ("FakeClock", "Throughput", "RequestLimit", "SpendLimit", "ACCOUNT_MPS", "SENDER_MPS", "sender_type"):
+        assert name in text, name
+    # Each setting's help says what it is for and gives the documented defaults it overrides.
+    throughput_help = pydoc.render_doc(Throughput, renderer=pydoc.plaintext)
+    assert "FakeTelnyx(throughput=...)" in throughput_help and "toll_free 20" in throughput_help
+    assert "FakeTelnyx(request_limit=...)" in pydoc.render_doc(RequestLimit, renderer=pydoc.plaintext)
+    assert "FakeTelnyx(spend_limit=...)" in pydoc.render_doc(SpendLimit, renderer=pydoc.plaintext)

@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import json
 import pickle
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,9 @@ import telnyx_messages.types
 from telnyx_messages import (
     APIStatusError,
     AsyncTelnyx,
+    InternalServerError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     SpendLimitError,
     Telnyx,
@@ -102,11 +105,31 @@ def test_a_spend_limit_429_is_sent_once_and_raises_spend_limit_error(
 
 
 @ALL_CLIENTS
-def test_a_spend_limit_429_is_not_retried_on_any_transport(client_kind: str, server: LoopbackServer) -> None:
-    server.default = Reply(429, SPEND_LIMIT)
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Retry-After": "0"}, {"retry-after-ms": "0", **LIMITS}],
+    ids=["no-hint", "retry-after", "retry-after-ms-and-limits"],
+)
+def test_a_spend_limit_429_is_not_retried_on_any_transport(
+    client_kind: str, headers: dict[str, str], server: LoopbackServer
+) -> None:
+    """Not even when the server hints at a retry: the limit holds until midnight UTC."""
+    server.default = Reply(429, SPEND_LIMIT, headers)
     with pytest.raises(SpendLimitError):
         call_as(client_kind, server.base_url, max_retries=3)
     assert len(server.received) == 1
+
+
+def test_a_streamed_call_meets_the_spend_limit_once(server: LoopbackServer) -> None:
+    server.default = Reply(429, SPEND_LIMIT, LIMITS)
+    with (
+        Telnyx(api_key=API_KEY, base_url=server.base_url, max_retries=3) as client,
+        pytest.raises(SpendLimitError) as caught,
+        client.messages.with_streaming_response.send(to="+13125550002", text="hi"),
+    ):
+        pass
+    assert len(server.received) == 1
+    assert caught.value.rate_limit == RateLimit(limit=100, remaining=0, reset=7.0)
 
 
 @BOTH
@@ -174,6 +197,39 @@ def test_the_spend_limit_resets_at_the_midnight_utc_after_the_servers_date(date:
     error = status_error(httpx2.Response(429, json=SPEND_LIMIT, headers={"Date": date}, request=request))
     assert isinstance(error, SpendLimitError) and error.resets_at == resets_at
     assert f"resets at 00:00 UTC, {resets_at:%Y-%m-%d} 00:00 UTC" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("date", "resets_at"),
+    [
+        ("Mon, 07 Dec 2026 13:45:00 GMT", datetime(2026, 12, 8, tzinfo=UTC)),  # already the 8th at UTC+14
+        ("Mon, 07 Dec 2026 08:00:00 -0000", datetime(2026, 12, 8, tzinfo=UTC)),  # no zone: UTC, not local time
+    ],
+)
+def test_the_spend_limit_reset_does_not_depend_on_the_local_time_zone(
+    date: str, resets_at: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "LOCAL-14")  # POSIX: fourteen hours east of UTC, no zone database needed
+    time.tzset()
+    try:
+        assert next_midnight_utc(date) == resets_at
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_which_error_class_a_status_gets() -> None:
+    request = httpx2.Request("GET", "https://api.telnyx.com/v2/messages/group/x")
+
+    def error(status: int, body: Any) -> APIStatusError:
+        return status_error(httpx2.Response(status, json=body, request=request))
+
+    assert type(error(429, SPEND_LIMIT)) is SpendLimitError
+    assert type(error(429, REQUEST_LIMIT)) is RateLimitError
+    assert str(error(429, REQUEST_LIMIT)) == "429 Too Many Requests: 10011 Too many requests"
+    assert type(error(403, SPEND_LIMIT)) is PermissionDeniedError  # 40333 is the spend limit on a 429 only
+    assert type(error(500, SPEND_LIMIT)) is InternalServerError
+    assert type(error(501, {})) is InternalServerError and type(error(499, {})) is APIStatusError
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,19 @@ With pytest, the `telnyx_fake` fixture gives a fresh FakeTelnyx per test (`async
 for async tests). FakeTelnyxError: the fake made something its spec refuses (its fault, not the code
 under test's).
 
-Pacing code is tested on virtual time: `FakeTelnyx(clock=FakeClock())` queues sends at Telnyx's
-documented rates (`Throughput` sets others), reporting each message's `wait_seconds`, and can answer
-the request limit (`RequestLimit`: 429, 10011) and the daily spend limit (`SpendLimit`: 429, 40333);
-`await clock.sleep(s)` advances the clock at once.
+Pacing code is tested on virtual time:
+
+    from telnyx_messages.testing import FakeClock, FakeTelnyx, RequestLimit, SpendLimit, Throughput
+
+    clock = FakeClock()  # virtual time: `await clock.sleep(s)` advances it at once
+    fake = FakeTelnyx(clock=clock, request_limit=RequestLimit(100), spend_limit=SpendLimit(5_000))
+
+The fake queues sends at Telnyx's documented rates (ACCOUNT_MPS by message type, SENDER_MPS by
+sender_type() of the `from`; `Throughput` sets others), answers each message's `wait_seconds` (its
+time in the queue; `fake.waits` lists them) and refuses one that would wait MAX_QUEUE_SECONDS or more
+(429, 40318); RequestLimit answers 429 (10011) with the x-ratelimit-* headers, SpendLimit 429
+(40333) until 00:00 UTC by the clock. Code under test sleeps on the same clock (a campaign:
+`Campaign(..., clock=clock)`).
 """
 
 from __future__ import annotations
@@ -27,20 +36,41 @@ if TYPE_CHECKING:
     from ._clock import FakeClock as FakeClock
     from ._fake import FakeTelnyx as FakeTelnyx
     from ._fake import FakeTelnyxError as FakeTelnyxError
+    from ._throughput import ACCOUNT_MPS as ACCOUNT_MPS
+    from ._throughput import MAX_QUEUE_SECONDS as MAX_QUEUE_SECONDS
+    from ._throughput import SENDER_MPS as SENDER_MPS
     from ._throughput import RequestLimit as RequestLimit
     from ._throughput import SenderType as SenderType
     from ._throughput import SpendLimit as SpendLimit
     from ._throughput import Throughput as Throughput
+    from ._throughput import sender_type as sender_type
 
-__all__ = ["FakeClock", "FakeTelnyx", "FakeTelnyxError", "RequestLimit", "SenderType", "SpendLimit", "Throughput"]
+# In dir()'s order (plain sorted), which lists these names.
+__all__ = [  # noqa: RUF022
+    "ACCOUNT_MPS",
+    "FakeClock",
+    "FakeTelnyx",
+    "FakeTelnyxError",
+    "MAX_QUEUE_SECONDS",
+    "RequestLimit",
+    "SENDER_MPS",
+    "SenderType",
+    "SpendLimit",
+    "Throughput",
+    "sender_type",
+]
 
-# What the fake's own modules give; the rest needs none of the [testing] extra's packages.
+# What the fake's own modules give: none of them needs the [testing] extra's packages.
 _LIGHT = {
+    "ACCOUNT_MPS": "_throughput",
+    "MAX_QUEUE_SECONDS": "_throughput",
+    "SENDER_MPS": "_throughput",
     "FakeClock": "_clock",
     "RequestLimit": "_throughput",
     "SenderType": "_throughput",
     "SpendLimit": "_throughput",
     "Throughput": "_throughput",
+    "sender_type": "_throughput",
 }
 
 

@@ -1,15 +1,14 @@
-"""Time for the fake: FakeClock, virtual time a test moves (sleeps advance it at once), and the
-system's clock, the fake's default."""
+"""Time for the fake: FakeClock, virtual time a test moves (sleeps advance it at once); the fake's
+default is the system's clock (SystemClock, the campaign engine's RealClock)."""
 
 from __future__ import annotations
 
 import datetime
 import math
 import threading
-import time
 
+from .._clock import RealClock as SystemClock  # the fake's default: the system's clock, as the engine's
 from .._event_loop import _on_asyncio
-from .._event_loop import sleep as _sleep
 
 __all__ = ["FakeClock", "SystemClock"]
 
@@ -22,9 +21,14 @@ def _seconds(seconds: float, what: str) -> float:
 
 
 class FakeClock:
-    """Virtual time: `now()` (seconds, from 0.0) and `utc()` (the wall time, from `start`) move only
-    when `advance()` or a sleep moves them. `await sleep(s)` advances s seconds and yields to the
-    event loop once (asyncio, or trio through anyio); it never really waits. Thread-safe."""
+    """Virtual time: `now()` (seconds, from 0.0) and `utc()` (the wall time, from `start`, an aware
+    datetime; default: now) move only when `advance()` or a sleep moves them. `await sleep(s)`
+    advances s seconds and yields to the event loop once (asyncio, or trio through anyio);
+    `sleep_sync(s)` is the same for sync code. Neither ever really waits: give the clock to the fake
+    (`FakeTelnyx(clock=clock)`) and to the code under test, and hours of pacing pass in a moment.
+    Thread-safe."""
+
+    __slots__ = ("_elapsed", "_lock", "_start")
 
     def __init__(self, start: datetime.datetime | None = None) -> None:
         if start is None:
@@ -76,16 +80,3 @@ async def _checkpoint() -> None:
         import anyio.lowlevel
 
         await anyio.lowlevel.checkpoint()
-
-
-class SystemClock:
-    """The system's time: time.monotonic(), the UTC wall clock, the event loop's own sleep."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def utc(self) -> datetime.datetime:
-        return datetime.datetime.now(datetime.UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        await _sleep(seconds)

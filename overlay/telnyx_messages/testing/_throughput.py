@@ -87,11 +87,15 @@ def _rates(given: Mapping[str, float], defaults: Mapping[str, float], what: str)
 
 @dataclass(frozen=True)
 class Throughput:
-    """The rates the fake's queues send at, in messages a second. `account_mps` by message type
-    (SMS, MMS, RCS) and `sender_mps` by sender type (long_code, us_long_code, toll_free, short_code,
-    alphanumeric) override the documented defaults for the keys they give; `number_mps` sets one
-    sender's own rate (its `from`, as sent). A message waits the longest of its queues (the account's
-    for its type, its sender's); one that would wait `max_queue_seconds` or more is refused."""
+    """The rates the fake's queues send at, in messages a second, for `FakeTelnyx(throughput=...)`.
+
+    `account_mps` by message type (ACCOUNT_MPS: SMS 50, MMS 15, RCS 1) and `sender_mps` by sender
+    type (SENDER_MPS: long_code 0.1, us_long_code 4, toll_free 20, short_code 1000, alphanumeric 0.1;
+    see sender_type()) override those defaults for the keys they give: `Throughput(sender_mps=
+    {"toll_free": 5})`; the attributes hold the merged rates. `number_mps` sets one sender's own rate
+    (its `from`, as sent). A message waits the longest of its queues (the account's for its type, its
+    sender's for an SMS or MMS); one that would wait `max_queue_seconds` (MAX_QUEUE_SECONDS, 4 hours)
+    or more is refused. A rate must be a positive finite number."""
 
     account_mps: Mapping[str, float] = field(default_factory=dict)
     sender_mps: Mapping[str, float] = field(default_factory=dict)
@@ -114,7 +118,8 @@ class Throughput:
         object.__setattr__(self, "max_queue_seconds", float(self.max_queue_seconds))
 
     def sender_rate(self, sender: str, destination: str | None) -> float:
-        """The rate of one sender's queue."""
+        """The rate, in messages a second, of the queue of `sender` (a `from`) sending to
+        `destination`: its own in `number_mps`, else its sender type's."""
         if sender in self.number_mps:
             return self.number_mps[sender]
         return self.sender_mps[sender_type(sender, destination)]
@@ -163,8 +168,10 @@ class Queues:
 
 @dataclass(frozen=True)
 class RequestLimit:
-    """The API's request limit: `limit` requests in each `window` seconds (fixed windows from the
-    fake's start); past it, 429 with code 10011 until the window ends."""
+    """The API's request limit, for `FakeTelnyx(request_limit=...)`: `limit` requests in each
+    `window` seconds (fixed windows from the fake's start, on its clock); past it, 429 with code
+    10011 until the window ends. Every answer then carries x-ratelimit-limit, x-ratelimit-remaining
+    and x-ratelimit-reset (whole seconds until the window ends, rounded up)."""
 
     limit: int
     window: float = 1.0
@@ -180,8 +187,9 @@ class RequestLimit:
 
 @dataclass(frozen=True)
 class SpendLimit:
-    """A messaging profile's daily spend limit, as a count: after `messages` messages accepted in a
-    UTC day, sends are refused (429, code 40333) until the next 00:00 UTC."""
+    """A messaging profile's daily spend limit, as a count, for `FakeTelnyx(spend_limit=...)`: after
+    `messages` messages accepted in a UTC day (by the fake's clock), sends are refused (429, code
+    40333) until the next 00:00 UTC."""
 
     messages: int
 
