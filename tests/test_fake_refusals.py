@@ -5,6 +5,7 @@ number in the query, a header with a schema, a required body)."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -150,6 +151,35 @@ def test_a_number_in_the_query_or_a_header_is_read_as_a_number_and_text_the_sche
     assert status == 422 and error["detail"].startswith("query parameter count: 'three' is not of type 'integer'")
     status, error = _error(header)
     assert (status, error["code"]) == (400, "10015") and "x-priority" in error["detail"]
+
+
+def test_a_body_refused_is_named_by_the_json_pointer_to_what_is_wrong_or_slash_for_the_whole() -> None:
+    document = copy.deepcopy(DOCUMENT)
+    body = document["paths"]["/things"]["post"]["requestBody"]["content"]["application/json"]
+    body["schema"] = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}}}
+    fake = FakeTelnyx()
+    fake.spec = Spec(document)
+    with httpx2.Client(transport=fake.transport(), base_url=URL) as http:
+        inner = http.post("/things", params={"count": "1"}, headers=AUTHORIZED, json={"tags": ["a", 5]})
+        whole = http.post("/things", params={"count": "1"}, headers=AUTHORIZED, json=[])
+    assert _error(inner) == (
+        422,
+        {
+            "code": "10002",
+            "title": "Invalid value",
+            "detail": "/tags/1: 5 is not of type 'string'",
+            "source": {"pointer": "/tags/1"},
+        },
+    )
+    assert _error(whole) == (
+        422,
+        {
+            "code": "10002",
+            "title": "Invalid value",
+            "detail": "/: [] is not of type 'object'",
+            "source": {"pointer": "/"},
+        },
+    )
 
 
 def test_a_key_reused_with_another_request_or_while_its_first_is_in_progress_is_refused() -> None:

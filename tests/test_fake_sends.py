@@ -110,6 +110,15 @@ def test_a_medium_holds_its_url_and_what_the_examples_medium_leaves_empty() -> N
     assert data["media"] == [{**_empties(shown[0]), "url": url} for url in urls]
 
 
+@pytest.mark.parametrize("shown", [None, []], ids=["no media", "empty media"])
+def test_a_medium_is_its_url_alone_where_the_example_shows_no_medium(shown: list[Any] | None) -> None:
+    document, message = _changed()
+    example = {name: value for name, value in FakeTelnyx().spec.example(message).items() if name != "media"}
+    message["example"] = example if shown is None else {**example, "media": shown}
+    urls = ["https://example.com/a.png", "https://example.com/b.png"]
+    assert _send(_fake_on(document), {**BODY, "media_urls": urls})["media"] == [{"url": url} for url in urls]
+
+
 def test_a_recipient_and_the_sender_hold_what_the_example_leaves_empty_and_no_other_of_its_values() -> None:
     document, message = _changed()
     example = copy.deepcopy(FakeTelnyx().spec.example(message))
