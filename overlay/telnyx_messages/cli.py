@@ -4,6 +4,7 @@
     telnyx-messages send --to +13125550002 --from +18445550001 --text "Hello" --api-key KEY
     telnyx-messages rcs-send --agent-id Agent --to +13125550002 --body @message.json
     telnyx-messages webhooks verify --public-key KEY --timestamp T --signature S < body.json
+    telnyx-messages campaign send rows.csv --journal run.db --from +18445550001 --text "Hi {name}"
 
 Subcommands, options, their help, choices and formats are read off the generated methods
 (telnyx_messages_api.api): signatures, types and docstrings; nothing per operation is written here.
@@ -27,6 +28,7 @@ from typing import Any
 from telnyx_messages_api.api import METHODS, OPERATIONS, Messages
 from telnyx_messages_api.types import UUID, IsoDateTime
 
+from . import _campaign_cli
 from ._client import Telnyx
 from ._exceptions import TelnyxError, escape_controls
 from ._request_building import IDEMPOTENCY_KEY, signature_of
@@ -259,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--timestamp", required=True, help="the telnyx-timestamp header")
     verify.add_argument("--signature", required=True, help="the telnyx-signature-ed25519 header")
     verify.add_argument("--tolerance", type=int, default=300, help="seconds either way (default 300)")
+    _campaign_cli.add_commands(commands)
     return parser
 
 
@@ -422,8 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     args = vars(build_parser().parse_args(argv))
-    if args.pop("command") == "webhooks":
+    command = args.pop("command")
+    if command == "webhooks":
         return _verify_webhook(args)
+    if command == "campaign":
+        return _campaign_cli.run(args)
     path = args.pop("method")
     options = {name: args.pop(name) for name in ("api_key", "base_url", "timeout", "max_retries")}
     allow_insecure_http, output = args.pop("allow_insecure_http"), args.pop("output")

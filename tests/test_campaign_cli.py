@@ -1,0 +1,604 @@
+"""`telnyx-messages campaign` (send, status, export) against real loopback servers: in this process
+through cli.main, and in a process of its own for Ctrl-C, SIGKILL and a terminal's progress bar."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import pty
+import random
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telnyx_messages import _campaign_cli
+
+from .support import API_KEY, ROOT
+from .support.edge import EdgeServer
+from .support.server import LoopbackServer, Received, Reply
+from .test_cli import Ran, run
+
+SENDER = "+18445550001"
+CHILD = [sys.executable, "-m", "tests.support.campaign_cli_child"]
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def numbered(path: Path, count: int) -> Path:
+    """`count` rows with ids r-0..., recipients and names of their own (texts "Hi n0", ...)."""
+    return write_rows(path, ["id", "to", "name"], [[f"r-{n}", f"+1312{n:07d}", f"n{n}"] for n in range(count)])
+
+
+def send(rows: Path, journal: Path, base_url: str, *extra: str) -> Ran:
+    return run(
+        "campaign", "send", str(rows), "--journal", str(journal), "--from", SENDER, "--text", "Hi {name}",
+        "--api-key", API_KEY, "--base-url", base_url, *extra,
+    )  # fmt: skip
+
+
+def status_of(journal: Path) -> dict[str, Any]:
+    result = run("campaign", "status", str(journal), "--json")
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def exported(journal: Path) -> list[dict[str, str]]:
+    result = run("campaign", "export", str(journal))
+    assert result.returncode == 0, result.stderr
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+def message(n: int) -> dict[str, Any]:
+    return {"data": {"id": f"00000000-0000-4000-8000-{n:012d}", "type": "SMS", "wait_seconds": n / 10}}
+
+
+def scripted(answer: Callable[[dict[str, Any], int], Reply]) -> Callable[[Received], Reply]:
+    """A LoopbackServer default that answers each send by its body and its place (0 = the first)."""
+    count = iter(range(10**9))
+
+    def reply(received: Received) -> Reply:
+        return answer(received.json(), next(count))
+
+    return reply
+
+
+def ok(n: int) -> Reply:
+    return Reply(200, message(n))
+
+
+def error(status_code: int, code: str) -> Reply:
+    return Reply(status_code, {"errors": [{"code": code, "title": "refused", "detail": f"error {code}"}]})
+
+
+def loopback() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+server = pytest.fixture(loopback)
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+
+def test_each_row_is_sent_once_with_its_columns_and_template_and_a_rerun_sends_none(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.default = scripted(lambda body, n: Reply(200, message(n)))
+    rows = write_rows(
+        tmp_path / "rows.csv",
+        ["id", "to", "name", "code", "media_urls", "subject", "from", "use_profile_webhooks"],
+        [
+            ["a", "+13125550001", "Ann", "11", "", "", "", ""],
+            ["b", "+13125550002", "Bob", "22", "https://e.com/1.png https://e.com/2.png", "Hello", "", "false"],
+            ["", "+13125550003", "Cy", "33", "", "", "+18445550009", "true"],
+        ],
+    )
+    journal = tmp_path / "run.db"
+    args = ["--text", "Hi {name}, code {code}", "--api-key", API_KEY, "--base-url", server.base_url]
+    result = run("campaign", "send", str(rows), "--journal", str(journal), "--from", SENDER, *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("3 rows: 3 accepted, 0 failed, 0 pending, 0 unknown")
+    bodies = sorted((r.json() for r in server.received), key=lambda body: body["to"])
+    assert bodies == [
+        {"to": "+13125550001", "from": SENDER, "text": "Hi Ann, code 11"},
+        {
+            "to": "+13125550002",
+            "from": SENDER,
+            "text": "Hi Bob, code 22",
+            "media_urls": ["https://e.com/1.png", "https://e.com/2.png"],
+            "subject": "Hello",
+            "use_profile_webhooks": False,
+        },
+        {"to": "+13125550003", "from": "+18445550009", "text": "Hi Cy, code 33", "use_profile_webhooks": True},
+    ]
+    keys = {r.headers["Idempotency-Key"] for r in server.received}
+    assert len(keys) == 3
+    rerun = run("campaign", "send", str(rows), "--journal", str(journal), "--from", SENDER, *args)
+    assert rerun.returncode == 0 and len(server.received) == 3  # nothing sent again
+    counts = status_of(journal)
+    assert {name: counts[name] for name in ("rows", "accepted", "pending", "failed", "unknown")} == {
+        "rows": 3,
+        "accepted": 3,
+        "pending": 0,
+        "failed": 0,
+        "unknown": 0,
+    }
+    table = exported(journal)
+    assert [row["id"] for row in table[:2]] == ["a", "b"] and table[2]["id"].startswith("sha256:")
+    assert {row["state"] for row in table} == {"accepted"}
+    assert {row["idempotency_key"] for row in table} == keys
+    assert sorted(row["message_id"] for row in table) == [message(n)["data"]["id"] for n in range(3)]
+    assert {row["to"]: row["from"] for row in table}["+13125550003"] == "+18445550009"
+
+
+def test_a_messaging_profile_sends_rows_without_a_sender(tmp_path: Path, server: LoopbackServer) -> None:
+    server.default = scripted(lambda body, n: Reply(200, message(n)))
+    rows = write_rows(tmp_path / "rows.csv", ["to", "text"], [["+13125550001", "one"], ["+13125550002", "two"]])
+    base = ["--api-key", API_KEY, "--base-url", server.base_url]
+    result = run(
+        "campaign", "send", str(rows), "--journal", str(tmp_path / "run.db"), "--messaging-profile-id", "p-1", *base
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted((r.json()["text"], r.json()["messaging_profile_id"]) for r in server.received) == [
+        ("one", "p-1"),
+        ("two", "p-1"),
+    ]
+    assert "from" not in server.received[0].json()
+
+
+def test_from_and_a_messaging_profile_are_one_or_the_other(tmp_path: Path) -> None:
+    rows = numbered(tmp_path / "rows.csv", 1)
+    result = run(
+        "campaign", "send", str(rows), "--journal", str(tmp_path / "run.db"),
+        "--from", SENDER, "--messaging-profile-id", "p-1", "--text", "x",
+    )  # fmt: skip
+    assert result.returncode == 2 and "not allowed with argument" in result.stderr
+
+
+def test_the_key_and_base_url_come_from_the_environment(tmp_path: Path, server: LoopbackServer) -> None:
+    server.default = scripted(lambda body, n: Reply(200, message(n)))
+    rows = numbered(tmp_path / "rows.csv", 2)
+    environment = {"TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": server.base_url, "PATH": "/usr/bin:/bin"}
+    result = run(
+        "campaign", "send", str(rows), "--journal", str(tmp_path / "run.db"), "--from", SENDER, "--text", "{name}",
+        env=environment,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert {r.headers["Authorization"] for r in server.received} == {f"Bearer {API_KEY}"}
+
+
+def test_without_an_api_key_nothing_is_sent_and_the_exit_is_3(tmp_path: Path, server: LoopbackServer) -> None:
+    rows = numbered(tmp_path / "rows.csv", 2)
+    result = run(
+        "campaign", "send", str(rows), "--journal", str(tmp_path / "run.db"), "--from", SENDER, "--text", "{name}",
+        "--base-url", server.base_url, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 3 and "--api-key" in result.stderr
+    assert server.received == [] and not (tmp_path / "run.db").exists()
+
+
+# --- refused before sending ------------------------------------------------------------------------
+
+BAD_FILES: list[tuple[str, list[str], list[list[str]], list[str], str]] = [
+    ("no-to", ["id", "number", "name"], [["a", "+13125550001", "Ann"]], [], "has no `to` column"),
+    (
+        "bad-number",
+        ["id", "to", "name"],
+        [["a", "+13125550001", "Ann"], ["b", "3125550002", "Bob"]],
+        [],
+        "row 2: to must be an E.164 number",
+    ),
+    ("placeholder", ["id", "to", "name"], [["a", "+13125550001", "Ann"]], ["--text", "Hi {nme}"], "--text names {nme}"),
+    ("empty-placeholder", ["to", "name"], [["+13125550001", "Ann"]], ["--text", "Hi {}"], "without a column name"),
+    ("bad-template", ["to", "name"], [["+13125550001", "Ann"]], ["--text", "Hi {name"], "--text is not a template"),
+    ("unknown-column", ["to", "nmae"], [["+13125550001", "Ann"]], ["--text", "Hi"], "the column 'nmae' is no argument"),
+    ("text-twice", ["to", "text"], [["+13125550001", "Ann"]], ["--text", "Hi"], "a text column and --text"),
+    ("key-column", ["to", "idempotency_key"], [["+13125550001", "k"]], [], "the campaign sets idempotency_key"),
+    ("from-twice", ["to", "from", "from_"], [["+13125550001", SENDER, SENDER]], [], "gives from_ twice"),
+    ("fields", ["to", "name"], [["+13125550001", "Ann", "extra"]], ["--text", "{name}"], "line 2 has 3 fields"),
+    (
+        "bool",
+        ["to", "name", "use_profile_webhooks"],
+        [["+13125550001", "Ann", "maybe"]],
+        ["--text", "{name}"],
+        "line 2: use_profile_webhooks must be true or false, got 'maybe'",
+    ),
+    ("choice", ["to", "name", "type"], [["+13125550001", "Ann", "FAX"]], ["--text", "{name}"], "row 1: "),
+    ("empty-header", [""], [], [], "empty: it needs a header row"),
+    ("blank-name", ["to", " "], [["+13125550001", "x"]], [], "an empty column name"),
+]
+
+
+@pytest.mark.parametrize(("header", "rows", "options", "expected"), [case[1:] for case in BAD_FILES])
+def test_a_bad_file_is_refused_before_anything_is_sent(
+    tmp_path: Path, server: LoopbackServer, header: list[str], rows: list[list[str]], options: list[str], expected: str
+) -> None:
+    server.default = scripted(lambda body, n: Reply(200, message(n)))
+    path = write_rows(tmp_path / "rows.csv", header, rows)
+    journal = tmp_path / "run.db"
+    result = run(
+        "campaign", "send", str(path), "--journal", str(journal), "--from", SENDER,
+        *(options or ["--text", "Hi {name}"] if "name" in header else options),
+        "--api-key", API_KEY, "--base-url", server.base_url,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert expected in result.stderr, result.stderr
+    assert server.received == [] and not journal.exists()
+    assert result.stdout == ""
+
+
+def test_every_refused_row_is_named_before_anything_is_sent(tmp_path: Path, server: LoopbackServer) -> None:
+    rows = [[f"+1312{n:07d}" if n % 5 else "nope", f"n{n}"] for n in range(60)]  # rows 1, 6, 11, ...: bad
+    path = write_rows(tmp_path / "rows.csv", ["to", "name"], rows)
+    result = send(path, tmp_path / "run.db", server.base_url)
+    assert result.returncode == 3 and server.received == []
+    named = [line for line in result.stderr.splitlines() if "to must be an E.164 number" in line]
+    assert [line.split(": row ")[1].split(":")[0] for line in named] == [str(n) for n in range(1, 50, 5)]
+    assert "12 of 60 rows refused, nothing sent (2 more not listed" in result.stderr
+
+
+def test_a_file_that_is_not_there_or_not_utf8_is_refused(tmp_path: Path) -> None:
+    missing = run("campaign", "send", str(tmp_path / "nope.csv"), "--journal", str(tmp_path / "run.db"))
+    assert missing.returncode == 3 and "cannot read" in missing.stderr and "nope.csv" in missing.stderr
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"to,text\n+13125550001,caf\xe9\n")
+    result = run("campaign", "send", str(latin), "--journal", str(tmp_path / "run.db"))
+    assert result.returncode == 3 and "is not UTF-8 text" in result.stderr
+
+
+def test_a_dry_run_shows_the_plan_and_sends_nothing(tmp_path: Path, server: LoopbackServer) -> None:
+    path = write_rows(
+        tmp_path / "rows.csv",
+        ["to", "name", "from", "media_urls"],
+        [[f"+1312{n:07d}", "ж" * 70 if n == 0 else f"n{n}", "" if n % 2 else "+18445550009", ""] for n in range(10)]
+        + [["+13125559999", "m", "", "https://e.com/a.png"]],
+    )
+    journal = tmp_path / "run.db"
+    result = send(path, journal, server.base_url, "--dry-run", "--rate", "2")
+    assert result.returncode == 0, result.stderr
+    assert server.received == [] and not journal.exists()
+    lines = result.stdout.splitlines()
+    assert lines[:4] == ["rows      11", "messages  11 (1 MMS, 10 SMS)", "parts     12", "refused   0"]
+    assert lines[4:7] == ["senders   2", f"  {SENDER}: 6", "  +18445550009: 5"]
+    assert lines[7] == "time      5.5s at the set rates (nothing sent)"
+    bad = write_rows(tmp_path / "bad.csv", ["to", "name"], [["+13125550001", "a"], ["x", "b"]])
+    refused = send(bad, journal, server.base_url, "--dry-run")
+    assert refused.returncode == 3 and "refused   1" in refused.stdout and "row 2: to must be" in refused.stdout
+
+
+# --- outcomes and exit codes ---------------------------------------------------------------------
+
+
+def test_rows_the_api_refuses_are_failed_with_their_code_and_the_exit_is_1(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    def answer(body: dict[str, Any], n: int) -> Reply:
+        return error(422, "40310") if body["text"] == "Hi n3" else Reply(200, message(n))
+
+    server.default = scripted(answer)
+    journal = tmp_path / "run.db"
+    result = send(numbered(tmp_path / "rows.csv", 6), journal, server.base_url)
+    assert result.returncode == 1
+    assert result.stdout.startswith("6 rows: 5 accepted, 1 failed, 0 pending, 0 unknown")
+    assert f"1 rows failed: see telnyx-messages campaign export {journal}" in result.stderr
+    failed = [row for row in exported(journal) if row["state"] == "failed"]
+    assert [(row["id"], row["error_code"]) for row in failed] == [("r-3", "40310")]
+    assert "error 40310" in failed[0]["error_detail"]
+    assert status_of(journal)["failed"] == 1
+
+
+def test_the_spend_limit_stops_with_exit_4_saying_why_and_a_rerun_finishes(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.default = scripted(lambda body, n: Reply(200, message(n)) if n < 5 else error(429, "40333"))
+    journal, rows = tmp_path / "run.db", numbered(tmp_path / "rows.csv", 30)
+    result = send(rows, journal, server.base_url, "--max-in-flight", "1")
+    assert result.returncode == 4
+    stop = [line for line in result.stderr.splitlines() if "stopped" in line]
+    assert len(stop) == 1 and "daily spend limit is reached" in stop[0] and "00:00 UTC" in stop[0]
+    counts = status_of(journal)
+    assert (counts["rows"], counts["accepted"], counts["pending"], counts["failed"]) == (30, 5, 25, 0)
+    server.default = scripted(lambda body, n: Reply(200, message(n)))
+    rerun = send(rows, journal, server.base_url)
+    assert rerun.returncode == 0, rerun.stderr
+    assert status_of(journal)["accepted"] == 30
+    taken = [r.json()["text"] for r in server.received if r.status == 200]
+    assert sorted(taken) == sorted(f"Hi n{n}" for n in range(30))  # each once
+
+
+def test_rows_left_without_an_answer_stop_with_exit_4_and_a_rerun_resends_them(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import telnyx_messages.campaign as engine
+
+    monkeypatch.setattr(engine, "MAX_ATTEMPTS", 1)
+    server.default = scripted(
+        lambda body, n: error(503, "10000") if body["text"] == "Hi n1" else Reply(200, message(n))
+    )
+    journal, rows = tmp_path / "run.db", numbered(tmp_path / "rows.csv", 3)
+    result = send(rows, journal, server.base_url)
+    assert result.returncode == 4
+    assert "stopped: 1 rows sent without an answer taken" in result.stderr
+    assert status_of(journal)["pending"] == 1
+    server.default = scripted(lambda body, n: Reply(200, message(n)))
+    assert send(rows, journal, server.base_url).returncode == 0
+    again = [r for r in server.received if r.json()["text"] == "Hi n1"]
+    assert len({r.headers["Idempotency-Key"] for r in again}) == 1 and len(again) == 2
+
+
+def test_a_rejected_key_ends_with_exit_1_and_the_key_is_never_shown_or_journaled(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.default = Reply(401, {"errors": [{"code": "10009", "title": "Authentication failed", "detail": "no"}]})
+    journal = tmp_path / "run.db"
+    result = send(numbered(tmp_path / "rows.csv", 3), journal, server.base_url)
+    assert result.returncode == 1 and "AuthenticationError" in result.stderr
+    outputs = [result.stdout, result.stderr]
+    outputs += [run("campaign", "status", str(journal), *flag).stdout for flag in ([], ["--json"])]
+    outputs.append(run("campaign", "export", str(journal)).stdout)
+    assert all(API_KEY not in text for text in outputs)
+    assert all(API_KEY.encode() not in path.read_bytes() for path in tmp_path.iterdir() if path.is_file())
+    assert status_of(journal)["pending"] == 3
+
+
+def test_a_journal_of_another_list_is_refused_with_exit_3(tmp_path: Path, server: LoopbackServer) -> None:
+    server.default = scripted(lambda body, n: Reply(200, message(n)))
+    journal = tmp_path / "run.db"
+    assert send(numbered(tmp_path / "rows.csv", 2), journal, server.base_url).returncode == 0
+    changed = write_rows(tmp_path / "other.csv", ["id", "to", "name"], [["r-0", "+13125550077", "n0"]])
+    result = send(changed, journal, server.base_url)
+    assert result.returncode == 3 and "RowConflictError" in result.stderr and "r-0" in result.stderr
+    assert len(server.received) == 2
+
+
+# --- status and export ---------------------------------------------------------------------------
+
+
+def test_status_prints_the_counts_and_json_has_integers(tmp_path: Path, server: LoopbackServer) -> None:
+    server.default = scripted(
+        lambda body, n: error(422, "40310") if body["text"] == "Hi n0" else Reply(200, message(n))
+    )
+    journal = tmp_path / "run.db"
+    send(numbered(tmp_path / "rows.csv", 4), journal, server.base_url, "--rate", "inf")
+    text = run("campaign", "status", str(journal))
+    assert text.returncode == 0
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith("campaign  ") and lines[1].startswith("created   ") and lines[1].endswith(" UTC")
+    assert lines[2:] == ["rows      4", "accepted  3", "pending   0", "failed    1", "unknown   0"]
+    document = status_of(journal)
+    counts = {name: document[name] for name in ("rows", "accepted", "pending", "failed", "unknown")}
+    assert counts == {"rows": 4, "accepted": 3, "pending": 0, "failed": 1, "unknown": 0}
+    assert all(type(value) is int for value in counts.values())
+    assert document["campaign_id"] == lines[0].split()[1]
+    assert document["parameters"]["rate"] == "inf" and document["parameters"]["max_queue_wait"] == 600.0
+
+
+def test_export_writes_every_row_to_a_file(tmp_path: Path, server: LoopbackServer) -> None:
+    server.default = scripted(lambda body, n: Reply(200, message(int(body["text"][4:]))))
+    journal, target = tmp_path / "run.db", tmp_path / "out.csv"
+    send(numbered(tmp_path / "rows.csv", 5), journal, server.base_url)
+    result = run("campaign", "export", str(journal), "--output", str(target))
+    assert result.returncode == 0 and result.stdout == ""
+    with target.open(encoding="utf-8", newline="") as file:
+        table = list(csv.DictReader(file))
+    assert list(table[0]) == list(_campaign_cli.EXPORT_COLUMNS)
+    assert [row["id"] for row in table] == [f"r-{n}" for n in range(5)]
+    assert [row["message_id"] for row in table] == [message(n)["data"]["id"] for n in range(5)]
+    assert [row["wait_seconds"] for row in table] == [str(n / 10) for n in range(5)]
+    assert [row["to"] for row in table] == [f"+1312{n:07d}" for n in range(5)]
+    assert {row["from"] for row in table} == {SENDER} and {row["attempts"] for row in table} == {"1"}
+    assert all(row["first_attempt_at"].endswith("+00:00") for row in table)
+
+
+@pytest.mark.parametrize("command", ["status", "export"])
+def test_status_and_export_refuse_what_is_not_a_journal(tmp_path: Path, command: str) -> None:
+    missing = run("campaign", command, str(tmp_path / "none.db"))
+    assert missing.returncode == 3 and "no campaign journal at" in missing.stderr
+    assert not (tmp_path / "none.db").exists()
+    other = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(other)) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.commit()
+    refused = run("campaign", command, str(other))
+    assert refused.returncode == 3 and "JournalError" in refused.stderr and refused.stdout == ""
+
+
+# --- progress --------------------------------------------------------------------------------------
+
+
+def test_off_a_terminal_progress_is_a_plain_line_every_few_seconds(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_campaign_cli, "PLAIN_EVERY", 0.5)
+    server.default = scripted(lambda body, n: Reply(200, message(n)))
+    result = send(numbered(tmp_path / "rows.csv", 40), tmp_path / "run.db", server.base_url, "--rate", "20")
+    assert result.returncode == 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("campaign: ")]
+    assert 2 <= len(lines) <= 6, result.stderr
+    done = [int(line.split()[1].split("/")[0]) for line in lines]
+    assert done == sorted(done) and 0 < done[0] < 40
+    assert all(line.split()[1].endswith("/40") for line in lines)
+    assert all(", ETA " in line and ", accepted " in line and ", max queue wait " in line for line in lines)
+
+
+def _on_a_terminal(arguments: list[str], environment: dict[str, str]) -> tuple[int, str]:
+    """The command run with its standard error on a pseudo-terminal: exit code, what it showed."""
+    controller, terminal = pty.openpty()
+    child = subprocess.Popen(
+        [*CHILD, *arguments],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(terminal)
+    shown = bytearray()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the child closed its end
+                break
+            if not chunk:
+                break
+            shown += chunk
+        elif child.poll() is not None:
+            break
+    code = child.wait(timeout=30)
+    os.close(controller)
+    return code, shown.decode("utf-8", "replace")
+
+
+def _child_environment(**extra: str) -> dict[str, str]:
+    return {**os.environ, "TELNYX_API_KEY": API_KEY, "TERM": "xterm-256color", "COLUMNS": "200", **extra}
+
+
+@pytest.mark.parametrize("rich", [True, False], ids=["with-rich", "without-rich"])
+def test_a_terminal_gets_a_live_bar_or_without_rich_plain_lines(tmp_path: Path, rich: bool) -> None:
+    with EdgeServer(message={"id": "00000000-0000-4000-8000-000000000000", "type": "SMS", "wait_seconds": 7.0}) as edge:
+        arguments = [
+            "campaign", "send", str(numbered(tmp_path / "rows.csv", 30)), "--journal", str(tmp_path / "run.db"),
+            "--from", SENDER, "--text", "Hi {name}", "--base-url", edge.base_url, "--rate", "15",
+        ]  # fmt: skip
+        environment = _child_environment(CAMPAIGN_PLAIN_EVERY="0.5", **({} if rich else {"CAMPAIGN_NO_RICH": "1"}))
+        code, shown = _on_a_terminal(arguments, environment)
+    assert code == 0, shown
+    assert "Traceback" not in shown and API_KEY not in shown
+    if rich:
+        assert "━" in shown and "\x1b[" in shown  # a bar drawn, redrawn in place
+        assert "30/30" in shown and "accepted 30 failed 0 queue wait 7s" in shown and "ETA" in shown
+        assert "campaign: " not in shown
+    else:
+        assert "━" not in shown
+        lines = [line for line in shown.splitlines() if line.startswith("campaign: ")]
+        assert lines and all("max queue wait 7s" in line for line in lines)
+
+
+# --- Ctrl-C and SIGKILL ----------------------------------------------------------------------------
+
+
+def _accepted_in(journal: Path) -> int:
+    if not journal.exists():
+        return 0
+    db = sqlite3.connect(journal, timeout=10)
+    try:
+        return int(db.execute("SELECT count(*) FROM rows WHERE state = 'accepted'").fetchone()[0])
+    except sqlite3.OperationalError:  # the tables not made yet
+        return 0
+    finally:
+        db.close()
+
+
+def _states(journal: Path) -> dict[str, int]:
+    db = sqlite3.connect(journal, timeout=10)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        return dict(db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall())
+    finally:
+        db.close()
+
+
+def test_ctrl_c_stops_cleanly_with_exit_4_and_a_rerun_sends_the_rest_once(tmp_path: Path) -> None:
+    count, journal = 200, tmp_path / "run.db"
+    rows = numbered(tmp_path / "rows.csv", count)
+    with EdgeServer() as edge:
+        arguments = [
+            "campaign", "send", str(rows), "--journal", str(journal), "--from", SENDER, "--text", "Hi {name}",
+            "--base-url", edge.base_url, "--rate", "40",
+        ]  # fmt: skip
+        child = subprocess.Popen(
+            [*CHILD, *arguments], cwd=ROOT, env=_child_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while _accepted_in(journal) < 20 and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+        states = _states(journal)
+        assert child.returncode == 4, stderr
+        stops = [line for line in stderr.decode().splitlines() if "stopped" in line]
+        assert len(stops) == 1 and "interrupted" in stops[0], stderr
+        assert "Traceback" not in stderr.decode()
+        assert set(states) <= {"accepted", "pending"} and 20 <= states["accepted"] < count, states
+        assert states["accepted"] == sum(edge.accepted.values())  # every answer taken is in the journal
+        finished = subprocess.run(
+            [*CHILD, *arguments, "--rate", "inf", "--sender-rate", "inf"],
+            cwd=ROOT,
+            env=_child_environment(),
+            capture_output=True,
+            timeout=120,
+        )
+        accepted = dict(edge.accepted)
+    assert finished.returncode == 0, finished.stderr
+    assert accepted == {f"Hi n{n}": 1 for n in range(count)}
+    assert _states(journal) == {"accepted": count}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_send_killed_at_random_points_and_rerun_has_each_row_accepted_exactly_once(tmp_path: Path) -> None:
+    count, journal = 400, tmp_path / "run.db"
+    rows = numbered(tmp_path / "rows.csv", count)
+    chooser = random.Random(4141)
+    kills: list[int] = []
+    with EdgeServer(fail_rate=0.15, faults=("drop", "500"), seed=4141) as edge:
+        arguments = [
+            "campaign", "send", str(rows), "--journal", str(journal), "--from", SENDER, "--text", "Hi {name}",
+            "--base-url", edge.base_url, "--rate", "300", "--sender-rate", "inf", "--max-in-flight", "16",
+            "--timeout", "5",
+        ]  # fmt: skip
+        for _ in range(6):  # killed once the journal shows a random number more rows accepted
+            before = _accepted_in(journal)
+            if before >= count - 40:
+                break
+            target = before + chooser.randint(5, 60)
+            child = subprocess.Popen(
+                [*CHILD, *arguments],
+                cwd=ROOT,
+                env=_child_environment(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + 120
+            while _accepted_in(journal) < target and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(chooser.uniform(0.001, 0.03))
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            kills.append(_accepted_in(journal))
+        finished = subprocess.run(
+            [*CHILD, *arguments], cwd=ROOT, env=_child_environment(), capture_output=True, timeout=300
+        )
+        accepted = dict(edge.accepted)
+        statuses = dict(edge.statuses)
+    assert len(kills) >= 3 and any(0 < done < count for done in kills), kills
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.decode().startswith(f"{count} rows: {count} accepted, 0 failed, 0 pending, 0 unknown")
+    assert accepted == {f"Hi n{n}": 1 for n in range(count)}, statuses  # none twice, none lost
+    assert statuses.get("fault drop", 0) > 0 and statuses.get("fault 500", 0) > 0, statuses
+    assert statuses.get("replay", 0) > 0, statuses  # sends after an accepted-then-dropped answer were replayed
+    assert _states(journal) == {"accepted": count}
+    assert API_KEY.encode() not in journal.read_bytes()
