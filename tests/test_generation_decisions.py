@@ -1,12 +1,22 @@
 """tools/generate.py's decisions from the spec and openapi/overrides.yml, made in Python and handed
 to the templates: where each operation's method goes (operation_layout) and the results the methods
-return (operation_results)."""
+return (operation_results), and which property tells a union's members apart (discriminator)."""
 
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 
-from generate import method_names, operation_layout, operation_results, result_names
+from generate import (
+    _generator_data,
+    discriminator,
+    method_names,
+    operation_layout,
+    operation_results,
+    result_names,
+    union_discriminators,
+)
 from telnyx_messages import Telnyx
 from telnyx_messages_api import models
 from telnyx_messages_api.api import METHODS, OPERATIONS
@@ -55,3 +65,44 @@ def test_a_result_named_as_its_model_is_no_alias() -> None:
     names, _ = operation_results(SPEC, {})
     _, aliases = operation_results(SPEC, {op.operation_id: op.result for op in OPERATIONS.values() if op.result})
     assert aliases == {} and names
+
+
+def test_the_discriminator_is_the_first_one_valued_enum_with_a_value_for_each_member() -> None:
+    kind_a, kind_b = ("kind", ("a",)), ("kind", ("b",))
+    shared, free = ("type", ("x",)), ("text", None)
+    # "type" comes first but has one value for both: "kind" tells them apart.
+    assert discriminator([("A", [free, shared, kind_a]), ("B", [shared, kind_b])]) == ("kind", {"a": "A", "b": "B"})
+    assert discriminator([("A", [kind_a, ("type", ("x",))]), ("B", [kind_b, ("type", ("y",))])]) == (
+        "kind",
+        {"a": "A", "b": "B"},
+    )
+    assert discriminator([("A", [("type", ("x",)), kind_a]), ("B", [("type", ("y",)), kind_b])]) == (
+        "type",
+        {"x": "A", "y": "B"},
+    )
+
+
+def test_no_discriminator_without_a_one_valued_enum_on_every_member_each_its_own() -> None:
+    kind_a, kind_b = ("kind", ("a",)), ("kind", ("b",))
+    assert discriminator([("A", [kind_a])]) is None  # one member: nothing to tell apart
+    assert discriminator([]) is None
+    assert discriminator([("A", [kind_a]), ("B", [("text", None)])]) is None  # B lacks it
+    assert discriminator([("A", [kind_a]), ("B", [("kind", None)])]) is None  # B's is no enum
+    assert discriminator([("A", [kind_a]), ("B", [("kind", ("b", "c"))])]) is None  # two values
+    assert discriminator([("A", [kind_a]), ("B", [kind_a])]) is None  # the same value
+    assert discriminator([("A", [kind_a]), ("B", [kind_b]), ("C", [kind_b])]) is None
+    assert discriminator([("A", [kind_a]), ("B", [kind_b]), ("C", [("kind", ("c",))])]) == (
+        "kind",
+        {"a": "A", "b": "B", "c": "C"},
+    )
+
+
+def test_each_discriminated_union_of_the_spec_reads_each_value_as_its_member() -> None:
+    """Every union the spec's models hold that discriminator() decides is rendered as a dispatch on
+    that property: a document with a member's value parses as that member."""
+    found = union_discriminators(_generator_data(copy.deepcopy(SPEC)))
+    sources = "".join(path.read_text() for path in sorted(Path(models.__file__).parent.glob("*.py")))
+    decided = {(name, value, member) for name, members in found.values() for value, member in members.items()}
+    # Each union the models dispatch is one discriminator() decided, and each it decided is dispatched.
+    dispatched = re.findall(r'\.get\("([^"]+)"\) == "([^"]*)":\n +\w+ = (\w+)\.from_dict\(', sources)
+    assert set(dispatched) == decided

@@ -9,7 +9,16 @@ import typing
 from typing import Any
 
 import pytest
-from telnyx_messages._models import Model, ParamDraft, lazy_params
+from telnyx_messages._models import (
+    EVERY_NAME,
+    Model,
+    ParamDraft,
+    SpecStrEnum,
+    lazy_params,
+    unexpected,
+    unknown_fields,
+    wire_fields,
+)
 from telnyx_messages_api import models as generated_models
 
 from .support.spec import message_example
@@ -145,3 +154,61 @@ def test_lazy_params_builds_a_drafts_typeddict_on_first_use_with_its_base() -> N
 def test_a_models_request_typeddict_reads_its_annotations_in_its_module() -> None:
     hints = typing.get_type_hints(generated_models.OutboundMessagePayloadParam)
     assert "from_" in hints and "text" in hints
+
+
+def test_wire_fields_pairs_each_attribute_with_its_wire_name_its_own_unless_given() -> None:
+    assert wire_fields(("to", "from_", "text"), from_="from") == (("to", "to"), ("from_", "from"), ("text", "text"))
+    assert wire_fields(()) == ()
+    assert generated_models.OutboundMessagePayload._fields_[:1] == (("cc", "cc"),)
+    assert ("from_", "from") in generated_models.OutboundMessagePayload._fields_
+
+
+def test_unexpected_refuses_the_value_naming_the_property_and_the_type() -> None:
+    with pytest.raises(TypeError, match=r"^completed_at: unexpected int$"):
+        unexpected("completed_at", 3)
+    with pytest.raises(TypeError, match=r"^completed_at: unexpected int$"):
+        _message(completed_at=3)
+
+
+def test_unknown_fields_are_the_unnamed_and_the_refused_nulls_or_none() -> None:
+    names, refusing = frozenset({"a", "b", "c"}), frozenset({"a"})
+    assert unknown_fields({"a": 1, "b": None, "c": 2}, names, refusing) is None
+    assert unknown_fields({}, names, refusing) is None
+    assert unknown_fields({"a": None, "b": None, "d": 0}, names, refusing) == {"a": None, "d": 0}
+
+
+def test_every_name_holds_any_name() -> None:
+    assert "anything" in EVERY_NAME and "" in EVERY_NAME and None in EVERY_NAME  # type: ignore[comparison-overlap]
+
+
+def test_a_refused_null_is_kept_and_written_back_and_an_absent_field_is_not() -> None:
+    document = message_example()
+    refused = {**document, "text": None}
+    message = generated_models.OutboundMessagePayload.from_dict(refused)
+    assert message.text is None and message.additional_properties == {"text": None}
+    assert message.to_dict(mode="json") == refused
+    absent = {key: value for key, value in document.items() if key != "text"}
+    message = generated_models.OutboundMessagePayload.from_dict(absent)
+    assert message.text is None and message._additional_properties is None
+    assert message.to_dict(mode="json") == absent
+
+
+def test_a_models_document_keeps_the_nulls_it_read_and_leaves_out_the_nones_set_in_code() -> None:
+    document = {**message_example(), "completed_at": None, "subject": None}
+    message = generated_models.OutboundMessagePayload.from_dict(document)
+    assert message.to_dict(mode="json") == document
+    made = generated_models.OutboundMessagePayloadTo(phone_number="+13125550001", carrier=None)
+    assert made.to_dict(mode="json") == {"phone_number": "+13125550001"}
+
+
+class _Colour(SpecStrEnum):
+    RED = "red"
+
+
+def test_a_spec_enum_reads_as_its_value_and_keeps_a_value_the_spec_does_not_list() -> None:
+    assert str(_Colour.RED) == "red" and repr(_Colour.RED) == "'red'" and _Colour.RED.is_known
+    blue = _Colour("blue")
+    assert blue == "blue" and blue.value == "blue" and blue.name == "UNKNOWN" and not blue.is_known
+    assert str(blue) == "blue" and repr(blue) == "'blue'"
+    with pytest.raises(ValueError, match="3 is not a valid _Colour"):
+        _Colour(3)

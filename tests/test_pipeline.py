@@ -198,3 +198,50 @@ def test_the_idempotency_override_holds_upstreams_parameter_unchanged() -> None:
     upstream = ROOT.parent / "shared" / "spec" / "upstream-idempotency.yml"
     assert override["parameter"] == yaml.safe_load(upstream.read_bytes())["components"]["parameters"]["IdempotencyKey"]
     assert override["component"] == "IdempotencyKey"
+
+
+# Issue 40: generated code cut to what differs per schema and per operation, templates that only render.
+GENERATED_LINES_AT_MOST = 20_000
+GENERATED_FILE_LINES_AT_MOST = 1_500
+UNTAGGED_TEMPLATE_LINES_AT_MOST = 50
+JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def test_the_generated_package_keeps_within_its_line_budget() -> None:
+    """The package built from the pinned spec: at most 20,000 lines of Python, no file over 1,500."""
+    lines = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for path in sorted((ROOT / "generated" / "telnyx_messages_api").rglob("*.py"))
+    }
+    assert 0 < sum(lines.values()) <= GENERATED_LINES_AT_MOST, sum(lines.values())
+    assert {name: n for name, n in lines.items() if n > GENERATED_FILE_LINES_AT_MOST} == {}
+
+
+def longest_untagged_run(text: str) -> int:
+    """The most consecutive lines of a template that no template tag ({{ }}, {% %}, {# #}) touches."""
+    tagged = set()
+    for tag in JINJA_TAG.finditer(text):
+        first = text.count("\n", 0, tag.start())
+        tagged.update(range(first, first + tag.group().count("\n") + 1))
+    longest = run = 0
+    for number in range(len(text.splitlines())):
+        run = 0 if number in tagged else run + 1
+        longest = max(longest, run)
+    return longest
+
+
+def test_no_template_holds_a_long_stretch_without_a_tag() -> None:
+    """Runtime code belongs in the overlay, where it is linted, typed and mutation-tested: no template
+    holds more than 50 consecutive lines that are not rendered from what the generator hands it."""
+    runs = {
+        str(path.relative_to(ROOT)): longest_untagged_run(path.read_text())
+        for path in sorted((ROOT / "templates").rglob("*.jinja"))
+    }
+    assert runs and {name: n for name, n in runs.items() if n > UNTAGGED_TEMPLATE_LINES_AT_MOST} == {}
+
+
+def test_the_longest_untagged_run_counts_lines_no_tag_touches() -> None:
+    assert longest_untagged_run("a\nb\n{{ x }}\nc\n") == 2
+    assert longest_untagged_run("{# one\ntwo\nthree #}\nd\n") == 1
+    assert longest_untagged_run("{% if x %}\n{% endif %}\n") == 0
+    assert longest_untagged_run("a\nb\nc\n") == 3

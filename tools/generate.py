@@ -5,6 +5,7 @@ python tools/generate.py SPEC OUTPUT   # OUTPUT: the package directory, replaced
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -22,6 +23,9 @@ OVERRIDES = ROOT / "openapi" / "overrides.yml"
 # What a header parameter's schema may be for the templates to render it: its argument's type is
 # checked (an enum as a Literal), its text checked against the schema's pattern and lengths.
 RENDERABLE_HEADER_TYPES = frozenset({"string", "integer"})
+# The overlay modules whose names the generated code uses, re-exported by its types.py (each
+# module's __all__): the models' runtime, what a method hands its client, the response forms.
+RUNTIME_MODULES = ("_datetime", "_models", "_calls", "_response")
 
 
 def with_parameter_descriptions(document: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +201,89 @@ def method_names() -> dict[str, str]:
     return {str(k): str(v) for k, v in (_overrides().get("methods") or {}).items()}
 
 
+def runtime_names(overlay: Path = ROOT / "overlay" / "telnyx_messages") -> list[tuple[str, list[str]]]:
+    """Each of RUNTIME_MODULES with the names its `__all__` lists (read from its source: the overlay
+    imports the generated package, which is being made)."""
+    found = []
+    for name in RUNTIME_MODULES:
+        tree = ast.parse((overlay / f"{name}.py").read_text())
+        listed = [
+            ast.literal_eval(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets)
+        ]
+        if len(listed) != 1:
+            raise GenerationError(f"telnyx_messages.{name} has no literal __all__ for types.py to re-export")
+        found.append((f"telnyx_messages.{name}", [str(item) for item in listed[0]]))
+    return found
+
+
+# A union member as discriminator() reads it: its class name, and each of its properties (wire name)
+# with the values of its enum, or None for a property that is no enum.
+Member = tuple[str, list[tuple[str, tuple[str, ...] | None]]]
+
+
+def discriminator(members: list[Member]) -> tuple[str, dict[str, str]] | None:
+    """The property that tells a union's members apart, and which member each of its values reads
+    as: with tolerant enums any member parses any other's document, so "first that parses" would
+    pick the wrong one. The first property of the first member (in its order) that every member has
+    as a one-valued enum, a different value each; None when there is none, or fewer than two
+    members (a union with a member that is no model has no Member list)."""
+    if len(members) < 2:
+        return None
+    for name, _ in members[0][1]:
+        values = [dict(properties).get(name) for _, properties in members]
+        if all(v is not None and len(v) == 1 for v in values) and len({v[0] for v in values if v}) == len(members):
+            return name, {v[0]: class_name for v, (class_name, _) in zip(values, members, strict=True) if v}
+    return None
+
+
+def _wire(name: Any) -> str:
+    """A property's name as the document writes it (the generator wraps it, to keep it out of code)."""
+    return str(name.get_untrusted_value() if hasattr(name, "get_untrusted_value") else name)
+
+
+def _union_members(union: Any) -> list[Member] | None:
+    """A union property's members as discriminator() reads them; None unless every one is a model."""
+    from openapi_python_client.parser.properties import EnumProperty, ModelProperty
+
+    members: list[Member] = []
+    for inner in union.inner_properties:
+        if not isinstance(inner, ModelProperty):
+            return None
+        properties = [*(inner.required_properties or []), *(inner.optional_properties or [])]
+        members.append(
+            (
+                str(inner.class_info.name),
+                [
+                    (_wire(p.name), tuple(str(v) for v in p.values.values()) if isinstance(p, EnumProperty) else None)
+                    for p in properties
+                ],
+            )
+        )
+    return members
+
+
+def union_discriminators(data: Any) -> dict[str, tuple[str, dict[str, str]]]:
+    """discriminator() of every union of models the generator reads in the document (in its models'
+    properties, lists and unions included), by the union's type as the templates see it."""
+    from openapi_python_client.parser.properties import ListProperty, UnionProperty
+
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    pending = [p for model in data.models for p in [*model.required_properties, *model.optional_properties]]
+    while pending:
+        prop = pending.pop()
+        if isinstance(prop, ListProperty):
+            pending.append(prop.inner_property)
+        elif isinstance(prop, UnionProperty):
+            pending += prop.inner_properties
+            members = _union_members(prop)
+            decided = discriminator(members) if members is not None else None
+            if decided is not None:
+                found[prop.get_type_string(no_optional=True).as_unembedded_code()] = decided
+    return found
+
+
 def spec_facts(document: dict[str, Any]) -> str:
     """What the templates need of the spec that the generator does not hand them, as a Jinja module:
     every operationId as written (the generator gives the templates its snake-case form), and each
@@ -223,6 +310,8 @@ def spec_facts(document: dict[str, Any]) -> str:
         f"{{% set TEXT_PARTS_LIMITS = {json.dumps(text_parts_limits(document))} %}}\n"
         f"{{% set LAYOUT = {json.dumps(layout, sort_keys=True)} %}}\n"
         f"{{% set GROUPS = {json.dumps(groups)} %}}\n"
+        f"{{% set RUNTIME_NAMES = {json.dumps(runtime_names())} %}}\n"
+        f"{{% set DISCRIMINATORS = {json.dumps(union_discriminators(_generator_data(document)))} %}}\n"
     )
 
 
