@@ -8,6 +8,12 @@ import datetime
 import itertools
 import json
 import math
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -32,7 +38,7 @@ from telnyx_messages.campaign import (
 )
 from telnyx_messages.testing import FakeTelnyx
 
-from .support import API_KEY
+from .support import API_KEY, ROOT
 from .support.edge import EdgeServer
 from .support.server import LoopbackServer, Received, Reply
 
@@ -480,6 +486,33 @@ def test_a_dry_run_counts_types_refusals_and_the_pacing_time_and_sends_nothing()
     assert Campaign(None, rows_of(100)).dry_run_sync().seconds == 100 / 20.0  # the toll-free sender's 20/s
 
 
+def test_a_dry_run_counts_a_repeated_row_once_as_a_run_sends_it() -> None:
+    rows = [*rows_of(5), rows_of(5)[2], {**rows_of(5)[4], "text": "changed"}, *rows_of(2, prefix="n", ids=False)]
+    rows.append(rows_of(2, prefix="n", ids=False)[0])
+    plan = Campaign(None, rows, **UNPACED).dry_run_sync()
+    assert (plan.rows, plan.messages, plan.duplicates, plan.refused) == (10, 7, 2, 1)
+    assert (plan.parts, plan.senders, plan.by_type) == (7, {SENDER: 7}, {"SMS": 7})
+    assert [(r.position, r.identity) for r in plan.refusals] == [(7, "m-4")]
+    assert "m-4' was given before with other content" in plan.refusals[0].reason
+
+
+async def test_a_row_repeating_an_earlier_rows_id_with_other_content_stops_the_run(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    rows = [*rows_of(3), {**rows_of(3)[1], "text": "other"}]
+    with pytest.raises(RowConflictError, match=r"row 4: the journal .* holds row id 'm-1' with other content"):
+        await Campaign(fake.async_client(), rows, tmp_path / "run.db", **UNPACED).run()
+    assert "other" not in texts_sent(fake)
+    assert [row.identity for row in journal_rows(tmp_path / "run.db")] == ["m-0", "m-1", "m-2"]
+
+
+def test_a_dry_run_looks_for_repeats_among_its_first_rows_only() -> None:
+    from telnyx_messages.campaign import DUPLICATES_TRACKED
+
+    rows = [*rows_of(DUPLICATES_TRACKED + 1), rows_of(1)[0], rows_of(DUPLICATES_TRACKED + 1)[-1]]
+    plan = Campaign(None, rows, **UNPACED).dry_run_sync()
+    assert (plan.messages, plan.duplicates) == (DUPLICATES_TRACKED + 2, 1)
+
+
 # --- the client, progress, the journal's contents -----------------------------------------------------
 
 
@@ -543,3 +576,109 @@ def test_the_campaign_module_lists_only_its_public_names() -> None:
 
     assert set(dir(campaign)) == set(campaign.__all__)
     assert all(not name.startswith("_") and getattr(campaign, name) is not None for name in dir(campaign))
+
+
+# --- killed at any instant, interrupted -----------------------------------------------------------------
+
+
+def _journal_counts(journal: Path) -> dict[str, int]:
+    """The rows of each state in a journal another process writes (none before it has its tables)."""
+    if not journal.exists():
+        return {}
+    db = sqlite3.connect(journal, timeout=10)
+    try:
+        return dict(db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall())
+    except sqlite3.OperationalError:  # the tables not made yet
+        return {}
+    finally:
+        db.close()
+
+
+def _accepted_in(journal: Path) -> int:
+    return _journal_counts(journal).get("accepted", 0)
+
+
+CHILD = [sys.executable, "-m", "tests.support.campaign_child"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_campaign_killed_at_random_points_and_rerun_has_each_row_accepted_exactly_once(tmp_path: Path) -> None:
+    count = 400
+    journal = tmp_path / "run.db"
+    chooser = random.Random(41)
+    environment = {**os.environ, "TELNYX_API_KEY": API_KEY}
+    kills = []
+    with EdgeServer(fail_rate=0.15, faults=("drop", "500"), seed=41) as edge:
+        arguments = [edge.base_url, str(journal), str(count)]
+        for attempt in range(7):
+            before = _accepted_in(journal)
+            if before >= count - 40:
+                break
+            child = subprocess.Popen([*CHILD, *arguments], cwd=ROOT, env=environment, stdout=subprocess.PIPE)
+            if attempt % 3 == 0:  # killed at a random instant: starting, opening the journal, sending
+                time.sleep(chooser.uniform(0.05, 2.0))
+            else:  # killed once the journal shows a random number of rows more accepted
+                target = before + chooser.randint(5, 60)
+                deadline = time.monotonic() + 120
+                while _accepted_in(journal) < target and child.poll() is None and time.monotonic() < deadline:
+                    time.sleep(chooser.uniform(0.001, 0.05))
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            kills.append(_journal_counts(journal))
+        finished = subprocess.run(
+            [*CHILD, *arguments], cwd=ROOT, env=environment, capture_output=True, timeout=300, check=True
+        )
+        accepted = dict(edge.accepted)
+        statuses = dict(edge.statuses)
+    midway = [counts.get("accepted", 0) for counts in kills]
+    assert len(kills) >= 3 and any(0 < done < count for done in midway), kills
+    # Some kill left rows sent and not yet answered in the journal: the rerun sent those with their keys.
+    assert any(counts.get("sending", 0) > 0 for counts in kills), kills
+    result = json.loads(finished.stdout)
+    assert result == {"rows": count, "accepted": count, "pending": 0, "failed": 0, "unknown": 0, "stop": None}
+    assert accepted == {f"t{n}": 1 for n in range(count)}, statuses  # none twice, none lost
+    assert statuses.get("fault drop", 0) + statuses.get("fault 500", 0) > 0 and statuses.get("replay", 0) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_ctrl_c_stops_a_campaign_with_the_rows_left_pending_and_a_rerun_finishes_it(tmp_path: Path) -> None:
+    count = 200
+    journal = tmp_path / "run.db"
+    environment = {**os.environ, "TELNYX_API_KEY": API_KEY}
+    with EdgeServer() as edge:
+        child = subprocess.Popen(
+            [*CHILD, edge.base_url, str(journal), str(count), "20"], cwd=ROOT, env=environment, stdout=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 120
+        while _accepted_in(journal) < 20 and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)
+        output, _ = child.communicate(timeout=60)
+        assert child.returncode == 0
+        interrupted = json.loads(output)
+        left = _journal_counts(journal)
+        rerun = subprocess.run(
+            [*CHILD, edge.base_url, str(journal), str(count)],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+        accepted = dict(edge.accepted)
+    assert interrupted["stop"] == "interrupted"
+    assert 20 <= interrupted["accepted"] < count and interrupted["pending"] > 0
+    assert interrupted["rows"] == interrupted["accepted"] + interrupted["pending"]
+    # The requests in flight were answered and recorded: nothing left `sending`, the rest `pending`.
+    assert left == {"accepted": interrupted["accepted"], "pending": interrupted["pending"]}
+    assert json.loads(rerun.stdout) == {
+        "rows": count,
+        "accepted": count,
+        "pending": 0,
+        "failed": 0,
+        "unknown": 0,
+        "stop": None,
+    }
+    assert accepted == {f"t{n}": 1 for n in range(count)}

@@ -41,6 +41,7 @@ import json
 import math
 import os
 import re
+import signal
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -72,6 +73,7 @@ __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MAX_QUEUE_WAIT",
     "DEFAULT_WINDOW",
+    "DUPLICATES_TRACKED",
     "MAX_ATTEMPTS",
     "REPLAY_WINDOW",
     "Campaign",
@@ -110,6 +112,9 @@ _DEFAULT_LIMIT_WAIT = 1.0
 _COMMIT_EVERY = 1.0  # seconds: what follows the answers is in the file this soon
 _RATE_SPAN = 5.0  # Progress.rate: the sends of the last this many seconds
 _REFUSALS_KEPT = 20  # a dry run's refusals listed (all are counted)
+# A dry run counts the rows repeating the identity of one of this many first rows (more would hold
+# every identity of a long list in memory; a run sends each identity once all the same).
+DUPLICATES_TRACKED = 1000
 
 SPEND_LIMIT_CODE = "40333"
 # A message refused because its queue holds 4 hours already (429): its sender is held this long
@@ -146,8 +151,9 @@ class Stop:
 class Report:
     """A run's outcome. The counts are the journal's, over every run of the campaign: `pending`
     holds the rows not sent yet and those sent without an answer taken (a rerun re-sends them with
-    their key). `sent`/`accepted_now`: this run's requests and acceptances; `max_wait_seconds`:
-    the largest queue wait the API reported in this run."""
+    their key); after an interruption, the rows not read yet are in no count (after the spend
+    limit they are read and counted `pending`). `sent`/`accepted_now`: this run's requests and
+    acceptances; `max_wait_seconds`: the largest queue wait the API reported in this run."""
 
     campaign_id: str
     name: str | None
@@ -197,9 +203,12 @@ class Refusal:
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What a dry run found: rows read, messages that would be sent, refused rows (all counted, the
-    first few listed), SMS parts (an MMS counts one), messages by type, rows per sender (`from`, or
-    "messaging profile <id>"), and the seconds the pacing implies at the set rates (a sender with no
-    rate of its own, held only by its queue, may take longer)."""
+    first few listed; a row repeating an earlier row's id with other content among them: a run
+    stops there with RowConflictError), duplicates (rows repeating one of the first
+    DUPLICATES_TRACKED rows: sent once, so not among the messages), SMS parts (an MMS counts one),
+    messages by type, messages per sender (`from`, or "messaging profile <id>"), and the seconds the
+    pacing implies at the set rates (a sender with no rate of its own, held only by its queue, may
+    take longer)."""
 
     rows: int
     messages: int
@@ -403,12 +412,20 @@ class Campaign:
     sender (default: by the kind of `from`); math.inf for either: no limit. `max_queue_wait`: the
     queue wait (seconds) a sender is held under. `resend_unknown`: re-send rows left `unknown`.
     `total`: the number of rows, for progress (default len(rows) where it has one). `progress`:
-    called with a Progress as the run goes. `clock`: the engine's time (telnyx_messages.testing's
-    FakeClock in tests). `window`, `max_in_flight`: rows held at once, requests at once.
+    called with a Progress each time a row is settled (in the run's event loop, so it should be
+    quick: a progress bar's update; it may call stop()). `clock`: the engine's time
+    (telnyx_messages.testing's FakeClock in tests). `window`, `max_in_flight`: rows held at once,
+    requests at once.
 
     `await campaign.run()` (or `campaign.run_sync()`) sends and returns a Report; `dry_run()` (or
     `dry_run_sync()`) reads the rows and returns a Plan, sending nothing and touching no journal.
-    A Campaign reads its rows once: for another run, make another with the same journal."""
+    A Campaign reads its rows once: for another run, make another with the same journal.
+
+    Interrupting: stop() (from the event loop: a progress callback, a task, a loop signal handler)
+    ends a run cleanly: the requests in flight are answered and recorded, the rows left stay
+    `pending`, and the Report's stop says "interrupted". run_sync() does that on Ctrl-C itself.
+    Cancelling run() (or a second Ctrl-C) leaves the journal consistent too: rows whose requests
+    were in flight stay `sending`, and the next run re-sends them with their key."""
 
     def __init__(
         self,
@@ -501,10 +518,11 @@ class Campaign:
     async def dry_run(self) -> Plan:
         """Read every row and check it as a run would; count messages, SMS parts, senders and the
         time the pacing implies. Nothing is sent, no journal is read or written; memory stays bounded
-        (the rows are read one at a time; a set of the identities seen is kept to count duplicates
-        only while it is small)."""
+        (the rows are read one at a time; duplicates are looked for among the first
+        DUPLICATES_TRACKED identities only)."""
         pacer = _pacing.Pacer(self._rate, self._sender_rate, self._max_queue_wait)
         rows = messages = refused = parts = duplicates = 0
+        seen: dict[int, int] = {}  # hash(identity): hash(digest), for the first DUPLICATES_TRACKED
         refusals: list[Refusal] = []
         by_type: collections.Counter[str] = collections.Counter()
         senders: collections.Counter[str] = collections.Counter()
@@ -516,6 +534,21 @@ class Campaign:
                 refused += 1
                 if len(refusals) < _REFUSALS_KEPT:
                     refusals.append(Refusal(rows, _identity_of(given), refusal.reason))
+                continue
+            digest = seen.get(hash(row.identity))
+            if digest is None and len(seen) < DUPLICATES_TRACKED:
+                seen[hash(row.identity)] = hash(row.digest)
+            elif digest == hash(row.digest):
+                duplicates += 1
+                continue
+            elif digest is not None:
+                refused += 1
+                if len(refusals) < _REFUSALS_KEPT:
+                    reason = (
+                        f"row {rows}: id {row.identity!r} was given before with other content "
+                        "(a run stops at it: RowConflictError)"
+                    )
+                    refusals.append(Refusal(rows, row.identity, reason))
                 continue
             messages += 1
             by_type[row.message_type] += 1
@@ -542,10 +575,42 @@ class Campaign:
 
     # --- run ---------------------------------------------------------------------------------
 
-    def run_sync(self) -> Report:
-        """run() from synchronous code (runs its own event loop). Ctrl-C cancels it: the journal
-        stays consistent (rows in flight stay `sending`, re-sent with their key by the next run)."""
-        return asyncio.run(self.run())
+    def run_sync(self, *, stop_on_interrupt: bool = True) -> Report:
+        """run() from synchronous code (runs its own event loop).
+
+        Ctrl-C (SIGINT, in the main thread) stops the run as stop() does: nothing more is sent, the
+        requests in flight finish and are recorded, and the Report's stop says "interrupted" (the rows
+        left `pending`; a rerun with the same journal sends them). A second Ctrl-C does not wait for
+        the requests in flight: KeyboardInterrupt, the journal consistent all the same (rows in flight
+        stay `sending`, re-sent with their key by the next run). stop_on_interrupt=False: Ctrl-C is
+        the second kind at once."""
+        return asyncio.run(self._run_interruptible() if stop_on_interrupt else self.run())
+
+    async def _run_interruptible(self) -> Report:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        presses = 0
+
+        def interrupted() -> None:
+            nonlocal presses
+            presses += 1
+            if presses == 1:
+                self.stop()
+            elif task is not None:
+                task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, interrupted)
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread; no such handlers (Windows)
+            return await self.run()
+        try:
+            return await self.run()
+        except asyncio.CancelledError:
+            if presses > 1:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
 
     async def run(self) -> Report:
         """Send every row not yet settled in the journal, paced; return the Report. Cancelling it
@@ -632,19 +697,19 @@ class _Run:
                 self.counters.failed += 1
             self.settled()
             return
-        if row.identity in self.active:
-            self.counters.duplicates += 1
-            self.settled()
-            return
         row.key = idempotency_key(self.record.campaign_id, row.identity)
         known = journal.known(row.identity)
-        if known is None:
-            journal.add(row.identity, row.digest, row.key, row.recipient, row.sender)
-        elif known.digest != row.digest:
+        if known is not None and known.digest != row.digest:  # an earlier row of this list's, or a rerun's
             raise RowConflictError(
                 f"row {row.position}: the journal {journal.path} holds row id {row.identity!r} with other content; "
                 "a journal belongs to one list of rows (give the changed row another id, or use another journal)"
             )
+        if row.identity in self.active:
+            self.counters.duplicates += 1
+            self.settled()
+            return
+        if known is None:
+            journal.add(row.identity, row.digest, row.key, row.recipient, row.sender)
         elif not self.to_send(known):
             self.settled()
             return
