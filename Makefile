@@ -83,9 +83,11 @@ $(BIN)/.package-installed: $(GENERATED)/__init__.py pyproject.toml $(LOCK)
 
 install: $(BIN)/.package-installed
 
-# Every test; `make test FAST=1` leaves out those marked slow (a few minutes less), for a quick local run.
+# Every test, on TEST_WORKERS processes (pytest-xdist); `make test FAST=1` leaves out those marked slow
+# (a few minutes less), for a quick local run.
+TEST_WORKERS ?= 2
 test: install $(NODE_TOOLS)
-	$(BIN)/pytest -q $(if $(FAST),-m "not slow",)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) $(if $(FAST),-m "not slow",)
 
 lint: install
 	$(BIN)/ruff check overlay tests tools/*.py bench examples

@@ -39,16 +39,24 @@ def spec() -> dict[str, Any]:
     return SPEC
 
 
+# The type checkers' runs over every program registered with tests.support.typecheck.program: one run
+# of each per session (under xdist too), started in the background once a selected test asks for it.
+TYPE_CHECKS = {
+    "type_checked": background.Job("mypy", typecheck.check_registered),
+    "pyright_checked": background.Job("pyright", typecheck.check_registered_pyright),
+}
+
+
 @pytest.fixture(scope="session")
-def type_checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
+def type_checked() -> Checked:
     """mypy --strict on every program registered with tests.support.typecheck.program, in one run."""
-    return typecheck.check_registered(tmp_path_factory.mktemp("typecheck"))
+    return TYPE_CHECKS["type_checked"].result()
 
 
 @pytest.fixture(scope="session")
-def pyright_checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
+def pyright_checked() -> Checked:
     """Pyright on every program registered with tests.support.typecheck.program, in one run."""
-    return typecheck.check_registered_pyright(tmp_path_factory.mktemp("pyright"))
+    return TYPE_CHECKS["pyright_checked"].result()
 
 
 @pytest.fixture
@@ -87,14 +95,29 @@ def quick_retry_waits(monkeypatch: pytest.MonkeyPatch) -> float:
     return RETRY_WAIT_SCALE
 
 
+# A test appends its rows here; they travel on its report (from an xdist worker too) to the summary.
 FAULT_TABLE: list[tuple[str, ...]] = []
+_FAULT_ROW = "fault injection"
+_FAULT_SUMMARY: list[tuple[str, ...]] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    report.user_properties.extend((_FAULT_ROW, row) for row in FAULT_TABLE)
+    FAULT_TABLE.clear()
+    return report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _FAULT_SUMMARY.extend(tuple(row) for name, row in report.user_properties if name == _FAULT_ROW)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not FAULT_TABLE:
+    if not _FAULT_SUMMARY:
         return
     header = ("fault", "kind", "client", "outcome", "attempts", "accepted")
-    rows = [header, *sorted(FAULT_TABLE)]
+    rows = [header, *sorted(_FAULT_SUMMARY)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     terminalreporter.section("fault injection: fault x operation kind x client -> outcome")
     for row in rows:
@@ -109,17 +132,39 @@ def prism() -> Iterator[str]:
         yield base_url
 
 
+_SHARED = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The session's directory for background outcomes: an xdist worker's is its controller's."""
+    shared = getattr(config, "workerinput", {}).get("telnyx_background")
+    config.stash[_SHARED] = background.configure(Path(shared) if shared else None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput["telnyx_background"] = str(node.config.stash[_SHARED])
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The background jobs of the selected tests start now (tests/support/background.py)."""
     if session.config.option.collectonly:
         return
     for item in session.items:
+        for fixture in TYPE_CHECKS.keys() & set(getattr(item, "fixturenames", ())):
+            TYPE_CHECKS[fixture].start()
         for mark in item.iter_markers("background"):
             mark.args[0].start()
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    background.stop()
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # An xdist worker finishes the job it is on, which a test on another worker may be waiting for.
+    worker = hasattr(session.config, "workerinput")
+    background.stop(finish_running=worker and exitstatus != pytest.ExitCode.INTERRUPTED)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    background.remove_shared()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -132,3 +177,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if os.environ.get("TELNYX_MESSAGES_HYPOTHESIS_PROFILE") == "mutation" and durations.exists():
         seconds = json.loads(durations.read_text()).get("duration_by_test", {})
         items.sort(key=lambda item: seconds.get(item.nodeid, 0.0))
+    else:
+        items.sort(key=_scheduled)
+
+
+def _scheduled(item: pytest.Item) -> int:
+    """The long tests (marked slow) first, so that no worker is left with one at the end, and those that
+    wait for a background job last, so that it has had the longest to run."""
+    if item.get_closest_marker("background"):
+        return 2
+    return 0 if item.get_closest_marker("slow") else 1
