@@ -1,6 +1,7 @@
 """tools/generate.py's decisions from the spec and openapi/overrides.yml, made in Python and handed
 to the templates: where each operation's method goes (operation_layout) and the results the methods
-return (operation_results), and which property tells a union's members apart (discriminator)."""
+return (operation_results), and which property tells a union's members apart (discriminator); the
+`$ref`s it follows, by the shared resolver (telnyx_messages/_spec_refs.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import copy
 import re
 from pathlib import Path
 
+import pytest
 from generate import (
+    GenerationError,
     _generator_data,
+    _parameters,
     discriminator,
     method_names,
     operation_layout,
@@ -67,6 +71,17 @@ def test_a_result_named_as_its_model_is_no_alias() -> None:
     assert aliases == {} and names
 
 
+def test_a_result_name_that_is_another_models_stops_generation_naming_both() -> None:
+    """The check reads the models' names from the document (the generated package is not read back)."""
+    with pytest.raises(GenerationError, match=r"result OutboundMessagePayload, .*\(MessageRetrieveResponse\)"):
+        operation_results(SPEC, {"GetMessage": "OutboundMessagePayload"})
+    # An enum's name too; a name no model has is an alias.
+    with pytest.raises(GenerationError, match="result OutboundMessagePayloadType,"):
+        operation_results(SPEC, {"GetMessage": "OutboundMessagePayloadType"})
+    _, aliases = operation_results(SPEC, {"GetMessage": "MessageFetched"})
+    assert aliases == {"MessageFetched": "MessageRetrieveResponse"}
+
+
 def test_the_discriminator_is_the_first_one_valued_enum_with_a_value_for_each_member() -> None:
     kind_a, kind_b = ("kind", ("a",)), ("kind", ("b",))
     shared, free = ("type", ("x",)), ("text", None)
@@ -106,3 +121,34 @@ def test_each_discriminated_union_of_the_spec_reads_each_value_as_its_member() -
     # Each union the models dispatch is one discriminator() decided, and each it decided is dispatched.
     dispatched = re.findall(r'\.get\("([^"]+)"\) == "([^"]*)":\n +\w+ = (\w+)\.from_dict\(', sources)
     assert set(dispatched) == decided
+
+
+def _two_operations(second_parameter: dict[str, object]) -> dict[str, object]:
+    header = {"name": "K", "in": "header", "schema": {"type": "string", "maxLength": 3}}
+    return {
+        "paths": {
+            "/a/b": {"post": {"operationId": "X", "parameters": [header]}},
+            "/c": {"post": {"operationId": "Y", "parameters": [second_parameter]}},
+        }
+    }
+
+
+def test_a_parameter_ref_is_followed_by_json_pointer_anywhere_in_the_document() -> None:
+    """A ref into a path item (its / escaped as ~1) reads the parameter it points at: the shared
+    resolver, where generate.py's own took the ref's last two segments as a component's."""
+    document = _two_operations({"$ref": "#/paths/~1a~1b/post/parameters/0"})
+    item = document["paths"]["/c"]  # type: ignore[index]
+    (parameter,) = _parameters(document, item, item["post"])
+    assert parameter["name"] == "K" and parameter["schema"] == {"type": "string", "maxLength": 3}
+
+
+def test_a_ref_that_leads_nowhere_stops_generation_naming_it() -> None:
+    document = _two_operations({"$ref": "#/components/parameters/Missing"})
+    item = document["paths"]["/c"]  # type: ignore[index]
+    with pytest.raises(GenerationError, match="#/components/parameters/Missing"):
+        _parameters(document, item, item["post"])
+    looping = _two_operations({"$ref": "#/components/parameters/A"})
+    looping["components"] = {"parameters": {"A": {"$ref": "#/components/parameters/A"}}}
+    item = looping["paths"]["/c"]  # type: ignore[index]
+    with pytest.raises(GenerationError, match="cycle"):
+        _parameters(looping, item, item["post"])

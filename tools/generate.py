@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from spec_refs import RefError, pointer_parts, resolve  # tools/ is on the path, as this script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 # The project's generation decisions: method and result names, overrides of the document.
@@ -325,13 +326,14 @@ def generate(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
         document = with_upstream_idempotency(document, _overrides()["idempotency"])
         try:
             check_parameters(document)
+            document = with_parameter_descriptions(document)
+            facts = spec_facts(document)
         except GenerationError as error:
             return subprocess.CompletedProcess([], 1, "", f"generation stopped: {error}\n")
-        document = with_parameter_descriptions(document)
         overridden.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
         templates = Path(scratch) / "templates"
         shutil.copytree(ROOT / "templates", templates)
-        (templates / "spec_facts.jinja").write_text(spec_facts(document))
+        (templates / "spec_facts.jinja").write_text(facts)
         result = _run_generator(overridden, output, templates)
         if result.returncode == 0:
             # The document the client is made from, shipped with it: telnyx_messages.testing's fake
@@ -349,8 +351,8 @@ def _run_generator(spec: Path, output: Path, templates: Path) -> subprocess.Comp
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode == 0:
         document = yaml.safe_load(spec.read_bytes())
-        write_webhooks(document, output)
         try:
+            write_webhooks(document, output)
             write_results(document, output)
         except GenerationError as error:
             return subprocess.CompletedProcess(command, 1, result.stdout, f"generation stopped: {error}\n")
@@ -358,11 +360,13 @@ def _run_generator(spec: Path, output: Path, templates: Path) -> subprocess.Comp
     return result
 
 
-def _resolved(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        *_, section, name = node["$ref"].split("/")
-        node = document["components"][section][name]
-    return node
+def _resolved(document: dict[str, Any], node: Any) -> Any:
+    """`node`, or what its `$ref`s lead to: the shared resolver (telnyx_messages/_spec_refs.py), a ref
+    that leads nowhere stopping generation, naming it."""
+    try:
+        return resolve(document, node)
+    except RefError as error:
+        raise GenerationError(str(error)) from None
 
 
 def webhook_events(document: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -375,8 +379,8 @@ def webhook_events(document: dict[str, Any]) -> list[tuple[str, str, str]]:
         for operation in item.values():
             schema = operation["requestBody"]["content"]["application/json"]["schema"]
             if "$ref" not in schema:
-                raise SystemExit(f"webhook {webhook}: its body is no component schema, so it has no model")
-            model = str(ClassName(schema["$ref"].split("/")[-1], ""))
+                raise GenerationError(f"webhook {webhook}: its body is no component schema, so it has no model")
+            model = str(ClassName(pointer_parts(schema["$ref"])[-1], ""))
             data = _resolved(document, _resolved(document, schema)["properties"]["data"])
             for event_type in _resolved(document, data["properties"]["event_type"]).get("enum", []):
                 events.append((str(event_type), webhook, model))
@@ -395,17 +399,27 @@ def _template(name: str) -> Any:
     return environment.get_template(name)
 
 
+# _generator_data's last reading, by the document's JSON: one generation reads the document twice
+# (spec_facts, then the results), seconds each.
+_READ: dict[str, Any] = {}
+
+
 def _generator_data(document: dict[str, Any]) -> Any:
     """The document as the generator reads it (its endpoints, with their responses' models by the
     names it gives them), from its own parser and the project's generator config."""
     from openapi_python_client.config import Config, ConfigFile, MetaType
     from openapi_python_client.parser import GeneratorData
 
+    key = json.dumps(document, sort_keys=True, default=str)
+    if key in _READ:
+        return _READ[key]
     config_file = ConfigFile.load_from_path(ROOT / "generator-config.yaml")
     config = Config.from_sources(config_file, MetaType.NONE, "", "utf-8", overwrite=True, output_path=None)
     data = GeneratorData.from_dict(document, config=config)
     if not isinstance(data, GeneratorData):
         raise GenerationError(f"the generator cannot read the document: {data.header}: {data.detail}")
+    _READ.clear()
+    _READ[key] = data
     return data
 
 
@@ -421,13 +435,15 @@ def _result_model(endpoint: Any) -> Any:
 def operation_results(document: dict[str, Any], result_names: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """The models the methods return and those their results hold directly (lists unwrapped), by
     class name; and `result_names`'s names (operationId -> the official SDK's name of its result)
-    for the results whose model is named otherwise: alias -> model."""
+    for the results whose model is named otherwise: alias -> model. An alias that is another
+    model's name stops generation."""
     from openapi_python_client.parser.properties import ModelProperty
 
     layout = operation_layout(document, {})
     names: set[str] = set()
     aliases: dict[str, str] = {}
-    for collection in _generator_data(document).endpoint_collections_by_tag.values():
+    data = _generator_data(document)
+    for collection in data.endpoint_collections_by_tag.values():
         for endpoint in collection.endpoints:
             result = _result_model(endpoint)
             if result is None:
@@ -440,6 +456,13 @@ def operation_results(document: dict[str, Any], result_names: dict[str, str]) ->
             official = result_names.get(layout[str(endpoint.name)]["operation_id"])
             if official and official != result.class_info.name:
                 aliases[official] = result.class_info.name
+    models = {str(model.class_info.name) for model in data.models} | {str(enum.class_info.name) for enum in data.enums}
+    for alias, model in aliases.items():
+        if alias in models:
+            raise GenerationError(
+                f"openapi/overrides.yml results names a result {alias}, but the spec has a model of that "
+                f"name that is not the result ({model}): rename one (generator-config.yaml class_overrides)"
+            )
     return sorted(names), aliases
 
 
@@ -450,13 +473,6 @@ def result_names() -> dict[str, str]:
 
 def write_results(document: dict[str, Any], package: Path) -> None:
     names, aliases = operation_results(document, result_names())
-    models = (package / "models" / "__init__.py").read_text()
-    for alias, model in aliases.items():
-        if f'"{alias}"' in models:
-            raise GenerationError(
-                f"openapi/overrides.yml results names a result {alias}, but the spec has a model of that "
-                f"name that is not the result ({model}): rename one (generator-config.yaml class_overrides)"
-            )
     text = _template("results.py.jinja").render(names=names, aliases=aliases)
     (package / "results.py").write_text(text)
 
