@@ -36,7 +36,7 @@ from telnyx_messages.campaign import (
     journal_rows,
     status,
 )
-from telnyx_messages.testing import FakeTelnyx
+from telnyx_messages.testing import FakeClock, FakeTelnyx
 
 from .support import API_KEY, ROOT
 from .support.edge import EdgeServer
@@ -328,6 +328,35 @@ async def test_the_request_limit_holds_the_whole_campaign_until_its_reset(tmp_pa
     assert (third.state, third.attempts) == ("accepted", 2)
 
 
+@pytest.mark.parametrize(
+    ("headers", "held"),
+    [
+        ({"x-ratelimit-reset": "3"}, 3.0),  # the request limit's reset
+        ({"retry-after": "7"}, 7.0),  # no x-ratelimit-* headers: Retry-After
+        ({"retry-after": "soon"}, 1.0),  # neither readable: a second
+        ({}, 1.0),
+    ],
+)
+async def test_a_429_holds_every_send_for_the_time_its_answer_gives(
+    tmp_path: Path, headers: dict[str, str], held: float
+) -> None:
+    clock = FakeClock()
+    arrivals: list[float] = []
+
+    def answer(received: Received) -> Reply:
+        arrivals.append(clock.now())
+        return error(429, "10011", headers) if len(arrivals) == 2 else Reply(200, message(len(arrivals)))
+
+    with loopback() as server:
+        server.default = answer
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            campaign = Campaign(client, rows_of(4), tmp_path / "run.db", max_in_flight=1, clock=clock, **UNPACED)
+            report = await campaign.run()
+    assert (report.accepted, report.sent) == (4, 5)
+    assert arrivals[2] - arrivals[1] == pytest.approx(held, abs=0.05)
+    assert arrivals[3] - arrivals[2] < 0.05 and arrivals[4] - arrivals[3] < 0.05
+
+
 async def test_the_spend_limit_stops_the_campaign_with_the_rows_left_pending(tmp_path: Path) -> None:
     answers = 0
 
@@ -563,6 +592,28 @@ async def test_a_campaign_runs_once(tmp_path: Path) -> None:
     await campaign.run()
     with pytest.raises(CampaignError, match="reads its rows once"):
         await campaign.run()
+
+
+async def test_status_gives_the_campaign_its_settings_and_every_state_count(tmp_path: Path) -> None:
+    journal = tmp_path / "run.db"
+    fake = FakeTelnyx()
+    fake.fail_next("disconnect", times=MAX_ATTEMPTS)  # the first row never answered: left `sending`
+    rows = [*rows_of(4), {"id": "bad", "to": "13125550001", "text": "x"}]
+    clock = SkippingClock()
+    before = datetime.datetime.now(datetime.UTC)
+    report = await Campaign(
+        fake.async_client(), rows, journal, name="codes", rate=math.inf, sender_rate=7.0, max_in_flight=1, clock=clock
+    ).run()
+    found = status(journal)
+    assert (found.campaign_id, found.name) == (report.campaign_id, "codes")
+    assert before - datetime.timedelta(seconds=1) <= found.created_at <= clock.utc()
+    assert found.parameters == {"rate": math.inf, "sender_rate": 7.0, "max_queue_wait": 600.0, "resend_unknown": False}
+    assert (found.rows, found.accepted, found.pending, found.failed, found.unknown) == (5, 3, 1, 1, 0)
+    assert (report.rows, report.accepted, report.pending, report.failed, report.unknown) == (5, 3, 1, 1, 0)
+    assert (report.sent, report.accepted_now, report.complete) == (MAX_ATTEMPTS + 3, 3, False)
+    assert report.elapsed >= sum(0.5 * 2**n for n in range(MAX_ATTEMPTS - 1))  # the backoffs, on its clock
+    (first, *_) = journal_rows(journal)
+    assert (first.state, first.attempts) == ("sending", MAX_ATTEMPTS)
 
 
 def test_status_of_a_missing_journal_makes_none(tmp_path: Path) -> None:
