@@ -29,6 +29,7 @@ from telnyx_messages.testing import (
     Throughput,
     sender_type,
 )
+from telnyx_messages.testing._throughput import QueueFull, Queues
 
 from .support.spec import at, message_pointer, resolve
 
@@ -270,6 +271,16 @@ def test_the_documented_rates_are_telnyxs() -> None:
     assert dict(throughput.account_mps) == {"SMS": 50, "MMS": 5, "RCS": 1}
     assert throughput.sender_rate(TOLL_FREE, US) == 1 and throughput.sender_rate("+18445550002", US) == 1
     assert throughput.sender_rate("Acme", US) == 3 and throughput.sender_rate("Brand", US) == 0.1
+    # The settings are copied, read-only: the caller's dicts changed later change nothing.
+    given = {"Acme": 3}
+    copied = Throughput(number_mps=given)
+    given["Acme"] = 100
+    assert copied.sender_rate("Acme", US) == 3 and dict(copied.number_mps) == {"Acme": 3.0}
+    with pytest.raises(TypeError):
+        copied.number_mps["Acme"] = 1  # type: ignore[index]
+    # Seconds and rates are kept as floats, whatever numbers were given.
+    assert "max_queue_seconds=60.0)" in repr(Throughput(max_queue_seconds=60))
+    assert type(Throughput(max_queue_seconds=60).max_queue_seconds) is float
 
 
 def test_without_a_clock_the_fake_has_no_queue_unless_given_one() -> None:
@@ -322,6 +333,24 @@ def test_a_webhook_and_a_read_back_show_the_message_out_of_the_queue() -> None:
     assert "wait_seconds" not in payload and payload.get("valid_until") is None
 
 
+def test_which_queues_a_message_waits_in_by_its_type_and_sender() -> None:
+    """The account's queue for its type; a sender's queue for an SMS or MMS only; none for a type the
+    documented rates do not name."""
+    queues = Queues(Throughput())
+    # RCS from a long code: the account's RCS queue (1 a second), not the long code's (0.1).
+    assert [queues.admit(0.0, "RCS", "+442071234567", US) for _ in range(2)] == [0.0, 1.0]
+    # An SMS with no sender: the account's SMS queue alone.
+    assert [queues.admit(0.0, "SMS", None, None) for _ in range(2)] == [0.0, 1 / ACCOUNT_MPS["SMS"]]
+    # A type with no documented rate, without a sender: no queue, no wait.
+    assert [queues.admit(0.0, "WHATSAPP", None, None) for _ in range(2)] == [0.0, 0.0]
+
+
+def test_a_full_queue_says_which_and_how_long_the_message_would_wait() -> None:
+    full = QueueFull("the account's SMS queue", 14400.04)
+    assert str(full) == "the account's SMS queue: 14400.0 s"
+    assert (full.queue, full.wait) == ("the account's SMS queue", 14400.04)
+
+
 # --- the request limit ----------------------------------------------------------------------------
 
 
@@ -345,6 +374,21 @@ def test_past_the_request_limit_the_api_answers_10011_with_its_headers_until_the
         assert again.status_code == 200 and again.headers["x-ratelimit-remaining"] == "2"
         assert again.headers["x-ratelimit-reset"] == "10"
     assert len(fake.sent) == 4
+
+
+def test_the_request_limits_windows_run_from_the_fakes_start_on_its_clock() -> None:
+    clock = FakeClock(START)
+    clock.advance(6)  # the clock is 6 s old when the fake starts: its first window ends at 16 s
+    fake = FakeTelnyx(clock=clock, request_limit=RequestLimit(2, window=10))
+    assert fake.request_limit == RequestLimit(2, window=10.0) and repr(fake.request_limit).endswith("window=10.0)")
+    with _http(fake) as http:
+        assert [_post(http).headers["x-ratelimit-reset"] for _ in range(2)] == ["10", "10"]
+        assert _post(http).status_code == 429
+        clock.advance(9.5)
+        assert _post(http).headers["x-ratelimit-reset"] == "1"
+        clock.advance(0.5)  # 16 s: a new window
+        answer = _post(http)
+        assert answer.status_code == 200 and answer.headers["x-ratelimit-reset"] == "10"
 
 
 def test_the_client_reads_the_request_limit_as_a_rate_limit_error() -> None:
@@ -411,6 +455,11 @@ def test_a_spend_limit_of_none_refuses_the_first_send() -> None:
             r"\['long_code'\] must be a positive number of messages a second, got nan",
         ),
         (lambda: Throughput(sender_mps={"toll_free": math.inf}), ValueError, r"\['toll_free'\] must be a positive"),
+        (
+            lambda: Throughput(sender_mps={"toll_free": 0}),
+            ValueError,
+            r"^Throughput sender_mps\['toll_free'\] must be a positive number of messages a second, got 0$",
+        ),
         (lambda: Throughput(sender_mps={"toll_free": True}), ValueError, r"\['toll_free'\] must be a positive"),
         (
             lambda: Throughput(sender_mps={"landline": 1}),
@@ -437,6 +486,26 @@ def test_a_spend_limit_of_none_refuses_the_first_send() -> None:
             r"RequestLimit window must be a positive number of seconds, got 0",
         ),
         (lambda: RequestLimit(1, window=-1.0), ValueError, r"RequestLimit window must be a positive"),
+        (
+            lambda: RequestLimit(1, window="1"),
+            ValueError,
+            r"RequestLimit window must be a positive number of seconds, got '1'",
+        ),  # type: ignore[arg-type]
+        (
+            lambda: RequestLimit(1, window=True),
+            ValueError,
+            r"RequestLimit window must be a positive number of seconds, got True",
+        ),
+        (
+            lambda: SpendLimit("5"),
+            ValueError,
+            r"SpendLimit messages must be an int >= 0 \(messages a UTC day\), got '5'",
+        ),  # type: ignore[arg-type]
+        (
+            lambda: SpendLimit(True),
+            ValueError,
+            r"SpendLimit messages must be an int >= 0 \(messages a UTC day\), got True",
+        ),
         (lambda: SpendLimit(-1), ValueError, r"SpendLimit messages must be an int >= 0 \(messages a UTC day\), got -1"),
         (
             lambda: FakeTelnyx(clock=time),

@@ -133,13 +133,15 @@ def test_a_streamed_call_meets_the_spend_limit_once(server: LoopbackServer) -> N
 
 
 @BOTH
+@pytest.mark.parametrize("call", [_send, _send_without_key], ids=["keyed-send", "unkeyed-send"])
 @pytest.mark.usefixtures("quick_retry_waits")
 def test_a_request_limit_429_is_retried_and_raises_a_rate_limit_error_with_its_limits(
-    client_class: type[Telnyx], server: LoopbackServer
+    client_class: type[Telnyx], call: Any, server: LoopbackServer
 ) -> None:
+    """Retried with a key or without one: a 429 says the server took nothing."""
     server.default = Reply(429, REQUEST_LIMIT, LIMITS)
     with pytest.raises(RateLimitError) as caught:
-        use_client(client_class, server.base_url, _send, max_retries=2)
+        use_client(client_class, server.base_url, call, max_retries=2)
     assert len(server.received) == 3
     assert type(caught.value) is RateLimitError
     assert caught.value.rate_limit == RateLimit(limit=100, remaining=0, reset=7.0)
@@ -230,6 +232,19 @@ def test_which_error_class_a_status_gets() -> None:
     assert type(error(403, SPEND_LIMIT)) is PermissionDeniedError  # 40333 is the spend limit on a 429 only
     assert type(error(500, SPEND_LIMIT)) is InternalServerError
     assert type(error(501, {})) is InternalServerError and type(error(499, {})) is APIStatusError
+    assert str(error(499, {})) == "499 Unknown Status: {}"  # a status with no reason phrase
+    # The call's Idempotency-Key reaches the error's words where it explains the status (a 422).
+    reused = {"errors": [{"code": "10015", "title": "Bad key"}, {"code": "20001", "title": "Invalid"}]}
+    assert "refused the Idempotency-Key" in str(status_error(httpx2.Response(400, json=reused, request=request)))
+    invalid = httpx2.Response(422, json={"errors": [{"code": "40001", "title": "Invalid"}]}, request=request)
+    assert str(status_error(invalid, "key-1")) == (
+        "422 Unprocessable Content: 40001 Invalid (Idempotency-Key key-1: the API also answers 422 when a key is "
+        "reused with a different request)"
+    )
+    # Every error the body lists is in the message; the first one's code decides the class.
+    both = error(429, {"errors": [*REQUEST_LIMIT["errors"], *SPEND_LIMIT["errors"]]})
+    assert type(both) is RateLimitError
+    assert str(both) == ("429 Too Many Requests: 10011 Too many requests; 40333 The profile's limit for today is spent")
 
 
 @pytest.mark.parametrize(
