@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
 import io
 import json
 import os
@@ -260,7 +261,8 @@ def test_every_refused_row_is_named_before_anything_is_sent(tmp_path: Path, serv
 
 def test_a_file_that_is_not_there_or_not_utf8_is_refused(tmp_path: Path) -> None:
     missing = run("campaign", "send", str(tmp_path / "nope.csv"), "--journal", str(tmp_path / "run.db"))
-    assert missing.returncode == 3 and "cannot read" in missing.stderr and "nope.csv" in missing.stderr
+    assert missing.returncode == 3
+    assert missing.stderr == f"telnyx-messages: cannot read {tmp_path / 'nope.csv'}: No such file or directory\n"
     latin = tmp_path / "latin.csv"
     latin.write_bytes(b"to,text\n+13125550001,caf\xe9\n")
     result = run("campaign", "send", str(latin), "--journal", str(tmp_path / "run.db"))
@@ -272,19 +274,31 @@ def test_a_dry_run_shows_the_plan_and_sends_nothing(tmp_path: Path, server: Loop
         tmp_path / "rows.csv",
         ["to", "name", "from", "media_urls"],
         [[f"+1312{n:07d}", "ж" * 70 if n == 0 else f"n{n}", "" if n % 2 else "+18445550009", ""] for n in range(10)]
-        + [["+13125559999", "m", "", "https://e.com/a.png"]],
+        + [["+13125559999", "m", "+18445550009", "https://e.com/a.png"]]
+        + [["+13125559998", "m", "+18445550005", ""], ["+13125559997", "m", "+18445550003", ""]],
     )
     journal = tmp_path / "run.db"
     result = send(path, journal, server.base_url, "--dry-run", "--rate", "2")
     assert result.returncode == 0, result.stderr
     assert server.received == [] and not journal.exists()
     lines = result.stdout.splitlines()
-    assert lines[:4] == ["rows      11", "messages  11 (1 MMS, 10 SMS)", "parts     12", "refused   0"]
-    assert lines[4:7] == ["senders   2", f"  {SENDER}: 6", "  +18445550009: 5"]
-    assert lines[7] == "time      5.5s at the set rates (nothing sent)"
+    assert lines[:4] == ["rows      13", "messages  13 (1 MMS, 12 SMS)", "parts     14", "refused   0"]
+    # The senders by rows, most first; alike, by name.
+    assert lines[4:9] == [
+        "senders   4",
+        "  +18445550009: 6",
+        f"  {SENDER}: 5",
+        "  +18445550003: 1",
+        "  +18445550005: 1",
+    ]
+    assert lines[9:] == ["time      6.5s at the set rates (nothing sent)"]
     bad = write_rows(tmp_path / "bad.csv", ["to", "name"], [["+13125550001", "a"], ["x", "b"]])
     refused = send(bad, journal, server.base_url, "--dry-run")
-    assert refused.returncode == 3 and "refused   1" in refused.stdout and "row 2: to must be" in refused.stdout
+    assert refused.returncode == 3 and "refused   1" in refused.stdout
+    reason = "row 2: to must be an E.164 number (+ and up to 15 digits), got 'x'"
+    assert f"  {bad}: {reason}" in refused.stdout.splitlines()
+    none = send(write_rows(tmp_path / "none.csv", ["to", "name"], [["x", "b"]]), journal, server.base_url, "--dry-run")
+    assert none.returncode == 3 and "messages  0 (none)" in none.stdout.splitlines()
 
 
 # --- outcomes and exit codes ---------------------------------------------------------------------
@@ -339,7 +353,10 @@ def test_rows_left_without_an_answer_stop_with_exit_4_and_a_rerun_resends_them(
     journal, rows = tmp_path / "run.db", numbered(tmp_path / "rows.csv", 3)
     result = send(rows, journal, server.base_url)
     assert result.returncode == 4
-    assert "stopped: 1 rows sent without an answer taken" in result.stderr
+    assert (
+        "stopped: 1 rows sent without an answer taken (the API or the network failing): run again to re-send them "
+        "with their keys\n"
+    ) in result.stderr
     assert status_of(journal)["pending"] == 1
     server.default = scripted(lambda body, n: Reply(200, message(n)))
     assert send(rows, journal, server.base_url).returncode == 0
@@ -390,7 +407,8 @@ def test_status_prints_the_counts_and_json_has_integers(tmp_path: Path, server: 
     counts = {name: document[name] for name in ("rows", "accepted", "pending", "failed", "unknown")}
     assert counts == {"rows": 4, "accepted": 3, "pending": 0, "failed": 1, "unknown": 0}
     assert all(type(value) is int for value in counts.values())
-    assert document["campaign_id"] == lines[0].split()[1]
+    assert document["campaign_id"] == lines[0].split()[1] and document["name"] is None
+    assert datetime.datetime.fromisoformat(document["created_at"]).tzinfo == datetime.UTC
     assert document["parameters"]["rate"] == "inf" and document["parameters"]["max_queue_wait"] == 600.0
 
 
@@ -408,6 +426,7 @@ def test_export_writes_every_row_to_a_file(tmp_path: Path, server: LoopbackServe
     assert [row["wait_seconds"] for row in table] == [str(n / 10) for n in range(5)]
     assert [row["to"] for row in table] == [f"+1312{n:07d}" for n in range(5)]
     assert {row["from"] for row in table} == {SENDER} and {row["attempts"] for row in table} == {"1"}
+    assert {(row["error_code"], row["error_detail"]) for row in table} == {("", "")}
     assert all(row["first_attempt_at"].endswith("+00:00") for row in table)
 
 
@@ -602,3 +621,245 @@ def test_a_send_killed_at_random_points_and_rerun_has_each_row_accepted_exactly_
     assert statuses.get("replay", 0) > 0, statuses  # sends after an accepted-then-dropped answer were replayed
     assert _states(journal) == {"accepted": count}
     assert API_KEY.encode() not in journal.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--rate", "0"], "rate must be a number of messages per second above 0"),
+        (["--sender-rate", "-1"], "sender_rate must be a number"),
+        (["--max-queue-wait", "0"], "max_queue_wait must be a number of seconds above 0"),
+        (["--max-in-flight", "0"], "max_in_flight must be an int of at least 1"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_sent(
+    tmp_path: Path, server: LoopbackServer, option: list[str], says: str
+) -> None:
+    journal = tmp_path / "run.db"
+    result = send(numbered(tmp_path / "rows.csv", 2), journal, server.base_url, *option)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith(f"telnyx-messages: ValueError: {says}") and result.stderr.count("\n") == 1
+    assert server.received == [] and not journal.exists()
+
+
+def test_the_command_list_and_the_send_help_show_the_campaign() -> None:
+    listed = " ".join(run("--help").stdout.split())
+    assert "campaign send a CSV list of messages" in listed
+    text = " ".join(run("campaign", "send", "--help").stdout.split())
+    assert "[--from NUMBER | --messaging-profile-id ID]" in text and "(default 600)" in text
+    assert "4 stopped with rows pending" in text
+
+
+# --- one function at a time ---------------------------------------------------------------------------
+
+
+def _progress(**given: Any) -> Any:
+    from telnyx_messages.campaign import Progress
+
+    fields: dict[str, Any] = {"done": 0, "total": 10, "accepted": 0, "failed": 0, "rate": 0.0}
+    fields |= {"max_wait_seconds": None, "elapsed": 0.0, **given}
+    return Progress(**fields)
+
+
+def test_the_numbers_shown_for_a_progress() -> None:
+    numbers = _campaign_cli._numbers
+    assert numbers(_progress(done=4, rate=2.0, accepted=3, failed=1, max_wait_seconds=12.4)) == {
+        "done": "4/10",
+        "rate": "2.0/s",
+        "eta": "3.0s",
+        "accepted": "3",
+        "failed": "1",
+        "wait": "12s",
+        "held": "",
+    }
+    assert numbers(_progress(done=4))["eta"] == "?"  # no rate yet
+    assert numbers(_progress(done=10))["eta"] == "0s"
+    assert numbers(_progress(done=12, rate=1.0))["eta"] == "0s"
+    assert numbers(_progress(total=None, done=3, rate=5.0))["done"] == "3/?"
+    assert numbers(_progress(total=None, done=3, rate=5.0))["eta"] == "?"
+    assert numbers(_progress(held_until=41.6))["held"] == ", held 42s (request limit)"
+
+
+def test_durations_read_as_seconds_minutes_or_hours() -> None:
+    duration = _campaign_cli._duration
+    assert [duration(s) for s in (0.04, 5.55, 59.94)] == ["0.0s", "5.5s", "59.9s"]
+    assert [duration(s) for s in (60.0, 61.4, 3599.0, 3600.0, 3661.0, 90061.0)] == [
+        "1m00s",
+        "1m01s",
+        "59m59s",
+        "1h00m",
+        "1h01m",
+        "25h01m",
+    ]
+    assert duration(float("inf")) == "?" and duration(float("nan")) == "?"
+
+
+def test_cells_are_read_by_the_kind_of_their_argument() -> None:
+    from telnyx_messages._calls import NotGiven
+
+    kind = _campaign_cli._kind
+    assert [kind(str | NotGiven), kind(bool | NotGiven), kind(list[str] | NotGiven), kind(int | NotGiven)] == [
+        "str",
+        "bool",
+        "list",
+        "int",
+    ]
+    assert kind(int) == "int" and kind(None) == "str"
+    layout = _campaign_cli._Layout("rows.csv", ["n"], [], None, line=7)
+    cell = _campaign_cli._cell
+    count = _campaign_cli._Column(0, "n", "n", "int")
+    assert cell(layout, count, "42") == 42
+    with pytest.raises(ValueError, match=r"rows.csv line 7: n must be a whole number, got 'x'"):
+        cell(layout, count, "x")
+    flag = _campaign_cli._Column(0, "f", "f", "bool")
+    assert [cell(layout, flag, word) for word in ("TRUE", " yes", "1", "False", "no ", "0")] == [True] * 3 + [False] * 3
+    assert cell(layout, _campaign_cli._Column(0, "m", "m", "list"), " a  b ") == ["a", "b"]
+    assert cell(layout, _campaign_cli._Column(0, "s", "s", "str"), " a ") == " a "
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_the_bar_and_without_rich_the_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    bar = _campaign_cli._progress_display(10)
+    try:
+        assert isinstance(bar, _campaign_cli._BarProgress)
+    finally:
+        bar.close()
+    monkeypatch.setitem(sys.modules, "rich", None)
+    assert isinstance(_campaign_cli._progress_display(10), _campaign_cli._PlainProgress)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.delitem(sys.modules, "rich")
+    assert isinstance(_campaign_cli._progress_display(10), _campaign_cli._PlainProgress)
+
+
+def test_the_bar_shows_the_latest_progress_at_most_every_tenth_of_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    bar = _campaign_cli._BarProgress(_Terminal(), 10)
+    try:
+        shown: list[int] = []
+        monkeypatch.setattr(bar.bar, "update", lambda task, completed, **fields: shown.append(completed))
+        bar.update(_progress(done=1))
+        bar.update(_progress(done=2))  # within 0.1 s of the first: kept, not shown yet
+        assert shown == [1] and bar.latest is not None and bar.latest.done == 2
+        bar.tick()
+        assert shown == [1, 2]
+        bar.shown_at -= 0.11
+        bar.update(_progress(done=3))
+        assert shown == [1, 2, 3]
+    finally:
+        monkeypatch.undo()
+        bar.close()
+
+
+def test_plain_lines_come_every_few_seconds_and_only_with_something_to_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    plain = _campaign_cli._PlainProgress(stream)
+    assert plain.every == _campaign_cli.PLAIN_EVERY == 5.0
+    plain.written_at -= 10
+    plain.tick()
+    assert stream.getvalue() == ""  # no progress yet
+    plain.update(_progress(done=4, rate=2.0, accepted=4, max_wait_seconds=3.0))
+    plain.tick()
+    line = "campaign: 4/10 rows, 2.0/s, ETA 3.0s, accepted 4, failed 0, max queue wait 3s\n"
+    assert stream.getvalue() == line
+    plain.update(_progress(done=5))
+    plain.tick()  # within PLAIN_EVERY of the last line
+    assert stream.getvalue() == line
+    plain.written_at -= 4.9
+    plain.tick()
+    assert stream.getvalue() == line
+    plain.written_at -= 0.2
+    plain.tick()
+    assert stream.getvalue().count("\n") == 2
+    plain.close()
+
+
+def _interrupt_when(journal: Path, accepted: int, signals: int) -> None:
+    """SIGINT to this process, `signals` times, once the journal shows `accepted` rows accepted."""
+    deadline = time.monotonic() + 60
+    while _accepted_in(journal) < accepted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for _ in range(signals):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("signals", [1, 2], ids=["once", "twice"])
+def test_ctrl_c_in_the_run_stops_it_and_twice_stops_it_at_once(
+    tmp_path: Path, server: LoopbackServer, signals: int
+) -> None:
+    import threading
+
+    server.default = scripted(lambda body, n: Reply(200, message(n), delay=0.3 if n >= 8 else 0.0))
+    journal = tmp_path / "run.db"
+    thread = threading.Thread(target=_interrupt_when, args=(journal, 8, signals))
+    thread.start()
+    try:
+        result = send(numbered(tmp_path / "rows.csv", 60), journal, server.base_url, "--max-in-flight", "4")
+    finally:
+        thread.join()
+    assert result.returncode == 4
+    counts = status_of(journal)
+    assert 8 <= counts["accepted"] < 60 and counts["accepted"] + counts["pending"] == 60
+    if signals == 1:
+        assert "stopped: interrupted" in result.stderr and result.stdout.startswith("60 rows: ")
+        assert counts["accepted"] == len(server.received)  # the requests in flight finished, and were recorded
+    else:
+        assert "interrupted: stopped at once" in result.stderr and result.stdout == ""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_journal_made_with_a_name_shows_it_and_one_without_rows_exports_its_header(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    from telnyx_messages import Telnyx
+    from telnyx_messages.campaign import Campaign
+
+    journal = tmp_path / "run.db"
+    with Telnyx(api_key=API_KEY, base_url=server.base_url) as client:
+        Campaign(client, [], journal, name="spring").run_sync()
+    assert run("campaign", "status", str(journal)).stdout.splitlines()[0].endswith(" (spring)")
+    assert status_of(journal)["name"] == "spring"
+    assert run("campaign", "export", str(journal)).stdout == ",".join(_campaign_cli.EXPORT_COLUMNS) + "\r\n"
+
+
+def test_a_row_left_unknown_ends_with_exit_1_until_resend_unknown_sends_it(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import telnyx_messages.campaign as engine
+
+    monkeypatch.setattr(engine, "MAX_ATTEMPTS", 1)
+    server.default = scripted(lambda body, n: error(503, "10000") if body["text"] == "Hi n1" else ok(n))
+    journal, rows = tmp_path / "run.db", numbered(tmp_path / "rows.csv", 3)
+    assert send(rows, journal, server.base_url).returncode == 4
+    with contextlib.closing(sqlite3.connect(journal)) as db:  # its one attempt made 25 hours ago
+        db.execute("UPDATE rows SET first_attempt_at = first_attempt_at - 90000 WHERE state = 'sending'")
+        db.commit()
+    server.default = scripted(lambda body, n: ok(n))
+    result = send(rows, journal, server.base_url)
+    assert result.returncode == 1 and result.stdout.startswith("3 rows: 2 accepted, 0 failed, 0 pending, 1 unknown")
+    assert (
+        "telnyx-messages: 1 rows unknown (sent over 24 hours ago, never confirmed; --resend-unknown): see "
+        f"telnyx-messages campaign export {journal}\n"
+    ) in result.stderr
+    assert len(server.received) == 3  # not sent again
+    resent = send(rows, journal, server.base_url, "--resend-unknown")
+    assert resent.returncode == 0 and len(server.received) == 4 and server.received[-1].json()["text"] == "Hi n1"
+
+
+def test_the_bar_draws_its_columns_on_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    terminal = _Terminal()
+    _campaign_cli._BarProgress(terminal, 10).close()
+    assert "campaign" in terminal.getvalue() and "0/10 0.0/s ETA ?" in terminal.getvalue()
+    assert "accepted 0 failed 0 queue wait -" in terminal.getvalue()
+    terminal = _Terminal()
+    bar = _campaign_cli._BarProgress(terminal, None)
+    bar.update(_progress(done=4, rate=2.0, accepted=3, failed=1, max_wait_seconds=12.4, held_until=9.0))
+    bar.close()
+    shown = terminal.getvalue()
+    assert "4/10 2.0/s ETA 3.0s" in shown and "accepted 3 failed 1 queue wait 12s, held 9s (request limit)" in shown
+    assert "━" in shown and "0:00:0" in shown  # the bar, the time elapsed

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from ._pacing import DEFAULT_MAX_QUEUE_WAIT
+
 if TYPE_CHECKING:
     from .campaign import Plan, Progress, Report
 
@@ -108,7 +110,9 @@ def add_commands(commands: Any) -> None:
         "--messaging-profile-id", metavar="ID", help="the messaging profile, for rows without a messaging_profile_id"
     )
     send.add_argument(
-        "--text", metavar="TEMPLATE", help="the text, for rows without one; {column} is that column of the row"
+        "--text",
+        metavar="TEMPLATE",
+        help="every row's text (the CSV then has no text column); {column} is that column of the row",
     )
     send.add_argument(
         "--rate", type=float, metavar="MPS", help="messages per second over the campaign (default: SMS 50, MMS 15)"
@@ -120,7 +124,8 @@ def add_commands(commands: Any) -> None:
         "--max-queue-wait",
         type=float,
         metavar="SECONDS",
-        help="hold a sender while the API reports its messages queued longer than this (default 600)",
+        help="hold a sender while the API reports its messages queued longer than this "
+        f"(default {DEFAULT_MAX_QUEUE_WAIT:g})",
     )
     send.add_argument(
         "--resend-unknown",
@@ -489,11 +494,12 @@ def _fail(message: str, code: int) -> int:
 
 
 def _sending_options(args: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "rate": args["rate"],
-        "sender_rate": args["sender_rate"],
-        **({} if args["max_queue_wait"] is None else {"max_queue_wait": args["max_queue_wait"]}),
-    }
+    """The engine's settings from the options (checked by the dry run that comes first)."""
+    options = {"rate": args["rate"], "sender_rate": args["sender_rate"]}
+    for name in ("max_queue_wait", "max_in_flight"):
+        if args[name] is not None:
+            options[name] = args[name]
+    return options
 
 
 def _send(args: dict[str, Any]) -> int:
@@ -573,7 +579,6 @@ async def _run_campaign(client: Any, layout: _Layout, args: dict[str, Any], tota
     """The run, stopped cleanly by a first Ctrl-C (or SIGTERM), at once by a second."""
     from .campaign import Campaign
 
-    extra = {} if args["max_in_flight"] is None else {"max_in_flight": args["max_in_flight"]}
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     async with client:
@@ -585,7 +590,6 @@ async def _run_campaign(client: Any, layout: _Layout, args: dict[str, Any], tota
             resend_unknown=args["resend_unknown"],
             total=total,
             progress=display.update,
-            **extra,
         )
         signals = 0
 
