@@ -291,6 +291,53 @@ async def test_bad_rows_are_failed_with_their_reason_and_never_sent(tmp_path: Pa
     assert {row.error_code for row in journal_rows(tmp_path / "run.db") if row.state == "failed"} == {"refused"}
 
 
+@pytest.mark.parametrize(
+    "column", ["idempotency_key", "extra_headers", "extra_query", "extra_body", "timeout", "max_retries"]
+)
+def test_a_row_cannot_set_what_the_campaign_sets(column: str) -> None:
+    plan = Campaign(None, [{"id": "r", "to": "+13125550001", "text": "x", column: 1}]).dry_run_sync()
+    assert plan.refused == 1 and plan.refusals[0].reason == f"row 1: {column} is set by the campaign, not by a row"
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ({"id": True, "to": "+13125550001"}, "row 1: id must be non-empty text or an integer, got True"),
+        ({"id": "", "to": "+13125550001"}, "row 1: id must be non-empty text or an integer, got ''"),
+        ({"id": 1.5, "to": "+13125550001"}, "row 1: id must be non-empty text or an integer, got 1.5"),
+        ({"to": "+13125550001", 7: "x"}, "row 1 has a column 7 that is not text"),
+        ({"to": "+13125550001", "text": "x" * 1_100_000}, "over the 1,048,576 the client sends"),
+        ({"to": "+13125550001", "text": "x", "type": "FAX"}, "row 1: "),
+    ],
+)
+def test_a_row_is_refused_with_what_is_wrong_before_anything_is_sent(row: dict[Any, Any], reason: str) -> None:
+    plan = Campaign(None, [row]).dry_run_sync()
+    assert (plan.refused, plan.messages) == (1, 0)
+    assert reason in plan.refusals[0].reason
+
+
+def test_a_refused_row_is_known_by_its_id_else_its_content() -> None:
+    rows: list[Any] = [{"id": 5, "to": "bad"}, {"to": "bad"}, ["+13125550001"]]
+    plan = Campaign(None, rows).dry_run_sync()
+    identities = [refusal.identity for refusal in plan.refusals]
+    assert identities[0] == "5" and identities[1].startswith("sha256:") and len(identities[1]) == 71
+    assert identities[2] == "(not a row)"
+    assert [refusal.position for refusal in plan.refusals] == [1, 2, 3]
+
+
+def test_a_dry_run_names_each_sender_and_counts_an_mms_as_one_part() -> None:
+    rows: list[dict[str, Any]] = [
+        {"to": "+13125550001", "from": SENDER, "text": "a" * 161},  # 2 GSM-7 parts
+        {"to": "+13125550002", "messaging_profile_id": "p-1", "text": "b"},
+        {"to": "+13125550003", "text": "c", "type": "MMS", "subject": "s"},  # MMS by its type: one part
+        {"to": "+13125550004", "from": SENDER, "text": "d" * 400, "media_urls": ["https://example.com/a.png"]},
+    ]
+    plan = Campaign(None, rows, rate=2.0, sender_rate=math.inf).dry_run_sync()
+    assert plan.senders == {SENDER: 2, "messaging profile p-1": 1, "(no sender)": 1}
+    assert plan.by_type == {"SMS": 2, "MMS": 2}
+    assert (plan.parts, plan.seconds) == (2 + 1 + 1 + 1, 4 / 2.0)
+
+
 async def test_a_row_the_api_refuses_is_failed_with_its_code(tmp_path: Path) -> None:
     with loopback() as server:
         server.replies = [Reply(200, message(1)), error(422, "40310")]
@@ -562,6 +609,51 @@ async def test_progress_reports_done_of_total_and_the_counts(tmp_path: Path) -> 
     assert seen[-1].rate > 0 and seen[-1].elapsed >= 0
 
 
+async def test_progress_gives_the_rate_of_the_last_seconds_sends(tmp_path: Path) -> None:
+    clock = FakeClock()
+    fake = FakeTelnyx()
+    seen: list[Progress] = []
+    rows = rows_of(100)
+    await Campaign(
+        fake.async_client(),
+        rows,
+        tmp_path / "run.db",
+        rate=10.0,
+        sender_rate=math.inf,
+        clock=clock,
+        progress=seen.append,
+    ).run()
+    assert [p.done for p in seen] == list(range(1, 101))
+    assert seen[-1].elapsed == pytest.approx(9.9, abs=0.01)  # 100 sends 0.1 s apart, on the campaign's clock
+    for progress in seen[20:]:  # past the first 2 s: sends of the last 5 s (or since the start) over that span
+        assert progress.rate == pytest.approx(10.0, rel=0.1), (progress.done, progress.rate)
+    assert all(p.held_until is None and p.max_wait_seconds is None for p in seen)
+
+
+async def test_progress_during_a_request_limit_gives_how_long_it_holds(tmp_path: Path) -> None:
+    def answer(received: Received) -> Reply:
+        text = json.loads(received.body)["text"]
+        if text == "m0" and not answered:
+            answered.append(text)
+            return error(429, "10011", {"x-ratelimit-reset": "2"})
+        if text == "m1":
+            time.sleep(0.5)  # answered while the limit holds the campaign
+        return Reply(200, message(1))
+
+    answered: list[str] = []
+    seen: list[Progress] = []
+    with loopback() as server:
+        server.default = answer
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            report = await Campaign(
+                client, rows_of(2), tmp_path / "run.db", max_in_flight=2, progress=seen.append, **UNPACED
+            ).run()
+    assert report.accepted == 2
+    first, last = seen
+    assert first.held_until is not None and 1.0 < first.held_until <= 1.6, first
+    assert last.held_until is None
+
+
 async def test_the_journal_never_holds_the_api_key(tmp_path: Path) -> None:
     fake = FakeTelnyx()
     client = fake.async_client(api_key=API_KEY)
@@ -584,6 +676,28 @@ def test_a_campaign_refuses_bad_settings_before_anything_runs(tmp_path: Path) ->
         Campaign(client, "+13125550001", tmp_path / "run.db")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="client must be an AsyncTelnyx or a Telnyx"):
         Campaign(object(), [], tmp_path / "run.db")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="rows must be an iterable of dicts of send arguments, got dict"):
+        Campaign(client, {"to": "+13125550001"}, tmp_path / "run.db")
+    with pytest.raises(TypeError, match="name must be a str, got int"):
+        Campaign(client, [], tmp_path / "run.db", name=5)  # type: ignore[arg-type]
+    for bad in (True, "5", math.nan):
+        with pytest.raises(ValueError, match=r"^rate must be a number of messages per second above 0 \(math.inf: no"):
+            Campaign(client, [], tmp_path / "run.db", rate=bad)  # type: ignore[arg-type]
+    for bad in (True, "5", -1, math.nan):
+        with pytest.raises(ValueError, match=r"^max_queue_wait must be a number of seconds above 0, got"):
+            Campaign(client, [], tmp_path / "run.db", max_queue_wait=bad)  # type: ignore[arg-type]
+    for bad in (True, 1.0, 0):
+        with pytest.raises(ValueError, match=r"^max_in_flight must be an int of at least 1, got"):
+            Campaign(client, [], tmp_path / "run.db", max_in_flight=bad)  # type: ignore[arg-type]
+    for bad in (True, 1.0, -1):
+        with pytest.raises(ValueError, match=r"^total must be an int of at least 0, got"):
+            Campaign(client, [], tmp_path / "run.db", total=bad)  # type: ignore[arg-type]
+    assert not (tmp_path / "run.db").exists()
+    assert Campaign(client, [], tmp_path / "run.db", window=1, max_in_flight=1, total=0)._total == 0
+    with pytest.raises(CampaignError, match="a run needs a client"):
+        Campaign(None, [], tmp_path / "run.db").run_sync()
+    with pytest.raises(CampaignError, match="a run needs a journal"):
+        Campaign(client, []).run_sync()
     assert not (tmp_path / "run.db").exists()
 
 
@@ -611,7 +725,8 @@ async def test_status_gives_the_campaign_its_settings_and_every_state_count(tmp_
     assert (found.rows, found.accepted, found.pending, found.failed, found.unknown) == (5, 3, 1, 1, 0)
     assert (report.rows, report.accepted, report.pending, report.failed, report.unknown) == (5, 3, 1, 1, 0)
     assert (report.sent, report.accepted_now, report.complete) == (MAX_ATTEMPTS + 3, 3, False)
-    assert report.elapsed >= sum(0.5 * 2**n for n in range(MAX_ATTEMPTS - 1))  # the backoffs, on its clock
+    backoffs = sum(0.5 * 2**n for n in range(MAX_ATTEMPTS - 1))  # 0.5, 1, 2, 4, 8 s, skipped on its clock
+    assert backoffs <= report.elapsed < backoffs + 10
     (first, *_) = journal_rows(journal)
     assert (first.state, first.attempts) == ("sending", MAX_ATTEMPTS)
 

@@ -179,7 +179,8 @@ class Progress:
     """Where a run is, given to the `progress` callback as it changes. `done`: rows read and settled
     in this run (accepted, failed, already done by an earlier run, skipped); `total`: the rows to go
     through if known (len(rows), or total=); `rate`: sends per second over the last few seconds;
-    `held_until`: seconds (by the clock) until which the request limit holds the campaign, if it does."""
+    `held_until`: the seconds left (by the campaign's clock) while the request limit holds the
+    campaign, else None."""
 
     done: int
     total: int | None
