@@ -11,7 +11,6 @@ of the session (tests/support/background.py), beside the tests before these.
 
 from __future__ import annotations
 
-import ast
 import copy
 import os
 import sys
@@ -25,8 +24,8 @@ import attrs
 import pytest
 import yaml
 
-from .support import HISTORY, ROOT, background, typecheck
-from .support.generation import generated_package
+from .support import HISTORY, ROOT, background, collection, typecheck
+from .support.generation import cached_package, generated_package
 from .support.pipeline import Workspace
 from .support.spec import SPEC_PATH, absent, operation_ids, resolve, snake
 
@@ -125,67 +124,29 @@ READ_THE_NEW_FIELD = textwrap.dedent(
 )
 
 
-# The tests run under the later document: those that read the spec under test or what is generated
-# from it. Only such a test can hold a fact of the spec, and so break on a document that changes it;
-# the others call the client by its stable names alone, on loopback servers that answer what the test
-# gives them. A test module reads the spec if it imports, anywhere in it, one of these (the spec and
-# the cases made from it, the generated package, the fake of telnyx_messages.testing, which reads the
-# spec that package ships), or asks for a fixture that serves the spec.
-SPEC_MODULES = ("tests.support.spec", "tests.support.contract", "telnyx_messages_api", "telnyx_messages.testing")
-SPEC_FIXTURES = frozenset({"spec", "prism"})
-# Readers of the spec left out: this module, and the pipeline's, which compares a generation from the
-# spec under test with the package built from the pin.
-NOT_UNDER_A_LATER_DOCUMENT = frozenset({"test_spec_changes.py", "test_pipeline.py"})
-
-
-def _imported(node: ast.AST) -> list[str]:
-    """The modules (and module.name) an import statement in tests/ names."""
-    if isinstance(node, ast.Import):
-        return [alias.name for alias in node.names]
-    if isinstance(node, ast.ImportFrom):
-        package = ["tests"] if node.level == 1 else []  # `from .support.spec import ...` in tests/
-        module = ".".join([*package, *([node.module] if node.module else [])])
-        return [module, *(f"{module}.{alias.name}" for alias in node.names)]
-    return []
-
-
-def _fixtures_asked(node: ast.AST) -> list[str]:
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        return [argument.arg for argument in node.args.args]
-    if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "usefixtures":
-        return [str(argument.value) for argument in node.args if isinstance(argument, ast.Constant)]
-    return []
-
-
-def reads_the_spec(source: str) -> bool:
-    """Whether a test module (its source) reads the spec under test or code generated from it."""
-    for node in ast.walk(ast.parse(source)):
-        if any(name == m or name.startswith(m + ".") for name in _imported(node) for m in SPEC_MODULES):
-            return True
-        if SPEC_FIXTURES.intersection(_fixtures_asked(node)):
-            return True
-    return False
-
-
-def spec_reading_tests() -> list[str]:
-    """The test modules run under a later document, as paths from the project's root."""
-    modules = sorted((ROOT / "tests").glob("test_*.py"))
-    chosen = [m for m in modules if m.name not in NOT_UNDER_A_LATER_DOCUMENT and reads_the_spec(m.read_text())]
-    return [str(m.relative_to(ROOT)) for m in chosen]
-
-
+# The tests run under the later document: those that read the spec under test or what is generated from
+# it, test by test (tests/support/collection.py says how they are told apart); this module and the
+# pipeline's are left out (collection.NOT_UNDER_A_LATER_DOCUMENT).
 def test_the_later_document_runs_the_tests_that_read_the_spec() -> None:
-    chosen = spec_reading_tests()
-    # Each way of reading the spec counts: its cases, the generated package, the fake, Prism.
-    for module in ("test_contract.py", "test_operations.py", "test_surface.py", "test_testing.py", "test_prism.py"):
-        assert f"tests/{module}" in chosen
-    assert not {f"tests/{m}" for m in NOT_UNDER_A_LATER_DOCUMENT} & set(chosen)
-    assert reads_the_spec("def test_x(spec):\n    pass\n")
-    assert reads_the_spec("def test_x():\n    from telnyx_messages_api.api import METHODS\n")
-    assert reads_the_spec("from .support.spec import message_example\n")
-    assert reads_the_spec("from .support import contract\n")
-    assert reads_the_spec("import pytest\npytestmark = pytest.mark.usefixtures('prism')\n")
-    assert not reads_the_spec("from .support.server import LoopbackServer\nfrom telnyx_messages import Telnyx\n")
+    chosen = collection.spec_reading_tests()
+    # Each way of reading the spec counts: its cases, the generated package, the fake, Prism, the type
+    # checkers, what the client shows of itself.
+    for test in (
+        "test_contract.py::test_example_parses_round_trips_and_validates",
+        "test_operations.py::test_operation_sync",
+        "test_testing.py::test_every_operation_of_the_spec_is_answered_as_its_schema_says",
+        "test_prism.py::test_operation_against_prism",
+        "test_readme.py::test_examples_pass_mypy_strict",
+        "test_webhook_events.py::test_every_event_type_of_the_spec_has_its_model",
+        "test_surface.py::test_jedi_completes_every_keyword_argument",
+        "test_cli.py::test_help_of_send_shows_the_specs_descriptions_and_choices",
+        "test_faults.py::test_fault",  # answers with the spec's example
+    ):
+        assert f"tests/{test}" in chosen
+    # and the tests that give the client what they check, on loopback servers, are left out
+    for test in ("test_client.py::test_404_raises_not_found", "test_retries.py::test_get_is_retried_after_5xx"):
+        assert f"tests/{test}" not in chosen
+    assert not any(test.split("::")[0].endswith(tuple(collection.NOT_UNDER_A_LATER_DOCUMENT)) for test in chosen)
 
 
 UPSTREAM_IDEMPOTENCY = ROOT.parent / "shared" / "spec" / "upstream-idempotency.yml"
@@ -363,7 +324,9 @@ def _later_document(directory: Path) -> LaterDocument:
     assert "responses" not in document["components"]
     spec = directory / "messages.yml"
     spec.write_text(yaml.safe_dump(document, sort_keys=False))
-    generated = generated_package(spec, directory / "out")
+    # The package kept under build/generated/ (not a copy): under the project's root, so that the mypy
+    # runs on it (TYPED_USE's here, the rerun tests') share one cache, kept for the next session too.
+    generated = cached_package(spec)
     check = _check_operations(spec)
     # spec-update's changelog, from the pin to it
     pin = Workspace(directory / "pin", pinned, package_version="1.0.0")
@@ -406,14 +369,19 @@ class SuiteRun:
 
 # Every test that reads the spec, but those marked slow: they run the generator, the suite's collection,
 # volume runs or memory probes, and read no more of the spec than the others do.
-LATER_SUITE = [*spec_reading_tests(), "-m", "not slow"]
+LATER_SUITE = [*collection.spec_reading_tests(), "-m", "not slow"]
+
+
+# The rerun's processes (pytest-xdist), as make test's: it is the session's longest job, and the suite's
+# own workers are done long before it; on one process it would leave a core idle then.
+LATER_WORKERS = min(2, len(os.sched_getaffinity(0)))
 
 
 def _suite_under_the_later_document(directory: Path) -> SuiteRun:
     later = LATER.result()
     results = directory / "results.xml"
     pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={results}", *LATER_SUITE]
-    return SuiteRun(_under(later.spec, later.generated, *pytest_args), results)
+    return SuiteRun(_under(later.spec, later.generated, *pytest_args, "-n", str(LATER_WORKERS)), results)
 
 
 SUITE_UNDER_LATER = background.Job("suite-under-later", _suite_under_the_later_document)
