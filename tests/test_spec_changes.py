@@ -367,9 +367,10 @@ class SuiteRun:
         return [str(c.get("name")) for c in cases if c.find("skipped") is None]
 
 
-# Every test that reads the spec, but those marked slow: they run the generator, the suite's collection,
-# volume runs or memory probes, and read no more of the spec than the others do.
-LATER_SUITE = [*collection.spec_reading_tests(), "-m", "not slow"]
+# The tests that read the spec (collection.spec_reading_tests), but those marked slow: they run the
+# generator, the suite's collection, volume runs or memory probes, and read no more of the spec than the
+# others do.
+LATER_SUITE = ["-m", "not slow"]
 
 
 # The rerun's processes (pytest-xdist), as make test's: it is the session's longest job, and the suite's
@@ -381,6 +382,7 @@ def _suite_under_the_later_document(directory: Path) -> SuiteRun:
     later = LATER.result()
     results = directory / "results.xml"
     pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={results}", *LATER_SUITE]
+    pytest_args += collection.spec_reading_tests()
     return SuiteRun(_under(later.spec, later.generated, *pytest_args, "-n", str(LATER_WORKERS)), results)
 
 

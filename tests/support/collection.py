@@ -247,9 +247,10 @@ def support_readers() -> frozenset[str]:
 NOT_UNDER_A_LATER_DOCUMENT = frozenset({"test_spec_changes.py", "test_pipeline.py"})
 
 
-def spec_reading_tests() -> list[str]:
+@functools.cache
+def spec_reading_tests() -> tuple[str, ...]:
     """The tests run under a later document, as pytest node ids from the project's root
-    (`tests/test_x.py::test_y`, every parametrisation of it)."""
+    (`tests/test_x.py::test_y`, every parametrisation of it); read once per process, when asked."""
     modules = {path: ast.parse(path.read_text()) for path in sorted((ROOT / "tests").glob("test_*.py"))}
     # A test module may use what another defines (`from .test_cli import run`): its readers count.
     known = support_readers()
@@ -265,4 +266,4 @@ def spec_reading_tests() -> list[str]:
         if path.name not in NOT_UNDER_A_LATER_DOCUMENT:
             module = path.relative_to(ROOT).as_posix()
             chosen += [f"{module}::{name}" for name in spec_readers_in(path.read_text(), known)]
-    return chosen
+    return tuple(chosen)
