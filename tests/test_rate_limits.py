@@ -174,12 +174,12 @@ def test_which_429s_are_the_spend_limit(body: Any, spend_limit: bool) -> None:
 @pytest.mark.usefixtures("quick_retry_waits")
 def test_a_spend_limit_after_request_limits_stops_the_retries(server: LoopbackServer) -> None:
     server.reply(Reply(429, REQUEST_LIMIT, LIMITS), Reply(429, SPEND_LIMIT), OK_SEND)
-    with pytest.raises(SpendLimitError):
+    with pytest.raises(SpendLimitError) as caught:
         use_client(Telnyx, server.base_url, _send, max_retries=5)
     assert len(server.received) == 2
     # The one key the call sent on both attempts: the error carries it, to send the message later.
     keys = {r.headers.get("Idempotency-Key") for r in server.received}
-    assert len(keys) == 1 and None not in keys
+    assert len(keys) == 1 and None not in keys and caught.value.idempotency_key in keys
 
 
 @pytest.mark.parametrize(

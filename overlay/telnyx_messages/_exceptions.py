@@ -260,7 +260,9 @@ class RateLimitError(APIStatusError):
 
 class SpendLimitError(RateLimitError):
     """429 with error code 40333: the messaging profile's daily spend limit is reached. Never retried:
-    the profile sends nothing more until the limit resets at 00:00 UTC (`resets_at`)."""
+    the profile sends nothing more until the limit resets at 00:00 UTC. `resets_at`: that time, an
+    aware datetime (the first midnight UTC after the response's Date header, else after now).
+    `idempotency_key` (keyed sends): the key to send the same message with after the reset."""
 
     def __init__(self, response: httpx2.Response, idempotency_key: str | None = None) -> None:
         # The next midnight UTC by the server's clock (its Date header), else by this one's.

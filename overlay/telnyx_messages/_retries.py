@@ -16,6 +16,7 @@ at MAX_RETRY_AFTER. A 429 with code 40333 (the messaging profile's daily spend l
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from typing import NamedTuple
@@ -128,7 +129,7 @@ def header_seconds(value: str | None) -> float | None:
     if not (value.isascii() and value.replace(".", "", 1).isdigit()):
         return None
     seconds = float(value)
-    return seconds if seconds != float("inf") else None
+    return seconds if math.isfinite(seconds) else None  # digits beyond a float's range read as inf
 
 
 def _seconds_until(value: str) -> float | None:
