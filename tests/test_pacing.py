@@ -36,6 +36,9 @@ from .support import API_KEY
         ("+18995550001", "us_long_code"),
         ("+13125550001", "us_long_code"),
         ("+447700900123", "long_code"),
+        ("+44770090012", "long_code"),  # 11 digits, not +1
+        ("+1800555000", "long_code"),  # +1, not 11 digits
+        ("+12345", "short_code"),
         ("+4915112345678", "long_code"),
         ("ACME", "alphanumeric"),
         ("Acme 2", "alphanumeric"),
@@ -69,6 +72,8 @@ def test_a_send_late_by_less_than_half_an_interval_keeps_the_schedule() -> None:
     assert gate.ready_at() == 10.5
     gate.take(10.75)  # due 10.5, sent 0.25 late: more than half an interval (0.125)
     assert gate.ready_at() == 11.0
+    gate.take(11.125)  # due 11.0, sent exactly half an interval late: still on schedule
+    assert gate.ready_at() == 11.25
 
 
 def test_a_gate_without_a_rate_is_held_only_by_its_hold() -> None:

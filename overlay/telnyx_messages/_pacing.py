@@ -54,7 +54,7 @@ _DIGITS = re.compile(r"\+?[0-9]+").fullmatch
 
 
 def sender_kind(from_: str | None) -> SenderKind:
-    """The kind of a `from` address: a 5 or 6 digit short code, a North American toll-free number
+    """The kind of a `from` address: a 5 or 6 digit short code (with a + or without), a North American toll-free number
     (+1 800, 833, 844, 855, 866, 877, 888), an alphanumeric sender ID (any letter), a US (+1) long
     code, another long code; None (the messaging profile picks the number): "profile"."""
     if from_ is None:
@@ -62,8 +62,6 @@ def sender_kind(from_: str | None) -> SenderKind:
     if not _DIGITS(from_):
         return "alphanumeric"
     digits = from_.removeprefix("+")
-    if not from_.startswith("+") and 5 <= len(digits) <= 6:
-        return "short_code"
     if digits.startswith("1") and len(digits) == 11:
         return "toll_free" if digits[1:4] in _TOLL_FREE_AREA_CODES else "us_long_code"
     if 5 <= len(digits) <= 6:
