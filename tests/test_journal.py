@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from telnyx_messages._journal import SCHEMA_VERSION, Journal, JournalError
+from telnyx_messages._journal import SCHEMA_VERSION, Journal, JournalError, Known
 
 NOW = datetime.datetime(2026, 12, 7, 8, 0, tzinfo=datetime.UTC)
 
@@ -155,3 +157,56 @@ def test_writes_are_committed_when_the_journal_closes(tmp_path: Path) -> None:
 def test_sending_refuses_one_identity_given_as_text(tmp_path: Path) -> None:
     with Journal(tmp_path / "run.db") as journal, pytest.raises(TypeError, match="a list, not one str"):
         journal.sending("row-1", 1.0)
+
+
+def test_a_write_waits_for_another_writer_instead_of_failing(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        journal.add("a", "a", "k", None, None)
+        journal.commit()
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another process writing: `campaign status` never does, a rerun might
+        release = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+        release.start()
+        started = time.monotonic()
+        journal.sending(["a"], 1.0)  # waits for the lock (busy_timeout), then commits
+        waited = time.monotonic() - started
+        release.join()
+        other.close()
+        assert 0.3 < waited < 4.0
+        assert journal.known("a") == Known("sending", "a", 1.0, 1)
+
+
+def test_the_journal_is_marked_as_this_packages_and_durable_for_a_killed_process(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: in WAL, no commit lost to a kill
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA application_id").fetchone()[0] == int.from_bytes(b"TNXC", "big")
+    db.close()
+
+
+def test_writes_after_an_answer_are_committed_once_the_last_commit_is_older_than_asked(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        journal.add("a", "a", "k", None, None)
+        journal.commit()
+        journal.accepted("a", "m-1", 0.5)
+        journal.commit_if_older(60.0)  # committed just now: kept in the transaction
+        other = sqlite3.connect(path)
+        assert other.execute("SELECT state FROM rows").fetchone() == ("pending",)
+        time.sleep(0.05)
+        journal.commit_if_older(0.01)
+        assert other.execute("SELECT state, message_id, wait_seconds FROM rows").fetchone() == ("accepted", "m-1", 0.5)
+        other.close()
+
+
+def test_a_journal_without_tables_of_another_application_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        assert journal.campaign() is None  # made, no campaign yet
+    with pytest.raises(JournalError, match=r"run\.db is an SQLite file, but not a campaign journal"):
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA application_id=7")
+        db.close()
+        Journal(path)
