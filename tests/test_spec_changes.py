@@ -375,7 +375,7 @@ LATER_SUITE = ["-m", "not slow"]
 
 # The rerun's processes (pytest-xdist), as make test's: it is the session's longest job, and the suite's
 # own workers are done long before it; on one process it would leave a core idle then.
-LATER_WORKERS = min(2, len(os.sched_getaffinity(0)))
+LATER_WORKERS = min(2, os.cpu_count() or 1)
 
 
 def _suite_under_the_later_document(directory: Path) -> SuiteRun:
