@@ -39,6 +39,7 @@ from .support import API_KEY
         ("+44770090012", "long_code"),  # 11 digits, not +1
         ("+1800555000", "long_code"),  # +1, not 11 digits
         ("+12345", "short_code"),
+        ("1234567", "long_code"),  # 7 digits: no short code
         ("+4915112345678", "long_code"),
         ("ACME", "alphanumeric"),
         ("Acme 2", "alphanumeric"),
