@@ -15,7 +15,16 @@ if TYPE_CHECKING:
 else:
     _NAME = "_telnyx_messages_spec_refs"
     if _NAME not in sys.modules:
-        _path = Path(__file__).resolve().parent.parent / "overlay" / "telnyx_messages" / "_spec_refs.py"
+        # The project's overlay, or the src/ of tools/mutation.py's workspace (which has no overlay/).
+        _root = Path(__file__).resolve().parent.parent
+        _path = next(
+            path
+            for path in (
+                _root / "overlay" / "telnyx_messages" / "_spec_refs.py",
+                _root / "src" / "telnyx_messages" / "_spec_refs.py",
+            )
+            if path.exists()
+        )
         _spec = importlib.util.spec_from_file_location(_NAME, _path)
         sys.modules[_NAME] = importlib.util.module_from_spec(_spec)
         _spec.loader.exec_module(sys.modules[_NAME])
