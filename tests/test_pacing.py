@@ -127,6 +127,11 @@ def test_each_sender_has_its_own_gate() -> None:
     assert pacer.sender_gate("+18445550001") is pacer.sender_gate("+18445550001")
     assert pacer.sender_gate("+18445550001") is not pacer.sender_gate("+18445550002")
     assert pacer.gates("SMS", "ACME") == (pacer.type_gate("SMS"), pacer.sender_gate("ACME"))
+    # Rows with no `from` (the messaging profile picks the number) share one gate: a hold on it holds them all.
+    assert pacer.sender_gate(None) is pacer.sender_gate(None)
+    assert pacer.queue_wait(None, DEFAULT_MAX_QUEUE_WAIT + 5.0, now=10.0)
+    assert pacer.sender_gate(None).ready_at() == 15.0
+    assert pacer.all_gates().count(pacer.sender_gate(None)) == 1
 
 
 def test_a_queue_wait_over_the_most_holds_the_sender_until_its_queue_is_back_under_it() -> None:
