@@ -391,17 +391,18 @@ def _duration(seconds: float) -> str:
 class _PlainProgress:
     """A line on standard error every PLAIN_EVERY seconds (off a terminal, or without `rich`)."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
         self.every = PLAIN_EVERY
+        self.clock = clock
         self.latest: Progress | None = None
-        self.written_at = time.monotonic()
+        self.written_at = clock()
 
     def update(self, progress: Progress) -> None:
         self.latest = progress
 
     def tick(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if self.latest is None or now - self.written_at < self.every:
             return
         self.written_at = now
@@ -419,11 +420,12 @@ class _PlainProgress:
 class _BarProgress:
     """rich's live progress bar on the terminal (standard error)."""
 
-    def __init__(self, stream: IO[str], total: int | None) -> None:
+    def __init__(self, stream: IO[str], total: int | None, clock: Callable[[], float] = time.monotonic) -> None:
         from rich import console, progress
 
+        self.clock = clock
         self.bar = progress.Progress(
-            progress.TextColumn("campaign"),
+            progress.TextColumn("{task.description}"),
             progress.BarColumn(),
             progress.TextColumn("{task.fields[done]} {task.fields[rate]} ETA {task.fields[eta]}"),
             progress.TextColumn(
@@ -445,17 +447,16 @@ class _BarProgress:
         }
         self.task = self.bar.add_task("campaign", total=total, **fields)
         self.latest: Progress | None = None
-        self.shown_at = 0.0
+        self.shown_at = -math.inf  # the first progress is shown at once
         self.bar.start()
 
     def update(self, progress: Progress) -> None:
         self.latest = progress
-        now = time.monotonic()
-        if now - self.shown_at >= _BAR_EVERY:
+        if self.clock() - self.shown_at >= _BAR_EVERY:
             self.show()
 
     def show(self) -> None:
-        self.shown_at = time.monotonic()
+        self.shown_at = self.clock()
         if self.latest is not None:
             fields: dict[str, Any] = _numbers(self.latest)
             self.bar.update(self.task, completed=self.latest.done, **fields)
