@@ -3,7 +3,6 @@ documentation, the official SDK's names and per-call options, and the options re
 
 from __future__ import annotations
 
-import functools
 import inspect
 import textwrap
 import typing
@@ -169,15 +168,17 @@ def _call(client_class: type[Telnyx | AsyncTelnyx], form: str, case: OperationCa
     return f"{CLIENTS[client_class.__name__]}.messages.{FORMS[form]}{case.method_path}("
 
 
-@functools.cache
-def _jedi_script() -> tuple[jedi.Script, dict[str, int]]:
-    """One program calling every operation's method in every form on both clients (one Jedi
-    inference for all tests), and the line of each call."""
-    lines = ["from telnyx_messages import AsyncTelnyx, Telnyx", "client = Telnyx()", "async_client = AsyncTelnyx()"]
-    calls = [_call(c, form, case) for c in (Telnyx, AsyncTelnyx) for form in FORMS for case in CASES]
-    return jedi.Script("\n".join(lines + [f"{call})" for call in calls])), {
-        call: line for line, call in enumerate(calls, start=len(lines) + 1)
-    }
+def _jedi_signatures(call: str) -> tuple[list[list[str]], set[str]]:
+    """The parameters Jedi shows for `call` (a call's text up to its open bracket), one list per
+    signature, and the names it completes there; asked as an editor asks, a Script for the request.
+    (One Script asked about every call in turn keeps its inferences and caches from call to call: on
+    a larger document it came to lose methods that a Script of their own finds.)"""
+    source = "\n".join(
+        ["from telnyx_messages import AsyncTelnyx, Telnyx", "client = Telnyx()", "async_client = AsyncTelnyx()"]
+    )
+    script = jedi.Script(f"{source}\n{call})")
+    signatures = [[p.name for p in signature.params] for signature in script.get_signatures(4, len(call))]
+    return signatures, {completion.name for completion in script.complete(4, len(call))}
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -187,18 +188,16 @@ def test_jedi_shows_and_completes_every_argument_of_every_form(
 ) -> None:
     """Jedi (editors' completion) shows each operation's method, plain, raw and streaming, sync and
     async, with every argument the spec gives the operation and the per-call options, no `self`;
-    it completes them as keyword arguments."""
-    script, lines = _jedi_script()
+    it completes them as keyword arguments. The operations are the spec's, whichever it is."""
+    assert CASES
     for case in CASES:
         call = _call(client_class, form, case)
         operation = case.operation
         pairs = operation.path_parameters + operation.query_parameters + operation.body_parameters
         expected = {name for name, _ in pairs} | {p.argument for p in operation.header_parameters} | PER_CALL_OPTIONS
-        (signature,) = script.get_signatures(lines[call], len(call))
-        assert {p.name for p in signature.params} == expected, call
-    # Completion reads the same signatures: checked on one call of each form (it lists every name).
-    completions = {c.name for c in script.complete(lines[call], len(call))}
-    assert {f"{name}=" for name in expected} <= completions, call
+        signatures, completions = _jedi_signatures(call)
+        assert [set(names) for names in signatures] == [expected], (call, signatures)
+        assert {f"{name}=" for name in expected} <= completions, (call, sorted(completions))
 
 
 TYPE_CHECKED = textwrap.dedent(

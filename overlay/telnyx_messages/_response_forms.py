@@ -4,10 +4,11 @@ with_raw_response.send`, `.with_streaming_response.send`), made from its plain m
 A form is a function that calls the plain method on a resource whose client answers `_call` with
 `_call_raw` or `_call_streamed` (`raw_calls`, `streamed_calls`): the arguments, their checks and the
 request are the plain method's. The generated form classes write each form as such a function,
-`def send(*args, **kwargs): return Messages.send(resource, *args, **kwargs)`, decorated by
-`raw_form(Messages.send)` (or `streamed_form`, and the async twins), which gives it the plain
-method's parameters (a ParamSpec, for type checkers) and its name, signature and docstring (for
-help()). Editors built on Jedi read the parameters from the forwarding call.
+`def send(*args, **kwargs): return _plain_send(resource, *args, **kwargs)` (`_plain_send` being
+`Messages.send`), decorated by `raw_form(_plain_send)` (or `streamed_form`, and the async twins),
+which gives it the plain method's parameters (a ParamSpec, for type checkers) and its name,
+signature and docstring (for help()). Editors built on Jedi read the parameters from the forwarding
+call (templates/api_init.py.jinja says why it calls a local name).
 """
 
 from __future__ import annotations
