@@ -218,7 +218,13 @@ BAD_FILES: list[tuple[str, list[str], list[list[str]], list[str], str]] = [
     ("text-twice", ["to", "text"], [["+13125550001", "Ann"]], ["--text", "Hi"], "a text column and --text"),
     ("key-column", ["to", "idempotency_key"], [["+13125550001", "k"]], [], "the campaign sets idempotency_key"),
     ("from-twice", ["to", "from", "from_"], [["+13125550001", SENDER, SENDER]], [], "gives from_ twice"),
-    ("fields", ["to", "name"], [["+13125550001", "Ann", "extra"]], ["--text", "{name}"], "line 2 has 3 fields"),
+    (
+        "fields",
+        ["to", "name"],
+        [["+13125550001", "Ann", "extra"]],
+        ["--text", "{name}"],
+        "line 2 has 3 fields, the header 2 (a comma in a value needs the value in double quotes)",
+    ),
     (
         "bool",
         ["to", "name", "use_profile_webhooks"],
@@ -408,7 +414,7 @@ def test_status_prints_the_counts_and_json_has_integers(tmp_path: Path, server: 
     counts = {name: document[name] for name in ("rows", "accepted", "pending", "failed", "unknown")}
     assert counts == {"rows": 4, "accepted": 3, "pending": 0, "failed": 1, "unknown": 0}
     assert all(type(value) is int for value in counts.values())
-    assert document["campaign_id"] == lines[0].split()[1] and document["name"] is None
+    assert lines[0] == f"campaign  {document['campaign_id']}" and document["name"] is None
     assert datetime.datetime.fromisoformat(document["created_at"]).tzinfo == datetime.UTC
     assert document["parameters"]["rate"] == "inf" and document["parameters"]["max_queue_wait"] == 600.0
 
@@ -844,13 +850,16 @@ def test_a_journal_made_with_a_name_shows_it_and_one_without_rows_exports_its_he
     assert run("campaign", "export", str(journal)).stdout == ",".join(_campaign_cli.EXPORT_COLUMNS) + "\r\n"
 
 
-def test_a_row_left_unknown_ends_with_exit_1_until_resend_unknown_sends_it(
+def test_rows_left_unknown_or_failed_end_with_exit_1_and_resend_unknown_sends_the_unknown(
     tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import telnyx_messages.campaign as engine
 
+    def answer(body: dict[str, Any], n: int) -> Reply:
+        return {"Hi n1": error(503, "10000"), "Hi n2": error(422, "40310")}.get(body["text"], ok(n))
+
     monkeypatch.setattr(engine, "MAX_ATTEMPTS", 1)
-    server.default = scripted(lambda body, n: error(503, "10000") if body["text"] == "Hi n1" else ok(n))
+    server.default = scripted(answer)
     journal, rows = tmp_path / "run.db", numbered(tmp_path / "rows.csv", 3)
     assert send(rows, journal, server.base_url).returncode == 4
     with contextlib.closing(sqlite3.connect(journal)) as db:  # its one attempt made 25 hours ago
@@ -858,14 +867,15 @@ def test_a_row_left_unknown_ends_with_exit_1_until_resend_unknown_sends_it(
         db.commit()
     server.default = scripted(lambda body, n: ok(n))
     result = send(rows, journal, server.base_url)
-    assert result.returncode == 1 and result.stdout.startswith("3 rows: 2 accepted, 0 failed, 0 pending, 1 unknown")
-    assert (
-        "telnyx-messages: 1 rows unknown (sent over 24 hours ago, never confirmed; --resend-unknown): see "
-        f"telnyx-messages campaign export {journal}\n"
-    ) in result.stderr
+    assert result.returncode == 1 and result.stdout.startswith("3 rows: 1 accepted, 1 failed, 0 pending, 1 unknown")
+    assert result.stderr == (
+        "telnyx-messages: 1 rows failed, 1 rows unknown (sent over 24 hours ago, never confirmed; --resend-unknown): "
+        f"see telnyx-messages campaign export {journal}\n"
+    )
     assert len(server.received) == 3  # not sent again
     resent = send(rows, journal, server.base_url, "--resend-unknown")
-    assert resent.returncode == 0 and len(server.received) == 4 and server.received[-1].json()["text"] == "Hi n1"
+    assert resent.returncode == 1 and resent.stdout.startswith("3 rows: 2 accepted, 1 failed, 0 pending, 0 unknown")
+    assert len(server.received) == 4 and server.received[-1].json()["text"] == "Hi n1"
 
 
 def test_the_bar_draws_its_columns_on_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
