@@ -6,12 +6,14 @@ number in the query, a header with a schema, a required body)."""
 from __future__ import annotations
 
 import copy
+import datetime
+import time
 import uuid
 from typing import Any
 
 import httpx2
 import pytest
-from telnyx_messages.testing import FakeTelnyx
+from telnyx_messages.testing import FakeClock, FakeTelnyx, SpendLimit
 from telnyx_messages.testing._spec import Spec
 
 URL = "https://api.example.com/v9"
@@ -241,3 +243,21 @@ def test_a_failure_after_acceptance_carries_its_request() -> None:
     with pytest.raises(httpx2.RemoteProtocolError) as caught:
         fake.handle(request)
     assert caught.value.request is request and len(fake.sent) == 1
+
+
+def test_the_spend_limits_refusal_names_the_next_midnight_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Etc/GMT-9")
+    time.tzset()
+    try:
+        clock = FakeClock(datetime.datetime(2026, 12, 7, 20, 0, tzinfo=datetime.UTC))
+        fake = FakeTelnyx(clock=clock, spend_limit=SpendLimit(0))
+        with httpx2.Client(transport=fake.transport(), base_url="https://api.telnyx.com/v2") as http:
+            body = {"to": "+13125550002", "from": "+18445550001", "text": "Hi"}
+            status, error = _error(http.post("/messages", json=body, headers=AUTHORIZED))
+        assert (status, error["code"]) == (429, "40333")
+        assert error["detail"].endswith("sends are refused until 00:00 UTC (2026-12-08T00:00:00.000Z)")
+    finally:
+        monkeypatch.undo()
+        time.tzset()

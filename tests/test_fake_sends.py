@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from telnyx_messages.testing import FakeTelnyx, FakeTelnyxError
+from telnyx_messages.testing import ACCOUNT_MPS, SENDER_MPS, FakeClock, FakeTelnyx, FakeTelnyxError
 from telnyx_messages.testing._spec import Spec
 
 from .support.spec import JSON_BODY, absent, at, message_pointer, resolve, where_is
@@ -228,3 +228,53 @@ def test_a_message_schema_without_a_type_gets_none() -> None:
     document, message = _changed()
     del message["properties"]["type"]
     assert "type" not in _send(_fake_on(document), BODY)
+
+
+# --- which queues a send waits in (on a FakeClock) --------------------------------------------------
+
+START = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=datetime.UTC)
+SHORT_CODE = "12345"  # a short code sends 1,000 a second: the account's queue for the type holds a burst
+
+
+def _waits(fake: FakeTelnyx, path: str, body: dict[str, Any], count: int = 3) -> list[float]:
+    with httpx2.Client(transport=fake.transport(), base_url=URL) as http:
+        for _ in range(count):
+            answer = http.post(path, json=body, headers=AUTHORIZED)
+            assert answer.status_code == 200, answer.text
+    return fake.waits
+
+
+def test_a_send_waits_in_the_account_queue_of_the_type_the_request_chose() -> None:
+    fake = FakeTelnyx(clock=FakeClock(START))
+    mms = ACCOUNT_MPS["MMS"]  # an MMS without media: its type is the request's, not guessed from media_urls
+    assert _waits(fake, "/messages", {**BODY, "from": SHORT_CODE, "type": "MMS"}) == [0.0, 1 / mms, 2 / mms]
+
+
+@pytest.mark.parametrize(
+    ("media", "kind"), [({"media_urls": ["https://example.com/a.png"]}, "MMS"), ({}, "SMS")], ids=["MMS", "SMS"]
+)
+def test_without_a_type_in_the_message_media_urls_make_a_send_wait_as_an_mms(media: dict[str, Any], kind: str) -> None:
+    document, message = _changed()
+    del message["properties"]["type"]
+    fake = FakeTelnyx(clock=FakeClock(START))
+    fake.spec = Spec(document)
+    rate = ACCOUNT_MPS[kind]
+    assert _waits(fake, "/messages", {**BODY, "from": SHORT_CODE, **media}) == [0.0, 1 / rate, 2 / rate]
+
+
+def test_a_group_message_from_a_us_long_code_waits_at_the_rate_for_its_first_recipient() -> None:
+    fake = FakeTelnyx(clock=FakeClock(START))
+    body = {"from": "+13125550001", "to": ["+13125550002", "+442071234567"], "text": "Hi"}
+    rate = SENDER_MPS["us_long_code"]  # a +1 number to a +1 number (the first recipient), below the account's
+    assert _waits(fake, "/messages/group_mms", body, 2) == [0.0, 1 / rate]
+
+
+def test_a_wait_the_message_schema_requires_is_kept_when_the_message_is_read_back() -> None:
+    document, message = _changed()
+    message["required"] = [*(message.get("required") or []), "wait_seconds"]
+    fake = FakeTelnyx(clock=FakeClock(START))
+    fake.spec = Spec(document)
+    sent = _send(fake, BODY)
+    with httpx2.Client(transport=fake.transport(), base_url=URL) as http:
+        read = http.get(f"/messages/{sent['id']}", headers=AUTHORIZED)
+    assert read.status_code == 200 and read.json()["data"]["wait_seconds"] == sent["wait_seconds"] == 0.0

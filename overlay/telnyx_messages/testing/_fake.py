@@ -655,10 +655,8 @@ def _out_of_queue(document: dict[str, Any], required: Any) -> dict[str, Any]:
 
 def _own_made(spec: Spec, schema: Any, answer: Any, data_schema: Any, document: dict[str, Any]) -> None:
     """A made message's answer held to the spec in one check (the message with it); where the answer
-    fails, the message alone is checked, to name which of them the fake got wrong."""
-    if schema is None:  # an answer without a JSON schema: the message is all there is to hold
-        _own(spec, data_schema, document, "message")
-        return
+    fails, the message alone is checked, to name which of them the fake got wrong. (`schema` is never
+    None: _perform makes a message only where the answer's schema has a data with an id.)"""
     try:
         _own(spec, schema, answer, "response")
     except FakeTelnyxError:
