@@ -370,7 +370,9 @@ class SuiteRun:
 # The tests that read the spec (collection.spec_reading_tests), but those marked slow: they run the
 # generator, the suite's collection, volume runs or memory probes, and read no more of the spec than the
 # others do.
-LATER_SUITE = ["-m", "not slow"]
+# Read at import, on the main thread: ast in a background thread beside the tests may fail on CPython
+# 3.11 (tests/support/generation.py says how).
+LATER_SUITE = ["-m", "not slow", *collection.spec_reading_tests()]
 
 
 # The rerun's processes (pytest-xdist), as make test's: it is the session's longest job, and the suite's
@@ -382,7 +384,6 @@ def _suite_under_the_later_document(directory: Path) -> SuiteRun:
     later = LATER.result()
     results = directory / "results.xml"
     pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={results}", *LATER_SUITE]
-    pytest_args += collection.spec_reading_tests()
     return SuiteRun(_under(later.spec, later.generated, *pytest_args, "-n", str(LATER_WORKERS)), results)
 
 

@@ -12,11 +12,10 @@ import hashlib
 import importlib.metadata
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-from generate import generate
 
 from . import ROOT
 
@@ -49,7 +48,11 @@ def cached_package(spec: Path) -> Path:
         CACHE.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
             package = Path(scratch) / PACKAGE
-            result = generate(spec, package)
+            # In a process of its own, as make generate runs it: in a thread beside the tests (a background
+            # job), CPython 3.11's ast (which the generator uses) may fail with "AST constructor
+            # recursion depth mismatch" when a test parses Python at the same time.
+            command = [sys.executable, str(ROOT / "tools" / "generate.py"), str(spec.resolve()), str(package)]
+            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
             assert result.returncode == 0, result.stdout + result.stderr
             # Made whole elsewhere, then renamed: a run beside this one sees all of it or none.
             cached.parent.mkdir(exist_ok=True)
