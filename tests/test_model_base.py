@@ -4,6 +4,7 @@ repr, the fields set, the unknown fields), and the request TypedDicts built on f
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import typing
 from typing import Any
@@ -11,12 +12,16 @@ from typing import Any
 import pytest
 from telnyx_messages._models import (
     EVERY_NAME,
+    UNSET,
+    File,
     Model,
     ParamDraft,
     SpecStrEnum,
+    Unset,
     lazy_params,
     unexpected,
     unknown_fields,
+    uuid_text,
     wire_fields,
 )
 from telnyx_messages_api import models as generated_models
@@ -212,3 +217,66 @@ def test_a_spec_enum_reads_as_its_value_and_keeps_a_value_the_spec_does_not_list
     assert str(blue) == "blue" and repr(blue) == "'blue'"
     with pytest.raises(ValueError, match="3 is not a valid _Colour"):
         _Colour(3)
+
+
+def test_a_nested_model_is_dumped_with_its_holders_options() -> None:
+    """model_dump/to_dict of a result dump the models it holds (in fields, lists, and unnamed
+    fields' dicts) with the same options: aliases, JSON mode, unset and None fields."""
+    document = {key: value for key, value in message_example().items() if key != "subject"}
+    document = {**document, "completed_at": None, "received_at": "2019-01-23T18:10:02.574Z"}
+    result = generated_models.MessageRetrieveResponse.from_dict({"data": document})
+    assert result.data is not None
+    for options in (
+        {"mode": "json", "by_alias": True},
+        {"mode": "python", "by_alias": False, "exclude_unset": True},
+        {"mode": "json", "by_alias": True, "exclude_none": True},
+        {"mode": "json", "by_alias": False, "exclude_unset": True, "exclude_none": True},
+    ):
+        assert result.model_dump(**options)["data"] == result.data.model_dump(**options)  # type: ignore[arg-type]
+    dumped = result.model_dump(mode="json", by_alias=True, exclude_unset=True)["data"]
+    assert dumped["from"] == document["from"] and dumped["received_at"] == "2019-01-23T18:10:02.574Z"
+    assert "subject" not in dumped and dumped["completed_at"] is None
+    assert dumped["to"] == document["to"] and result.to_dict(mode="json") == {"data": document}
+    assert "completed_at" not in result.model_dump(mode="json", exclude_none=True)["data"]
+
+
+def test_unnamed_fields_are_dumped_nested_and_their_nulls_kept_unless_excluded() -> None:
+    message = _message(extra={"at": [{"n": 1}], "none": None}, gone=None)
+    dumped = message.model_dump(mode="json")
+    assert dumped["extra"] == {"at": [{"n": 1}], "none": None} and dumped["gone"] is None
+    assert "gone" not in message.model_dump(exclude_none=True)
+
+
+def test_exclude_unset_skips_each_unset_field_and_keeps_the_later_set_ones() -> None:
+    document = {key: value for key, value in message_example().items() if key != "cc"}
+    message = generated_models.OutboundMessagePayload.from_dict(document)
+    assert _attribute_names(message)[0] == "cc"  # the first field is the unset one
+    assert message.model_dump(mode="json", by_alias=True, exclude_unset=True) == document
+    assert message.to_dict(mode="json", exclude_unset=False)["cc"] is None
+
+
+def test_to_json_indents_by_two_and_writes_unset_fields_when_asked() -> None:
+    message = generated_models.OutboundMessagePayload.from_dict(
+        {key: value for key, value in message_example().items() if key != "subject"}
+    )
+    assert message.to_json().startswith('{\n  "')
+    assert json.loads(message.to_json(exclude_unset=False))["subject"] is None
+    assert "subject" not in json.loads(message.to_json())
+
+
+def test_repr_separates_the_fields_it_shows_by_a_comma() -> None:
+    made = generated_models.OutboundMessagePayloadTo(phone_number="+13125550001", carrier="Telnyx")
+    assert repr(made) == "OutboundMessagePayloadTo(carrier='Telnyx', phone_number='+13125550001')"
+
+
+def test_uuid_text_keeps_text_and_refuses_anything_else_naming_its_type() -> None:
+    assert uuid_text("40385f64-5717-4562-b3fc-2c963f66afa6") == "40385f64-5717-4562-b3fc-2c963f66afa6"
+    with pytest.raises(TypeError, match=r"^expected a UUID's text, got int$"):
+        uuid_text(3)
+
+
+def test_a_file_is_its_name_content_and_type_and_unset_is_false() -> None:
+    payload = io.BytesIO(b"x")
+    assert File(payload, "a.txt", "text/plain").to_tuple() == ("a.txt", payload, "text/plain")
+    assert File(payload).to_tuple() == (None, payload, None)
+    assert bool(UNSET) is False and not Unset()
