@@ -429,6 +429,26 @@ async def test_the_spend_limit_stops_the_campaign_with_the_rows_left_pending(tmp
     assert status(tmp_path / "run.db").pending == 46
 
 
+async def test_the_spend_limit_records_the_rows_not_read_yet_as_pending_or_refused(tmp_path: Path) -> None:
+    from telnyx_messages.testing import SpendLimit
+
+    fake = FakeTelnyx(clock=FakeClock(), throughput=None, spend_limit=SpendLimit(3))
+    rows: list[Any] = [*rows_of(30), {"id": "bad", "to": "nope", "text": "x"}, {"to": "nope"}, ["not a row"]]
+    journal = tmp_path / "run.db"
+    report = await Campaign(fake.async_client(), rows, journal, window=4, max_in_flight=1, **UNPACED).run()
+    assert report.stop is not None and report.stop.reason == "spend_limit"
+    assert (report.rows, report.accepted, report.pending, report.failed) == (33, 3, 27, 3)
+    recorded = {row.identity: row for row in journal_rows(journal)}
+    assert [recorded[f"m-{n}"].state for n in range(30)] == ["accepted"] * 3 + ["pending"] * 27
+    assert recorded["m-29"].idempotency_key == idempotency_key(report.campaign_id, "m-29")
+    assert recorded["m-29"].recipient == "+13125550029" and recorded["m-29"].sender == SENDER
+    assert (recorded["bad"].state, recorded["bad"].error_code) == ("failed", "refused")
+    assert "E.164" in (recorded["bad"].error_detail or "")
+    assert len(fake.sent) == 3
+    again = await Campaign(fake.async_client(), rows, journal, window=4, max_in_flight=1, **UNPACED).run()
+    assert (again.rows, again.failed, again.sent) == (33, 3, 1)  # the limit holds; no row recorded twice
+
+
 async def test_a_rerun_after_the_spend_limit_sends_the_rows_left(tmp_path: Path) -> None:
     limited = True
 
