@@ -396,8 +396,12 @@ def test_body_errors_name_body_and_the_file(
 
 
 def _sub_parsers() -> dict[str, argparse.ArgumentParser]:
+    """The commands of the methods (not `webhooks` nor `campaign`): one for each method, none left out."""
     action = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return {name: parser for name, parser in action.choices.items() if name != "webhooks"}
+    commands = {name: parser for name, parser in action.choices.items() if parser.get_default("method") is not None}
+    assert sorted(commands) == sorted(cli.command_name(path) for path, _ in cli.methods())
+    assert set(action.choices) - set(commands) == {"webhooks", "campaign"}
+    return commands
 
 
 def test_every_required_option_and_only_those_say_required() -> None:
