@@ -211,8 +211,15 @@ BAD_FILES: list[tuple[str, list[str], list[list[str]], list[str], str]] = [
         [],
         "row 2: to must be an E.164 number",
     ),
+    ("literal", ["to", "name"], [["+13125550001", "Ann"]], ["--text", "{{x}} {nme}"], "--text names {nme}"),
     ("placeholder", ["id", "to", "name"], [["a", "+13125550001", "Ann"]], ["--text", "Hi {nme}"], "--text names {nme}"),
-    ("empty-placeholder", ["to", "name"], [["+13125550001", "Ann"]], ["--text", "Hi {}"], "without a column name"),
+    (
+        "empty-placeholder",
+        ["to", "name"],
+        [["+13125550001", "Ann"]],
+        ["--text", "Hi {}"],
+        "{} or {0}): write {column}\n",
+    ),
     ("bad-template", ["to", "name"], [["+13125550001", "Ann"]], ["--text", "Hi {name"], "--text is not a template"),
     ("unknown-column", ["to", "nmae"], [["+13125550001", "Ann"]], ["--text", "Hi"], "the column 'nmae' is no argument"),
     ("text-twice", ["to", "text"], [["+13125550001", "Ann"]], ["--text", "Hi"], "a text column and --text"),
@@ -897,3 +904,32 @@ def test_the_bar_draws_its_columns_on_the_terminal(monkeypatch: pytest.MonkeyPat
     shown = terminal.shown()
     assert "━ 4/10 2.0/s ETA 3.0s accepted 3 failed 1 queue wait 12s, held 9s (request limit) 0:00:0" in shown
     assert "━" in shown and "0:00:0" in shown  # the bar, the time elapsed
+
+
+def test_connection_options_blank_lines_and_rows_without_text(tmp_path: Path, server: LoopbackServer) -> None:
+    server.default = scripted(lambda body, n: ok(n))
+    path = tmp_path / "rows.csv"
+    path.write_text("to,media_urls\r\n+13125550001,https://e.com/a.png\r\n\r\n+13125550002,https://e.com/b.png\r\n")
+    journal = tmp_path / "run.db"
+    result = run(
+        "campaign", "send", str(path), "--journal", str(journal), "--from", SENDER, "--api-key", API_KEY,
+        "--base-url", server.base_url, "--header", "X-Campaign: spring", "--max-queue-wait", "30",
+        "--max-in-flight", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(r.json()["media_urls"][0] for r in server.received) == ["https://e.com/a.png", "https://e.com/b.png"]
+    assert all("text" not in r.json() for r in server.received)
+    assert {r.headers["X-Campaign"] for r in server.received} == {"spring"}
+    assert status_of(journal)["parameters"]["max_queue_wait"] == 30.0
+    server.default = Reply(200, message(0), delay=1.0)
+    slow = run(
+        "campaign", "send", str(numbered(tmp_path / "more.csv", 1)), "--journal", str(tmp_path / "slow.db"),
+        "--from", SENDER, "--text", "{name}", "--api-key", API_KEY, "--base-url", server.base_url, "--timeout", "0.2",
+    )  # fmt: skip
+    assert slow.returncode == 4 and "without an answer taken" in slow.stderr
+    far = ["--api-key", API_KEY, "--base-url", "http://campaign.invalid"]
+    base = ["campaign", "send", str(path), "--journal", str(tmp_path / "far.db"), "--from", SENDER]
+    refused = run(*base, *far)
+    assert refused.returncode == 3 and "--allow-insecure-http" in refused.stderr
+    allowed = run(*base, *far, "--allow-insecure-http", "--timeout", "0.5")
+    assert allowed.returncode == 4 and "--allow-insecure-http" not in allowed.stderr

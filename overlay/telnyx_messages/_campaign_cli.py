@@ -191,8 +191,6 @@ def _send_arguments() -> dict[str, tuple[str, str]]:
     hints = signature_of(Messages.send).hints
     found: dict[str, tuple[str, str]] = {}
     for argument, wire in OPERATIONS["send"].body_parameters:
-        if argument in _CAMPAIGN_SET:
-            continue
         kind = _kind(hints.get(argument))
         found[wire] = found[argument] = (argument, kind)
     return found
@@ -304,7 +302,7 @@ def _row(layout: _Layout, record: list[str]) -> dict[str, Any]:
             row["id"] = value
     for argument, value in layout.defaults.items():
         row.setdefault(argument, value)
-    if layout.template is not None and "text" not in row:
+    if layout.template is not None:  # the header has no text column then
         cells = dict(zip(layout.header, record, strict=True))
         row["text"] = layout.template.format_map(cells)
     return row
