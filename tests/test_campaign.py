@@ -379,8 +379,10 @@ async def test_the_request_limit_holds_the_whole_campaign_until_its_reset(tmp_pa
     ("headers", "held"),
     [
         ({"x-ratelimit-reset": "3"}, 3.0),  # the request limit's reset
+        ({"x-ratelimit-reset": "-2", "retry-after": "5"}, 0.0),  # reset already: no wait
         ({"retry-after": "7"}, 7.0),  # no x-ratelimit-* headers: Retry-After
         ({"retry-after": "soon"}, 1.0),  # neither readable: a second
+        ({"x-ratelimit-reset": "inf", "retry-after": "nan"}, 1.0),
         ({}, 1.0),
     ],
 )

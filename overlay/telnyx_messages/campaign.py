@@ -353,12 +353,8 @@ def _next_midnight(now: datetime.datetime) -> datetime.datetime:
 
 
 def _limit_wait(error: RateLimitError) -> float:
-    """Seconds until the request limit resets: the error's parsed rate limit, its
-    x-ratelimit-reset, Retry-After; else a second."""
-    limit = getattr(error, "rate_limit", None)
-    reset = getattr(limit, "reset", None)
-    if isinstance(reset, int | float) and reset == reset:
-        return max(float(reset), 0.0)
+    """Seconds until the request limit resets: the answer's x-ratelimit-reset, else its
+    Retry-After; else a second."""
     for header in ("x-ratelimit-reset", "retry-after"):
         value = error.headers.get(header)
         if value is not None:
@@ -366,7 +362,7 @@ def _limit_wait(error: RateLimitError) -> float:
                 seconds = float(value)
             except ValueError:
                 continue
-            if seconds == seconds:
+            if math.isfinite(seconds):
                 return max(seconds, 0.0)
     return _DEFAULT_LIMIT_WAIT
 
