@@ -278,3 +278,9 @@ def test_a_wait_the_message_schema_requires_is_kept_when_the_message_is_read_bac
     with httpx2.Client(transport=fake.transport(), base_url=URL) as http:
         read = http.get(f"/messages/{sent['id']}", headers=AUTHORIZED)
     assert read.status_code == 200 and read.json()["data"]["wait_seconds"] == sent["wait_seconds"] == 0.0
+
+
+def test_a_group_message_with_no_recipient_waits_at_the_long_code_rate() -> None:
+    fake = FakeTelnyx(clock=FakeClock(START))
+    rate = SENDER_MPS["long_code"]  # no destination to make it a US one
+    assert _waits(fake, "/messages/group_mms", {"from": "+13125550001", "to": [], "text": "Hi"}, 2) == [0.0, 1 / rate]
