@@ -22,6 +22,8 @@ SPEC_TOOL = $(PY) tools/spec.py $(if $(SPEC_STORE),--store $(SPEC_STORE),)
 SPEC := openapi/messages.yml
 LOCK := openapi/messages.lock.json
 GENERATED := generated/telnyx_messages_api
+# The generated package ships as telnyx_messages._api: in this tree a link (ignored by git) to it.
+API_LINK := overlay/telnyx_messages/_api
 TEMPLATES := $(shell find templates -type f)
 NODE_TOOLS := tools/node_modules/.installed
 
@@ -72,6 +74,7 @@ print-spec-url:
 # --- generation -------------------------------------------------------------------------------
 $(GENERATED)/__init__.py: $(SPEC) generator-config.yaml $(TEMPLATES) $(BIN)/.dev-installed
 	$(PY) tools/generate.py $(SPEC) $(GENERATED)
+	ln -sfn ../../$(GENERATED) $(API_LINK)
 	$(PY) tools/check_operations.py
 
 generate: $(GENERATED)/__init__.py
@@ -92,7 +95,7 @@ test: install $(NODE_TOOLS)
 lint: install
 	$(BIN)/ruff check overlay tests tools/*.py bench examples
 	$(BIN)/ruff format --check overlay tests tools/*.py bench examples
-	$(BIN)/mypy overlay/telnyx_messages $(GENERATED) examples
+	$(BIN)/mypy overlay/telnyx_messages examples
 
 demo: install $(NODE_TOOLS)
 	$(PY) tools/demo.py
@@ -122,4 +125,4 @@ build: install
 	@ls dist/*.whl
 
 clean:
-	rm -rf $(VENV) $(GENERATED) $(SPEC) dist tools/node_modules
+	rm -rf $(VENV) $(GENERATED) $(API_LINK) $(SPEC) dist tools/node_modules

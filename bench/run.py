@@ -146,7 +146,7 @@ def per_call(base_url: str, rounds: int, batch: int) -> dict[str, Any]:
 def parse_only(rounds: int, batch: int) -> dict[str, Any]:
     """Each parser on a freshly decoded document, timed alone: as in a call, the dict is new and
     warm in the CPU's caches, and its ids are not the ones parsed just before."""
-    from telnyx_messages_api import api, models
+    from telnyx_messages._api import api, models
 
     spec = yaml.safe_load(SPEC.read_bytes())
     bodies = itertools.cycle([json.dumps(messages(spec, 100, variant)).encode() for variant in range(VARIANTS)])

@@ -9,8 +9,8 @@ import enum
 from typing import Any
 
 import pytest
+from telnyx_messages._api.types import UUID  # the hint the generated signatures name
 from telnyx_messages._request_building import _encode, _Mismatch
-from telnyx_messages_api.types import UUID  # the hint the generated signatures name
 
 
 class Orientation(enum.Enum):

@@ -755,8 +755,8 @@ def test_missing_options_say_in_body_only_for_body_fields() -> None:
 
 def _made_key_headers(parser: argparse.ArgumentParser) -> list[Any]:
     """The header parameters of a command's operation whose key the client makes when none is given."""
+    from telnyx_messages._api.api import OPERATIONS
     from telnyx_messages._request_building import IDEMPOTENCY_KEY
-    from telnyx_messages_api.api import OPERATIONS
 
     operation = OPERATIONS[parser.get_default("method")]
     return [p for p in operation.header_parameters if p.argument == IDEMPOTENCY_KEY]

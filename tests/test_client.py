@@ -22,7 +22,7 @@ from telnyx_messages import (
     TelnyxError,
     UnprocessableEntityError,
 )
-from telnyx_messages_api.models import InboundMessagePayload, OutboundMessagePayload
+from telnyx_messages._api.models import InboundMessagePayload, OutboundMessagePayload
 
 from .support import API_KEY
 from .support import MESSAGE_ID as GROUP_ID
@@ -125,7 +125,7 @@ def test_a_program_that_passes_ids_as_text_never_imports_uuid(server: LoopbackSe
         "import sys\n"
         "sys.modules.update(dict.fromkeys(('click', 'rich', 'pygments', 'trio'), None))\n"
         "from telnyx_messages import Telnyx\n"
-        "from telnyx_messages_api.types import UUID\n"
+        "from telnyx_messages._api.types import UUID\n"
         f"client = Telnyx(api_key='k', base_url={server.base_url!r}, max_retries=0)\n"
         f"client.messages.retrieve_group_messages({GROUP_ID!r})\n"
         f"client.messages.send_number_pool(messaging_profile_id={profile!r}, to='+13125550002', text='hi')\n"

@@ -17,7 +17,7 @@ import httpx2
 import jsonschema
 import pytest
 import referencing
-import telnyx_messages_api.api as generated_api
+import telnyx_messages._api.api as generated_api
 from dateutil.parser import isoparse
 from hypothesis import given, settings
 from hypothesis_jsonschema import from_schema

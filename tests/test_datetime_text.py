@@ -63,7 +63,7 @@ def test_date_times_go_back_as_written(server: LoopbackServer) -> None:
     ],
 )
 def test_a_date_time_is_written_as_read_or_as_isoformat(text: str) -> None:
-    from telnyx_messages_api.types import datetime_text, wire_datetime
+    from telnyx_messages._api.types import datetime_text, wire_datetime
 
     value = wire_datetime(text)
     assert value == datetime.datetime.fromisoformat(text)
@@ -78,7 +78,7 @@ def test_texts_of_one_shape_share_one_entry_and_each_shape_is_read_as_written() 
     """The shape table holds one entry per shape (length, separator, offset as written), not one
     per text: a hundred texts of a shape add one; shapes that differ only in the separator, or in
     whether the offset is "Z" or "+HH:MM" at one length, each read in their own style."""
-    from telnyx_messages_api.types import datetime_text, wire_datetime
+    from telnyx_messages._api.types import datetime_text, wire_datetime
 
     for second in range(50):
         wire_datetime(f"2019-01-23T18:10:{second:02}.{second:03}Z")
@@ -101,7 +101,7 @@ def test_texts_of_one_shape_share_one_entry_and_each_shape_is_read_as_written() 
 
 
 def test_the_shape_table_stops_growing_at_4096_and_a_style_keeps_one_zone() -> None:
-    from telnyx_messages_api.types import datetime_text, wire_datetime
+    from telnyx_messages._api.types import datetime_text, wire_datetime
 
     _datetime._ZONE_OF_SHAPE.update({(n, "", ""): None for n in range(4095)})
     first = wire_datetime("2019-01-23T18:10:02.574Z")
@@ -114,7 +114,7 @@ def test_the_shape_table_stops_growing_at_4096_and_a_style_keeps_one_zone() -> N
 
 
 def test_a_changed_value_keeps_the_style_only_where_it_holds_every_digit() -> None:
-    from telnyx_messages_api.types import datetime_text, wire_datetime
+    from telnyx_messages._api.types import datetime_text, wire_datetime
 
     whole = wire_datetime("2019-01-23T18:10:02Z")
     assert datetime_text(whole.replace(microsecond=500000)) == "2019-01-23T18:10:02.500000+00:00"
@@ -126,7 +126,7 @@ def test_a_changed_value_keeps_the_style_only_where_it_holds_every_digit() -> No
 
 
 def test_a_wire_zone_names_itself_and_converts_from_utc() -> None:
-    from telnyx_messages_api.types import DateTimeText, wire_datetime
+    from telnyx_messages._api.types import DateTimeText, wire_datetime
 
     assert wire_datetime("2019-01-23T18:10:02Z").tzname() == "UTC"
     assert wire_datetime("2019-01-23T18:10:02+00:00").tzname() == "UTC"
@@ -141,7 +141,7 @@ def test_a_wire_zone_names_itself_and_converts_from_utc() -> None:
 
 
 def test_an_offset_of_ten_hours_or_more_and_minus_zero_in_either_form() -> None:
-    from telnyx_messages_api.types import datetime_text, wire_datetime
+    from telnyx_messages._api.types import datetime_text, wire_datetime
 
     far = wire_datetime("2019-01-23T18:10:02+10:30")
     assert far.utcoffset() == datetime.timedelta(hours=10, minutes=30)

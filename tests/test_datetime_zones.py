@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 from telnyx_messages import _datetime
-from telnyx_messages_api.types import datetime_text, wire_datetime
+from telnyx_messages._api.types import datetime_text, wire_datetime
 
 from .support import MESSAGE_ID
 from .support.server import LoopbackServer, Reply, client_for

@@ -22,8 +22,8 @@ from generate import (
     union_discriminators,
 )
 from telnyx_messages import Telnyx
-from telnyx_messages_api import models
-from telnyx_messages_api.api import METHODS, OPERATIONS
+from telnyx_messages._api import models
+from telnyx_messages._api.api import METHODS, OPERATIONS
 
 from .support import API_KEY
 from .support.spec import SPEC

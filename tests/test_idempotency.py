@@ -28,7 +28,7 @@ from telnyx_messages import (
     TelnyxError,
     UnprocessableEntityError,
 )
-from telnyx_messages_api.api import OPERATIONS
+from telnyx_messages._api.api import OPERATIONS
 
 from .support import API_KEY, ROOT
 from .support.edge import EdgeServer
@@ -126,7 +126,7 @@ def test_another_header_parameter_is_an_argument_checked_sent_and_shown_in_help(
     spec = tmp_path / "messages.yml"
     spec.write_text(yaml.safe_dump(document, sort_keys=False))
     generated = generated_package(spec, tmp_path / "out")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(generated.parent), str(ROOT)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(generated.parents[1]), str(ROOT)])}
     env["TELNYX_MESSAGES_TEST_SPEC"] = str(spec)
     code = USE_THE_HEADER.replace("ARGUMENT", argument).replace("X-Request-Source", header["name"])
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -423,8 +423,8 @@ def _two_headers(
 
 def test_each_declared_header_is_read_whatever_comes_before_it() -> None:
     """Unit: prepare() over an operation with two header parameters, the key first."""
+    from telnyx_messages._api.types import CallOptions, HeaderParameter, Operation
     from telnyx_messages._request_building import prepare
-    from telnyx_messages_api.types import CallOptions, HeaderParameter, Operation
 
     headers = (
         HeaderParameter("idempotency_key", "Idempotency-Key", PATTERN, 1, 255),

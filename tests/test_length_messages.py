@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from telnyx_messages import NOT_GIVEN, NotGiven, Telnyx
+from telnyx_messages._api.types import CallOptions, HeaderParameter, Operation
 from telnyx_messages._request_building import prepare
-from telnyx_messages_api.types import CallOptions, HeaderParameter, Operation
 
 from .support.server import LoopbackServer, use_client
 from .support.spec import CASES, SPEC, OperationCase, call_arguments

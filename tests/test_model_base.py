@@ -10,6 +10,7 @@ import typing
 from typing import Any
 
 import pytest
+from telnyx_messages._api import models as generated_models
 from telnyx_messages._models import (
     EVERY_NAME,
     UNSET,
@@ -24,7 +25,6 @@ from telnyx_messages._models import (
     uuid_text,
     wire_fields,
 )
-from telnyx_messages_api import models as generated_models
 
 from .support.spec import message_example
 

@@ -10,7 +10,7 @@ import pytest
 from telnyx_messages import (
     Telnyx,
 )
-from telnyx_messages_api import models as generated_models
+from telnyx_messages._api import models as generated_models
 
 from .support.spec import message_example
 
@@ -18,7 +18,7 @@ from .support.spec import message_example
 def test_an_operation_whose_answer_the_spec_gives_no_model_returns_the_document() -> None:
     """Unit: a later spec may answer an operation with no schema; the generated Operation then has
     no result model, and the client returns the decoded JSON as it is."""
-    from telnyx_messages_api.types import Operation
+    from telnyx_messages._api.types import Operation
 
     operation: Operation[Any] = Operation("Untyped", "GET", "/untyped", (), (), (), (), False, None, None)  # type: ignore[arg-type]
     response = httpx2.Response(200, content=b'{"data": {"n": 1}}', request=httpx2.Request("GET", "http://127.0.0.1/"))

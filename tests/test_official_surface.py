@@ -28,7 +28,7 @@ from telnyx_messages import (
     StreamedAPIResponse,
     Telnyx,
 )
-from telnyx_messages_api import models as generated_models
+from telnyx_messages._api import models as generated_models
 
 from .support import API_KEY, MESSAGE_ID
 from .support.raw_server import RawServer

@@ -94,13 +94,13 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
     )
     (fresh_site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = (
-        "import telnyx_messages, telnyx_messages_api, pathlib, sys; "
+        "import telnyx_messages, telnyx_messages._api, pathlib, sys; "
         "from telnyx_messages import Telnyx; "
         "Telnyx(api_key='k').messages; "
         "print('httpx' in sys.modules or 'httpcore' in sys.modules); "
-        "print(telnyx_messages.__file__); print(telnyx_messages_api.__file__); "
+        "print(telnyx_messages.__file__); print(telnyx_messages._api.__file__); "
         "print(pathlib.Path(telnyx_messages.__file__).with_name('py.typed').exists()); "
-        "print(pathlib.Path(telnyx_messages_api.__file__).with_name('py.typed').exists()); "
+        "print(pathlib.Path(telnyx_messages._api.__file__).with_name('py.typed').exists()); "
         "print(telnyx_messages.__version__); "
         # The fake of telnyx_messages.testing reads the spec the wheel ships.
         "from telnyx_messages.testing import FakeTelnyx; fake = FakeTelnyx(); "
@@ -119,25 +119,25 @@ def test_the_overlay_uses_only_stable_generated_names() -> None:
     result's class is looked up by the name its Operation gives."""
     import ast
 
-    import telnyx_messages_api.api as generated_api
-    import telnyx_messages_api.types as generated_types
+    import telnyx_messages._api.api as generated_api
+    import telnyx_messages._api.types as generated_types
 
     allowed = {
-        "telnyx_messages_api": {"models"},
-        "telnyx_messages_api.models": {"*"},  # telnyx_messages.types, for type checkers
-        "telnyx_messages_api.results": {"*", "ALIASES"},  # telnyx_messages, for type checkers; official names
-        "telnyx_messages_api.webhooks": {"EVENT_TYPES", "UnknownWebhookEvent", "WebhookEvent", "parse_event"},
-        "telnyx_messages_api.api": {"METHODS", *generated_api.__all__},
-        "telnyx_messages_api.types": set(generated_types.__all__),
+        "telnyx_messages._api": {"models"},
+        "telnyx_messages._api.models": {"*"},  # telnyx_messages.types, for type checkers
+        "telnyx_messages._api.results": {"*", "ALIASES"},  # telnyx_messages, for type checkers; official names
+        "telnyx_messages._api.webhooks": {"EVENT_TYPES", "UnknownWebhookEvent", "WebhookEvent", "parse_event"},
+        "telnyx_messages._api.api": {"METHODS", *generated_api.__all__},
+        "telnyx_messages._api.types": set(generated_types.__all__),
     }
     problems = []
     for source in sorted((ROOT / "overlay" / "telnyx_messages").rglob("*.py")):
         for node in ast.walk(ast.parse(source.read_text())):
             if isinstance(node, ast.Import):
-                imported = [a.name for a in node.names if a.name.startswith("telnyx_messages_api")]
-                stable = {"telnyx_messages_api.models", "telnyx_messages_api.results"}
+                imported = [a.name for a in node.names if a.name.startswith("telnyx_messages._api")]
+                stable = {"telnyx_messages._api.models", "telnyx_messages._api.results"}
                 problems += [f"{source.name}: import {n}" for n in imported if n not in stable]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("telnyx_messages_api"):
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("telnyx_messages._api"):
                 for alias in node.names:
                     if alias.name not in allowed.get(str(node.module), set()):
                         problems.append(f"{source.name}:{node.lineno}: from {node.module} import {alias.name}")

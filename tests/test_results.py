@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import telnyx_messages
-import telnyx_messages_api.models as generated_models
+import telnyx_messages._api.models as generated_models
 from telnyx_messages import APIResponse, AsyncTelnyx, Telnyx
 
 from .support import API_KEY, MESSAGE_ID
@@ -58,9 +58,9 @@ def test_what_a_method_returns_is_importable_from_the_package(case: OperationCas
 def test_the_package_imports_result_models_only_when_used() -> None:
     code = (
         "import sys, telnyx_messages;"
-        "print(sorted(m for m in sys.modules if m.startswith('telnyx_messages_api.models.')));"
+        "print(sorted(m for m in sys.modules if m.startswith('telnyx_messages._api.models.')));"
         "telnyx_messages.OutboundMessagePayload;"
-        "print('telnyx_messages_api.models.outbound_message_payload' in sys.modules)"
+        "print('telnyx_messages._api.models.outbound_message_payload' in sys.modules)"
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.split("\n")[:2] == ["[]", "True"]
@@ -73,10 +73,10 @@ def test_a_models_request_typeddict_is_built_on_first_use() -> None:
     first use of one builds it, in its module, with its wire names."""
     code = (
         "import sys, typing\n"
-        "from telnyx_messages_api.models import OutboundMessagePayload\n"
-        "module = sys.modules['telnyx_messages_api.models.outbound_message_payload']\n"
+        "from telnyx_messages._api.models import OutboundMessagePayload\n"
+        "module = sys.modules['telnyx_messages._api.models.outbound_message_payload']\n"
         "print('OutboundMessagePayloadParam' in vars(module))\n"
-        "from telnyx_messages_api.models import OutboundMessagePayloadParam as P\n"
+        "from telnyx_messages._api.models import OutboundMessagePayloadParam as P\n"
         "print(vars(module)['OutboundMessagePayloadParam'] is P, P.__module__ == module.__name__)\n"
         "print(P.__qualname__, P.__wire_names__, typing.is_typeddict(P), 'from_' in P.__optional_keys__)\n"
         "print(hasattr(module, 'NoSuchParam'))\n"
@@ -141,7 +141,7 @@ def test_absent_names_reuses_the_last_answer_only_where_it_is_right() -> None:
     """The previous answer is kept for the next document, and given again only where that document
     lacks the same names: same count missing but other names, or an unknown name in a known one's
     place, get a new answer."""
-    from telnyx_messages_api.types import absent_names
+    from telnyx_messages._api.types import absent_names
 
     names = frozenset(("a", "b", "c", "d"))
     last: list[frozenset[str]] = [frozenset()]

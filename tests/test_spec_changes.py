@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from .support import HISTORY, ROOT, background, collection, typecheck
-from .support.generation import cached_package, generated_package
+from .support.generation import generated_package, shipped_root
 from .support.pipeline import Workspace
 from .support.spec import SPEC_PATH, absent, operation_ids, resolve, snake
 
@@ -59,7 +59,7 @@ def _under(spec: Path, generated: Path, *args: str) -> CompletedProcess[str]:
     env = {
         **os.environ,
         "TELNYX_MESSAGES_TEST_SPEC": str(spec),
-        "PYTHONPATH": os.pathsep.join([str(generated.parent), str(ROOT)]),
+        "PYTHONPATH": os.pathsep.join([str(generated.parents[1]), str(ROOT)]),
     }
     return background.run([sys.executable, *args], cwd=ROOT, env=env)
 
@@ -324,9 +324,9 @@ def _later_document(directory: Path) -> LaterDocument:
     assert "responses" not in document["components"]
     spec = directory / "messages.yml"
     spec.write_text(yaml.safe_dump(document, sort_keys=False))
-    # The package kept under build/generated/ (not a copy): under the project's root, so that the mypy
+    # Laid out under build/ (not in the scratch directory): under the project's root, so that the mypy
     # runs on it (TYPED_USE's here, the rerun tests') share one cache, kept for the next session too.
-    generated = cached_package(spec)
+    generated = generated_package(spec, shipped_root(spec))
     check = _check_operations(spec)
     # spec-update's changelog, from the pin to it
     pin = Workspace(directory / "pin", pinned, package_version="1.0.0")
@@ -343,7 +343,7 @@ def _later_document(directory: Path) -> LaterDocument:
     typed = typecheck.check(
         {"new_operation_use": TYPED_USE.replace("get_rcs_agent_by_id", changes.method)},
         directory / "typecheck",
-        [typecheck.package_roots()[0], generated.parent],
+        [generated.parents[1]],
     )
     return LaterDocument(spec, generated, changes, check, update, new_operation_update, pin.read_lock(), typed)
 

@@ -30,7 +30,7 @@ def test_a_test_reads_the_spec_through_what_it_imports_uses_or_asks_for() -> Non
     assert readers("pytestmark = pytest.mark.usefixtures('prism')\ndef test_a():\n    pass\n") == ["test_a"]
     assert readers("def test_a(type_checked):\n    pass\n") == ["test_a"]
     # an import of the spec's modules, in the test or at the top of the module and then used
-    assert readers("def test_a():\n    from telnyx_messages_api.api import METHODS\n") == ["test_a"]
+    assert readers("def test_a():\n    from telnyx_messages._api.api import METHODS\n") == ["test_a"]
     assert readers("from .support import contract\ndef test_a():\n    contract\ndef test_b():\n    pass\n") == [
         "test_a"
     ]
@@ -63,7 +63,7 @@ def test_a_test_reads_the_spec_through_what_it_imports_uses_or_asks_for() -> Non
     )
     assert readers(autouse) == ["test_a"]
     # a program run in a subprocess that imports the generated package; what the client shows of itself
-    assert readers("def test_a():\n    run('-c', 'import telnyx_messages_api.models')\n") == ["test_a"]
+    assert readers("def test_a():\n    run('-c', 'import telnyx_messages._api.models')\n") == ["test_a"]
     assert readers("def test_a():\n    inspect.signature(Telnyx.messages)\n") == ["test_a"]
     assert readers("def test_a():\n    webhooks.EVENT_TYPES\n") == ["test_a"]
     # what another module of tests/ defines that reads the spec

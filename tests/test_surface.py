@@ -11,7 +11,7 @@ from typing import Any
 import jedi
 import pytest
 from telnyx_messages import AsyncTelnyx, Telnyx
-from telnyx_messages_api.api import METHODS
+from telnyx_messages._api.api import METHODS
 
 from .support import API_KEY, MESSAGE_ID, typecheck
 from .support.server import LoopbackServer, Reply, client_for

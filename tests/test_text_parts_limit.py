@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from generate import text_parts_limits
 from telnyx_messages import NOT_GIVEN, AsyncTelnyx, Telnyx
+from telnyx_messages._api.types import CallOptions
 from telnyx_messages._request_building import prepare
-from telnyx_messages_api.types import CallOptions
 
 from .support.server import LoopbackServer, Reply, use_client
 from .support.spec import CASES, SPEC, OperationCase, at, call_arguments, example_of, message_pointer, resolve

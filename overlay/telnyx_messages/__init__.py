@@ -11,8 +11,8 @@ from here; every model, and the webhook events' union, from telnyx_messages.type
 
 from typing import TYPE_CHECKING, Any
 
-import telnyx_messages_api.results as _results
-from telnyx_messages_api.types import (
+import telnyx_messages._api.results as _results
+from telnyx_messages._api.types import (
     NOT_GIVEN,
     AsyncAPIResponse,
     AsyncStreamedAPIResponse,
@@ -55,7 +55,7 @@ from ._http_clients import DefaultAioHttpClient, DefaultAsyncHttpxClient, Defaul
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from telnyx_messages_api.results import *  # noqa: F403
+    from telnyx_messages._api.results import *  # noqa: F403
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -184,7 +184,7 @@ class _Layout:
 def _send_arguments() -> dict[str, tuple[str, str]]:
     """The arguments a row may give, by the column names that give them (the wire name and the
     argument name), each with the kind of value its cell holds; read off the generated `send`."""
-    from telnyx_messages_api.api import OPERATIONS, Messages
+    from telnyx_messages._api.api import OPERATIONS, Messages
 
     from ._request_building import signature_of
 

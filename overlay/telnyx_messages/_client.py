@@ -1,7 +1,7 @@
 """Telnyx and AsyncTelnyx: thin shells around one core that prepares requests and sends them,
 with retries, until one succeeds or the call fails.
 
-The methods of `client.messages` are generated (telnyx_messages_api.api); each hands its operation,
+The methods of `client.messages` are generated (telnyx_messages._api.api); each hands its operation,
 its signature and its arguments to `_call`, `_call_raw` or `_call_streamed` here. The options are
 checked in _config, a response's body read in _response.
 """
@@ -17,8 +17,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
 
 import httpx2
-from telnyx_messages_api import models as _models
-from telnyx_messages_api.api import (
+
+from telnyx_messages._api import models as _models
+from telnyx_messages._api.api import (
     AsyncMessages,
     AsyncMessagesWithRawResponse,
     AsyncMessagesWithStreamingResponse,

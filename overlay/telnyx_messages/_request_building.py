@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from telnyx_messages_api.types import (
+from telnyx_messages._api.types import (
     NOT_GIVEN,
     UUID,
     CallOptions,

@@ -50,7 +50,8 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 import anyio.to_thread
-from telnyx_messages_api.api import OPERATIONS, Messages
+
+from telnyx_messages._api.api import OPERATIONS, Messages
 
 from . import _pacing
 from ._calls import NOT_GIVEN

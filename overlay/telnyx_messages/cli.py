@@ -7,7 +7,7 @@
     telnyx-messages campaign send rows.csv --journal run.db --from +18445550001 --text "Hi {name}"
 
 Subcommands, options, their help, choices and formats are read off the generated methods
-(telnyx_messages_api.api): signatures, types and docstrings; nothing per operation is written here.
+(telnyx_messages._api.api): signatures, types and docstrings; nothing per operation is written here.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from telnyx_messages_api.api import METHODS, OPERATIONS, Messages
-from telnyx_messages_api.types import UUID, IsoDateTime
+from telnyx_messages._api.api import METHODS, OPERATIONS, Messages
+from telnyx_messages._api.types import UUID, IsoDateTime
 
 from . import _campaign_cli
 from ._client import Telnyx

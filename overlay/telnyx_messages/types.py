@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import telnyx_messages_api.models as _models
-from telnyx_messages_api.results import ALIASES as _ALIASES
-from telnyx_messages_api.types import SequenceNotStr as SequenceNotStr
-from telnyx_messages_api.webhooks import UnknownWebhookEvent as UnknownWebhookEvent
-from telnyx_messages_api.webhooks import WebhookEvent as WebhookEvent
+import telnyx_messages._api.models as _models
+from telnyx_messages._api.results import ALIASES as _ALIASES
+from telnyx_messages._api.types import SequenceNotStr as SequenceNotStr
+from telnyx_messages._api.webhooks import UnknownWebhookEvent as UnknownWebhookEvent
+from telnyx_messages._api.webhooks import WebhookEvent as WebhookEvent
 
 from ._rate_limits import RateLimit as RateLimit
 
 if TYPE_CHECKING:
-    from telnyx_messages_api.models import *  # noqa: F403
-    from telnyx_messages_api.results import *  # noqa: F403
+    from telnyx_messages._api.models import *  # noqa: F403
+    from telnyx_messages._api.results import *  # noqa: F403
 
 
 def __getattr__(name: str) -> Any:

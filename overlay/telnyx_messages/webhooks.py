@@ -1,5 +1,5 @@
 """Verify Telnyx webhooks (an Ed25519 signature over f"{timestamp}|{raw_body}") and read them into
-the models of the spec's `webhooks:` (generated: telnyx_messages_api.webhooks).
+the models of the spec's `webhooks:` (generated: telnyx_messages._api.webhooks).
 
     event = telnyx_messages.webhooks.unwrap(request.body, request.headers)   # a typed event
     document = telnyx_messages.webhooks.verify(request.body, request.headers)  # the dict
@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeAlias
 
-from telnyx_messages_api.webhooks import EVENT_TYPES, UnknownWebhookEvent, WebhookEvent, parse_event
+from telnyx_messages._api.webhooks import EVENT_TYPES, UnknownWebhookEvent, WebhookEvent, parse_event
 
 from ._exceptions import MissingDependencyError, TelnyxError, escape_controls
 

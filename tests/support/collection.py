@@ -79,7 +79,7 @@ def pytest_collection_finish(session: Any) -> None:
 SPEC_MODULES = (
     "tests.support.spec",  # the spec under test and the cases made from it
     "tests.support.contract",  # the schema walker
-    "telnyx_messages_api",  # the generated package
+    "telnyx_messages._api",  # the generated package
     "telnyx_messages.testing",  # the fake, which reads the spec the generated package ships
     "telnyx_messages.cli",  # its commands and options are the generated methods, its help the spec's text
 )

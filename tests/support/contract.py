@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import attrs
-import telnyx_messages_api.models as generated_models
+import telnyx_messages._api.models as generated_models
 from hypothesis import strategies as st
 from openapi_python_client.strings import ClassName, PythonIdentifier
 

@@ -65,7 +65,22 @@ def cached_package(spec: Path) -> Path:
 
 
 def generated_package(spec: Path, into: Path) -> Path:
-    """The package generated from `spec` under `into`; fails the test with the generator's output."""
-    package = into / PACKAGE
-    shutil.copytree(cached_package(spec), package, ignore=shutil.ignore_patterns("__pycache__", ".ruff_cache"))
+    """The package generated from `spec`, as it ships: telnyx_messages._api in a copy of the overlay's
+    telnyx_messages under `into` (so `into`, `package.parents[1]`, is the root to import both from, first
+    on PYTHONPATH); fails the test with the generator's output."""
+    shutil.copytree(ROOT / "overlay" / "telnyx_messages", into / "telnyx_messages", ignore=_NOT_COPIED)
+    package = into / "telnyx_messages" / "_api"
+    shutil.copytree(cached_package(spec), package, ignore=_NOT_COPIED)
     return package
+
+
+# Neither caches nor the tree's own link to its generated package (overlay/telnyx_messages/_api).
+_NOT_COPIED = shutil.ignore_patterns("__pycache__", ".ruff_cache", "_api")
+
+
+def shipped_root(spec: Path) -> Path:
+    """A folder under build/, emptied, to lay out the package generated from `spec` in (generated_package):
+    the same path each session for the same inputs, so that mypy's cache over it is kept."""
+    root = ROOT / "build" / "shipped" / inputs_hash(spec)[:16]
+    shutil.rmtree(root, ignore_errors=True)
+    return root

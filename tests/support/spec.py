@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import telnyx_messages_api.api as generated_api
-import telnyx_messages_api.models as generated_models
+import telnyx_messages._api.api as generated_api
+import telnyx_messages._api.models as generated_models
 import yaml
 from openapi_python_client.strings import PythonIdentifier
 from telnyx_messages import _spec_refs as spec_refs
-from telnyx_messages_api.types import Operation
+from telnyx_messages._api.types import Operation
 
 from . import ROOT
 

@@ -5,7 +5,7 @@ A test module registers its programs when it is imported, `NAME = typecheck.prog
 all are imported (collected) before the first test runs. The first test that asks the session fixture
 `type_checked` (or `pyright_checked`; tests/conftest.py) for a result type-checks every registered
 program in one run, each as its own module `<name>.py`, against the telnyx_messages and
-telnyx_messages_api this session imports (on a later document's generated package too,
+telnyx_messages._api this session imports (on a later document's generated package too,
 tests/test_spec_changes.py). mypy analyses the project's own packages once into build/mypy-cache/,
 which later runs reuse.
 """
@@ -40,11 +40,10 @@ def program(name: str, source: str) -> str:
 
 
 def package_roots() -> list[Path]:
-    """Where the telnyx_messages and telnyx_messages_api this process imports live."""
+    """Where the telnyx_messages this process imports lives (its generated telnyx_messages._api inside)."""
     import telnyx_messages
-    import telnyx_messages_api
 
-    return [Path(module.__file__ or "").resolve().parents[1] for module in (telnyx_messages, telnyx_messages_api)]
+    return [Path(telnyx_messages.__file__ or "").parents[1]]
 
 
 class Checked:

@@ -560,8 +560,8 @@ class FakeTelnyx:
 
     def _model_of(self, operation: Operation, document: dict[str, Any]) -> Any:
         """The accepted message as the client reads it: the model of the operation's result's data."""
-        from telnyx_messages_api import models
-        from telnyx_messages_api.api import OPERATIONS
+        from telnyx_messages._api import models
+        from telnyx_messages._api.api import OPERATIONS
 
         for generated in OPERATIONS.values():
             if generated.operation_id == operation.operation_id and generated.result:

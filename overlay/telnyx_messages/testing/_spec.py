@@ -2,7 +2,7 @@
 against its parameters and body schema (JSON Schema 2020-12, as OpenAPI 3.1 writes them), and
 documents made from its schemas and examples.
 
-The spec ships in the wheel (telnyx_messages_api/spec.json, the document the client was generated
+The spec ships in the wheel (telnyx_messages/_api/spec.json, the document the client was generated
 from, overrides applied), so the fake accepts what the client's own methods were made from.
 """
 
@@ -227,5 +227,5 @@ def _example(spec: Spec, schema: Any, depth: int) -> Any:
 @cache
 def load() -> Spec:
     """The spec the client was generated from."""
-    text = resources.files("telnyx_messages_api").joinpath("spec.json").read_text(encoding="utf-8")
+    text = resources.files("telnyx_messages._api").joinpath("spec.json").read_text(encoding="utf-8")
     return Spec(json.loads(text))
