@@ -66,6 +66,11 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         (metadata_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         metadata = archive.read(metadata_name).decode()
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
+        # One top-level package, the generated code inside it (private), with its spec for the fake
+        tops = {n.split("/")[0] for n in archive.namelist() if not n.split("/")[0].endswith(".dist-info")}
+        assert tops == {"telnyx_messages"}, tops
+        assert {"telnyx_messages/_api/api/__init__.py", "telnyx_messages/_api/spec.json"} <= set(archive.namelist())
+        assert not [n for n in archive.namelist() if "__pycache__" in n or ".ruff_cache" in n]
     requires = sorted(line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist: "))
     assert requires == [
         "aiohttp<4,>=3.10; extra == 'aiohttp'",
@@ -75,6 +80,7 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         "msgspec>=0.18.5",
         "pynacl>=1.5; extra == 'testing'",
         "pynacl>=1.5; extra == 'webhooks'",
+        "rich>=13; extra == 'campaign'",
     ]
     assert "Provides-Extra: dev" not in metadata and "Provides-Extra: bench" not in metadata
     version = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())["package_version"]
