@@ -16,3 +16,11 @@ def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
     with pytest.raises(AttributeError, match=r"^module 'telnyx_messages.testing' has no attribute 'FakeTelnyxx'$"):
         _ = testing.FakeTelnyxx
     assert not hasattr(testing, "nothing")
+
+
+def test_each_public_name_is_the_object_its_module_defines() -> None:
+    from telnyx_messages.testing import _clock, _fake, _throughput
+
+    homes = {"FakeClock": _clock, "FakeTelnyx": _fake, "FakeTelnyxError": _fake}
+    for name in testing.__all__:
+        assert getattr(testing, name) is getattr(homes.get(name, _throughput), name), name

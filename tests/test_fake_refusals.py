@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 import pytest
 from telnyx_messages.testing import FakeClock, FakeTelnyx, SpendLimit
-from telnyx_messages.testing._spec import Spec
+from telnyx_messages.testing._spec import Refusal, Spec
 
 URL = "https://api.example.com/v9"
 AUTHORIZED = {"Authorization": "Bearer k"}
@@ -261,3 +261,91 @@ def test_the_spend_limits_refusal_names_the_next_midnight_utc_whatever_the_local
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_every_http_method_of_the_spec_is_routed_and_a_path_parameter_is_always_required() -> None:
+    document: dict[str, Any] = {  # no servers: the paths are at the root
+        "paths": {
+            "/things/{id}": {
+                "parameters": [{"name": "id", "in": "path", "schema": {"type": "string"}}],
+                "summary": "shared by the operations below",
+                "x-note": {"operationId": "none: an extension, not an operation"},
+                "trace": {"operationId": "traced"},  # not a method the spec's API takes
+                **{method: {"operationId": method} for method in ("get", "post", "put", "patch", "delete")},
+            }
+        }
+    }
+    spec = Spec(document)
+    assert [(o.operation_id, o.method) for o in spec.operations] == [
+        (method, method.upper()) for method in ("get", "post", "put", "patch", "delete")
+    ]
+    for operation in spec.operations:
+        assert [(p.name, p.where, p.required) for p in operation.parameters] == [("id", "path", True)]
+        assert operation.body_schema is None and not operation.body_required and operation.responses == {}
+        assert spec.route(operation.method, "/things/a-b") == (operation, {"id": "a-b"})
+    with pytest.raises(Refusal) as refused:
+        spec.route("TRACE", "/things/7")
+    assert (refused.value.status, refused.value.detail) == (
+        405,
+        "TRACE /things/7: the API takes GET, POST, PUT, PATCH, DELETE",
+    )
+    with pytest.raises(Refusal) as refused:
+        spec.route("GET", "/things/7/more")
+    assert (refused.value.status, refused.value.detail) == (404, "no operation at /things/7/more")
+
+
+def test_the_base_path_is_the_first_servers_path_without_its_trailing_slash() -> None:
+    document = {"servers": [{"url": "https://api.example.com/v9/"}, {"url": "https://other.example.com/v1"}]}
+    spec = Spec({**document, "paths": {"/things": {"get": {"operationId": "list"}}}})
+    assert spec.base_path == "/v9"
+    assert spec.route("GET", "/v9/things")[0].operation_id == "list"
+    for path in ("/v1/things", "/things", "/v9things"):
+        with pytest.raises(Refusal) as refused:
+            spec.route("GET", path)
+        assert refused.value.status == 404
+
+
+def test_a_parameter_without_a_schema_takes_any_value_and_one_not_required_may_be_left_out() -> None:
+    spec = Spec({"paths": {"/things": {"get": {"operationId": "list", "parameters": [{"name": "q", "in": "query"}]}}}})
+    (parameter,) = spec.operations[0].parameters
+    assert (parameter.required, parameter.schema) == (False, {})
+    spec.check(parameter.schema, "anything", "query parameter q")
+
+
+def test_a_refusal_reads_as_its_status_title_and_detail_and_names_its_pointer_when_it_has_one() -> None:
+    refusal = Refusal(422, "10002", "Invalid value", "/text: too long", "/text")
+    assert str(refusal) == "422 Invalid value: /text: too long"
+    assert refusal.document() == {
+        "errors": [
+            {"code": "10002", "title": "Invalid value", "detail": "/text: too long", "source": {"pointer": "/text"}}
+        ]
+    }
+    assert Refusal(404, "10005", "Resource not found", "no message m").document() == {
+        "errors": [{"code": "10005", "title": "Resource not found", "detail": "no message m"}]
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted", "refused"),
+    [
+        (
+            "date-time",
+            ["2026-01-01T00:00:00Z", "2026-01-01t00:00:00+01:00", "2026-01-01 00:00:00.5Z"],
+            ["2026-01-01X00:00:00Z", "2026-01-01T00:00:00.5", "2026-13-01T00:00:00Z", "2026-01-01T00:00Z", "soon"],
+        ),
+        ("uuid", [str(uuid.UUID(int=7)), "urn:uuid:" + str(uuid.UUID(int=8))], ["not-a-uuid", "", "1234"]),
+        ("uri", ["http://example.com", "https://example.com/x"], ["ftp://example.com", "https:///x", "example.com"]),
+        ("url", ["http://example.com", "https://example.com/x"], ["ftp://example.com", "https:///x", "example.com"]),
+    ],
+)
+def test_a_format_is_checked_on_text_and_text_that_breaks_it_refused(
+    name: str, accepted: list[str], refused: list[str]
+) -> None:
+    spec = Spec({"paths": {}})
+    schema = {"type": ["string", "integer"], "format": name}
+    for value in [*accepted, 5]:  # a format says nothing of what is not text
+        spec.check(schema, value, "/when")
+    for value in refused:
+        with pytest.raises(Refusal) as caught:
+            spec.check(schema, value, "/when")
+        assert (caught.value.status, caught.value.detail) == (422, f"/when: {value!r} is not a {name!r}")

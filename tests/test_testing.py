@@ -502,8 +502,13 @@ def test_without_the_extra_the_error_names_the_install(monkeypatch: pytest.Monke
     for name in ("telnyx_messages.testing._fake", "telnyx_messages.testing._spec"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setitem(sys.modules, "jsonschema", None)
-    with pytest.raises(telnyx_messages.MissingDependencyError, match=r"pip install 'telnyx-messages\[testing\]'"):
+    with pytest.raises(telnyx_messages.MissingDependencyError) as refused:
         testing.FakeTelnyx  # noqa: B018
+    assert re.fullmatch(
+        r"telnyx_messages\.testing needs jsonschema: pip install 'telnyx-messages\[testing\]' \(.*jsonschema.*\)",
+        str(refused.value),
+    ), str(refused.value)
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
 
 
 def _readme_tests() -> str:
