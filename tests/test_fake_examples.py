@@ -122,5 +122,7 @@ def test_each_nested_schema_is_a_level_whether_alternative_part_or_item() -> Non
     spec = _spec()
     assert set(spec.example({"oneOf": [inner]})) == {"needed", "optional"}  # one level down: every property
     assert [set(item) for item in spec.example({"type": "array", "items": inner})] == [{"needed", "optional"}]
+    made = spec.example({"type": "object", "properties": {"list": {"type": "array", "items": inner}}})
+    assert [set(item) for item in made["list"]] == [{"needed"}]  # an item of a list two levels down: required
     made = spec.example({"type": "object", "properties": {"merged": {"allOf": [inner]}}})
     assert set(made["merged"]) == {"needed"}  # two levels down: the required ones
