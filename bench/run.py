@@ -11,6 +11,10 @@ are shared and noisy, so absolute times from different runs do not compare.
   async         200 concurrent calls, throughput against raw httpx2.AsyncClient, per second of wall
                 clock and per second of the client process's CPU: over whole turns, and over the rounds
                 after a turn's first (in which httpcore spins until the warm-up's connections expire)
+  volume        bursts of N concurrent sends, and the README's `send_all` recipe (bench/volume.py)
+  campaign      10,000 rows through the campaign engine with its journal, pacing off, against the README's
+                `send_all` recipe, turns interleaved; a 1,000,000-row `campaign send --dry-run`'s peak RSS
+                (bench/campaign.py; `--campaign-only` runs it alone)
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "messages.yml"
 sys.path.insert(0, str(ROOT / "bench"))
 
+import campaign  # noqa: E402
 import volume  # noqa: E402
 from server import SIZES, VARIANTS, group_id, messages  # noqa: E402
 
@@ -359,6 +364,7 @@ def report(results: dict[str, Any]) -> str:
                 f"  / {row[key + 'calls_per_cpu_s']:6.0f} calls/CPU-s  {row[key + 'cpu_ratio']:5.2f}x"
             )
     lines += volume.report(results["volume"])
+    lines += campaign.report(results["campaign"])
     return "\n".join(lines)
 
 
@@ -373,6 +379,7 @@ def main() -> int:
     parser.add_argument(
         "--points", type=lambda text: tuple(int(n) for n in text.split(",")), help="the sweep's N, e.g. 1000,3000"
     )
+    parser.add_argument("--campaign-only", action="store_true", help="only the campaign section")
     parser.add_argument("--repeats", type=int, default=1, help="turns of the sweep at each N, order flipped each turn")
     args = parser.parse_args()
     # Short turns: the contenders see the same state of a shared machine.
@@ -389,6 +396,13 @@ def main() -> int:
                 args.json.parent.mkdir(parents=True, exist_ok=True)
                 args.json.write_text(json.dumps({"python": sys.version.split()[0], "volume": swept}, indent=2))
             return 0
+        if args.campaign_only:
+            measured = campaign.run(base_url)
+            print("\n".join(campaign.report(measured)))
+            if args.json:
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps({"python": sys.version.split()[0], "campaign": measured}, indent=2))
+            return 0
         results = {
             "python": sys.version.split()[0],
             "httpx2": httpx2.__version__,
@@ -398,6 +412,8 @@ def main() -> int:
             "cold_start": cold_start(base_url, cold, min(cold, 15)),
             "async": asyncio.run(async_throughput(base_url, async_rounds, 1 if args.smoke else 10)),
             "volume": asyncio.run(volume.sweep(base_url, points, official is not None, args.repeats)),
+            # About 2 minutes (a 1,000,000-row CSV); the smoke run's, about 2 s: 10 rows, one turn, a 100-row CSV.
+            "campaign": campaign.run(base_url, 10, 1, 100) if args.smoke else campaign.run(base_url),
         }
     print(report(results))
     if args.json:
