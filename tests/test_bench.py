@@ -48,3 +48,9 @@ def test_the_benchmark_runs(tmp_path: Path) -> None:
     recipe = point["README recipe, 200 at once"]  # the README's send_all, as written there
     assert (recipe["failures"], recipe["sends_counted"], recipe["doubled"]) == (0, 10, 0), recipe
     assert "volume: a burst of N concurrent async sends" in run.stdout
+    # The campaign section: the engine with its journal beside the recipe, each message once; the dry run
+    # of a CSV through the CLI writes no journal.
+    campaign = results["campaign"]
+    assert campaign["send"]["each_once"] and campaign["send"]["turns"]["campaign"][0]["sends_counted"] == 10
+    assert campaign["dry_run"]["100"]["peak_rss_mb"] > 0 and not campaign["dry_run"]["100"]["journal_written"]
+    assert "campaign: 10 rows" in run.stdout
