@@ -11,7 +11,7 @@ import pytest
 from generate import text_parts_limits
 from telnyx_messages import NOT_GIVEN, AsyncTelnyx, Telnyx
 from telnyx_messages._api.types import CallOptions
-from telnyx_messages._request_building import prepare
+from telnyx_messages._request_building import _plural, prepare
 
 from .support.server import LoopbackServer, Reply, use_client
 from .support.spec import CASES, SPEC, OperationCase, at, call_arguments, example_of, message_pointer, resolve
@@ -158,3 +158,10 @@ def test_an_operation_without_a_maximum_sends_any_text() -> None:
     arguments |= {**kwargs, _text_argument(case): "x" * 10_000}
     request = prepare(operation, method, arguments, CallOptions(), {})
     assert request.content is not None and b'"' + b"x" * 10_000 + b'"' in request.content
+
+
+def test_a_count_in_a_refusal_is_singular_for_one_and_grouped_by_thousands() -> None:
+    assert _plural(1, "part") == "1 part"
+    assert _plural(2, "part") == "2 parts"
+    assert _plural(0, "GSM-7 character") == "0 GSM-7 characters"
+    assert _plural(1_530, "GSM-7 character") == "1,530 GSM-7 characters"
