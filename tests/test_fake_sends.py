@@ -14,6 +14,7 @@ from typing import Any
 import httpx2
 import pytest
 from telnyx_messages.testing import ACCOUNT_MPS, SENDER_MPS, FakeClock, FakeTelnyx, FakeTelnyxError
+from telnyx_messages.testing._fake import _empties as left_empty
 from telnyx_messages.testing._spec import Spec
 
 from .support.spec import JSON_BODY, absent, at, message_pointer, resolve, where_is
@@ -284,3 +285,28 @@ def test_a_group_message_with_no_recipient_waits_at_the_long_code_rate() -> None
     fake = FakeTelnyx(clock=FakeClock(START))
     rate = SENDER_MPS["long_code"]  # no destination to make it a US one
     assert _waits(fake, "/messages/group_mms", {"from": "+13125550001", "to": [], "text": "Hi"}, 2) == [0.0, 1 / rate]
+
+
+def test_what_an_example_leaves_empty_is_null_an_empty_list_or_object_and_nothing_else() -> None:
+    shown = {
+        "none": None,
+        "list": [],
+        "object": {},
+        "listed": ["x"],
+        "held": {"a": 1},
+        "zero": 0,
+        "blank": "",
+        "no": False,
+    }
+    empties = left_empty(shown)
+    assert empties == {"none": None, "list": [], "object": {}}
+    assert empties["list"] is not shown["list"] and empties["object"] is not shown["object"]  # new ones
+
+
+def test_received_at_is_the_clocks_time_to_the_millisecond() -> None:
+    start = datetime.datetime(2026, 12, 7, 13, 0, 5, 999_999, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
+    fake = FakeTelnyx(clock=FakeClock(start))
+    data = _send(fake, BODY)
+    message = resolve(fake.spec.document, at(fake.spec.document, message_pointer(fake.spec.document)))
+    if "received_at" in message["properties"]:
+        assert data["received_at"] == "2026-12-07T11:00:05.999Z"  # UTC, cut (not rounded) to milliseconds
