@@ -310,3 +310,22 @@ def test_received_at_is_the_clocks_time_to_the_millisecond() -> None:
     message = resolve(fake.spec.document, at(fake.spec.document, message_pointer(fake.spec.document)))
     if "received_at" in message["properties"]:
         assert data["received_at"] == "2026-12-07T11:00:05.999Z"  # UTC, cut (not rounded) to milliseconds
+
+
+def test_the_example_and_fresh_message_of_a_message_schema_are_made_once() -> None:
+    fake = FakeTelnyx()
+    message = resolve(fake.spec.document, at(fake.spec.document, message_pointer(fake.spec.document)))
+    made: list[Any] = []
+    example = fake.spec.example
+
+    def counted(schema: Any) -> Any:
+        if isinstance(schema, dict) and schema.get("properties") == message["properties"]:
+            made.append(schema)
+        return example(schema)
+
+    fake.spec.example = counted  # type: ignore[method-assign]
+    _send(fake, BODY)
+    first = len(made)
+    _send(fake, BODY)
+    _send(fake, BODY)
+    assert first > 0 and len(made) == first  # the later sends read what the first made
