@@ -9,6 +9,7 @@ import pytest
 from telnyx_messages import (
     Telnyx,
 )
+from telnyx_messages._request_building import new_idempotency_key
 
 from .support import API_KEY, MESSAGE_ID
 from .support.client_kinds import CLIENTS, OK_GROUP, call_as
@@ -69,3 +70,11 @@ def test_every_request_says_what_it_accepts_and_who_sends_it(client_kind: str, s
     call_as(client_kind, server.base_url)
     headers = server.received[0].headers
     assert (headers["Accept"], headers["User-Agent"]) == ("application/json", "telnyx-messages-python")
+
+
+def test_a_made_idempotency_key_varies_its_variant_digit_apart_from_the_digits_after_it() -> None:
+    # A version 4 UUID's 122 random bits: the variant digit's two random bits are drawn on their own,
+    # so every variant digit (8, 9, a, b) meets every digit after it. 3,000 keys miss one of the 64
+    # pairs with a chance under 1e-18.
+    pairs = {new_idempotency_key()[19:21] for _ in range(3000)}
+    assert pairs == {variant + digit for variant in "89ab" for digit in "0123456789abcdef"}
