@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from telnyx_messages.testing import FakeClock, FakeTelnyx, SpendLimit
+from telnyx_messages.testing import FakeClock, FakeTelnyx, FakeTelnyxError, SpendLimit
 from telnyx_messages.testing._spec import Refusal, Spec
 
 URL = "https://api.example.com/v9"
@@ -349,3 +349,17 @@ def test_a_format_is_checked_on_text_and_text_that_breaks_it_refused(
         with pytest.raises(Refusal) as caught:
             spec.check(schema, value, "/when")
         assert (caught.value.status, caught.value.detail) == (422, f"/when: {value!r} is not a {name!r}")
+
+
+def test_an_answer_the_fake_makes_and_its_spec_refuses_is_named_a_response_in_the_fakes_error() -> None:
+    document = copy.deepcopy(DOCUMENT)
+    schema = {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}, "example": {"a": 1}}
+    document["paths"]["/things"]["get"]["responses"]["200"]["content"] = {"application/json": {"schema": schema}}
+    fake = FakeTelnyx()
+    fake.spec = Spec(document)
+    with httpx2.Client(transport=fake.transport(), base_url=URL) as http, pytest.raises(FakeTelnyxError) as raised:
+        http.get("/things", headers=AUTHORIZED)
+    assert str(raised.value) == (
+        "telnyx_messages.testing made a response the spec refuses (the fake's fault, not your code's): "
+        "/a: 1 is not of type 'string'"
+    )
