@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from telnyx_messages.testing import FakeClock, FakeTelnyx, FakeTelnyxError, SpendLimit
+from telnyx_messages.testing import FakeClock, FakeTelnyx, FakeTelnyxError, RequestLimit, SpendLimit
 from telnyx_messages.testing._spec import Refusal, Spec
 
 URL = "https://api.example.com/v9"
@@ -362,4 +362,18 @@ def test_an_answer_the_fake_makes_and_its_spec_refuses_is_named_a_response_in_th
     assert str(raised.value) == (
         "telnyx_messages.testing made a response the spec refuses (the fake's fault, not your code's): "
         "/a: 1 is not of type 'string'"
+    )
+
+
+def test_the_request_limits_refusal_names_the_limit_its_window_and_when_it_resets() -> None:
+    clock = FakeClock()
+    fake = FakeTelnyx(clock=clock, request_limit=RequestLimit(2, window=10))
+    with httpx2.Client(transport=fake.transport(), base_url="https://api.telnyx.com/v2") as http:
+        for _ in range(2):
+            assert http.get(f"/messages/{uuid.uuid4()}", headers=AUTHORIZED).status_code == 404  # not limited
+        clock.advance(2.5)
+        answer = http.get(f"/messages/{uuid.uuid4()}", headers=AUTHORIZED)
+    assert _error(answer)[0] == 429
+    assert _error(answer)[1]["detail"] == (
+        "more than 2 requests in 10 s (the fake's request_limit); the window resets in 8 s"
     )
