@@ -374,6 +374,7 @@ def test_the_request_limits_refusal_names_the_limit_its_window_and_when_it_reset
         clock.advance(2.5)
         answer = http.get(f"/messages/{uuid.uuid4()}", headers=AUTHORIZED)
     assert _error(answer)[0] == 429
+    assert _error(answer)[1]["code"] == "10011" and _error(answer)[1]["title"] == "Too many requests"
     assert _error(answer)[1]["detail"] == (
         "more than 2 requests in 10 s (the fake's request_limit); the window resets in 8 s"
     )

@@ -929,3 +929,19 @@ def test_a_get_of_what_no_send_makes_is_answered_from_its_example() -> None:
     assert made.status_code == 200, made.text
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"data": {"id": thing["properties"]["id"]["example"]}}
+
+
+class _NowOnly:
+    def now(self) -> float:
+        return 0.0
+
+
+class _UtcOnly:
+    def utc(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC)
+
+
+@pytest.mark.parametrize("clock", [_NowOnly(), _UtcOnly()], ids=["now only", "utc only"])
+def test_a_clock_needs_both_now_and_utc(clock: Any) -> None:
+    with pytest.raises(TypeError, match=r"FakeTelnyx clock must have now\(\) and utc\(\) \(a FakeClock\), got "):
+        FakeTelnyx(clock=clock)
