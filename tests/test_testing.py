@@ -945,3 +945,13 @@ class _UtcOnly:
 def test_a_clock_needs_both_now_and_utc(clock: Any) -> None:
     with pytest.raises(TypeError, match=r"FakeTelnyx clock must have now\(\) and utc\(\) \(a FakeClock\), got "):
         FakeTelnyx(clock=clock)
+
+
+def test_the_fake_shows_the_throughput_and_limits_it_was_given() -> None:
+    from telnyx_messages.testing import FakeClock, RequestLimit, SpendLimit, Throughput
+
+    throughput, request_limit, spend_limit = Throughput(), RequestLimit(5), SpendLimit(7)
+    fake = FakeTelnyx(clock=FakeClock(), throughput=throughput, request_limit=request_limit, spend_limit=spend_limit)
+    assert (fake.throughput, fake.request_limit, fake.spend_limit) == (throughput, request_limit, spend_limit)
+    assert FakeTelnyx(clock=FakeClock()).throughput == Throughput()  # Telnyx's rates, by default, with a clock
+    assert FakeTelnyx().throughput is None
