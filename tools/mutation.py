@@ -11,13 +11,15 @@ are kept there, so a second run tests only what changed.
 
 Mutants no behaviour can tell apart from the original are listed, each with its reason, in
 tests/mutation-equivalents.txt. Prints each survivor (file:line and the change) and, last,
-`mutation: K killed, S survived, E equivalent, T total; score P%` with P = K / (T - E).
+`mutation: K killed, S survived, E equivalent, T total; score P%` with P = K / (T - E). Given MUTANT
+names or globs, it prints and counts only the mutants they select, and says so in that last line.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import fnmatch
 import hashlib
 import json
 import os
@@ -61,7 +63,21 @@ PYTEST_ARGS = [
     "not mypy and not pyright and not jedi and not type_check",
 ]
 # What the tests read beside themselves (their ROOT is the workspace's mutants/ folder).
-ALSO_COPY = ["tests", "openapi", "templates", "generator-config.yaml", "README.md", "examples", "docs", "Makefile"]
+# Names missing from the tree are passed over (the generator's configuration has moved between files).
+ALSO_COPY = [
+    "tests",
+    "openapi",
+    "templates",
+    "generation.yml",
+    "generator-config.yaml",
+    "README.md",
+    "examples",
+    "docs",
+    "Makefile",
+]
+# Tests that generate a package lay it out from a copy of the overlay (tests/support/generation.py),
+# with the generated package as its _api: so the overlay is copied too, without the tree's _api link.
+OVERLAY = "overlay"
 # mutmut's status for each exit code of a mutant's test run (mutmut/stats.py).
 KILLED = {1, 3, 24, -24, 36, 152, 255, 37, -9, -11}
 SURVIVED = {0}
@@ -75,11 +91,17 @@ def prepare(only: list[str] | None = None) -> None:
     if source.exists():
         shutil.rmtree(source)
     shutil.copytree(ROOT / "overlay" / PACKAGE, source, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ALSO_COPY:
+    for name in [*ALSO_COPY, OVERLAY]:
         target = WORKSPACE / name
         if target.is_dir():
             shutil.rmtree(target)
-        if (ROOT / name).is_dir():
+        elif target.exists():
+            target.unlink()
+        if name == OVERLAY:
+            shutil.copytree(ROOT / name, target, ignore=shutil.ignore_patterns("__pycache__", ".ruff_cache", "_api"))
+        elif not (ROOT / name).exists():
+            continue
+        elif (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, target, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
         else:
             shutil.copy2(ROOT / name, target)
@@ -117,7 +139,7 @@ dev = {json.dumps(groups["dev"])}
 [tool.mutmut]
 source_paths = ["src/{PACKAGE}"]
 do_not_mutate = {json.dumps(NOT_MUTATED)}
-also_copy = {json.dumps([*ALSO_COPY, "tools"])}
+also_copy = {json.dumps(_present([*ALSO_COPY, OVERLAY, "tools"]))}
 pytest_add_cli_args_test_selection = {json.dumps(fast)}
 pytest_add_cli_args = {json.dumps(PYTEST_ARGS)}
 use_git_change_detection = false
@@ -129,6 +151,15 @@ asyncio_mode = "auto"
 asyncio_default_fixture_loop_scope = "function"
 markers = ["prism: uses Prism"]
 """
+
+
+def _present(names: list[str]) -> list[str]:
+    """Those of `names` the workspace holds (mutmut stops at a name it cannot copy)."""
+    return [name for name in names if (WORKSPACE / name).exists()]
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def run_mutmut(max_children: int, names: list[str]) -> None:
@@ -192,7 +223,17 @@ def _function(text: str, name: str) -> list[str]:
     return body
 
 
-def report(outcome: dict[str, int | None], listed: dict[str, str]) -> int:
+def selected(outcome: dict[str, int | None], patterns: list[str]) -> dict[str, int | None]:
+    """The mutants of `outcome` that `patterns` (mutmut's names or globs) select; all without patterns."""
+    if not patterns:
+        return outcome
+    return {n: code for n, code in outcome.items() if _matches(n, patterns)}
+
+
+def report(outcome: dict[str, int | None], listed: dict[str, str], patterns: list[str] | None = None) -> int:
+    """Prints the survivors of the mutants `patterns` select (all without patterns), then the summary."""
+    outcome = selected(outcome, patterns or [])
+    listed = {n: why for n, why in listed.items() if not patterns or _matches(n, patterns)}
     killed = [n for n, code in outcome.items() if code in KILLED]
     equivalent = [n for n, code in outcome.items() if n in listed and code not in KILLED]
     survived = [n for n, code in outcome.items() if n not in listed and code not in KILLED]
@@ -211,8 +252,9 @@ def report(outcome: dict[str, int | None], listed: dict[str, str]) -> int:
     if len(equivalent) > total // 10:
         print(f"{EQUIVALENTS.name}: {len(equivalent)} equivalents, over 10% of the {total} mutants")
     score = 100.0 * len(killed) / max(1, total - len(equivalent))
+    over = f" (of the mutants selected by {' '.join(patterns)})" if patterns else ""
     print(
-        f"mutation: {len(killed)} killed, {len(survived)} survived, {len(equivalent)} equivalent, "
+        f"mutation{over}: {len(killed)} killed, {len(survived)} survived, {len(equivalent)} equivalent, "
         f"{total} total; score {score:.1f}%"
     )
     return 0
@@ -243,9 +285,10 @@ def main(argv: list[str]) -> int:
         run_mutmut(args.max_children, args.mutants)
         if args.retest_survivors:
             listed = equivalents()
-            if survivors := [n for n, code in results().items() if code not in KILLED and n not in listed]:
+            chosen = selected(results(), args.mutants)
+            if survivors := [n for n, code in chosen.items() if code not in KILLED and n not in listed]:
                 run_mutmut(args.max_children, survivors)
-    return report(results(), equivalents())
+    return report(results(), equivalents(), args.mutants)
 
 
 if __name__ == "__main__":
