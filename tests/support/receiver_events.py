@@ -1,0 +1,147 @@
+"""Signed delivery updates as Telnyx delivers them, for the receiver's tests: made and signed by the
+fake (FakeTelnyx.webhook, with its key), from messages it sent; and posting them to a real server
+over HTTP from many threads at once, each answer timed.
+
+A stream: for each message, a `message.sent` and a `message.finalized` with each recipient's final
+status (the final statuses of the spec, in turn; errors with a code for all but the first), or, for
+every seventh message, two in-flight statuses (the first the spec lists, then `sent`) and no final
+one; every tenth message has two recipients. What each recipient must end at is known before any is
+posted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from telnyx_messages.receiver import DELIVERY_STATUSES, FINAL_STATUSES
+from telnyx_messages.testing import FakeTelnyx
+
+PATH = "/webhooks/telnyx"
+SENT = "message.sent"
+FINALIZED = "message.finalized"
+
+
+@dataclass(frozen=True)
+class Event:
+    index: int  # its place among the stream's distinct events
+    message_id: str
+    event_type: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class Stream:
+    events: list[Event]
+    # (message id, recipient) -> (status, error codes) each recipient must end at
+    expected: dict[tuple[str, str], tuple[str, tuple[str, ...]]]
+    message_ids: list[str] = field(default_factory=list)
+
+    def posts(self, duplicate_share: float, seed: int) -> list[Event]:
+        """Every event once and a share of them again, in a shuffled order."""
+        chance = random.Random(seed)
+        posts = list(self.events) + chance.sample(self.events, round(len(self.events) * duplicate_share))
+        chance.shuffle(posts)
+        return posts
+
+
+def _errors(code: int) -> list[dict[str, Any]]:
+    return [{"code": str(code), "title": "Delivery failed", "detail": f"carrier said {code}"}]
+
+
+def make_stream(fake: FakeTelnyx, messages: int) -> Stream:
+    """Signed events of `messages` messages (2 events each)."""
+    sent = fake.client().messages.send(to="+13125550002", from_="+18445550001", text="Your order shipped")
+    assert sent.data is not None
+    base = sent.data.to_dict(mode="json")
+    finals = [status for status in DELIVERY_STATUSES if status in FINAL_STATUSES]
+    in_flight = [status for status in DELIVERY_STATUSES if status not in FINAL_STATUSES]
+    assert finals and "sent" in in_flight, (finals, in_flight)
+    events: list[Event] = []
+    expected: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+    message_ids = []
+    for number in range(messages):
+        message_id = str(uuid.uuid4())
+        message_ids.append(message_id)
+        recipients = [f"+1312{number:07d}"] + ([f"+1646{number:07d}"] if number % 10 == 0 else [])
+
+        def event(
+            event_type: str, statuses: list[str], errors: list[dict[str, Any]], message_id: str = message_id
+        ) -> None:
+            to = [{"phone_number": r, "status": s} for r, s in zip(recipients, statuses, strict=True)]  # noqa: B023
+            document = {**base, "id": message_id, "to": to, "errors": errors}
+            body, headers = fake.webhook(event_type, document)
+            events.append(Event(len(events), message_id, event_type, body, headers))
+
+        if number % 7 == 0:
+            event(SENT, [in_flight[0]] * len(recipients), [])
+            event(SENT, ["sent"] * len(recipients), [])
+            for recipient in recipients:
+                expected[(message_id, recipient)] = ("sent", ())
+            continue
+        event(SENT, ["sent"] * len(recipients), [])
+        statuses = [finals[(number + k) % len(finals)] for k in range(len(recipients))]
+        code = 40000 + number % 50
+        errors = _errors(code) if any(s != finals[0] for s in statuses) else []
+        event(FINALIZED, statuses, errors)
+        for recipient, status in zip(recipients, statuses, strict=True):
+            expected[(message_id, recipient)] = (status, (str(code),) if errors else ())
+    return Stream(events, expected, message_ids)
+
+
+@dataclass(frozen=True)
+class Posted:
+    event: Event
+    status: int | None  # None: no answer (the connection failed)
+    seconds: float
+    text: str
+
+
+def post_all(
+    port: int,
+    posts: Iterable[Event],
+    *,
+    threads: int = 32,
+    on_answer: Callable[[Posted], None] | None = None,
+    path: str = PATH,
+) -> list[Posted]:
+    """Post each event (its body and signed headers as made) over HTTP/1.1 keep-alive connections
+    from `threads` threads; every answer, timed from the request's first byte to the answer's last."""
+    local = threading.local()
+    results: list[Posted] = []
+    lock = threading.Lock()
+
+    def post(event: Event) -> None:
+        started = time.perf_counter()
+        try:
+            connection = getattr(local, "connection", None)
+            if connection is None:
+                connection = local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("POST", path, body=event.body, headers=event.headers)
+            answer = connection.getresponse()
+            text = answer.read().decode()
+            posted = Posted(event, answer.status, time.perf_counter() - started, text)
+        except (OSError, http.client.HTTPException) as exc:
+            local.connection = None
+            posted = Posted(event, None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+        with lock:
+            results.append(posted)
+        if on_answer is not None:
+            on_answer(posted)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(post, posts))
+    return results
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
