@@ -1,0 +1,54 @@
+"""Real servers on 127.0.0.1 in a thread of the test's process, for apps the test builds itself (a
+receiver with a callback of the test's, a framework's app): waitress for WSGI, uvicorn for ASGI."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from waitress.server import create_server
+
+
+def _socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@contextmanager
+def wsgi_serving(app: Any, *, threads: int = 8) -> Iterator[int]:
+    """`app` under waitress until the block ends; its port."""
+    sock = _socket()
+    server = create_server(app, sockets=[sock], threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.close()
+        thread.join(10)
+
+
+@contextmanager
+def asgi_serving(app: Any) -> Iterator[int]:
+    """`app` under uvicorn until the block ends; its port."""
+    sock = _socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

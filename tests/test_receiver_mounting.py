@@ -1,0 +1,203 @@
+"""The receiver where users put it: the README's FastAPI and Flask examples (their code is here, word
+for word; they type-check under mypy --strict and Pyright) and the ASGI and WSGI apps mounted in FastAPI and
+Flask, each served by a real server on 127.0.0.1 (uvicorn, waitress) and posted to over HTTP; and
+what the bare apps answer to what is not a webhook (another method, path, an oversized body)."""
+
+from __future__ import annotations
+
+import http.client
+import runpy
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from flask import Flask
+from telnyx_messages.receiver import ASGIReceiver, Receiver, WSGIReceiver
+from telnyx_messages.testing import FakeTelnyx
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from .support import typecheck
+from .support.receiver_events import FINALIZED, SENT, Event, post_all
+from .support.receiver_inprocess import asgi_serving, wsgi_serving
+from .support.typecheck import Checked
+
+FASTAPI_EXAMPLE = """\
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse
+
+from telnyx_messages.receiver import Receiver
+from telnyx_messages.webhooks import WebhookEvent
+
+
+def on_event(event: WebhookEvent) -> None:  # after the event is stored, off the request
+    print("new:", type(event).__name__)
+
+
+def create_app(store: str = "receipts.db") -> FastAPI:
+    receiver = Receiver(store, on_event=on_event)  # key: TELNYX_PUBLIC_KEY, or public_key=
+    app = FastAPI()
+
+    @app.post("/webhooks/telnyx")
+    async def telnyx_webhook(request: Request) -> PlainTextResponse:
+        answer = await receiver.receive_async(await request.body(), request.headers)
+        return PlainTextResponse(answer.text, status_code=answer.status)
+
+    return app
+"""
+
+FLASK_EXAMPLE = """\
+from flask import Flask, request
+
+from telnyx_messages.receiver import Receiver
+
+
+def create_app(store: str = "receipts.db") -> Flask:
+    receiver = Receiver(store)
+    app = Flask(__name__)
+
+    @app.post("/webhooks/telnyx")
+    def telnyx_webhook() -> tuple[str, int]:
+        answer = receiver.receive(request.get_data(), request.headers)
+        return answer.text, answer.status
+
+    for delivery in receiver.deliveries():  # each recipient's latest status, errors, time
+        print(delivery.message_id, delivery.recipient, delivery.status, delivery.error_codes)
+    return app
+"""
+
+EXAMPLES = {
+    "fastapi": typecheck.program("receiver_fastapi_example", FASTAPI_EXAMPLE),
+    "flask": typecheck.program("receiver_flask_example", FLASK_EXAMPLE),
+}
+RECIPIENT = "+13125550002"
+
+
+def test_the_examples_type_check(type_checked: Checked) -> None:
+    for name in EXAMPLES.values():
+        assert type_checked.errors(name) == [], type_checked.report(name)
+
+
+def test_the_examples_type_check_under_pyright(pyright_checked: Checked) -> None:
+    for name in EXAMPLES.values():
+        assert pyright_checked.errors(name) == [], pyright_checked.report(name)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeTelnyx:
+    fake = FakeTelnyx()
+    monkeypatch.setenv("TELNYX_PUBLIC_KEY", fake.public_key)
+    return fake
+
+
+def _events(fake: FakeTelnyx) -> tuple[Event, Event, Event]:
+    """A message's sent and finalized updates, and the finalized one with its body changed."""
+    sent = fake.client().messages.send(to=RECIPIENT, from_="+18445550001", text="Hi")
+    assert sent.data is not None
+    message = sent.data.to_dict(mode="json")
+    message_id = str(message["id"])
+
+    def event(event_type: str, status: str) -> Event:
+        body, headers = fake.webhook(event_type, {**message, "to": [{"phone_number": RECIPIENT, "status": status}]})
+        return Event(0, message_id, event_type, body, headers)
+
+    final = event(FINALIZED, "delivered")
+    tampered = Event(0, message_id, FINALIZED, final.body.replace(b'"delivered"', b'"sending"'), final.headers)
+    return event(SENT, "sent"), final, tampered
+
+
+def _post_in_order(port: int, events: list[Event], path: str) -> list[tuple[int | None, str]]:
+    return [(r.status, r.text) for event in events for r in post_all(port, [event], threads=1, path=path)]
+
+
+EXPECTED = [
+    (200, "recorded"),  # finalized first
+    (200, "recorded"),  # then sent: recorded, the status stays delivered
+    (200, "duplicate: recorded before"),
+    (401, "the signature does not match the payload"),
+]
+
+
+def _statuses(store: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(store) as db:
+        return db.execute("SELECT recipient, status FROM deliveries").fetchall()
+
+
+def _example(source: str, tmp_path: Path, name: str) -> dict[str, Any]:
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    return runpy.run_path(str(path))
+
+
+def test_the_fastapi_example_under_uvicorn(fake: FakeTelnyx, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    sent, final, tampered = _events(fake)
+    store = tmp_path / "receipts.db"
+    app = _example(FASTAPI_EXAMPLE, tmp_path, "fastapi_example")["create_app"](str(store))
+    with asgi_serving(app) as port:
+        assert _post_in_order(port, [final, sent, final, tampered], "/webhooks/telnyx") == EXPECTED
+    assert _statuses(store) == [(RECIPIENT, "delivered")]
+    assert capfd.readouterr().out.count("new: OutboundMessageEvent") == 2  # the callback, once per new event
+
+
+def test_the_flask_example_under_waitress(fake: FakeTelnyx, tmp_path: Path) -> None:
+    sent, final, tampered = _events(fake)
+    store = tmp_path / "receipts.db"
+    app = _example(FLASK_EXAMPLE, tmp_path, "flask_example")["create_app"](str(store))
+    with wsgi_serving(app) as port:
+        assert _post_in_order(port, [final, sent, final, tampered], "/webhooks/telnyx") == EXPECTED
+    assert _statuses(store) == [(RECIPIENT, "delivered")]
+
+
+def test_the_asgi_app_mounted_in_fastapi(fake: FakeTelnyx, tmp_path: Path) -> None:
+    sent, final, tampered = _events(fake)
+    store = tmp_path / "receipts.db"
+    app = FastAPI()
+    app.mount("/webhooks/telnyx", ASGIReceiver(Receiver(store)))
+    with asgi_serving(app) as port:
+        # Starlette answers a mount's own path with a redirect to it with a slash; Telnyx is given that one.
+        assert _post_in_order(port, [final, sent, final, tampered], "/webhooks/telnyx/") == EXPECTED
+    assert _statuses(store) == [(RECIPIENT, "delivered")]
+
+
+def test_the_wsgi_app_mounted_beside_a_flask_app(fake: FakeTelnyx, tmp_path: Path) -> None:
+    sent, final, tampered = _events(fake)
+    store = tmp_path / "receipts.db"
+    flask_app = Flask("shop")
+    flask_app.add_url_rule("/", "home", lambda: "home")
+    flask_app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+        flask_app.wsgi_app, {"/webhooks/telnyx": WSGIReceiver(Receiver(store))}
+    )
+    with wsgi_serving(flask_app) as port:
+        assert _post_in_order(port, [final, sent, final, tampered], "/webhooks/telnyx") == EXPECTED
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/")
+        assert connection.getresponse().read() == b"home"  # the app beside it is untouched
+        connection.close()
+    assert _statuses(store) == [(RECIPIENT, "delivered")]
+
+
+def _request(port: int, method: str, path: str, body: bytes = b"") -> tuple[int, str, str | None]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, path, body=body or None)
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode(), answer.getheader("allow")
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_what_is_not_a_webhook_request_gets_its_4xx(kind: str, fake: FakeTelnyx, tmp_path: Path) -> None:
+    receiver = Receiver(tmp_path / "receipts.db")
+    if kind == "asgi":
+        serving = asgi_serving(ASGIReceiver(receiver, path="/hooks", max_body=1000))
+    else:
+        serving = wsgi_serving(WSGIReceiver(receiver, path="/hooks", max_body=1000))
+    with serving as port:
+        assert _request(port, "GET", "/hooks") == (405, "POST only", "POST")
+        assert _request(port, "POST", "/elsewhere", b"{}") == (404, "not found", None)
+        assert _request(port, "POST", "/hooks", b"x" * 1001) == (413, "the body is over 1000 bytes", None)
+        assert _request(port, "POST", "/hooks", b"{}") == (400, "missing header telnyx-signature-ed25519", None)
+    assert list(receiver.event_ids()) == []
+    receiver.close()
