@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -210,3 +212,95 @@ def test_a_journal_without_tables_of_another_application_is_refused(tmp_path: Pa
         db.execute("PRAGMA application_id=7")
         db.close()
         Journal(path)
+
+
+def _snapshot(path: Path) -> tuple[bytes, int]:
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+@pytest.mark.parametrize("made", ["zero bytes", "tables dropped"])
+def test_opening_without_create_refuses_an_empty_sqlite_file_writing_nothing(tmp_path: Path, made: str) -> None:
+    path = tmp_path / "run.db"
+    path.touch()
+    if made == "tables dropped":  # an SQLite header and pages, no tables
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE t (x)")
+        db.execute("DROP TABLE t")
+        db.commit()
+        db.close()
+    before = _snapshot(path)
+    time.sleep(0.01)
+    with pytest.raises(JournalError) as refused:
+        Journal(path, create=False)
+    assert str(refused.value) == f"{path} is an empty SQLite file, not a campaign journal (nothing was written to it)"
+    assert _snapshot(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.db"]  # no -wal or -shm left beside it
+
+
+def test_opening_without_create_refuses_another_applications_file_writing_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (x)")
+    db.execute("INSERT INTO t VALUES (1)")
+    db.commit()
+    db.close()
+    before = _snapshot(path)
+    time.sleep(0.01)
+    with pytest.raises(JournalError) as refused:
+        Journal(path, create=False)
+    assert str(refused.value) == f"{path} is an SQLite file, but not a campaign journal"
+    assert _snapshot(path) == before
+
+
+def test_an_empty_sqlite_file_of_another_application_is_refused_even_when_creating(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA application_id=7")
+    db.close()
+    before = _snapshot(path)
+    with pytest.raises(JournalError, match=r"other\.db is an SQLite file, but not a campaign journal"):
+        Journal(path)
+    assert _snapshot(path) == before
+
+
+def test_a_refused_file_keeps_its_unmerged_write_ahead_log(tmp_path: Path) -> None:
+    """Another application killed mid-work leaves a -wal file; a read-write connection that closes
+    last would merge it into the database. A refusal reads only, so both files stay as they were."""
+    path = tmp_path / "other.db"
+    writer = (
+        "import os, sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        "db.execute('PRAGMA journal_mode=WAL')\n"
+        "db.execute('CREATE TABLE t (x)')\n"
+        "db.execute('INSERT INTO t VALUES (1)')\n"
+        "db.commit()\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", writer, str(path)], check=True)
+    wal = tmp_path / "other.db-wal"
+    assert wal.stat().st_size > 0
+    before, wal_before = _snapshot(path), _snapshot(wal)
+    time.sleep(0.01)
+    for create in (False, True):
+        with pytest.raises(JournalError, match="but not a campaign journal"):
+            Journal(path, create=create)
+    assert (_snapshot(path), _snapshot(wal)) == (before, wal_before)
+
+
+def test_a_journal_left_by_a_killed_run_opens_without_create(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    writer = (
+        "import datetime, os, sys\n"
+        "from telnyx_messages._journal import Journal\n"
+        "journal = Journal(sys.argv[1])\n"
+        "journal.begin('reminders', {}, datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC))\n"
+        "journal.add('a', 'a', 'k', None, None)\n"
+        "journal.commit()\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", writer, str(path)], check=True)
+    assert (tmp_path / "run.db-wal").exists()
+    with Journal(path, create=False) as journal:
+        record = journal.campaign()
+        assert record is not None and record.name == "reminders"
+        assert journal.counts()["pending"] == 1

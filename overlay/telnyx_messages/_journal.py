@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 __all__ = ["SCHEMA_VERSION", "STATES", "CampaignRecord", "Journal", "JournalError", "JournalRow", "RowState"]
@@ -114,38 +115,58 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         self.path = os.fspath(path)
         self.committed_at = time.monotonic()
-        if not create and not os.path.exists(self.path):
+        exists = os.path.exists(self.path)
+        if not create and not exists:
             raise FileNotFoundError(f"no campaign journal at {self.path}")
+        # A file that is there is read first through a read-only connection: one refused is left as
+        # it was (a read-write connection would write the schema into an empty file, and checkpoint
+        # another application's write-ahead log when it closes).
+        empty = self._probe(create) if exists else True
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot open it as SQLite ({exc})") from None
         try:
-            self._open()
+            self._open(empty)
         except BaseException:
             self._db.close()
             raise
 
-    def _open(self) -> None:
-        db = self._db
+    def _probe(self, create: bool) -> bool:
+        """Whether the file, read without writing, has no tables yet (to be made a journal); a
+        JournalError, having written nothing, if it is not a journal this package can continue."""
         try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            application = db.execute("PRAGMA application_id").fetchone()[0]
-            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            probe = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot open it as SQLite ({exc})") from None
+        try:
+            version = probe.execute("PRAGMA user_version").fetchone()[0]
+            application = probe.execute("PRAGMA application_id").fetchone()[0]
+            tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{self.path} is not a campaign journal ({exc})") from None
-        if tables == 0:
+        finally:
+            probe.close()
+        if application not in (0, _APPLICATION_ID) or (tables and application != _APPLICATION_ID):
+            raise JournalError(f"{self.path} is an SQLite file, but not a campaign journal")
+        if not tables and not create:
+            raise JournalError(
+                f"{self.path} is an empty SQLite file, not a campaign journal (nothing was written to it)"
+            )
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"{self.path} was written by a later telnyx-messages (journal schema {version}, this one reads "
+                f"up to {SCHEMA_VERSION}): upgrade to continue it"
+            )
+        return not tables
+
+    def _open(self, empty: bool) -> None:
+        db = self._db
+        if empty:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(
                 f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version={SCHEMA_VERSION};\n"
                 f"PRAGMA application_id={_APPLICATION_ID};\nCOMMIT;"
-            )
-        elif application != _APPLICATION_ID:
-            raise JournalError(f"{self.path} is an SQLite file, but not a campaign journal")
-        elif version > SCHEMA_VERSION:
-            raise JournalError(
-                f"{self.path} was written by a later telnyx-messages (journal schema {version}, this one reads "
-                f"up to {SCHEMA_VERSION}): upgrade to continue it"
             )
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
