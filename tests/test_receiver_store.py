@@ -1,0 +1,390 @@
+"""The receiver's core and its store (telnyx_messages.receiver, telnyx_messages._receipts): the
+statuses and their order as the spec gives them, outcomes arriving in any order, what is refused
+where the receiver is set up, a campaign journal as the store, 503 while the store is locked, and the
+callback after the answer. Requests go over HTTP to real servers on 127.0.0.1 (waitress, uvicorn) in
+the test's process, so that the test can hold the store's lock or give the callback."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import http.client
+import itertools
+import json
+import logging
+import math
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telnyx_messages import _receipts, webhooks
+from telnyx_messages._journal import Journal
+from telnyx_messages.receiver import (
+    DELIVERY_STATUSES,
+    FINAL_STATUSES,
+    ASGIReceiver,
+    Receiver,
+    StoreClosedError,
+    StoreError,
+    WSGIReceiver,
+)
+from telnyx_messages.testing import FakeTelnyx
+from telnyx_messages.types import OutboundMessageEvent
+
+from .support.receiver_events import FINALIZED, SENT, Event, post_all, sign
+from .support.receiver_inprocess import asgi_serving, wsgi_serving
+from .support.spec import SPEC, resolve
+
+RECIPIENT = "+13125550002"
+# Message ids as the API writes them (the spec's format: uuid), by the names the tests give them.
+M = {name: str(uuid.uuid5(uuid.NAMESPACE_URL, name)) for name in ("m-0", "m-1", "m-2", "outside")}
+
+
+def _spec_statuses(document: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(event types, recipient statuses) of the spec's delivery update, read here on its own: the
+    webhook whose event types name message.finalized."""
+    for item in document["webhooks"].values():
+        schema = resolve(document, item["post"]["requestBody"]["content"]["application/json"]["schema"])
+        data = resolve(document, schema["properties"]["data"])
+        types = resolve(document, data["properties"]["event_type"])["enum"]
+        if FINALIZED in types:
+            payload = resolve(document, data["properties"]["payload"])
+            to = resolve(document, resolve(document, payload["properties"]["to"])["items"])
+            return types, resolve(document, to["properties"]["status"])["enum"]
+    raise AssertionError("the spec has no delivery update")
+
+
+def test_the_statuses_and_their_order_are_the_specs() -> None:
+    types, statuses = _spec_statuses(SPEC)
+    assert tuple(statuses) == DELIVERY_STATUSES
+    assert set(statuses[statuses.index("sent") + 1 :]) == FINAL_STATUSES
+    order = _receipts.status_order()
+    assert order.event_types == set(types)
+    in_flight = statuses[: statuses.index("sent") + 1]
+    assert [order.rank(s) for s in in_flight] == list(range(len(in_flight)))
+    assert {order.rank(s) for s in FINAL_STATUSES} == {len(in_flight)}
+    assert order.rank("a status no spec lists") == len(in_flight) and order.is_final("a status no spec lists")
+
+
+def test_a_later_spec_s_statuses_take_their_place_by_its_order() -> None:
+    document = copy.deepcopy(SPEC)
+    _, statuses = _spec_statuses(document)
+    statuses.insert(statuses.index("sent"), "handed_over")
+    statuses.append("undeliverable")
+    order = _receipts.StatusOrder.of(document)
+    assert order.statuses == tuple(statuses)
+    assert order.rank("handed_over") == order.rank("sent") - 1 and not order.is_final("handed_over")
+    assert "undeliverable" in order.final and order.rank("undeliverable") == order.rank("sent") + 1
+    # Without `sent` every status is final: the later event decides.
+    statuses.remove("sent")
+    assert _receipts.StatusOrder.of(document).final == set(statuses)
+
+
+def _incoming(status: str, minute: int, codes: str | None = None) -> _receipts.Incoming:
+    event_id = str(uuid.uuid4())
+    outcome = _receipts.Outcome(RECIPIENT, status, codes, f'[{{"code": "{codes}"}}]' if codes else None)
+    occurred = f"2026-12-07T10:{minute:02d}:00.000Z"
+    return _receipts.Incoming(event_id, SENT, "m-1", occurred, 1, b"{}", (outcome,), None)
+
+
+def test_outcomes_in_any_order_end_at_the_latest_status_by_the_api_s_order(tmp_path: Path) -> None:
+    order = _receipts.status_order()
+    in_flight = [s for s in DELIVERY_STATUSES if s not in FINAL_STATUSES]
+    first_final, last_final = sorted(FINAL_STATUSES)[:2]
+    # The in-flight statuses in their order, each a minute later; then two final ones, the second later.
+    updates = [_incoming(s, n) for n, s in enumerate(in_flight[-2:])]
+    updates += [_incoming(first_final, 30, "1"), _incoming(last_final, 40, "2")]
+    db = _receipts.connect(str(tmp_path / "store.db"))
+    for number, permutation in enumerate(itertools.permutations(updates)):
+        message = f"m-{number}"
+        for update in permutation:  # one transaction each, in this order
+            _receipts.record(db, [_with_message(update, message)], order, time.time())
+        found = db.execute("SELECT status, error_codes FROM deliveries WHERE message_id = ?", (message,)).fetchall()
+        assert found == [(last_final, "2")], permutation
+    # Two final statuses that occurred at the same time: the first recorded stays.
+    for first, second in ((first_final, last_final), (last_final, first_final)):
+        message = f"same-time-{first}"
+        for status in (first, second):
+            _receipts.record(db, [_with_message(_incoming(status, 50), message)], order, time.time())
+        assert db.execute("SELECT status FROM deliveries WHERE message_id = ?", (message,)).fetchall() == [(first,)]
+    db.close()
+
+
+def _with_message(item: _receipts.Incoming, message_id: str) -> _receipts.Incoming:
+    return _receipts.Incoming(
+        str(uuid.uuid4()), item.event_type, message_id, item.occurred_at, 1, b"{}", item.outcomes, None
+    )
+
+
+# --- set-up -----------------------------------------------------------------------------------------
+
+
+def test_a_receiver_without_a_usable_public_key_is_refused_before_its_store_is_made(tmp_path: Path) -> None:
+    store = tmp_path / "receipts.db"
+    with pytest.raises(webhooks.PublicKeyError, match="TELNYX_PUBLIC_KEY"):
+        Receiver(store)
+    with pytest.raises(webhooks.PublicKeyError, match="not valid base64"):
+        Receiver(store, public_key="not a key!")
+    with pytest.raises(webhooks.PublicKeyError, match="of 3 bytes"):
+        Receiver(store, public_key="YWJj")
+    assert not store.exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"tolerance": -1}, ValueError, "tolerance must be an int of seconds >= 0, got -1"),
+        ({"tolerance": True}, ValueError, "tolerance must be an int"),
+        ({"tolerance": 1.5}, ValueError, "tolerance must be an int"),
+        ({"answer_within": 0}, ValueError, "answer_within must be a number of seconds > 0, got 0"),
+        ({"answer_within": math.inf}, ValueError, "answer_within must be a number"),
+        ({"answer_within": math.nan}, ValueError, "answer_within must be a number"),
+        ({"answer_within": "1"}, ValueError, "answer_within must be a number"),
+        ({"answer_within": False}, ValueError, "answer_within must be a number"),
+        ({"synchronous": "OFF"}, ValueError, "synchronous must be 'FULL' or 'NORMAL', got 'OFF'"),
+        ({"on_event": 5}, TypeError, "on_event must be callable, got int"),
+    ],
+)
+def test_a_receiver_s_bad_arguments_are_named(
+    arguments: dict[str, Any], error: type[Exception], message: str, tmp_path: Path
+) -> None:
+    fake = FakeTelnyx()
+    with pytest.raises(error, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        Receiver(tmp_path / "receipts.db", public_key=fake.public_key, **arguments)
+    assert not (tmp_path / "receipts.db").exists()
+
+
+def test_a_store_path_that_is_not_one_is_named(tmp_path: Path) -> None:
+    key = FakeTelnyx().public_key
+    with pytest.raises(TypeError, match="the store is a file path"):
+        Receiver(b"receipts.db", public_key=key)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="the store path is empty"):
+        Receiver("", public_key=key)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database, but long enough to be read as one's header " * 20)
+    with pytest.raises(StoreError, match=r"notes\.txt is not a receiver store or campaign journal"):
+        Receiver(text, public_key=key)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE customers (name TEXT)")
+    with pytest.raises(StoreError, match=r"other\.db is an SQLite file, but neither a receiver store nor a campaign"):
+        Receiver(other, public_key=key)
+    with sqlite3.connect(other) as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("customers",)]  # left as it was
+    later = tmp_path / "later.db"
+    Receiver(later, public_key=key).close()
+    with sqlite3.connect(later) as db:
+        db.execute("UPDATE receiver SET value = '2' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="receiver schema 2, this one reads up to 1"):
+        Receiver(later, public_key=key)
+
+
+def test_the_apps_take_a_receiver_and_a_path_from_the_root(tmp_path: Path) -> None:
+    receiver = Receiver(tmp_path / "receipts.db", public_key=FakeTelnyx().public_key)
+    for app in (ASGIReceiver, WSGIReceiver):
+        with pytest.raises(TypeError, match="receiver must be a Receiver, got str"):
+            app("receipts.db")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="path must start with '/', got 'hooks'"):
+            app(receiver, path="hooks")
+        with pytest.raises(ValueError, match="max_body must be an int of bytes > 0, got 0"):
+            app(receiver, max_body=0)
+    receiver.close()
+
+
+# --- a campaign journal as the store ------------------------------------------------------------------
+
+
+def _event(fake: FakeTelnyx, event_type: str, message: dict[str, Any], message_id: str, status: str) -> Event:
+    document = {**message, "id": message_id, "to": [{"phone_number": RECIPIENT, "status": status}]}
+    return Event(0, message_id, event_type, *fake.webhook(event_type, document))
+
+
+def _message(fake: FakeTelnyx) -> dict[str, Any]:
+    sent = fake.client().messages.send(to=RECIPIENT, from_="+18445550001", text="Hi")
+    assert sent.data is not None
+    return sent.data.to_dict(mode="json")
+
+
+def test_a_campaign_journal_is_the_store_its_rows_joined_by_message_id(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        journal.begin("spring", {}, datetime.datetime.now(datetime.UTC))
+        for n in range(3):
+            journal.add(f"r-{n}", "digest", f"key-{n}", RECIPIENT, "+18445550001")
+            journal.accepted(f"r-{n}", M[f"m-{n}"], None)
+    with Receiver(path, public_key=fake.public_key) as receiver:
+        for n, status in ((0, "delivered"), (1, "sent")):
+            assert receiver.receive(
+                *_signed(_event(fake, FINALIZED if n == 0 else SENT, message, M[f"m-{n}"], status))
+            ).ok
+        outside = receiver.receive(*_signed(_event(fake, FINALIZED, message, M["outside"], "delivered")))
+        assert outside.ok and outside.new  # kept without a campaign
+    with sqlite3.connect(path) as db:
+        joined = db.execute(
+            "SELECT rows.identity, deliveries.status FROM rows LEFT JOIN deliveries USING (message_id) ORDER BY seq"
+        ).fetchall()
+    assert joined == [("r-0", "delivered"), ("r-1", "sent"), ("r-2", None)]
+    with Journal(path, create=False) as journal:  # still the campaign's journal
+        record = journal.campaign()
+        assert record is not None and record.name == "spring"
+        assert [(row.identity, row.state, row.message_id) for row in journal.rows()] == [
+            (f"r-{n}", "accepted", M[f"m-{n}"]) for n in range(3)
+        ]
+    with Receiver(path, public_key=fake.public_key) as receiver:  # opened again: what it recorded is there
+        assert sorted((d.message_id, d.status) for d in receiver.deliveries()) == sorted(
+            [(M["m-0"], "delivered"), (M["m-1"], "sent"), (M["outside"], "delivered")]
+        )
+
+
+def _signed(event: Event) -> tuple[bytes, dict[str, str]]:
+    return event.body, event.headers
+
+
+# --- answering ---------------------------------------------------------------------------------------
+
+
+def _serving(kind: str, receiver: Receiver) -> Any:
+    return asgi_serving(ASGIReceiver(receiver)) if kind == "asgi" else wsgi_serving(WSGIReceiver(receiver))
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_503_while_the_store_is_locked_then_recorded_once_delivered_again(kind: str, tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    event = _event(fake, FINALIZED, _message(fake), M["m-1"], "delivered")
+    store = tmp_path / "receipts.db"
+    receiver = Receiver(store, public_key=fake.public_key, answer_within=0.6)
+    with _serving(kind, receiver) as port:
+        holder = sqlite3.connect(store, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another writer (a campaign) holds the file
+        (locked,) = post_all(port, [event], threads=1, path="/")
+        holder.execute("ROLLBACK")
+        holder.close()
+        assert (locked.status, locked.text) == (503, "not recorded: deliver it again")
+        assert locked.seconds < 2
+        assert list(receiver.event_ids()) == []
+        (again,) = post_all(port, [event], threads=1, path="/")
+        assert (again.status, again.text) == (200, "recorded")
+    assert [(d.message_id, d.status) for d in receiver.deliveries()] == [(M["m-1"], "delivered")]
+    assert len(list(receiver.event_ids())) == 1
+    receiver.close()
+
+
+def test_the_callback_runs_after_the_answer_once_per_new_event_its_failure_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    events = [_event(fake, FINALIZED, message, M[f"m-{n}"], "delivered") for n in range(3)]
+    called: list[tuple[str | None, str]] = []
+    first_call = threading.Event()
+
+    def on_event(event: webhooks.WebhookEvent) -> None:
+        assert isinstance(event, OutboundMessageEvent) and event.data is not None and event.data.payload is not None
+        called.append((event.data.payload.id, threading.current_thread().name))
+        if not first_call.is_set():
+            first_call.set()
+            time.sleep(2.5)  # slow work: never in the answer's way
+        if event.data.payload.id == M["m-1"]:
+            raise RuntimeError("the user's code failed")
+
+    receiver = Receiver(tmp_path / "receipts.db", public_key=fake.public_key, on_event=on_event)
+    with wsgi_serving(WSGIReceiver(receiver)) as port:
+        results = [r for event in [*events, events[1]] for r in post_all(port, [event], threads=1, path="/")]
+    assert [(r.status, r.text) for r in results] == [(200, "recorded")] * 3 + [(200, "duplicate: recorded before")]
+    assert max(r.seconds for r in results) < 1.0
+    receiver.close()  # waits for the callbacks
+    assert [payload for payload, _ in called] == [M["m-0"], M["m-1"], M["m-2"]]
+    assert {thread for _, thread in called} == {"telnyx-receiver-callbacks"}
+    failures = [r for r in caplog.records if r.name == "telnyx_messages.receiver" and r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in failures] == [
+        f"the receiver's callback failed on event {_id(events[1])} (message.finalized)"
+    ]
+
+
+def _id(event: Event) -> str:
+    return str(json.loads(event.body)["data"]["id"])
+
+
+def test_a_verified_event_its_model_refuses_or_of_a_type_the_spec_lacks_is_kept(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    got: list[webhooks.WebhookEvent] = []
+    receiver = Receiver(tmp_path / "receipts.db", public_key=fake.public_key, on_event=got.append)
+    unreadable = {"data": {"id": "e-1", "event_type": FINALIZED, "payload": {"id": "m-1", "to": "+13125550002"}}}
+    unknown = {"data": {"id": "e-2", "event_type": "message.unheard_of", "payload": {"id": "m-2"}}}
+    no_id = {"data": {"event_type": "message.unheard_of"}, "meta": {"attempt": 2}}
+    answers = [receiver.receive(*sign(fake, document)) for document in (unreadable, unknown, no_id)]
+    assert [(a.status, a.new) for a in answers] == [(200, True)] * 3
+    assert answers[2].event_id is not None and answers[2].event_id.startswith("sha256:")
+    assert receiver.receive(*sign(fake, no_id)).text == "duplicate: recorded before"  # the same body
+    receiver.close()
+    assert [type(e).__name__ for e in got] == ["UnknownWebhookEvent"] * 3
+    assert [e.event_type for e in got if isinstance(e, webhooks.UnknownWebhookEvent)] == [
+        FINALIZED,
+        "message.unheard_of",
+        "message.unheard_of",
+    ]
+    with sqlite3.connect(tmp_path / "receipts.db") as db:
+        assert db.execute("SELECT event_id, message_id, attempt FROM events ORDER BY rowid").fetchall() == [
+            ("e-1", "m-1", None),
+            ("e-2", "m-2", None),
+            (answers[2].event_id, None, 2),
+        ]
+        assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+
+
+def test_a_closed_receiver_answers_503_and_reads_nothing(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    event = _event(fake, FINALIZED, _message(fake), M["m-1"], "delivered")
+    receiver = Receiver(tmp_path / "receipts.db", public_key=fake.public_key)
+    receiver.close()
+    receiver.close()  # twice: nothing more
+    assert receiver.receive(*_signed(event)).status == 503
+    with pytest.raises(StoreClosedError, match="the receiver is closed"):
+        receiver.deliveries()
+    assert "receipts.db" in repr(receiver) and fake.public_key not in repr(receiver)
+
+
+def test_what_a_delivery_shows(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    errors = [{"code": "40008", "title": "Undeliverable", "detail": "the handset is off"}]
+    document = {**message, "id": M["m-1"], "to": [{"phone_number": RECIPIENT, "status": "delivery_failed"}]}
+    body, headers = fake.webhook(FINALIZED, {**document, "errors": errors})
+    with Receiver(tmp_path / "receipts.db", public_key=fake.public_key) as receiver:
+        answer = receiver.receive(body, headers)
+        (delivery,) = receiver.deliveries(M["m-1"])
+        assert receiver.deliveries(M["m-2"]) == []
+        counts = receiver.delivery_counts()
+    assert (delivery.message_id, delivery.recipient, delivery.status, delivery.final) == (
+        M["m-1"],
+        RECIPIENT,
+        "delivery_failed",
+        True,
+    )
+    assert delivery.error_codes == ("40008",) and delivery.errors == tuple(errors)
+    assert delivery.event_id == answer.event_id and delivery.event_type == FINALIZED
+    assert delivery.occurred_at is not None and delivery.occurred_at.tzinfo is datetime.UTC
+    assert abs((delivery.recorded_at - datetime.datetime.now(datetime.UTC)).total_seconds()) < 60
+    assert list(counts) == list(DELIVERY_STATUSES) and counts["delivery_failed"] == 1 and sum(counts.values()) == 1
+
+
+def test_http_client_sees_the_receiver_s_content_type(tmp_path: Path) -> None:
+    receiver = Receiver(tmp_path / "receipts.db", public_key=FakeTelnyx().public_key)
+    with wsgi_serving(WSGIReceiver(receiver)) as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("POST", "/", body=b"{}")
+        answer = connection.getresponse()
+        assert (answer.status, answer.reason, answer.getheader("content-type")) == (
+            400,
+            "Bad Request",
+            "text/plain; charset=utf-8",
+        )
+        answer.read()
+        connection.close()
+    receiver.close()
