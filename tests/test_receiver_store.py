@@ -388,3 +388,10 @@ def test_http_client_sees_the_receiver_s_content_type(tmp_path: Path) -> None:
         answer.read()
         connection.close()
     receiver.close()
+
+
+def test_the_receiver_module_shows_only_its_public_names() -> None:
+    from telnyx_messages import receiver
+
+    assert dir(receiver) == sorted(receiver.__all__)
+    assert all(getattr(receiver, name) is not None for name in receiver.__all__)
