@@ -72,7 +72,8 @@ print-spec-url:
 	@echo $(SPEC_URL)
 
 # --- generation -------------------------------------------------------------------------------
-$(GENERATED)/__init__.py: $(SPEC) generator-config.yaml $(TEMPLATES) $(BIN)/.dev-installed
+# generation.yml: the generator's settings and the project's generation decisions, the one configuration.
+$(GENERATED)/__init__.py: $(SPEC) generation.yml tools/generate.py $(TEMPLATES) $(BIN)/.dev-installed
 	$(PY) tools/generate.py $(SPEC) $(GENERATED)
 	ln -sfn ../../$(GENERATED) $(API_LINK)
 	$(PY) tools/check_operations.py

@@ -1,26 +1,39 @@
-"""tools/generate.py's decisions from the spec and openapi/overrides.yml, made in Python and handed
-to the templates: where each operation's method goes (operation_layout) and the results the methods
-return (operation_results), and which property tells a union's members apart (discriminator); the
-`$ref`s it follows, by the shared resolver (telnyx_messages/_spec_refs.py)."""
+"""tools/generate.py's decisions from the spec and generation.yml, made in Python and handed to the
+templates: where each operation's method goes (operation_layout) and the results the methods return
+(operation_results), and which property tells a union's members apart (discriminator); the `$ref`s
+it follows, by the shared resolver (telnyx_messages/_spec_refs.py); generation.yml, the one
+configuration, read and checked (configuration, generator_config), its `generator` section handed to
+openapi-python-client as its config file."""
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from generate import (
+    CONFIGURATION,
+    ConfigurationError,
     GenerationError,
+    _checked,
     _generator_data,
     _parameters,
+    configuration,
     discriminator,
+    generator_config,
     method_names,
     operation_layout,
     operation_results,
     result_names,
     union_discriminators,
+    write_generator_settings,
 )
+from openapi_python_client.config import ConfigFile
+from openapi_python_client.strings import PythonIdentifier
 from telnyx_messages import Telnyx
 from telnyx_messages._api import models
 from telnyx_messages._api.api import METHODS, OPERATIONS
@@ -152,3 +165,110 @@ def test_a_ref_that_leads_nowhere_stops_generation_naming_it() -> None:
     item = looping["paths"]["/c"]  # type: ignore[index]
     with pytest.raises(GenerationError, match="cycle"):
         _parameters(looping, item, item["post"])
+
+
+def test_the_generators_config_file_is_generation_ymls_generator_section(tmp_path: Path) -> None:
+    """tools/generate.py hands openapi-python-client a config file of its own making, in its scratch
+    folder: the `generator` section, as the generator reads it."""
+    settings = configuration()["generator"]
+    assert settings["class_overrides"] and settings["post_hooks"]
+    written = write_generator_settings(settings, tmp_path)
+    assert written.parent == tmp_path
+    assert json.loads(written.read_text()) == settings
+    assert ConfigFile.load_from_path(written) == ConfigFile(**settings)
+    assert generator_config().class_overrides == ConfigFile(**settings).class_overrides
+
+
+def test_each_class_override_of_generation_yml_names_the_generated_model_or_is_unused() -> None:
+    """A class override reaches the generated code: the model is in the module the override names,
+    under its class name, and no module has the generator's own name for it. A key the document no
+    longer makes (the generator would not give that name) leaves no module at all."""
+    package, prefix = Path(models.__file__).parent, generator_config().field_prefix
+    applied = []
+    for generators_name, override in configuration()["generator"]["class_overrides"].items():
+        assert not (package / f"{PythonIdentifier(generators_name, prefix)}.py").exists(), generators_name
+        module = package / f"{override['module_name']}.py"
+        if module.exists():
+            assert f"class {override['class_name']}(" in module.read_text(), override
+            assert getattr(models, override["class_name"]).__module__.endswith(f".{override['module_name']}")
+            applied.append(generators_name)
+    assert applied, "no class override of generation.yml names a generated model"
+
+
+def _broken(tmp_path: Path, change: Any) -> Path:
+    """generation.yml with `change` made to its content, in tmp_path."""
+    content = yaml.safe_load(CONFIGURATION.read_bytes())
+    change(content)
+    path = tmp_path / "generation.yml"
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.pop("results"), "results: missing (a required section)"),
+        (lambda c: c.pop("generator"), "generator: missing (a required section)"),
+        (lambda c: c.update(method={}), "method: no such section"),
+        (lambda c: c.update(generator=["x"]), "generator: a mapping of openapi-python-client's settings expected"),
+        (lambda c: c.update(methods=None), "methods: a mapping of operationId to method path"),
+        (lambda c: c["methods"].update(SendMessage="send it"), "methods.SendMessage: a method path (Python names"),
+        (lambda c: c["results"].update(GetMessage="a.B"), 'results.GetMessage: a class name expected, got "a.B"'),
+        (lambda c: c["idempotency"].pop("component"), "idempotency.component: missing"),
+        (lambda c: c["idempotency"].update(operations="SendMessage"), "idempotency.operations: a list expected"),
+        (lambda c: c["idempotency"]["parameter"].pop("name"), "idempotency.parameter.name: the header's name"),
+    ],
+    ids=[
+        "results missing",
+        "generator missing",
+        "unknown section",
+        "generator a list",
+        "methods null",
+        "method no name",
+        "result dotted",
+        "idempotency without component",
+        "operations a string",
+        "parameter without name",
+    ],
+)
+def test_a_missing_or_malformed_section_stops_generation_naming_the_file_and_key(
+    change: Any, message: str, tmp_path: Path
+) -> None:
+    path = _broken(tmp_path, change)
+    with pytest.raises(ConfigurationError) as caught:
+        configuration(path)
+    assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
+    assert isinstance(caught.value, GenerationError)  # generate() reports it as it stops
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["generator"].update(class_override={}), "generator.class_override: openapi-python-client has no"),
+        (lambda c: c["generator"].update(post_hooks="ruff"), "generator.post_hooks: Input should be a valid list"),
+        (
+            lambda c: c["generator"]["class_overrides"]["GetMessageResponse200"].update(class_name=["x"]),
+            "generator.class_overrides.GetMessageResponse200.class_name: Input should be a valid string",
+        ),
+    ],
+    ids=["unknown setting", "post_hooks a string", "class name a list"],
+)
+def test_a_generator_setting_openapi_python_client_would_refuse_or_ignore_is_named(
+    change: Any, message: str, tmp_path: Path
+) -> None:
+    path = _broken(tmp_path, change)
+    configuration(path)  # the project's sections are sound
+    with pytest.raises(ConfigurationError) as caught:
+        generator_config(path)
+    assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
+
+
+def test_the_projects_configuration_is_named_from_its_root_and_one_that_cannot_be_read_by_its_path(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"^generation\.yml: a mapping of the sections generator, methods"):
+        _checked(CONFIGURATION, b"- not\n- sections\n")
+    with pytest.raises(ConfigurationError, match=r"^generation\.yml: not YAML: "):
+        _checked(CONFIGURATION, b"methods: [\n")
+    with pytest.raises(ConfigurationError, match=f"^{re.escape(str(tmp_path / 'none.yml'))}: cannot be read"):
+        configuration(tmp_path / "none.yml")

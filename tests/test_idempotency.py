@@ -1,5 +1,5 @@
 """Exactly-once sends: the Idempotency-Key header from the spec (or upstream's own parameter, by
-openapi/overrides.yml), a key made for every call that takes one, and retries through any failure
+generation.yml), a key made for every call that takes one, and retries through any failure
 against a server that keeps keys as the API's edge does (tests/support/edge.py)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from generate import GenerationError, _parameters, check_parameters, with_upstream_idempotency
+from generate import GenerationError, _parameters, check_parameters, configuration, with_upstream_idempotency
 from telnyx_messages import (
     NOT_GIVEN,
     AsyncTelnyx,
@@ -36,7 +36,7 @@ from .support.generation import generated_package
 from .support.server import LoopbackServer, Reply, client_for
 from .support.spec import SPEC, SPEC_PATH, absent, case_of, operation_ids
 
-OVERRIDE = yaml.safe_load((ROOT / "openapi" / "overrides.yml").read_bytes())["idempotency"]
+OVERRIDE = configuration()["idempotency"]
 KEYED_OPERATIONS = [op for op in OVERRIDE["operations"] if op in operation_ids(SPEC)]
 PATTERN = OVERRIDE["parameter"]["schema"]["pattern"]
 

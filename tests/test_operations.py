@@ -224,7 +224,7 @@ POSTS = [case for case in CASES if case.method == "POST"]
 
 
 def _keyed(case: OperationCase) -> bool:
-    """Whether the operation declares the Idempotency-Key header (natively, or by openapi/overrides.yml)."""
+    """Whether the operation declares the Idempotency-Key header (natively, or by generation.yml)."""
     return any(p.argument == "idempotency_key" for p in case.operation.header_parameters)
 
 

@@ -121,7 +121,7 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
 
 def test_the_overlay_uses_only_stable_generated_names() -> None:
     """The overlay names no model and no operation: only the generated resources (named by
-    openapi/overrides.yml), the shared types of types.py.jinja, and the models package, where a
+    generation.yml), the shared types of types.py.jinja, and the models package, where a
     result's class is looked up by the name its Operation gives."""
     import ast
 
@@ -196,11 +196,12 @@ def test_every_generated_file_says_where_it_comes_from() -> None:
 
 
 def test_the_idempotency_override_holds_upstreams_parameter_unchanged() -> None:
-    """openapi/overrides.yml declares upstream's IdempotencyKey parameter as upstream wrote it
+    """generation.yml declares upstream's IdempotencyKey parameter as upstream wrote it
     (../shared/spec/upstream-idempotency.yml keeps upstream's text)."""
     import yaml
+    from generate import configuration
 
-    override = yaml.safe_load((ROOT / "openapi" / "overrides.yml").read_bytes())["idempotency"]
+    override = configuration()["idempotency"]
     upstream = ROOT.parent / "shared" / "spec" / "upstream-idempotency.yml"
     assert override["parameter"] == yaml.safe_load(upstream.read_bytes())["components"]["parameters"]["IdempotencyKey"]
     assert override["component"] == "IdempotencyKey"

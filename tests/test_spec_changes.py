@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 import pytest
 import yaml
+from generate import configuration
 
 from .support import HISTORY, ROOT, background, collection, typecheck
 from .support.generation import generated_package, shipped_root
@@ -150,7 +151,7 @@ def test_the_later_document_runs_the_tests_that_read_the_spec() -> None:
 
 
 UPSTREAM_IDEMPOTENCY = ROOT.parent / "shared" / "spec" / "upstream-idempotency.yml"
-IDEMPOTENCY_OPERATIONS = yaml.safe_load((ROOT / "openapi" / "overrides.yml").read_bytes())["idempotency"]["operations"]
+IDEMPOTENCY_OPERATIONS = configuration()["idempotency"]["operations"]
 
 
 def _new_event(document: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
 """Fail `make generate` early, and by name, when the spec no longer has an operation the naming
-table names (openapi/overrides.yml's `methods`): its method would silently vanish from client.messages.
+table names (generation.yml's `methods`): its method would silently vanish from client.messages.
 
     python tools/check_operations.py [SPEC]   # default: openapi/messages.yml
 """
@@ -11,16 +11,10 @@ import sys
 from pathlib import Path
 
 import yaml
+from generate import CONFIGURATION, ConfigurationError, method_names  # tools/ is on the path, as this script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLE = ROOT / "openapi" / "overrides.yml"
 SPEC = ROOT / "openapi" / "messages.yml"
-
-
-def method_names() -> dict[str, str]:
-    """operationId -> method path under client.messages, as tools/generate.py reads it."""
-    methods = yaml.safe_load(TABLE.read_bytes()).get("methods") or {}
-    return {str(operation): str(method) for operation, method in methods.items()}
 
 
 def spec_operations(spec: Path) -> set[str]:
@@ -35,12 +29,17 @@ def spec_operations(spec: Path) -> set[str]:
 
 def main(spec: Path = SPEC) -> int:
     available = spec_operations(spec)
-    missing = {method: op for op, method in method_names().items() if op not in available}
+    try:
+        methods = method_names()
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 1
+    missing = {method: op for op, method in methods.items() if op not in available}
     for method, operation in sorted(missing.items()):
         print(
             f"operation {operation} is not in {os.path.relpath(spec, ROOT)}, but client.messages.{method} calls it: "
             f"upstream removed or renamed it. Map the new operationId to {method} in "
-            f"{TABLE.relative_to(ROOT)} (methods), or remove the line (the method goes with it).",
+            f"{CONFIGURATION.relative_to(ROOT)} (methods), or remove the line (the method goes with it).",
             file=sys.stderr,
         )
     return 1 if missing else 0

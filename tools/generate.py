@@ -6,6 +6,7 @@ python tools/generate.py SPEC OUTPUT   # OUTPUT: the package directory, replaced
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import os
 import shutil
@@ -19,14 +20,159 @@ import yaml
 from spec_refs import RefError, pointer_parts, resolve  # tools/ is on the path, as this script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
-# The project's generation decisions: method and result names, overrides of the document.
-OVERRIDES = ROOT / "openapi" / "overrides.yml"
+# The one configuration of the generation: openapi-python-client's own settings (`generator`) and the
+# project's decisions beside them (method and result names, overrides of the document).
+CONFIGURATION = ROOT / "generation.yml"
+# Its sections, all required: openapi-python-client's settings; operationId -> the method's path
+# under client.messages; operationId -> the official SDK's name of its result; the Idempotency-Key
+# override of the document, with its keys.
+SECTIONS = ("generator", "methods", "results", "idempotency")
+IDEMPOTENCY_KEYS: dict[str, type] = {"why": str, "operations": list, "component": str, "parameter": dict}
 # What a header parameter's schema may be for the templates to render it: its argument's type is
 # checked (an enum as a Literal), its text checked against the schema's pattern and lengths.
 RENDERABLE_HEADER_TYPES = frozenset({"string", "integer"})
 # The overlay modules whose names the generated code uses, re-exported by its types.py (each
 # module's __all__): the models' runtime, what a method hands its client, the response forms.
 RUNTIME_MODULES = ("_datetime", "_models", "_calls", "_response")
+
+
+class GenerationError(Exception):
+    """The spec has something the templates cannot render: generation stops, naming it."""
+
+
+class ConfigurationError(GenerationError):
+    """generation.yml lacks a section, or holds one of the wrong shape: generation stops, naming the
+    file and the key."""
+
+
+# configuration()'s last reading: the file's path and bytes, and what it holds.
+_CONFIGURATION: dict[tuple[Path, bytes], dict[str, Any]] = {}
+
+
+def configuration(path: Path = CONFIGURATION) -> dict[str, Any]:
+    """generation.yml, read and checked: each of SECTIONS there and of its shape (the generator's
+    settings a mapping: generator_config() checks them as openapi-python-client reads them), else
+    ConfigurationError naming the file and the key. A copy of its own to each caller."""
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise ConfigurationError(f"{_shown(path)}: cannot be read ({error.strerror})") from None
+    if (path, content) not in _CONFIGURATION:
+        loaded = _checked(path, content)
+        _CONFIGURATION.clear()
+        _CONFIGURATION[(path, content)] = loaded
+    return copy.deepcopy(_CONFIGURATION[(path, content)])
+
+
+def _shown(path: Path) -> str:
+    """The configuration file's name in an error: from the project's root if it is in the project."""
+    return os.path.relpath(path, ROOT) if path.is_relative_to(ROOT) else str(path)
+
+
+def _checked(path: Path, content: bytes) -> dict[str, Any]:
+    """The configuration file's content, its sections checked (configuration())."""
+    try:
+        loaded = yaml.safe_load(content)
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"{_shown(path)}: not YAML: {error}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigurationError(
+            f"{_shown(path)}: a mapping of the sections {', '.join(SECTIONS)} expected, got {_kind(loaded)}"
+        )
+    problems = [f"{key}: missing (a required section)" for key in SECTIONS if key not in loaded]
+    problems += [
+        f"{key}: no such section (the sections: {', '.join(SECTIONS)})" for key in loaded if key not in SECTIONS
+    ]
+    if not problems:
+        if not isinstance(loaded["generator"], dict):
+            problems.append(
+                f"generator: a mapping of openapi-python-client's settings expected, got {_kind(loaded['generator'])}"
+            )
+        problems += _names_problems("methods", loaded["methods"], "method path (Python names joined by dots)")
+        problems += _names_problems("results", loaded["results"], "class name")
+        problems += _idempotency_problems(loaded["idempotency"])
+    if problems:
+        raise ConfigurationError(f"{_shown(path)}: {problems[0]}")
+    return loaded
+
+
+def generator_config(path: Path = CONFIGURATION) -> Any:
+    """openapi-python-client's configuration from generation.yml's `generator` section (its own
+    defaults where the section says nothing), the settings checked as it reads them: one it would
+    refuse, or one it has not (it would ignore it), is a ConfigurationError naming the file and key."""
+    from openapi_python_client.config import Config, ConfigFile, MetaType
+    from pydantic import ValidationError
+
+    settings = configuration(path)["generator"]
+    problems = [
+        f"generator.{key}: openapi-python-client has no such setting"
+        for key in settings
+        if key not in ConfigFile.model_fields
+    ]
+    try:
+        config_file = ConfigFile(**settings)
+    except ValidationError as error:
+        problems += [f"generator.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
+    if problems:
+        raise ConfigurationError(f"{_shown(path)}: {problems[0]}")
+    return Config.from_sources(config_file, MetaType.NONE, "", "utf-8", overwrite=True, output_path=None)
+
+
+_KINDS: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string", type(None): "nothing"}
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, for an error: a mapping, a list, nothing, or the scalar itself (in JSON)."""
+    if isinstance(value, dict | list) or value is None:
+        return _KINDS[type(value)]
+    return json.dumps(value, default=str)
+
+
+def _names_problems(section: str, names: Any, what: str) -> list[str]:
+    """`methods` and `results`: operationId -> a name (a method's path, a class name)."""
+    if not isinstance(names, dict):
+        return [f"{section}: a mapping of operationId to {what} expected, got {_kind(names)}"]
+    dots = section == "methods"
+    return [
+        f"{section}.{operation}: a {what} expected, got {_kind(name)}"
+        for operation, name in names.items()
+        if not isinstance(name, str) or not all(part.isidentifier() for part in (name.split(".") if dots else [name]))
+    ]
+
+
+def _idempotency_problems(override: Any) -> list[str]:
+    """`idempotency`: IDEMPOTENCY_KEYS, each of its kind; the operations by operationId; the
+    parameter with its header's name."""
+    if not isinstance(override, dict):
+        return [f"idempotency: a mapping of {', '.join(IDEMPOTENCY_KEYS)} expected, got {_kind(override)}"]
+    problems = [
+        f"idempotency.{key}: no such key (the keys: {', '.join(IDEMPOTENCY_KEYS)})"
+        for key in override
+        if key not in IDEMPOTENCY_KEYS
+    ]
+    for key, kind in IDEMPOTENCY_KEYS.items():
+        if key not in override:
+            problems.append(f"idempotency.{key}: missing")
+        elif not isinstance(override[key], kind):
+            problems.append(f"idempotency.{key}: {_KINDS[kind]} expected, got {_kind(override[key])}")
+    if not problems:
+        problems += [
+            f"idempotency.operations: an operationId expected, got {_kind(operation)}"
+            for operation in override["operations"]
+            if not isinstance(operation, str)
+        ]
+        name = override["parameter"].get("name")
+        if not isinstance(name, str):
+            problems.append(f"idempotency.parameter.name: the header's name expected, got {_kind(name)}")
+    return problems
+
+
+def write_generator_settings(settings: dict[str, Any], folder: Path) -> Path:
+    """generation.yml's `generator` section as openapi-python-client's own config file, in `folder`
+    (the generation's scratch folder), for its --config."""
+    path = folder / "openapi-python-client.json"
+    path.write_text(json.dumps(settings, indent=2, ensure_ascii=False))
+    return path
 
 
 def with_parameter_descriptions(document: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +209,7 @@ def _parameters(document: dict[str, Any], item: dict[str, Any], operation: dict[
 
 
 def with_upstream_idempotency(document: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """openapi/overrides.yml's `idempotency`: upstream's IdempotencyKey header declared on the listed
+    """generation.yml's `idempotency`: upstream's IdempotencyKey header declared on the listed
     operations that do not declare an Idempotency-Key header themselves (a no-op once they do)."""
     component, parameter = override["component"], override["parameter"]
     listed = set(override["operations"])
@@ -79,10 +225,6 @@ def with_upstream_idempotency(document: dict[str, Any], override: dict[str, Any]
             parameters.setdefault(component, parameter)
             operation.setdefault("parameters", []).append({"$ref": f"#/components/parameters/{component}"})
     return document
-
-
-class GenerationError(Exception):
-    """The spec has something the templates cannot render: generation stops, naming it."""
 
 
 def check_parameters(document: dict[str, Any]) -> None:
@@ -166,11 +308,6 @@ def text_parts_limits(document: dict[str, Any]) -> dict[str, int]:
     return limits
 
 
-def _generator_prefix() -> str:
-    config = yaml.safe_load((ROOT / "generator-config.yaml").read_bytes()) or {}
-    return str(config.get("field_prefix", "field_"))
-
-
 def operation_layout(document: dict[str, Any], method_names: dict[str, str]) -> dict[str, dict[str, str]]:
     """Where each operation's method goes, by the generator's name of the operation (its endpoint's
     `name`): its operationId, its path under client.messages (`method_names`'s, else the generator's
@@ -179,7 +316,7 @@ def operation_layout(document: dict[str, Any], method_names: dict[str, str]) -> 
     from openapi_python_client.parser.openapi import generate_operation_id
     from openapi_python_client.strings import PythonIdentifier
 
-    prefix = _generator_prefix()
+    prefix = generator_config().field_prefix
     layout = {}
     for path, method, _, operation in _operations(document):
         operation_id = operation.get("operationId")
@@ -193,13 +330,9 @@ def operation_layout(document: dict[str, Any], method_names: dict[str, str]) -> 
     return layout
 
 
-def _overrides() -> dict[str, Any]:
-    return dict(yaml.safe_load(OVERRIDES.read_bytes()))
-
-
 def method_names() -> dict[str, str]:
-    """openapi/overrides.yml's `methods`: operationId -> the method's path under client.messages."""
-    return {str(k): str(v) for k, v in (_overrides().get("methods") or {}).items()}
+    """generation.yml's `methods`: operationId -> the method's path under client.messages."""
+    return {str(k): str(v) for k, v in configuration()["methods"].items()}
 
 
 def runtime_names(overlay: Path = ROOT / "overlay" / "telnyx_messages") -> list[tuple[str, list[str]]]:
@@ -317,14 +450,17 @@ def spec_facts(document: dict[str, Any]) -> str:
 
 
 def generate(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
-    """Run openapi-python-client with the project's config and templates on the spec with the
-    overrides above; the post-hooks (ruff) are taken from the same environment as this Python."""
+    """Run openapi-python-client with generation.yml's `generator` settings (written to a scratch
+    config file) and the project's templates on the spec with generation.yml's overrides applied;
+    the post-hooks (ruff) are taken from the same environment as this Python."""
     shutil.rmtree(output, ignore_errors=True)
     with tempfile.TemporaryDirectory() as scratch:
         overridden = Path(scratch) / spec.name
         document = yaml.safe_load(spec.read_bytes())
-        document = with_upstream_idempotency(document, _overrides()["idempotency"])
         try:
+            config = configuration()
+            generator_config()  # its settings checked before the generator runs
+            document = with_upstream_idempotency(document, config["idempotency"])
             check_parameters(document)
             document = with_parameter_descriptions(document)
             facts = spec_facts(document)
@@ -334,7 +470,8 @@ def generate(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
         templates = Path(scratch) / "templates"
         shutil.copytree(ROOT / "templates", templates)
         (templates / "spec_facts.jinja").write_text(facts)
-        result = _run_generator(overridden, output, templates)
+        settings = write_generator_settings(config["generator"], Path(scratch))
+        result = _run_generator(overridden, output, templates, settings)
         if result.returncode == 0:
             # The document the client is made from, shipped with it: telnyx_messages.testing's fake
             # accepts what the spec accepts.
@@ -342,10 +479,10 @@ def generate(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
         return result
 
 
-def _run_generator(spec: Path, output: Path, templates: Path) -> subprocess.CompletedProcess[str]:
+def _run_generator(spec: Path, output: Path, templates: Path, settings: Path) -> subprocess.CompletedProcess[str]:
     bin_dir = Path(sys.executable).parent
     command = [str(bin_dir / "openapi-python-client"), "generate", "--path", str(spec)]
-    command += ["--config", "generator-config.yaml", "--custom-template-path", str(templates)]
+    command += ["--config", str(settings), "--custom-template-path", str(templates)]
     command += ["--meta", "none", "--output-path", str(output)]
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -406,16 +543,13 @@ _READ: dict[str, Any] = {}
 
 def _generator_data(document: dict[str, Any]) -> Any:
     """The document as the generator reads it (its endpoints, with their responses' models by the
-    names it gives them), from its own parser and the project's generator config."""
-    from openapi_python_client.config import Config, ConfigFile, MetaType
+    names it gives them), from its own parser with generation.yml's `generator` settings."""
     from openapi_python_client.parser import GeneratorData
 
-    key = json.dumps(document, sort_keys=True, default=str)
+    key = json.dumps([document, configuration()["generator"]], sort_keys=True, default=str)
     if key in _READ:
         return _READ[key]
-    config_file = ConfigFile.load_from_path(ROOT / "generator-config.yaml")
-    config = Config.from_sources(config_file, MetaType.NONE, "", "utf-8", overwrite=True, output_path=None)
-    data = GeneratorData.from_dict(document, config=config)
+    data = GeneratorData.from_dict(document, config=generator_config())
     if not isinstance(data, GeneratorData):
         raise GenerationError(f"the generator cannot read the document: {data.header}: {data.detail}")
     _READ.clear()
@@ -460,15 +594,15 @@ def operation_results(document: dict[str, Any], result_names: dict[str, str]) ->
     for alias, model in aliases.items():
         if alias in models:
             raise GenerationError(
-                f"openapi/overrides.yml results names a result {alias}, but the spec has a model of that "
-                f"name that is not the result ({model}): rename one (generator-config.yaml class_overrides)"
+                f"generation.yml results names a result {alias}, but the spec has a model of that "
+                f"name that is not the result ({model}): rename one (generation.yml generator.class_overrides)"
             )
     return sorted(names), aliases
 
 
 def result_names() -> dict[str, str]:
-    """openapi/overrides.yml's `results`: operationId -> the official SDK's name of its result."""
-    return {str(k): str(v) for k, v in (_overrides().get("results") or {}).items()}
+    """generation.yml's `results`: operationId -> the official SDK's name of its result."""
+    return {str(k): str(v) for k, v in configuration()["results"].items()}
 
 
 def write_results(document: dict[str, Any], package: Path) -> None:

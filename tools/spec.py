@@ -197,7 +197,7 @@ def _where(path: str, revision: dict[str, Any], base: dict[str, Any]) -> str:
 
 def method_of(operation_id: str) -> str:
     """The method an operation gets: the naming table's name, else the generator's snake case."""
-    from check_operations import method_names  # tools/ is on the path, as this script's folder
+    from generate import method_names  # tools/ is on the path, as this script's folder
     from openapi_python_client.strings import PythonIdentifier
 
     return "client.messages." + (method_names().get(operation_id) or str(PythonIdentifier(operation_id, "field")))

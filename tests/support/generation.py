@@ -1,9 +1,9 @@
 """Generating the client into a scratch directory, with the command `make generate` runs.
 
-What the generator makes depends only on what it reads: the document, the templates, the
-generator's config, openapi/overrides.yml, tools/generate.py and the versions of the generator, of
-ruff (its post-hook) and of Python. Packages are kept under build/generated/ by a hash of all of
-these, so that a document is generated once, however many tests (or runs) ask for it.
+What the generator makes depends only on what it reads: the document, the templates, generation.yml
+(the generator's settings and the project's decisions), tools/generate.py and the versions of the
+generator, of ruff (its post-hook) and of Python. Packages are kept under build/generated/ by a hash
+of all of these, so that a document is generated once, however many tests (or runs) ask for it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from . import ROOT
 
 CACHE = ROOT / "build" / "generated"
 # Besides the document: every file the generation reads.
-INPUTS = ("generator-config.yaml", "openapi/overrides.yml", "tools/generate.py", "templates")
+INPUTS = ("generation.yml", "tools/generate.py", "templates")
 PACKAGE = "telnyx_messages_api"
 
 
