@@ -88,7 +88,7 @@ def _incoming(status: str, minute: int, codes: str | None = None) -> _receipts.I
     event_id = str(uuid.uuid4())
     outcome = _receipts.Outcome(RECIPIENT, status, codes, f'[{{"code": "{codes}"}}]' if codes else None)
     occurred = f"2026-12-07T10:{minute:02d}:00.000Z"
-    return _receipts.Incoming(event_id, SENT, "m-1", occurred, 1, b"{}", (outcome,), None)
+    return _receipts.Incoming(event_id, SENT, "m-1", occurred, 1, b"{}", (outcome,), {})
 
 
 def test_outcomes_in_any_order_end_at_the_latest_status_by_the_api_s_order(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_outcomes_in_any_order_end_at_the_latest_status_by_the_api_s_order(tmp_p
 
 def _with_message(item: _receipts.Incoming, message_id: str) -> _receipts.Incoming:
     return _receipts.Incoming(
-        str(uuid.uuid4()), item.event_type, message_id, item.occurred_at, 1, b"{}", item.outcomes, None
+        str(uuid.uuid4()), item.event_type, message_id, item.occurred_at, 1, b"{}", item.outcomes, {}
     )
 
 

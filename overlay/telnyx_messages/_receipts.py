@@ -179,7 +179,7 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A verified event, ready to record. `event` is what the callback is given."""
+    """A verified event, ready to record; `document`, its body decoded (what the callback is made from)."""
 
     event_id: str
     event_type: str | None
@@ -188,7 +188,7 @@ class Incoming:
     attempt: int | None
     body: bytes
     outcomes: tuple[Outcome, ...]
-    event: Any
+    document: Any
 
 
 def _text(value: Any) -> str | None:
@@ -208,7 +208,7 @@ def epoch(text: str | None) -> float | None:
     return when.timestamp()
 
 
-def incoming(document: Any, body: bytes, event: Any, order: StatusOrder) -> Incoming:
+def incoming(document: Any, body: bytes, order: StatusOrder) -> Incoming:
     """What to record of a verified event's document: read leniently (an event the spec's model
     refuses is still kept); its outcomes only for a delivery update's event type."""
     data = document.get("data") if isinstance(document, Mapping) else None
@@ -240,7 +240,7 @@ def incoming(document: Any, body: bytes, event: Any, order: StatusOrder) -> Inco
         attempt=attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else None,
         body=body,
         outcomes=tuple(outcomes),
-        event=event,
+        document=document,
     )
 
 
@@ -445,8 +445,8 @@ def _settle(future: concurrent.futures.Future[bool], *, result: bool = False, ex
 
 
 class Callbacks:
-    """The thread the user's callback runs on, one new event after another, after each is stored:
-    never in a request's way. Its failures are logged."""
+    """The thread the user's callback runs on, given each new event's document, one after another,
+    after each is stored: never in a request's way. Its failures are logged."""
 
     def __init__(self, callback: Callable[[Any], object]) -> None:
         self._callback = callback
@@ -464,7 +464,7 @@ class Callbacks:
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
             try:
-                self._callback(item.event)
+                self._callback(item.document)
             except Exception:
                 logger.exception("the receiver's callback failed on event %s (%s)", item.event_id, item.event_type)
 

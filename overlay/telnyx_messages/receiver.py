@@ -101,6 +101,33 @@ class Delivery:
     recorded_at: datetime.datetime
 
 
+def _typed(document: Any) -> WebhookEvent:
+    """A verified event's model, as webhooks.unwrap reads it; one its model refuses (it is Telnyx's,
+    and kept as delivered) as an UnknownWebhookEvent."""
+    try:
+        return webhooks._event(document)
+    except webhooks.MalformedWebhookError as exc:
+        logger.warning("a verified event does not parse as its model, kept as delivered: %s", exc)
+        data = document.get("data") if isinstance(document, dict) else None
+        kind = data.get("event_type") if isinstance(data, dict) else None
+        return webhooks.UnknownWebhookEvent(kind if isinstance(kind, str) else None, document)
+
+
+def _copy(done: concurrent.futures.Future[bool], waiter: asyncio.Future[bool]) -> None:
+    """On the loop: the writer's outcome to the request waiting for it (unless it gave up)."""
+    if not waiter.done():
+        error = done.exception()
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(done.result())
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 def _utc(epoch: float | None) -> datetime.datetime | None:
     return None if epoch is None else datetime.datetime.fromtimestamp(epoch, datetime.UTC)
 
@@ -152,7 +179,9 @@ class Receiver:
         except BaseException:
             db.close()
             raise
-        self._callbacks = _receipts.Callbacks(on_event) if on_event is not None else None
+        self._callbacks = (
+            _receipts.Callbacks(lambda document: on_event(_typed(document))) if on_event is not None else None
+        )
         self._writer = _receipts.Writer(writer_db, self._order, self._new)
         self._writer_db = writer_db
         self._closed = False
@@ -175,14 +204,7 @@ class Receiver:
         except webhooks.WebhookVerificationError as exc:
             logger.info("refused a webhook: %s", exc)
             return Answer(400, str(exc))
-        try:
-            event: WebhookEvent = webhooks._event(document)
-        except webhooks.MalformedWebhookError as exc:  # verified: Telnyx's, kept as delivered
-            logger.warning("a verified event does not parse as its model, kept as delivered: %s", exc)
-            data = document.get("data") if isinstance(document, dict) else None
-            kind = data.get("event_type") if isinstance(data, dict) else None
-            event = webhooks.UnknownWebhookEvent(kind if isinstance(kind, str) else None, document)
-        return _receipts.incoming(document, raw, event, self._order)
+        return _receipts.incoming(document, raw, self._order)
 
     def receive(self, body: bytes, headers: HeadersLike) -> Answer:
         """Verify, record and answer one webhook request (blocking: for threads, as WSGI servers
@@ -202,11 +224,16 @@ class Receiver:
         checked = self._check(body, headers)
         if isinstance(checked, Answer):
             return checked
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        timer = loop.call_later(self.answer_within, _expire, waiter)
         try:
-            future = asyncio.wrap_future(self._writer.submit(checked))
-            new = await asyncio.wait_for(asyncio.shield(future), self.answer_within)
+            self._writer.submit(checked).add_done_callback(lambda done: loop.call_soon_threadsafe(_copy, done, waiter))
+            new = await waiter
         except Exception as exc:
             return self._unrecorded(checked, exc)
+        finally:
+            timer.cancel()
         return self._recorded(checked, new)
 
     @staticmethod
