@@ -29,13 +29,11 @@ its wall-clock time.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -163,23 +161,6 @@ class Child:
 # --- the parent --------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def running_server(spec: Path) -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as scratch:
-        port_file = Path(scratch) / "port"
-        process = subprocess.Popen([sys.executable, str(BENCH / "server.py"), str(spec), str(port_file)])
-        try:
-            deadline = time.monotonic() + 30
-            while not port_file.exists() or not port_file.read_text():
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the bench server did not start")
-                time.sleep(0.05)
-            yield f"http://127.0.0.1:{port_file.read_text()}"
-        finally:
-            process.terminate()
-            process.wait(10)
-
-
 def _orders(turns: int) -> Iterator[tuple[str, ...]]:
     """A B, B A, A B, ...: neither install always goes first."""
     for turn in range(turns):
@@ -266,7 +247,7 @@ def _cold_start(trees: dict[str, Path], base_url: str, gid: str, repeats: int) -
 def compare(
     trees: dict[str, Path], turns: int, rounds: int, cold: int, sizes: tuple[int, ...] | None = None, parse: bool = True
 ) -> dict[str, Any]:
-    from server import SIZES, VARIANTS, group_id
+    from server import SIZES, VARIANTS, group_id, running_server
 
     spec = trees["after"] / "openapi" / "messages.yml"
     results: dict[str, Any] = {"trees": {side: str(tree) for side, tree in trees.items()}}

@@ -29,7 +29,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,7 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import campaign  # noqa: E402
 import volume  # noqa: E402
-from server import SIZES, VARIANTS, group_id, messages  # noqa: E402
+from server import SIZES, VARIANTS, group_id, messages, running_server  # noqa: E402
 
 KEY = "KEY-bench"
 CONCURRENCY = 200
@@ -53,23 +52,6 @@ try:
     import telnyx as official  # type: ignore[import-not-found]
 except ImportError:  # the bench extra is not installed
     official = None
-
-
-@contextlib.contextmanager
-def running_server() -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as scratch:
-        port_file = Path(scratch) / "port"
-        process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "server.py"), str(SPEC), str(port_file)])
-        try:
-            deadline = time.monotonic() + 30
-            while not port_file.exists() or not port_file.read_text():
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the bench server did not start")
-                time.sleep(0.05)
-            yield f"http://127.0.0.1:{port_file.read_text()}"
-        finally:
-            process.terminate()
-            process.wait(10)
 
 
 def quantiles(samples: list[float]) -> tuple[float, float, float]:
@@ -388,7 +370,7 @@ def main() -> int:
         global official, CONCURRENCY
         official, CONCURRENCY = None, 10
     points = args.points or ((10,) if args.smoke else volume.POINTS)
-    with running_server() as base_url:
+    with running_server(SPEC) as base_url:
         if args.volume_only:
             swept = asyncio.run(volume.sweep(base_url, points, official is not None, args.repeats))
             print("\n".join(volume.report(swept)))

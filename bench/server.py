@@ -15,10 +15,14 @@ traffic. Responses are built once; serving is a lookup.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
+import subprocess
 import sys
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,6 +123,25 @@ async def serve(table: dict[bytes, Iterator[bytes]], port_file: Path) -> None:
     port_file.write_text(str(server.sockets[0].getsockname()[1]))
     async with server:
         await server.serve_forever()
+
+
+@contextlib.contextmanager
+def running_server(spec: Path) -> Iterator[str]:
+    """This server, answering from `spec`, in a process of its own (this Python) until the block
+    ends: its base URL once it listens."""
+    with tempfile.TemporaryDirectory() as scratch:
+        port_file = Path(scratch) / "port"
+        process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(spec), str(port_file)])
+        try:
+            deadline = time.monotonic() + 30
+            while not port_file.exists() or not port_file.read_text():
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the bench server did not start")
+                time.sleep(0.05)
+            yield f"http://127.0.0.1:{port_file.read_text()}"
+        finally:
+            process.terminate()
+            process.wait(10)
 
 
 if __name__ == "__main__":
