@@ -29,6 +29,7 @@ from telnyx_messages.campaign import (
     REPLAY_WINDOW,
     Campaign,
     CampaignError,
+    LocatedRow,
     Plan,
     Progress,
     RowConflictError,
@@ -323,6 +324,36 @@ def test_a_refused_row_is_known_by_its_id_else_its_content() -> None:
     assert identities[0] == "5" and identities[1].startswith("sha256:") and len(identities[1]) == 71
     assert identities[2] == "(not a row)"
     assert [refusal.position for refusal in plan.refusals] == [1, 2, 3]
+    assert [refusal.where for refusal in plan.refusals] == ["row 1", "row 2", "row 3"]
+    assert [refusal.reason.split(" ")[:2] for refusal in plan.refusals] == [["row", "1:"], ["row", "2:"], ["row", "3"]]
+
+
+def test_a_located_row_is_named_by_its_own_words_and_known_by_its_items_alone(tmp_path: Path) -> None:
+    rows: list[Any] = [
+        LocatedRow({"id": "a", "to": "+13125550001", "text": "x"}, "line 2"),
+        LocatedRow({"id": "b", "to": "bad", "text": "x"}, "line 5"),
+        {"id": "c", "to": "bad", "text": "x"},
+        LocatedRow({"id": "a", "to": "+13125550001", "text": "other"}, "lines 7-8"),
+    ]
+    plan = Campaign(None, rows).dry_run_sync()
+    assert [(r.position, r.where, r.identity) for r in plan.refusals] == [
+        (2, "line 5", "b"),
+        (3, "row 3", "c"),
+        (4, "lines 7-8", "a"),
+    ]
+    assert plan.refusals[0].reason == "line 5: to must be an E.164 number (+ and up to 15 digits), got 'bad'"
+    assert plan.refusals[1].reason == "row 3: to must be an E.164 number (+ and up to 15 digits), got 'bad'"
+    assert plan.refusals[2].reason.startswith("lines 7-8: id 'a' was given before with other content")
+    located = LocatedRow({"to": "+13125550001", "text": "x"}, "line 9")
+    assert located == {"to": "+13125550001", "text": "x"} and located.where == "line 9"
+    assert not hasattr(located, "__dict__")  # a dict and its one slot
+    fake = FakeTelnyx()
+    journal = tmp_path / "run.db"
+    Campaign(fake.async_client(), [{"to": "+13125550001", "text": "x"}], journal, **UNPACED).run_sync()
+    again = Campaign(fake.async_client(), [located], journal, **UNPACED).run_sync()  # the same row: not sent again
+    assert (again.rows, again.sent, len(fake.sent)) == (1, 0, 1)
+    with pytest.raises(RowConflictError, match=r"^lines 7-8: the journal .* holds row id 'a' with other content"):
+        Campaign(fake.async_client(), [rows[0], rows[3]], tmp_path / "other.db", **UNPACED).run_sync()
 
 
 def test_a_dry_run_names_each_sender_and_counts_an_mms_as_one_part() -> None:

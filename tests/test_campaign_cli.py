@@ -8,6 +8,7 @@ import csv
 import datetime
 import io
 import json
+import math
 import os
 import pty
 import random
@@ -209,7 +210,7 @@ BAD_FILES: list[tuple[str, list[str], list[list[str]], list[str], str]] = [
         ["id", "to", "name"],
         [["a", "+13125550001", "Ann"], ["b", "3125550002", "Bob"]],
         [],
-        "row 2: to must be an E.164 number",
+        "rows.csv line 3: to must be an E.164 number",
     ),
     ("literal", ["to", "name"], [["+13125550001", "Ann"]], ["--text", "{{x}} {nme}"], "--text names {nme}"),
     ("placeholder", ["id", "to", "name"], [["a", "+13125550001", "Ann"]], ["--text", "Hi {nme}"], "--text names {nme}"),
@@ -239,7 +240,7 @@ BAD_FILES: list[tuple[str, list[str], list[list[str]], list[str], str]] = [
         ["--text", "{name}"],
         "line 2: use_profile_webhooks must be true or false, got 'maybe'",
     ),
-    ("choice", ["to", "name", "type"], [["+13125550001", "Ann", "FAX"]], ["--text", "{name}"], "row 1: "),
+    ("choice", ["to", "name", "type"], [["+13125550001", "Ann", "FAX"]], ["--text", "{name}"], "rows.csv line 2: "),
     ("empty-header", [""], [], [], "empty: it needs a header row"),
     ("blank-name", ["to", " "], [["+13125550001", "x"]], [], "an empty column name"),
 ]
@@ -264,12 +265,12 @@ def test_a_bad_file_is_refused_before_anything_is_sent(
 
 
 def test_every_refused_row_is_named_before_anything_is_sent(tmp_path: Path, server: LoopbackServer) -> None:
-    rows = [[f"+1312{n:07d}" if n % 5 else "nope", f"n{n}"] for n in range(60)]  # rows 1, 6, 11, ...: bad
+    rows = [[f"+1312{n:07d}" if n % 5 else "nope", f"n{n}"] for n in range(60)]  # lines 2, 7, 12, ...: bad
     path = write_rows(tmp_path / "rows.csv", ["to", "name"], rows)
     result = send(path, tmp_path / "run.db", server.base_url)
     assert result.returncode == 3 and server.received == []
     named = [line for line in result.stderr.splitlines() if "to must be an E.164 number" in line]
-    assert [line.split(": row ")[1].split(":")[0] for line in named] == [str(n) for n in range(1, 50, 5)]
+    assert [line.split("rows.csv line ")[1].split(":")[0] for line in named] == [str(n) for n in range(2, 51, 5)]
     assert "12 of 60 rows refused, nothing sent (2 more not listed" in result.stderr
 
 
@@ -309,10 +310,62 @@ def test_a_dry_run_shows_the_plan_and_sends_nothing(tmp_path: Path, server: Loop
     bad = write_rows(tmp_path / "bad.csv", ["to", "name"], [["+13125550001", "a"], ["x", "b"]])
     refused = send(bad, journal, server.base_url, "--dry-run")
     assert refused.returncode == 3 and "refused   1" in refused.stdout
-    reason = "row 2: to must be an E.164 number (+ and up to 15 digits), got 'x'"
-    assert f"  {bad}: {reason}" in refused.stdout.splitlines()
+    reason = "line 3: to must be an E.164 number (+ and up to 15 digits), got 'x'"
+    assert f"  {bad} {reason}" in refused.stdout.splitlines()
     none = send(write_rows(tmp_path / "none.csv", ["to", "name"], [["x", "b"]]), journal, server.base_url, "--dry-run")
     assert none.returncode == 3 and "messages  0 (none)" in none.stdout.splitlines()
+
+
+def test_a_refused_row_is_named_by_the_line_of_the_file_it_starts_on(tmp_path: Path, server: LoopbackServer) -> None:
+    """The header is line 1; a quoted value holding line breaks makes one row of several lines, and
+    a blank line is a line: the lines named are the file's, not the rows' count."""
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "to,name\n"  # line 1
+        '+13125550001,"Ann\non two lines"\n'  # lines 2-3: row 1
+        "\n"  # line 4, blank
+        "nope,Bob\n"  # line 5: row 2
+        '+13125550003,"Cy\n\nof three"\n'  # lines 6-8: row 3
+        "12345,Dee\n",  # line 9: row 4
+        encoding="utf-8",
+    )
+    journal = tmp_path / "run.db"
+    dry = send(path, journal, server.base_url, "--dry-run")
+    assert dry.returncode == 3 and "refused   2" in dry.stdout
+    assert [line for line in dry.stdout.splitlines() if "E.164" in line] == [
+        f"  {path} line 5: to must be an E.164 number (+ and up to 15 digits), got 'nope'",
+        f"  {path} line 9: to must be an E.164 number (+ and up to 15 digits), got '12345'",
+    ]
+    result = send(path, journal, server.base_url)
+    assert result.returncode == 3 and server.received == []
+    assert [line.split(f"{path} ")[1] for line in result.stderr.splitlines() if "E.164" in line] == [
+        "line 5: to must be an E.164 number (+ and up to 15 digits), got 'nope'",
+        "line 9: to must be an E.164 number (+ and up to 15 digits), got '12345'",
+    ]
+    wrong = tmp_path / "fields.csv"
+    wrong.write_text('to,name\n+13125550001,"A\nB"\n+13125550002,Bo,extra\n', encoding="utf-8")
+    fields = send(wrong, journal, server.base_url)
+    assert fields.returncode == 3 and f"{wrong} line 4 has 3 fields, the header 2" in fields.stderr
+
+
+def test_a_csv_rows_refusal_in_the_journal_and_its_export_names_its_line(tmp_path: Path) -> None:
+    from telnyx_messages.campaign import Campaign, LocatedRow
+    from telnyx_messages.testing import FakeTelnyx
+
+    rows = [
+        LocatedRow({"id": "a", "to": "+13125550001", "from": SENDER, "text": "Hi"}, "line 2"),
+        LocatedRow({"id": "b", "to": "nope", "from": SENDER, "text": "Hi"}, "line 4"),
+        {"id": "c", "to": "12345", "from": SENDER, "text": "Hi"},  # from Python: its index among the rows
+    ]
+    journal = tmp_path / "run.db"
+    report = Campaign(FakeTelnyx().client(), rows, journal, rate=math.inf, sender_rate=math.inf).run_sync()
+    assert (report.accepted, report.failed) == (1, 2)
+    details = {row["id"]: row["error_detail"] for row in exported(journal)}
+    assert details == {
+        "a": "",
+        "b": "line 4: to must be an E.164 number (+ and up to 15 digits), got 'nope'",
+        "c": "row 3: to must be an E.164 number (+ and up to 15 digits), got '12345'",
+    }
 
 
 # --- outcomes and exit codes ---------------------------------------------------------------------
@@ -455,6 +508,12 @@ def test_status_and_export_refuse_what_is_not_a_journal(tmp_path: Path, command:
         db.commit()
     refused = run("campaign", command, str(other))
     assert refused.returncode == 3 and "JournalError" in refused.stderr and refused.stdout == ""
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    blank = run("campaign", command, str(empty))
+    assert blank.returncode == 3 and blank.stdout == ""
+    assert f"JournalError: {empty} is an empty SQLite file, not a campaign journal" in blank.stderr
+    assert empty.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "other.db"]
 
 
 # --- progress --------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from ._pacing import DEFAULT_MAX_QUEUE_WAIT
 
 if TYPE_CHECKING:
-    from .campaign import Plan, Progress, Report
+    from .campaign import LocatedRow, Plan, Progress, Report
 
 __all__ = ["add_commands", "run"]
 
@@ -178,7 +178,7 @@ class _Layout:
     columns: list[_Column]
     template: str | None
     defaults: dict[str, Any] = field(default_factory=dict)
-    line: int = 0  # the line of the record being read (for errors)
+    line: int = 0  # the line of the file the record being read starts on (for errors)
 
 
 def _send_arguments() -> dict[str, tuple[str, str]]:
@@ -326,17 +326,24 @@ def _read_layout(path: str, template: str | None, defaults: dict[str, Any]) -> _
     return _layout(path, header, template, defaults)
 
 
-def _records(layout: _Layout) -> Iterator[dict[str, Any]]:
-    """The rows of the file, read one at a time (the file is never held whole)."""
+def _records(layout: _Layout) -> Iterator[LocatedRow]:
+    """The rows of the file, read one at a time (the file is never held whole), each named by the
+    line of the file it starts on (the header is line 1; a quoted value holding a line break makes
+    a record of several lines: the reader's count of lines, not of records)."""
+    from .campaign import LocatedRow
+
     with _opened(layout.path) as file:
         reader = csv.reader(file)
         try:
             next(reader, None)
-            for record in reader:
-                layout.line = reader.line_num
+            while True:
+                layout.line = reader.line_num + 1
+                record = next(reader, None)
+                if record is None:
+                    return
                 if not record:  # a blank line
                     continue
-                yield _row(layout, record)
+                yield LocatedRow(_row(layout, record), f"line {layout.line}")
         except csv.Error as exc:
             raise _Refused(f"{layout.path} line {reader.line_num}: {exc}") from None
 
@@ -526,7 +533,7 @@ def _send(args: dict[str, Any]) -> int:
             return EXIT_REFUSED if plan.refused else EXIT_OK
         if plan.refused:
             for refusal in plan.refusals[:_REFUSALS_SHOWN]:
-                cli._error(f"{path}: {refusal.reason}", EXIT_REFUSED)
+                cli._error(f"{path} {refusal.reason}", EXIT_REFUSED)
             more = plan.refused - min(len(plan.refusals), _REFUSALS_SHOWN)
             tail = f" ({more} more not listed; --dry-run lists the first ones)" if more > 0 else ""
             return _fail(f"{path}: {plan.refused} of {plan.rows} rows refused, nothing sent{tail}", EXIT_REFUSED)
@@ -649,7 +656,7 @@ def _show_plan(plan: Plan, path: str) -> None:
         f"parts     {plan.parts}",
         f"refused   {plan.refused}",
     ]
-    lines += [f"  {path}: {refusal.reason}" for refusal in plan.refusals[:_REFUSALS_SHOWN]]
+    lines += [f"  {path} {refusal.reason}" for refusal in plan.refusals[:_REFUSALS_SHOWN]]
     lines.append(f"senders   {len(plan.senders)}")
     for name, count in sorted(plan.senders.items(), key=lambda item: (-item[1], item[0]))[:_REFUSALS_SHOWN]:
         lines.append(f"  {name}: {count}")

@@ -82,6 +82,7 @@ __all__ = [
     "Clock",
     "JournalError",
     "JournalRow",
+    "LocatedRow",
     "Plan",
     "Progress",
     "Refusal",
@@ -193,13 +194,28 @@ class Progress:
     held_until: float | None = None
 
 
+class LocatedRow(dict[str, Any]):
+    """A row that says where it was read: its refusals name it by `where` ("line 7", for a row of a
+    CSV file that starts on the file's line 7) instead of its index among the rows ("row 7"). The
+    CLI gives its CSV rows this way; the row's content and identity are its items alone."""
+
+    __slots__ = ("where",)
+
+    def __init__(self, arguments: Mapping[str, Any], where: str) -> None:
+        super().__init__(arguments)
+        self.where = where
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A row refused before sending: its place in the input (1 = the first row), identity and why."""
+    """A row refused before sending: its place in the input (1 = the first row), identity and why.
+    `where` names the row as its reason does: "row 3" (the third row given), or a LocatedRow's own
+    words ("line 7")."""
 
     position: int
     identity: str
     reason: str
+    where: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +261,7 @@ class _Refused(Exception):
 
 @dataclass(slots=True)
 class _Row:
-    position: int
+    where: str  # "row 7" (its index among the rows), or a LocatedRow's where ("line 7")
     identity: str
     digest: str
     arguments: dict[str, Any]
@@ -290,11 +306,18 @@ def _check_arguments(given: dict[str, Any]) -> None:
         check_text_parts(signature, _SEND, {**_EMPTY_ARGUMENTS, **given}, _SEND.max_text_parts)
 
 
+def _where(row: object, position: int) -> str:
+    """How a row's messages name it: a LocatedRow by its own words, any other by its index."""
+    return row.where if isinstance(row, LocatedRow) else f"row {position}"
+
+
 def check_row(row: object, position: int) -> _Row:
     """A row as the engine sends it, checked as the client checks a send's arguments (the spec's
-    types, the text's parts) and `to` as E.164; raises _Refused with the reason."""
+    types, the text's parts) and `to` as E.164; raises _Refused with the reason, which names the row
+    as _where does."""
+    where = _where(row, position)
     if not isinstance(row, Mapping):
-        raise _Refused(f"row {position} is a {type(row).__name__}, not a dict of send arguments")
+        raise _Refused(f"{where} is a {type(row).__name__}, not a dict of send arguments")
     given: dict[str, Any] = {}
     row_id: object = None
     for name, value in row.items():
@@ -302,37 +325,35 @@ def check_row(row: object, position: int) -> _Row:
             row_id = value
             continue
         if not isinstance(name, str):
-            raise _Refused(f"row {position} has a column {name!r} that is not text")
+            raise _Refused(f"{where} has a column {name!r} that is not text")
         argument = _SEND_NAMES.get(name, name)
         if argument not in _ARGUMENTS:
             if name in (IDEMPOTENCY_KEY, "extra_headers", "extra_query", "extra_body", "timeout", "max_retries"):
-                raise _Refused(f"row {position}: {name} is set by the campaign, not by a row")
-            raise _Refused(f"row {position}: messages.send() takes no argument {name!r}")
+                raise _Refused(f"{where}: {name} is set by the campaign, not by a row")
+            raise _Refused(f"{where}: messages.send() takes no argument {name!r}")
         if argument in given:
-            raise _Refused(f"row {position} gives {argument} twice ({name!r} and its other name)")
+            raise _Refused(f"{where} gives {argument} twice ({name!r} and its other name)")
         given[argument] = value
     if row_id is not None and (isinstance(row_id, bool) or not isinstance(row_id, str | int) or row_id == ""):
-        raise _Refused(f"row {position}: id must be non-empty text or an integer, got {row_id!r}")
+        raise _Refused(f"{where}: id must be non-empty text or an integer, got {row_id!r}")
     content = _canonical(given).encode()
     if len(content) > MAX_BODY_BYTES:
-        raise _Refused(
-            f"row {position} is {len(content):,} bytes of JSON, over the {MAX_BODY_BYTES:,} the client sends"
-        )
+        raise _Refused(f"{where} is {len(content):,} bytes of JSON, over the {MAX_BODY_BYTES:,} the client sends")
     digest = "sha256:" + hashlib.sha256(content).hexdigest()
     identity = digest if row_id is None else str(row_id)
     to = given.get("to")
     if to is None:
-        raise _Refused(f"row {position} has no `to`")
+        raise _Refused(f"{where} has no `to`")
     if isinstance(to, str) and not _E164(to):
-        raise _Refused(f"row {position}: to must be an E.164 number (+ and up to 15 digits), got {to!r}")
+        raise _Refused(f"{where}: to must be an E.164 number (+ and up to 15 digits), got {to!r}")
     try:
         _check_arguments(given)
     except (TypeError, ValueError) as exc:
-        raise _Refused(f"row {position}: {exc}") from None
+        raise _Refused(f"{where}: {exc}") from None
     media = given.get("media_urls")
     message_type: _pacing.MessageType = "MMS" if given.get("type") == "MMS" or media else "SMS"
     sender = given.get("from_")
-    return _Row(position, identity, digest, given, message_type, sender, to)
+    return _Row(where, identity, digest, given, message_type, sender, to)
 
 
 async def _rows_of(rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]) -> AsyncIterator[object]:
@@ -531,7 +552,7 @@ class Campaign:
             except _Refused as refusal:
                 refused += 1
                 if len(refusals) < _REFUSALS_KEPT:
-                    refusals.append(Refusal(rows, _identity_of(given), refusal.reason))
+                    refusals.append(Refusal(rows, _identity_of(given), refusal.reason, _where(given, rows)))
                 continue
             digest = seen.get(hash(row.identity))
             if digest is None and len(seen) < DUPLICATES_TRACKED:
@@ -543,10 +564,10 @@ class Campaign:
                 refused += 1
                 if len(refusals) < _REFUSALS_KEPT:
                     reason = (
-                        f"row {rows}: id {row.identity!r} was given before with other content "
+                        f"{row.where}: id {row.identity!r} was given before with other content "
                         "(a run stops at it: RowConflictError)"
                     )
-                    refusals.append(Refusal(rows, row.identity, reason))
+                    refusals.append(Refusal(rows, row.identity, reason, row.where))
                 continue
             messages += 1
             by_type[row.message_type] += 1
@@ -699,7 +720,7 @@ class _Run:
         known = journal.known(row.identity)
         if known is not None and known.digest != row.digest:  # an earlier row of this list's, or a rerun's
             raise RowConflictError(
-                f"row {row.position}: the journal {journal.path} holds row id {row.identity!r} with other content; "
+                f"{row.where}: the journal {journal.path} holds row id {row.identity!r} with other content; "
                 "a journal belongs to one list of rows (give the changed row another id, or use another journal)"
             )
         if row.identity in self.active:
