@@ -39,7 +39,9 @@ def wsgi_serving(app: Any, *, threads: int = 8) -> Iterator[int]:
 def asgi_serving(app: Any) -> Iterator[int]:
     """`app` under uvicorn until the block ends; its port."""
     sock = _socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", interface="asgi3")
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -62,7 +62,7 @@ def _listening() -> socket.socket:
 def _uvicorn(app: Any, sock: socket.socket) -> None:
     import uvicorn
 
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", backlog=1024)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", backlog=1024, interface="asgi3")
     uvicorn.Server(config).run(sockets=[sock])
 
 
