@@ -11,6 +11,7 @@ import math
 import pydoc
 import textwrap
 import time
+from decimal import Decimal
 from typing import Any
 
 import anyio
@@ -431,6 +432,79 @@ def test_a_spend_limit_of_none_refuses_the_first_send() -> None:
     assert fake.sent == [] and fake.waits == []
 
 
+def _cost(answer: httpx2.Response) -> Any:
+    return answer.json()["data"].get("cost")  # absent: no cost known
+
+
+def test_with_a_price_each_message_costs_its_parts_and_without_one_its_cost_is_null() -> None:
+    priced = FakeTelnyx(clock=FakeClock(START), price=Decimal("0.0051"))
+    with _http(priced) as http:
+        costs = [_cost(_post(http, text=text)) for text in ("Hi", "a" * 161, "Ж" * 71)]  # 1, 2 (GSM-7), 2 (UCS-2)
+        mms = _cost(_post(http, text="a" * 400, media_urls=["https://example.com/a.png"]))  # an MMS: one part
+    assert costs == [{"amount": "0.0051", "currency": "USD"}, *[{"amount": "0.0102", "currency": "USD"}] * 2]
+    assert mms == {"amount": "0.0051", "currency": "USD"}
+    assert [str(message.cost.amount) for message in priced.sent] == ["0.0051", "0.0102", "0.0102", "0.0051"]
+    with _http(FakeTelnyx(clock=FakeClock(START))) as http:
+        assert _cost(_post(http)) is None
+
+
+def test_past_the_spend_amount_sends_are_refused_with_40333_until_midnight_utc() -> None:
+    clock = FakeClock(datetime.datetime(2026, 12, 7, 23, 59, 0, tzinfo=datetime.UTC))
+    fake = FakeTelnyx(clock=clock, price=Decimal("0.01"), spend_amount=Decimal("0.05"))
+    two_parts = "a" * 161
+    with _http(fake) as http:
+        assert [_post(http, text=text).status_code for text in ("Hi", two_parts, "Hi")] == [200, 200, 200]  # 0.04
+        refused = _post(http, text=two_parts)  # 0.06: past the amount
+        assert refused.status_code == 429 and "retry-after" not in refused.headers
+        error = refused.json()["errors"][0]
+        assert error["code"] == "40333" and error["title"] == "Messaging profile spend limit reached"
+        assert error["detail"] == (
+            "the messaging profile has spent its daily limit (USD 0.04 of 0.05, the fake's spend_amount; this "
+            "message's cost is 0.02); sends are refused until 00:00 UTC (2026-12-08T00:00:00.000Z)"
+        )
+        assert _post(http, text="Hi").status_code == 200  # 0.05: the amount reached, not exceeded
+        assert _post(http, text="Hi").status_code == 429
+        clock.advance(59.9)
+        assert _post(http, text="Hi").status_code == 429
+        clock.advance(0.1)  # 00:00 UTC: a new day's amount
+        assert [_post(http, text=two_parts).status_code for _ in range(3)] == [200, 200, 429]
+    assert len(fake.sent) == 6
+
+
+@pytest.mark.parametrize(
+    ("messages", "amount", "accepted", "reached"),
+    [
+        (3, Decimal("0.10"), 3, "3 messages, the fake's spend_limit"),
+        (10, Decimal("0.025"), 2, "USD 0.02 of 0.025, the fake's spend_amount; this message's cost is 0.01"),
+    ],
+)
+def test_with_a_spend_limit_and_a_spend_amount_the_first_reached_refuses(
+    messages: int, amount: Decimal, accepted: int, reached: str
+) -> None:
+    fake = FakeTelnyx(
+        clock=FakeClock(START), spend_limit=SpendLimit(messages), price=Decimal("0.01"), spend_amount=amount
+    )
+    with _http(fake) as http:
+        answers = [_post(http) for _ in range(accepted + 1)]
+    assert [answer.status_code for answer in answers] == [200] * accepted + [429]
+    assert (
+        answers[-1]
+        .json()["errors"][0]["detail"]
+        .startswith(f"the messaging profile has spent its daily limit ({reached}); ")
+    )
+    assert len(fake.sent) == accepted
+
+
+def test_a_send_refused_past_its_queue_spends_nothing() -> None:
+    throughput = Throughput(max_queue_seconds=1.0)
+    fake = FakeTelnyx(clock=FakeClock(START), throughput=throughput, price=Decimal("0.01"), spend_amount=Decimal("0.5"))
+    with _http(fake) as http:
+        codes = [_post(http).json().get("errors", [{}])[0].get("code") for _ in range(60)]
+    refused = codes.count("40318")
+    assert refused > 0 and "40333" not in codes
+    assert fake._spent[1] == Decimal("0.01") * (60 - refused) == Decimal("0.01") * len(fake.sent)
+
+
 # --- settings refused -----------------------------------------------------------------------------
 
 
@@ -523,6 +597,26 @@ def test_a_spend_limit_of_none_refuses_the_first_send() -> None:
             r"FakeTelnyx request_limit must be a RequestLimit or None, got 10",
         ),  # type: ignore[arg-type]
         (lambda: FakeTelnyx(spend_limit=10), TypeError, r"FakeTelnyx spend_limit must be a SpendLimit or None, got 10"),  # type: ignore[arg-type]
+        (
+            lambda: FakeTelnyx(price=0.01),  # type: ignore[arg-type]
+            TypeError,
+            r"FakeTelnyx price must be a Decimal of at least 0 \(USD\), or None, got 0\.01",
+        ),
+        (
+            lambda: FakeTelnyx(price=Decimal(1), spend_amount=Decimal("-1")),
+            TypeError,
+            r"FakeTelnyx spend_amount must be a Decimal of at least 0 \(USD\), or None, got Decimal\('-1'\)",
+        ),
+        (
+            lambda: FakeTelnyx(price=Decimal("NaN")),
+            TypeError,
+            r"FakeTelnyx price must be a Decimal of at least 0 \(USD\), or None, got Decimal\('NaN'\)",
+        ),
+        (
+            lambda: FakeTelnyx(spend_amount=Decimal(1)),
+            ValueError,
+            r"FakeTelnyx spend_amount needs price= \(a message's cost is its parts times the price\)",
+        ),
     ],
 )
 def test_a_bad_setting_is_refused_with_what_is_wrong(make: Any, error: type[Exception], message: str) -> None:

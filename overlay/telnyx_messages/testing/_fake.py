@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx2
@@ -98,7 +99,13 @@ class FakeTelnyx:
     `wait_seconds` its time in the queue (`waits` lists them, in the order of `sent`), one that
     would wait past the queue's maximum refused (429, 40318); `request_limit` answers 429 (10011)
     past its requests a window, with x-ratelimit-* headers on every answer; `spend_limit` answers
-    sends 429 (40333) once a UTC day's messages are spent, until 00:00 UTC."""
+    sends 429 (40333) once a UTC day's messages are spent, until 00:00 UTC.
+
+    Cost: with `price` (a Decimal, USD a part), each accepted message's `cost` is
+    {"amount": its parts times the price, "currency": "USD"} (an MMS is one part; without a price
+    `cost` is null, the API's "not yet known"). `spend_amount` (a Decimal, USD; needs `price`) is the
+    spend limit by amount: a send whose cost would take the UTC day's total past it is refused (429,
+    40333) until 00:00 UTC. Given with `spend_limit`, whichever is reached first refuses."""
 
     def __init__(
         self,
@@ -107,6 +114,8 @@ class FakeTelnyx:
         throughput: Throughput | _Unset | None = _Unset.UNSET,
         request_limit: RequestLimit | None = None,
         spend_limit: SpendLimit | None = None,
+        price: Decimal | None = None,
+        spend_amount: Decimal | None = None,
     ) -> None:
         if clock is not None and not (callable(getattr(clock, "now", None)) and callable(getattr(clock, "utc", None))):
             raise TypeError(f"FakeTelnyx clock must have now() and utc() (a FakeClock), got {clock!r}")
@@ -117,6 +126,11 @@ class FakeTelnyx:
         ):
             if value is not None and not isinstance(value, kind):
                 raise TypeError(f"FakeTelnyx {name} must be a {kind.__name__} or None, got {value!r}")
+        for name, amount in (("price", price), ("spend_amount", spend_amount)):
+            if amount is not None and not (isinstance(amount, Decimal) and amount.is_finite() and amount >= 0):
+                raise TypeError(f"FakeTelnyx {name} must be a Decimal of at least 0 (USD), or None, got {amount!r}")
+        if spend_amount is not None and price is None:
+            raise ValueError("FakeTelnyx spend_amount needs price= (a message's cost is its parts times the price)")
         if throughput is _Unset.UNSET:
             throughput = Throughput() if clock is not None else None
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -126,6 +140,9 @@ class FakeTelnyx:
         self._queues = Queues(throughput) if throughput is not None else None
         self._requests = RequestCounter(request_limit, self.clock.now()) if request_limit is not None else None
         self._spending = Spending(spend_limit) if spend_limit is not None else None
+        self.price = price
+        self.spend_amount = spend_amount
+        self._spent: tuple[datetime.date | None, Decimal] = (None, Decimal(0))  # the UTC day's cost so far
         self.waits: list[float] = []
         self.spec: Spec = load()
         self.sent: list[Any] = []
@@ -495,18 +512,25 @@ class FakeTelnyx:
         its wait, in `wait_seconds` (and `valid_until`: the time it must leave the queue by) where the
         message has them. A scheduled message is queued when it is sent, not now."""
         clock = self.clock
-        if self._spending is not None:
-            today = clock.utc()
-            if self._spending.reached(today.date()):
-                midnight = datetime.datetime.combine(
-                    today.date() + datetime.timedelta(days=1), datetime.time(), today.tzinfo
+        today = clock.utc()
+        if self._spending is not None and self._spending.reached(today.date()):
+            _spent(today, f"{self._spending.limit.messages} messages, the fake's spend_limit")
+        cost = None
+        spent_after = self._spent
+        if self.price is not None:
+            parts = document.get("parts")
+            cost = self.price * (parts if isinstance(parts, int) else 1)
+        if self.spend_amount is not None:
+            assert cost is not None
+            day, spent = self._spent
+            if day != today.date():
+                spent = Decimal(0)
+            if spent + cost > self.spend_amount:
+                _spent(
+                    today,
+                    f"USD {spent} of {self.spend_amount}, the fake's spend_amount; this message's cost is {cost}",
                 )
-                status, code, title = SPEND_LIMIT
-                detail = (
-                    f"the messaging profile has spent its daily limit ({self._spending.limit.messages} messages, "
-                    f"the fake's spend_limit); sends are refused until 00:00 UTC ({_stamp(midnight)})"
-                )
-                raise Refusal(status, code, title, detail)
+            spent_after = (today.date(), spent + cost)  # counted once the message is accepted
         wait = 0.0
         if self._queues is not None and queued:
             to = body.get("to")
@@ -533,6 +557,9 @@ class FakeTelnyx:
                 )
         if self._spending is not None:
             self._spending.spend()
+        self._spent = spent_after
+        if cost is not None and "cost" in properties:
+            document["cost"] = {"amount": str(cost), "currency": "USD"}
         return wait
 
     def _count(self, properties: Mapping[str, Any], body: dict[str, Any], document: dict[str, Any]) -> None:
@@ -720,6 +747,17 @@ def _status_schema(spec: Spec, schema: Any) -> dict[str, Any] | None:
     items = spec.resolve(spec.resolve(schema or {}).get("items") or {})
     status = (items.get("properties") or {}).get("status")
     return None if status is None else dict(spec.resolve(status))
+
+
+def _spent(today: datetime.datetime, limit: str) -> None:
+    """The spend limit's refusal (429, 40333), `limit` naming the limit reached."""
+    midnight = datetime.datetime.combine(today.date() + datetime.timedelta(days=1), datetime.time(), today.tzinfo)
+    status, code, title = SPEND_LIMIT
+    detail = (
+        f"the messaging profile has spent its daily limit ({limit}); sends are refused until 00:00 UTC "
+        f"({_stamp(midnight)})"
+    )
+    raise Refusal(status, code, title, detail)
 
 
 def _stamp(moment: datetime.datetime) -> str:
