@@ -8,7 +8,6 @@ import enum
 import json
 import typing
 import uuid
-import warnings
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,18 +19,17 @@ import referencing
 import telnyx_messages._api.api as generated_api
 from dateutil.parser import isoparse
 from hypothesis import given, settings
-from hypothesis_jsonschema import from_schema
 from openapi_core import OpenAPI
 from referencing.jsonschema import DRAFT202012
 from telnyx_messages import AsyncTelnyx, Telnyx
 
 from .support import API_KEY
 from .support.contract import (
-    FORMATS,
     Mismatch,
     Walker,
     component_class,
     concrete,
+    drawn,
     escape,
     init_parameters,
     inlined,
@@ -257,9 +255,7 @@ RESPONSES = _grouped(_responses())
 @pytest.mark.parametrize("every", [True, False], ids=["every property", "fewest properties"])
 @pytest.mark.parametrize(("name", "schema", "models"), RESPONSES, ids=[r[0] for r in RESPONSES])
 def test_drawn_documents_parse_and_round_trip(name: str, schema: Any, models: list[type], every: bool) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # supplying date-time replaces hypothesis-jsonschema's own
-        strategy = from_schema(inlined(SPEC, schema, every=every), custom_formats=FORMATS)
+    strategy = drawn(inlined(SPEC, schema, every=every))
 
     @settings(max_examples=10)
     @given(strategy)

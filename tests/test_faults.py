@@ -36,7 +36,7 @@ from telnyx_messages import (
 from .conftest import FAULT_TABLE
 from .support import API_KEY
 from .support import MESSAGE_ID as GROUP_ID
-from .support.contract import FORMATS, inlined
+from .support.contract import drawn, inlined
 from .support.server import LoopbackServer, Reply
 from .support.spec import SPEC, case_of, message_example
 
@@ -356,13 +356,7 @@ _STRATEGY: list[Any] = []
 
 def from_schema_cached() -> Any:
     if not _STRATEGY:
-        import warnings
-
-        from hypothesis_jsonschema import from_schema
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _STRATEGY.append(from_schema(inlined(SPEC, RESPONSE_SCHEMA, every=True), custom_formats=FORMATS))
+        _STRATEGY.append(drawn(inlined(SPEC, RESPONSE_SCHEMA, every=True)))
     return _STRATEGY[0]
 
 

@@ -235,3 +235,41 @@ FORMATS = {
     "date-time": st.datetimes(timezones=st.just(datetime.UTC)).map(lambda d: d.isoformat().replace("+00:00", "Z")),
     "url": st.from_regex(r"\Ahttps://[a-z]{1,12}\.example/[a-z0-9]{0,12}\Z"),
 }
+
+
+def drawn(schema: Any) -> st.SearchStrategy[Any]:
+    """hypothesis-jsonschema's strategy for `schema` (inlined: no $refs) with FORMATS, the strategy of
+    each property made once.
+
+    hypothesis-jsonschema makes a property's strategy anew each time it draws an object (its
+    `from_object_schema` calls merged_as_strategies per key drawn): canonicalising the property's
+    schema and building composites, most of the time of a drawn document here. The strategy depends
+    on the schemas, the alphabet and the formats alone, so each is kept by those and reused: the same
+    strategy, the same draws, made once per process.
+    """
+    import warnings
+
+    from hypothesis_jsonschema import _from_schema, from_schema
+
+    _memoise_merged_strategies(_from_schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # supplying date-time replaces hypothesis-jsonschema's own
+        return from_schema(schema, custom_formats=FORMATS)
+
+
+def _memoise_merged_strategies(module: Any) -> None:
+    made = module.merged_as_strategies
+    if getattr(made, "memoised", False):
+        return
+    kept: dict[tuple[str, int, int], tuple[Any, Any, st.SearchStrategy[Any]]] = {}
+
+    def merged_as_strategies(schemas: list[Any], *, alphabet: Any, custom_formats: Any) -> st.SearchStrategy[Any]:
+        key = (module.encode_canonical_json(schemas), id(alphabet), id(custom_formats))
+        if key not in kept:
+            # The alphabet and formats are held with the strategy: their ids stay theirs.
+            strategy = made(schemas, alphabet=alphabet, custom_formats=custom_formats)
+            kept[key] = (alphabet, custom_formats, strategy)
+        return kept[key][2]
+
+    merged_as_strategies.memoised = True  # type: ignore[attr-defined]
+    module.merged_as_strategies = merged_as_strategies
