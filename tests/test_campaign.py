@@ -482,6 +482,18 @@ async def test_the_spend_limit_records_the_rows_not_read_yet_as_pending_or_refus
     assert (again.rows, again.failed, again.sent) == (33, 3, 1)  # the limit holds; no row recorded twice
 
 
+async def test_the_spend_limit_resets_at_the_midnight_after_the_campaigns_clock(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    clock = FakeClock(datetime.datetime(2026, 12, 7, 23, 58, 30, tzinfo=datetime.UTC))
+    fake = FakeTelnyx(clock=clock, throughput=None, price=Decimal("0.01"), spend_amount=Decimal("0.03"))
+    report = await Campaign(fake.async_client(), rows_of(5), tmp_path / "run.db", clock=clock, **UNPACED).run()
+    assert (report.accepted, report.pending) == (3, 2)
+    assert report.stop is not None and report.stop.reason == "spend_limit"
+    assert report.stop.resets_at == datetime.datetime(2026, 12, 8, tzinfo=datetime.UTC)
+    assert "it resets at 00:00 UTC (2026-12-08 00:00 UTC): run again then" in report.stop.message
+
+
 async def test_a_rerun_after_the_spend_limit_sends_the_rows_left(tmp_path: Path) -> None:
     limited = True
 

@@ -64,6 +64,7 @@ from ._exceptions import (
     AuthenticationError,
     RateLimitError,
 )
+from ._exceptions import _midnight_after as midnight_after
 from ._journal import CampaignRecord, Journal, JournalError, JournalRow, Known, RowState
 from ._parts import count_parts
 from ._request_building import IDEMPOTENCY_KEY, MAX_BODY_BYTES, signature_of
@@ -367,11 +368,6 @@ async def _rows_of(rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str
         yield row
         if count % 256 == 0:
             await anyio.lowlevel.checkpoint()
-
-
-def _next_midnight(now: datetime.datetime) -> datetime.datetime:
-    day = now.astimezone(datetime.UTC).date() + datetime.timedelta(days=1)
-    return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
 
 
 def _limit_wait(error: RateLimitError) -> float:
@@ -986,7 +982,7 @@ class _Run:
         if status == 429:
             self.journal.pending(row.identity, code, detail)  # a 429 is an answer: the message was not taken
             if code == SPEND_LIMIT_CODE:
-                resets = _next_midnight(self.clock.utc())
+                resets = midnight_after(self.clock.utc())  # by the campaign's clock (a FakeClock's in tests)
                 self.campaign._halt(
                     Stop(
                         "spend_limit",
