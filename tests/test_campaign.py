@@ -410,7 +410,9 @@ async def test_the_request_limit_holds_the_whole_campaign_until_its_reset(tmp_pa
     ("headers", "held"),
     [
         ({"x-ratelimit-reset": "3"}, 3.0),  # the request limit's reset
-        ({"x-ratelimit-reset": "-2", "retry-after": "5"}, 0.0),  # reset already: no wait
+        ({"x-ratelimit-reset": "0", "retry-after": "5"}, 0.0),  # reset already: no wait
+        ({"x-ratelimit-reset": "-2", "retry-after": "5"}, 5.0),  # no count of seconds (as the client reads it)
+        ({"x-ratelimit-reset": "2.5", "x-ratelimit-limit": "x"}, 2.5),  # a malformed limit: the reset still read
         ({"retry-after": "7"}, 7.0),  # no x-ratelimit-* headers: Retry-After
         ({"retry-after": "soon"}, 1.0),  # neither readable: a second
         ({"x-ratelimit-reset": "inf", "retry-after": "nan"}, 1.0),

@@ -70,6 +70,7 @@ from ._parts import count_parts
 from ._request_building import IDEMPOTENCY_KEY, MAX_BODY_BYTES, signature_of
 from ._request_building import _check_text_parts as check_text_parts
 from ._request_building import _encode_argument as encode_argument
+from ._retries import header_seconds
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
@@ -371,18 +372,13 @@ async def _rows_of(rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str
 
 
 def _limit_wait(error: RateLimitError) -> float:
-    """Seconds until the request limit resets: the answer's x-ratelimit-reset, else its
-    Retry-After; else a second."""
-    for header in ("x-ratelimit-reset", "retry-after"):
-        value = error.headers.get(header)
-        if value is not None:
-            try:
-                seconds = float(value)
-            except ValueError:
-                continue
-            if math.isfinite(seconds):
-                return max(seconds, 0.0)
-    return _DEFAULT_LIMIT_WAIT
+    """Seconds until the request limit resets: the answer's x-ratelimit-reset (its rate_limit, read
+    as the client's retries read it), else its Retry-After in seconds; else a second."""
+    limit = error.rate_limit
+    seconds = limit.reset if limit is not None else None
+    if seconds is None:
+        seconds = header_seconds(error.headers.get("retry-after"))
+    return _DEFAULT_LIMIT_WAIT if seconds is None else seconds
 
 
 def _error_code(error: APIStatusError) -> str | None:
