@@ -24,11 +24,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2
 
 from .._client import AsyncTelnyx, Telnyx
+from .._clock import Clock  # the engine's: the fake reads its now() and utc()
 from .._exceptions import TelnyxError
 from .._parts import count_parts
 from ._clock import SystemClock
@@ -56,14 +57,6 @@ SPEND_LIMIT = (429, "40333", "Messaging profile spend limit reached")
 
 class _Unset(enum.Enum):
     UNSET = enum.auto()
-
-
-class Clock(Protocol):
-    """What the fake reads of a clock (FakeClock, or the system's)."""
-
-    def now(self) -> float: ...
-
-    def utc(self) -> datetime.datetime: ...
 
 
 class FakeTelnyxError(TelnyxError):
