@@ -3,7 +3,6 @@ bad rows refused before sending, the request and spend limits, streaming, the re
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import itertools
 import json
@@ -41,7 +40,8 @@ from telnyx_messages.testing import FakeClock, FakeTelnyx
 
 from .support import API_KEY, ROOT
 from .support.edge import EdgeServer
-from .support.server import LoopbackServer, Received, Reply
+from .support.loopback import loopback
+from .support.server import Received, Reply
 
 UNPACED: dict[str, Any] = {"rate": math.inf, "sender_rate": math.inf}
 SENDER = "+18445550001"
@@ -80,15 +80,6 @@ def texts_sent(fake: FakeTelnyx) -> list[str]:
 
 def states(journal: Path) -> dict[str, str]:
     return {row.identity: row.state for row in journal_rows(journal)}
-
-
-@contextlib.contextmanager
-def loopback() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def message(n: int = 0) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from telnyx_messages import _campaign_cli
 
 from .support import API_KEY, ROOT
 from .support.edge import EdgeServer
+from .support.loopback import serving
 from .support.server import LoopbackServer, Received, Reply
 from .test_cli import Ran, run
 
@@ -90,15 +91,7 @@ def error(status_code: int, code: str) -> Reply:
     return Reply(status_code, {"errors": [{"code": code, "title": "refused", "detail": f"error {code}"}]})
 
 
-def loopback() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-server = pytest.fixture(loopback)
+server = pytest.fixture(serving)
 
 
 # --- sending --------------------------------------------------------------------------------------
