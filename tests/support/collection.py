@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +252,29 @@ NOT_UNDER_A_LATER_DOCUMENT = frozenset({"test_spec_changes.py", "test_pipeline.p
 @functools.cache
 def spec_reading_tests() -> tuple[str, ...]:
     """The tests run under a later document, as pytest node ids from the project's root
-    (`tests/test_x.py::test_y`, every parametrisation of it); read once per process, when asked."""
+    (`tests/test_x.py::test_y`, every parametrisation of it); read once per process, when asked, and
+    kept under build/ by a hash of the sources of tests/ (2-3 s of CPU to read; the suite's processes
+    each ask, and each session)."""
+    sources = {path: path.read_bytes() for path in sorted((ROOT / "tests").rglob("*.py"))}
+    digest = hashlib.sha256()
+    for path, source in sources.items():
+        digest.update(f"\0{path.relative_to(ROOT).as_posix()}\0".encode() + source)
+    kept = ROOT / "build" / "spec-reading-tests" / f"{digest.hexdigest()}.json"
+    if kept.exists():
+        return tuple(json.loads(kept.read_text()))
+    chosen = _spec_reading_tests()
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole elsewhere, then renamed: a process beside this one reads all of it or none.
+    with tempfile.NamedTemporaryFile("w", dir=kept.parent, suffix=".tmp", delete=False) as written:
+        json.dump(chosen, written)
+    os.replace(written.name, kept)
+    for earlier in kept.parent.glob("*.json"):  # those of the sources before an edit
+        if earlier != kept:
+            earlier.unlink(missing_ok=True)
+    return chosen
+
+
+def _spec_reading_tests() -> tuple[str, ...]:
     modules = {path: ast.parse(path.read_text()) for path in sorted((ROOT / "tests").glob("test_*.py"))}
     # A test module may use what another defines (`from .test_cli import run`): its readers count.
     known = support_readers()
