@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import sqlite3
 import subprocess
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from telnyx_messages import _journal
 from telnyx_messages._journal import SCHEMA_VERSION, Journal, JournalError, Known
 
 NOW = datetime.datetime(2026, 12, 7, 8, 0, tzinfo=datetime.UTC)
@@ -78,8 +80,12 @@ def test_the_campaign_is_made_once_and_kept_by_later_runs(tmp_path: Path) -> Non
 def test_a_journal_refuses_a_campaign_of_another_name(tmp_path: Path) -> None:
     with Journal(tmp_path / "run.db") as journal:
         journal.begin("reminders", {}, NOW)
-        with pytest.raises(JournalError, match="journal of campaign 'reminders', not 'codes'"):
+        with pytest.raises(JournalError) as refused:
             journal.begin("codes", {}, NOW)
+    assert str(refused.value) == (
+        f"{tmp_path / 'run.db'} is the journal of campaign 'reminders', not 'codes': "
+        "give another journal for another campaign"
+    )
 
 
 def test_a_row_goes_from_pending_through_sending_to_accepted(tmp_path: Path) -> None:
@@ -157,7 +163,10 @@ def test_writes_are_committed_when_the_journal_closes(tmp_path: Path) -> None:
 
 
 def test_sending_refuses_one_identity_given_as_text(tmp_path: Path) -> None:
-    with Journal(tmp_path / "run.db") as journal, pytest.raises(TypeError, match="a list, not one str"):
+    with (
+        Journal(tmp_path / "run.db") as journal,
+        pytest.raises(TypeError, match=r"^sending\(\) takes the identities of the rows: a list, not one str$"),
+    ):
         journal.sending("row-1", 1.0)
 
 
@@ -304,3 +313,83 @@ def test_a_journal_left_by_a_killed_run_opens_without_create(tmp_path: Path) -> 
         record = journal.campaign()
         assert record is not None and record.name == "reminders"
         assert journal.counts()["pending"] == 1
+
+
+def test_the_first_run_records_its_campaign_whole_and_a_later_run_its_parameters(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        first = journal.begin("reminders", {"rate": 10.0, "max_queue_wait": 60.0}, NOW)
+    assert (first.name, first.created_at, first.parameters) == (
+        "reminders",
+        NOW,
+        {"rate": 10.0, "max_queue_wait": 60.0},
+    )
+    with Journal(path) as journal:
+        kept = journal.campaign()
+        later = journal.begin("reminders", {"sender_rate": 1.0, "rate": 5.0}, NOW + datetime.timedelta(days=1))
+    assert kept == first
+    assert later.parameters == {"sender_rate": 1.0, "rate": 5.0} and later.created_at == NOW
+    with contextlib.closing(sqlite3.connect(path)) as db:  # written with sorted keys: the same run, the same text
+        assert db.execute("SELECT value FROM campaign WHERE key = 'parameters'").fetchone() == (
+            '{"rate": 5.0, "sender_rate": 1.0}',
+        )
+    with Journal(tmp_path / "unnamed.db") as journal:
+        journal.begin(None, {"b": 2, "a": 1}, NOW)
+        stored = journal._db.execute("SELECT value FROM campaign WHERE key = 'parameters'").fetchone()[0]
+        unnamed = journal.campaign()
+    assert stored == '{"a": 1, "b": 2}'
+    assert unnamed is not None and unnamed.name is None and list(unnamed.parameters) == ["a", "b"]
+
+
+def test_a_campaign_recorded_without_parameters_reads_as_none_given(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        journal._db.executemany(
+            "INSERT INTO campaign (key, value) VALUES (?, ?)",
+            [("campaign_id", "c" * 32), ("name", ""), ("created_at", NOW.isoformat())],
+        )
+        record = journal.campaign()
+    assert record is not None and (record.campaign_id, record.name, record.parameters) == ("c" * 32, None, {})
+
+
+def test_an_identity_not_recorded_is_not_known_and_rows_carry_their_order(tmp_path: Path) -> None:
+    with Journal(tmp_path / "run.db") as journal:
+        assert journal.known("missing") is None
+        for identity in ("x", "y"):
+            journal.add(identity, identity, identity, None, None)
+        assert [row.seq for row in journal.rows()] == [1, 2]
+
+
+def test_a_zero_byte_file_is_made_a_journal_when_creating(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    path.touch()
+    with Journal(path) as journal:
+        assert journal.campaign() is None
+        journal.add("a", "a", "k", None, None)
+    with Journal(path, create=False) as journal:
+        assert journal.known("a") == Known("pending", "a", None, 0)
+
+
+def test_a_path_sqlite_cannot_open_is_refused_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "run.db"
+    with pytest.raises(JournalError) as refused:
+        Journal(missing)
+    assert str(refused.value) == f"{missing}: cannot open it as SQLite (unable to open database file)"
+    with pytest.raises(JournalError) as probed:
+        Journal(tmp_path, create=False)  # a folder: there, but no file
+    assert str(probed.value).startswith(f"{tmp_path}: cannot open it as SQLite (")  # SQLite's words vary
+
+
+def test_writes_right_after_opening_wait_for_commit_if_older(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        journal.add("a", "a", "k", None, None)
+        journal.commit_if_older(60.0)  # opened just now: the open counts as the last commit
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            assert other.execute("SELECT count(*) FROM rows").fetchone() == (0,)
+        monkeypatch.setattr(_journal.time, "monotonic", lambda: 1000.0)
+        journal.commit()
+        journal.add("b", "b", "k2", None, None)
+        journal.commit_if_older(0.0)  # exactly 0 s old: not older than 0 s
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            assert other.execute("SELECT count(*) FROM rows").fetchone() == (1,)

@@ -59,6 +59,40 @@ CREATE TABLE rows (
 );
 CREATE INDEX rows_state ON rows (state);
 """
+# The statements the journal runs, beside the schema they read and write.
+_MAKE = (
+    f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version={SCHEMA_VERSION};\n"
+    f"PRAGMA application_id={_APPLICATION_ID};\nCOMMIT;"
+)
+_HEADER = ("PRAGMA user_version", "PRAGMA application_id", "SELECT count(*) FROM sqlite_master")
+# WAL; synchronous=NORMAL (a killed process loses no commit); wait for another writer's lock.
+_SETTINGS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
+_BEGIN = "BEGIN IMMEDIATE"
+_COMMIT = "COMMIT"
+_CAMPAIGN = "SELECT key, value FROM campaign"
+_SET = "INSERT OR REPLACE INTO campaign (key, value) VALUES (?, ?)"
+_KNOWN = "SELECT state, digest, first_attempt_at, attempts FROM rows WHERE identity = ?"
+_ADD = (
+    "INSERT INTO rows (identity, digest, state, idempotency_key, recipient, sender, error_code, error_detail)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SENDING = (
+    "UPDATE rows SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?,"
+    " first_attempt_at = coalesce(first_attempt_at, ?) WHERE identity = ?"
+)
+_ACCEPTED = (
+    "UPDATE rows SET state = 'accepted', message_id = ?, wait_seconds = ?, error_code = NULL,"
+    " error_detail = NULL WHERE identity = ?"
+)
+_FAILED = "UPDATE rows SET state = 'failed', error_code = ?, error_detail = ? WHERE identity = ?"
+_PENDING = "UPDATE rows SET state = 'pending', error_code = ?, error_detail = ? WHERE identity = ?"
+_UNANSWERED = "UPDATE rows SET error_code = ?, error_detail = ? WHERE identity = ?"
+_UNKNOWN = "UPDATE rows SET state = 'unknown', error_detail = ? WHERE identity = ?"
+_COUNTS = "SELECT state, count(*) FROM rows GROUP BY state"
+_ROWS = (
+    "SELECT seq, identity, state, idempotency_key, recipient, sender, message_id, wait_seconds, error_code,"
+    " error_detail, attempts, first_attempt_at, last_attempt_at FROM rows ORDER BY seq"
+)
 
 
 class JournalError(Exception):
@@ -140,9 +174,7 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot open it as SQLite ({exc})") from None
         try:
-            version = probe.execute("PRAGMA user_version").fetchone()[0]
-            application = probe.execute("PRAGMA application_id").fetchone()[0]
-            tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            version, application, tables = (probe.execute(sql).fetchone()[0] for sql in _HEADER)
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{self.path} is not a campaign journal ({exc})") from None
         finally:
@@ -161,21 +193,15 @@ class Journal:
         return not tables
 
     def _open(self, empty: bool) -> None:
-        db = self._db
         if empty:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(
-                f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version={SCHEMA_VERSION};\n"
-                f"PRAGMA application_id={_APPLICATION_ID};\nCOMMIT;"
-            )
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_MAKE)
+        for setting in _SETTINGS:
+            self._db.execute(setting)
 
     # --- the campaign ------------------------------------------------------------------------
 
     def campaign(self) -> CampaignRecord | None:
-        values = dict(self._db.execute("SELECT key, value FROM campaign").fetchall())
+        values = dict(self._db.execute(_CAMPAIGN).fetchall())
         if "campaign_id" not in values:
             return None
         return CampaignRecord(
@@ -208,14 +234,14 @@ class Journal:
 
     def _set(self, **values: str) -> None:
         self._begin()
-        self._db.executemany("INSERT OR REPLACE INTO campaign (key, value) VALUES (?, ?)", values.items())
+        self._db.executemany(_SET, values.items())
         self.commit()
 
     # --- transactions ----------------------------------------------------------------------------
 
     def _begin(self) -> None:
         if not self._db.in_transaction:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(_BEGIN)
 
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> None:
         self._begin()
@@ -224,7 +250,7 @@ class Journal:
     def commit(self) -> None:
         """Make the writes so far durable (a killed process keeps them)."""
         if self._db.in_transaction:
-            self._db.execute("COMMIT")
+            self._db.execute(_COMMIT)
         self.committed_at = time.monotonic()
 
     def commit_if_older(self, seconds: float) -> None:
@@ -235,9 +261,7 @@ class Journal:
     # --- rows --------------------------------------------------------------------------------
 
     def known(self, identity: str) -> Known | None:
-        found = self._db.execute(
-            "SELECT state, digest, first_attempt_at, attempts FROM rows WHERE identity = ?", (identity,)
-        ).fetchone()
+        found = self._db.execute(_KNOWN, (identity,)).fetchone()
         return None if found is None else Known(*found)
 
     def add(
@@ -253,8 +277,7 @@ class Journal:
         error_detail: str | None = None,
     ) -> None:
         self._write(
-            "INSERT INTO rows (identity, digest, state, idempotency_key, recipient, sender, error_code, error_detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            _ADD,
             (identity, digest, state, key, recipient, sender, error_code, error_detail),
         )
 
@@ -264,52 +287,38 @@ class Journal:
             raise TypeError("sending() takes the identities of the rows: a list, not one str")
         self._begin()
         self._db.executemany(
-            "UPDATE rows SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?,"
-            " first_attempt_at = coalesce(first_attempt_at, ?) WHERE identity = ?",
+            _SENDING,
             [(at, at, identity) for identity in identities],
         )
         self.commit()
 
     def accepted(self, identity: str, message_id: str | None, wait_seconds: float | None) -> None:
         self._write(
-            "UPDATE rows SET state = 'accepted', message_id = ?, wait_seconds = ?, error_code = NULL,"
-            " error_detail = NULL WHERE identity = ?",
+            _ACCEPTED,
             (message_id, wait_seconds, identity),
         )
 
     def failed(self, identity: str, code: str | None, detail: str) -> None:
-        self._write(
-            "UPDATE rows SET state = 'failed', error_code = ?, error_detail = ? WHERE identity = ?",
-            (code, detail, identity),
-        )
+        self._write(_FAILED, (code, detail, identity))
 
     def pending(self, identity: str, code: str | None = None, detail: str | None = None) -> None:
         """Back to pending: the API answered without taking the message (a 429)."""
-        self._write(
-            "UPDATE rows SET state = 'pending', error_code = ?, error_detail = ? WHERE identity = ?",
-            (code, detail, identity),
-        )
+        self._write(_PENDING, (code, detail, identity))
 
     def unanswered(self, identity: str, code: str | None, detail: str) -> None:
         """A request that got no answer the engine could take (left `sending`): why, for the record."""
-        self._write("UPDATE rows SET error_code = ?, error_detail = ? WHERE identity = ?", (code, detail, identity))
+        self._write(_UNANSWERED, (code, detail, identity))
 
     def unknown(self, identity: str, detail: str) -> None:
-        self._write(
-            "UPDATE rows SET state = 'unknown', error_detail = ? WHERE identity = ?",
-            (detail, identity),
-        )
+        self._write(_UNKNOWN, (detail, identity))
 
     def counts(self) -> dict[RowState, int]:
-        found = dict(self._db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall())
+        found = dict(self._db.execute(_COUNTS).fetchall())
         return {state: int(found.get(state, 0)) for state in STATES}
 
     def rows(self) -> Iterator[JournalRow]:
         """Every row, in the order the campaign first read them."""
-        cursor = self._db.execute(
-            "SELECT seq, identity, state, idempotency_key, recipient, sender, message_id, wait_seconds, error_code,"
-            " error_detail, attempts, first_attempt_at, last_attempt_at FROM rows ORDER BY seq"
-        )
+        cursor = self._db.execute(_ROWS)
         for (
             seq,
             identity,
