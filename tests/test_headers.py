@@ -9,7 +9,8 @@ import pytest
 from telnyx_messages import (
     Telnyx,
 )
-from telnyx_messages._request_building import new_idempotency_key
+from telnyx_messages._calls import NOT_GIVEN, CallOptions, HeaderParameter, NotGiven, Operation
+from telnyx_messages._request_building import new_idempotency_key, prepare
 
 from .support import API_KEY, MESSAGE_ID
 from .support.client_kinds import CLIENTS, OK_GROUP, call_as
@@ -78,3 +79,35 @@ def test_a_made_idempotency_key_varies_its_variant_digit_apart_from_the_digits_a
     # pairs with a chance under 1e-18.
     pairs = {new_idempotency_key()[19:21] for _ in range(3000)}
     assert pairs == {variant + digit for variant in "89ab" for digit in "0123456789abcdef"}
+
+
+def _source_then_key(
+    self: object, *, x_source: str | NotGiven = NOT_GIVEN, idempotency_key: str | NotGiven | None = NOT_GIVEN
+) -> None:
+    """A method of an operation that declares two headers, another before the key (as a later spec may)."""
+
+
+def test_a_header_argument_not_given_leaves_the_headers_after_it_read() -> None:
+    """Unit: prepare() over an operation whose first header parameter is not the key."""
+    operation: Operation[Any] = Operation(
+        "Two",
+        "POST",
+        "/two",
+        (),
+        (),
+        (HeaderParameter("x_source", "X-Source"), HeaderParameter("idempotency_key", "Idempotency-Key")),
+        (),
+        False,
+        "None",
+        None,
+    )
+
+    def sent(**arguments: Any) -> tuple[dict[str, str], str | None]:
+        given = {"x_source": NOT_GIVEN, "idempotency_key": NOT_GIVEN, **arguments}
+        prepared = prepare(operation, _source_then_key, given, CallOptions(), {})
+        return prepared.headers, prepared.idempotency_key
+
+    assert sent(idempotency_key="k-1") == ({"Idempotency-Key": "k-1"}, "k-1")
+    assert sent(x_source="web", idempotency_key="k-2") == ({"X-Source": "web", "Idempotency-Key": "k-2"}, "k-2")
+    headers, key = sent()
+    assert key is not None and headers == {"Idempotency-Key": key}  # made: the source before it was not given
