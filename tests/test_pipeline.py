@@ -78,9 +78,11 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         "httpx2<3,>=2.17",
         "jsonschema>=4.18; extra == 'testing'",
         "msgspec>=0.18.5",
+        "pynacl>=1.5; extra == 'receiver'",
         "pynacl>=1.5; extra == 'testing'",
         "pynacl>=1.5; extra == 'webhooks'",
         "rich>=13; extra == 'campaign'",
+        "uvicorn>=0.30; extra == 'receiver'",
     ]
     assert "Provides-Extra: dev" not in metadata and "Provides-Extra: bench" not in metadata
     version = json.loads((ROOT / "openapi" / "messages.lock.json").read_text())["package_version"]
