@@ -13,9 +13,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from telnyx_messages.campaign import (
     Plan,
     Progress,
     RowConflictError,
+    Stop,
     idempotency_key,
     journal_rows,
     status,
@@ -309,14 +311,20 @@ def test_a_row_is_refused_with_what_is_wrong_before_anything_is_sent(row: dict[A
 
 
 def test_a_refused_row_is_known_by_its_id_else_its_content() -> None:
-    rows: list[Any] = [{"id": 5, "to": "bad"}, {"to": "bad"}, ["+13125550001"]]
+    rows: list[Any] = [{"id": 5, "to": "bad"}, {"to": "bad"}, ["+13125550001"], {"id": "", "to": "bad"}]
     plan = Campaign(None, rows).dry_run_sync()
     identities = [refusal.identity for refusal in plan.refusals]
     assert identities[0] == "5" and identities[1].startswith("sha256:") and len(identities[1]) == 71
     assert identities[2] == "(not a row)"
-    assert [refusal.position for refusal in plan.refusals] == [1, 2, 3]
-    assert [refusal.where for refusal in plan.refusals] == ["row 1", "row 2", "row 3"]
-    assert [refusal.reason.split(" ")[:2] for refusal in plan.refusals] == [["row", "1:"], ["row", "2:"], ["row", "3"]]
+    assert identities[3].startswith("sha256:") and identities[3] != identities[1]  # an empty id: its content
+    assert [refusal.position for refusal in plan.refusals] == [1, 2, 3, 4]
+    assert [refusal.where for refusal in plan.refusals] == ["row 1", "row 2", "row 3", "row 4"]
+    assert [refusal.reason.split(" ")[:2] for refusal in plan.refusals] == [
+        ["row", "1:"],
+        ["row", "2:"],
+        ["row", "3"],
+        ["row", "4:"],
+    ]
 
 
 def test_a_located_row_is_named_by_its_own_words_and_known_by_its_items_alone(tmp_path: Path) -> None:
@@ -469,7 +477,8 @@ async def test_the_spend_limit_records_the_rows_not_read_yet_as_pending_or_refus
     assert recorded["m-29"].idempotency_key == idempotency_key(report.campaign_id, "m-29")
     assert recorded["m-29"].recipient == "+13125550029" and recorded["m-29"].sender == SENDER
     assert (recorded["bad"].state, recorded["bad"].error_code) == ("failed", "refused")
-    assert "E.164" in (recorded["bad"].error_detail or "")
+    assert recorded["bad"].error_detail == "row 31: to must be an E.164 number (+ and up to 15 digits), got 'nope'"
+    assert recorded["bad"].idempotency_key == idempotency_key(report.campaign_id, "bad")
     assert len(fake.sent) == 3
     again = await Campaign(fake.async_client(), rows, journal, window=4, max_in_flight=1, **UNPACED).run()
     assert (again.rows, again.failed, again.sent) == (33, 3, 1)  # the limit holds; no row recorded twice
@@ -526,6 +535,58 @@ async def test_stop_sends_nothing_more_and_reports_the_interruption(tmp_path: Pa
     assert report.stop is not None and report.stop.reason == "interrupted"
     assert (report.accepted, len(fake.sent)) == (5, 5)
     assert report.pending == report.rows - 5
+
+
+def _interrupting(presses: int, at: int = 5) -> Callable[[Progress], None]:
+    """A progress callback that sends this process `presses` SIGINTs (Ctrl-C) once `at` rows are accepted."""
+    sent = False
+
+    def press(progress: Progress) -> None:
+        nonlocal sent
+        if progress.accepted >= at and not sent:
+            sent = True
+            for _ in range(presses):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    return press
+
+
+def test_ctrl_c_stops_run_sync_cleanly_with_a_report(tmp_path: Path) -> None:
+    assert threading.current_thread() is threading.main_thread()  # where a loop takes signals
+    fake = FakeTelnyx()
+    campaign = Campaign(
+        fake.client(), rows_of(40), tmp_path / "run.db", progress=_interrupting(1), max_in_flight=1, **UNPACED
+    )
+    try:
+        report = campaign.run_sync()
+    except KeyboardInterrupt:
+        pytest.fail("one Ctrl-C stops the run with a Report, not KeyboardInterrupt")
+    assert report.stop == Stop("interrupted", "interrupted: the rows not sent are pending; run again to send them")
+    assert 5 <= report.accepted == len(fake.sent) < 40 and report.pending == 40 - report.accepted
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler given back
+
+
+def test_a_second_ctrl_c_raises_keyboard_interrupt_leaving_the_journal_consistent(tmp_path: Path) -> None:
+    assert threading.current_thread() is threading.main_thread()
+    fake = FakeTelnyx()
+    journal = tmp_path / "run.db"
+    campaign = Campaign(fake.client(), rows_of(40), journal, progress=_interrupting(2), max_in_flight=1, **UNPACED)
+    with pytest.raises(KeyboardInterrupt):
+        campaign.run_sync()
+    counts = status(journal)
+    assert counts.accepted == len(fake.sent) >= 5 and counts.accepted + counts.pending == counts.rows
+    again = Campaign(fake.client(), rows_of(40), journal, **UNPACED).run_sync()
+    assert (again.accepted, len(fake.sent)) == (40, 40)  # each row once
+
+
+def test_without_stop_on_interrupt_ctrl_c_raises_keyboard_interrupt_at_once(tmp_path: Path) -> None:
+    assert threading.current_thread() is threading.main_thread()
+    fake = FakeTelnyx()
+    journal = tmp_path / "run.db"
+    campaign = Campaign(fake.client(), rows_of(40), journal, progress=_interrupting(1), max_in_flight=1, **UNPACED)
+    with pytest.raises(KeyboardInterrupt):
+        campaign.run_sync(stop_on_interrupt=False)
+    assert status(journal).accepted == len(fake.sent) < 40
 
 
 async def test_an_unauthorized_client_stops_the_run_with_its_error(tmp_path: Path) -> None:
@@ -913,3 +974,17 @@ def test_ctrl_c_stops_a_campaign_with_the_rows_left_pending_and_a_rerun_finishes
         "stop": None,
     }
     assert accepted == {f"t{n}": 1 for n in range(count)}
+
+
+def test_status_and_journal_rows_need_a_journal_and_make_none(tmp_path: Path) -> None:
+    missing = tmp_path / "none.db"
+    with pytest.raises(FileNotFoundError, match="no campaign journal at"):
+        status(missing)
+    with pytest.raises(FileNotFoundError, match="no campaign journal at"):
+        list(journal_rows(missing))
+    assert not missing.exists()
+    made = tmp_path / "made.db"
+    Journal(made).close()  # a journal, no campaign begun in it
+    with pytest.raises(JournalError) as refused:
+        status(made)
+    assert str(refused.value) == f"{made} holds no campaign yet"
