@@ -234,6 +234,24 @@ async def test_a_row_left_sending_past_the_replay_window_becomes_unknown_and_is_
     resent = await Campaign(fake.async_client(), [row], journal, resend_unknown=True, **UNPACED).run()
     assert (resent.accepted, resent.unknown) == (1, 0)
     assert [request.headers["idempotency-key"] for request in fake.requests] == [recorded.idempotency_key]
+    refused = {"id": "bad", "to": "nope", "text": "x"}  # failed
+    again = await Campaign(fake.async_client(), [row, refused], journal, resend_unknown=True, **UNPACED).run()
+    assert (again.sent, again.accepted, again.failed, len(fake.requests)) == (0, 1, 1, 1)  # only unknown rows resent
+    once_more = await Campaign(fake.async_client(), [row, refused], journal, resend_unknown=True, **UNPACED).run()
+    assert (once_more.sent, len(fake.requests)) == (0, 1)
+
+
+async def test_a_row_that_exhausts_its_attempts_leaves_the_window_to_the_rows_after_it(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    fake.fail_next(status=503, times=MAX_ATTEMPTS)  # the first row: a 503 each time
+    journal = tmp_path / "run.db"
+    campaign = Campaign(fake.async_client(), rows_of(4), journal, clock=SkippingClock(), window=1, **UNPACED)
+    with anyio.fail_after(30):  # a row kept in the window would hold the others back for ever
+        report = await campaign.run()
+    assert (report.accepted, report.pending, report.sent) == (3, 1, MAX_ATTEMPTS + 3)
+    first = next(iter(journal_rows(journal)))
+    assert (first.state, first.attempts, first.error_code) == ("sending", MAX_ATTEMPTS, "10000")
+    assert first.error_detail is not None and first.error_detail.startswith("503 Service Unavailable: 10000")
 
 
 async def test_a_row_left_sending_within_the_replay_window_is_re_sent_with_its_key(tmp_path: Path) -> None:
