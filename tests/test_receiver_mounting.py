@@ -8,13 +8,14 @@ from __future__ import annotations
 import http.client
 import runpy
 import sqlite3
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from flask import Flask
-from telnyx_messages.receiver import ASGIReceiver, Receiver, WSGIReceiver
+from telnyx_messages.receiver import ASGIReceiver, Receiver, StoreClosedError, WSGIReceiver
 from telnyx_messages.testing import FakeTelnyx
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -199,5 +200,142 @@ def test_what_is_not_a_webhook_request_gets_its_4xx(kind: str, fake: FakeTelnyx,
         assert _request(port, "POST", "/elsewhere", b"{}") == (404, "not found", None)
         assert _request(port, "POST", "/hooks", b"x" * 1001) == (413, "the body is over 1000 bytes", None)
         assert _request(port, "POST", "/hooks", b"{}") == (400, "missing header telnyx-signature-ed25519", None)
+    assert list(receiver.event_ids()) == []
+    receiver.close()
+
+
+def _exchange(
+    port: int, method: str, path: str, body: bytes | list[bytes] = b"", headers: dict[str, str] | None = None
+) -> tuple[int, str, str, dict[str, str]]:
+    """(status, reason, text, headers) of one request; a list body goes chunked, one chunk an item."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        if isinstance(body, list):
+            connection.request(method, path, body=iter(body), headers=headers or {}, encode_chunked=True)
+        else:
+            connection.request(method, path, body=body, headers=headers or {})
+        answer = connection.getresponse()
+        text = answer.read().decode()
+        return answer.status, answer.reason, text, {k.lower(): v for k, v in answer.getheaders()}
+    finally:
+        connection.close()
+
+
+def _serving(kind: str, receiver: Receiver, **options: Any) -> Any:
+    if kind == "asgi":
+        return asgi_serving(ASGIReceiver(receiver, **options))
+    return wsgi_serving(WSGIReceiver(receiver, **options))
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_each_answer_has_its_reason_and_a_plain_text_body_of_its_length(
+    kind: str, fake: FakeTelnyx, tmp_path: Path
+) -> None:
+    _, final, tampered = _events(fake)
+    receiver = Receiver(tmp_path / "receipts.db")
+    with _serving(kind, receiver, path="/hooks", max_body=len(final.body)) as port:
+        answers = [
+            _exchange(port, "POST", "/hooks", final.body, final.headers),
+            _exchange(port, "POST", "/hooks", tampered.body, tampered.headers),
+            _exchange(port, "POST", "/hooks", b"{}"),
+            _exchange(port, "GET", "/hooks"),
+            _exchange(port, "POST", "/other", b"{}"),
+            _exchange(port, "POST", "/hooks", final.body + b" ", final.headers),
+        ]
+    expected = [
+        (200, "recorded"),
+        (401, "the signature does not match the payload"),
+        (400, "missing header telnyx-signature-ed25519"),
+        (405, "POST only"),
+        (404, "not found"),
+        (413, f"the body is over {len(final.body)} bytes"),  # one byte over the most it takes
+    ]
+    assert [(status, text) for status, _, text, _ in answers] == expected
+    for status, reason, text, headers in answers:
+        assert reason == HTTPStatus(status).phrase
+        assert headers["content-type"] == "text/plain; charset=utf-8"
+        assert headers["content-length"] == str(len(text.encode()))
+    assert answers[3][3]["allow"] == "POST"
+    receiver.close()
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_a_chunked_body_is_read_whole_and_its_size_counted_across_chunks(
+    kind: str, fake: FakeTelnyx, tmp_path: Path
+) -> None:
+    sent, final, _ = _events(fake)
+    receiver = Receiver(tmp_path / "receipts.db")
+    third = len(final.body) // 3
+    pieces = [final.body[:third], final.body[third : 2 * third], final.body[2 * third :]]
+    with _serving(kind, receiver, max_body=len(final.body)) as port:
+        assert _exchange(port, "POST", "/", pieces, final.headers)[2] == "recorded"
+        over = [sent.body[:third], sent.body[third:] + b" " * (len(final.body) - len(sent.body) + 1)]
+        assert _exchange(port, "POST", "/", over, sent.headers)[:3] == (413, HTTPStatus(413).phrase, over_text(final))
+    assert [d.status for d in receiver.deliveries()] == ["delivered"]
+    receiver.close()
+
+
+def over_text(event: Event) -> str:
+    return f"the body is over {len(event.body)} bytes"
+
+
+def test_the_apps_answer_their_path_under_a_mount_or_a_root_path(fake: FakeTelnyx, tmp_path: Path) -> None:
+    sent, final, _ = _events(fake)
+    receiver = Receiver(tmp_path / "receipts.db")
+    fastapi_app = FastAPI()
+    fastapi_app.mount("/webhooks/telnyx", ASGIReceiver(receiver, path="/"))
+    with asgi_serving(fastapi_app) as port:
+        assert _exchange(port, "POST", "/webhooks/telnyx/", final.body, final.headers)[2] == "recorded"
+        assert _exchange(port, "POST", "/webhooks/telnyx/x", final.body, final.headers)[0] == 404
+    with asgi_serving(ASGIReceiver(receiver, path="/hooks"), root_path="/base") as port:
+        assert _exchange(port, "POST", "/hooks", sent.body, sent.headers)[2] == "recorded"
+        assert _exchange(port, "POST", "/base", sent.body, sent.headers)[0] == 404
+    flask_app = Flask("shop")
+    flask_app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+        flask_app.wsgi_app, {"/webhooks/telnyx": WSGIReceiver(receiver, path="/")}
+    )
+    with wsgi_serving(flask_app) as port:
+        assert _exchange(port, "POST", "/webhooks/telnyx", final.body, final.headers)[2] == "duplicate: recorded before"
+        assert _exchange(port, "POST", "/webhooks/telnyx/x", final.body, final.headers)[0] == 404
+    receiver.close()
+
+
+def test_the_asgi_app_closes_its_receiver_at_the_server_s_shutdown(fake: FakeTelnyx, tmp_path: Path) -> None:
+    _, final, _ = _events(fake)
+    receiver = Receiver(tmp_path / "receipts.db")
+    with asgi_serving(ASGIReceiver(receiver), lifespan="on") as port:
+        assert _exchange(port, "POST", "/", final.body, final.headers)[2] == "recorded"
+        assert [d.status for d in receiver.deliveries()] == ["delivered"]
+    with pytest.raises(StoreClosedError, match="the receiver is closed"):
+        receiver.deliveries()
+
+
+async def test_the_asgi_app_serves_http_only_and_reads_what_came_before_a_disconnect(
+    fake: FakeTelnyx, tmp_path: Path
+) -> None:
+    _, final, _ = _events(fake)
+    receiver = Receiver(tmp_path / "receipts.db")
+    app = ASGIReceiver(receiver)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    async def nothing() -> dict[str, Any]:
+        raise AssertionError("not read")
+
+    with pytest.raises(RuntimeError, match=r"^the Telnyx webhook receiver serves HTTP, not 'websocket'$"):
+        await app({"type": "websocket", "path": "/"}, nothing, send)
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": final.body[:50], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    headers = [(k.encode(), v.encode()) for k, v in final.headers.items()]
+    await app({"type": "http", "method": "POST", "path": "/", "headers": headers}, receive, send)
+    assert sent[0]["status"] == 401 and sent[1]["body"] == b"the signature does not match the payload"
     assert list(receiver.event_ids()) == []
     receiver.close()

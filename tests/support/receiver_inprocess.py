@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from waitress.server import create_server
@@ -26,18 +26,29 @@ def wsgi_serving(app: Any, *, threads: int = 8) -> Iterator[int]:
     """`app` under waitress until the block ends; its port."""
     sock = _socket()
     server = create_server(app, sockets=[sock], threads=threads)
-    thread = threading.Thread(target=server.run, daemon=True)
+    closing = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):  # its sockets closed under its loop, as the block ends
+            if not closing.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield sock.getsockname()[1]
     finally:
+        closing.set()
         server.close()
         thread.join(10)
 
 
 @contextmanager
-def asgi_serving(app: Any) -> Iterator[int]:
-    """`app` under uvicorn until the block ends; its port."""
+def asgi_serving(app: Any, *, lifespan: Literal["on", "off"] = "off", root_path: str = "") -> Iterator[int]:
+    """`app` under uvicorn until the block ends (its lifespan messages sent if `lifespan` is "on");
+    its port."""
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         # Handed over in a function of three arguments: uvicorn calls an app with none to tell a
@@ -46,7 +57,9 @@ def asgi_serving(app: Any) -> Iterator[int]:
 
     sock = _socket()
     server = uvicorn.Server(
-        uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off", interface="asgi3")
+        uvicorn.Config(
+            asgi, log_level="warning", access_log=False, lifespan=lifespan, interface="asgi3", root_path=root_path
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
