@@ -263,6 +263,7 @@ def test_503_while_the_store_is_locked_then_recorded_once_delivered_again(kind: 
         holder = sqlite3.connect(store, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")  # another writer (a campaign) holds the file
         (locked,) = post_all(port, [event], threads=1, path="/")
+        time.sleep(1.0)  # past the writer's wait for the lock (0.4 s), however late the answer came
         holder.execute("ROLLBACK")
         holder.close()
         assert (locked.status, locked.text) == (503, "not recorded: deliver it again")
@@ -395,3 +396,204 @@ def test_the_receiver_module_shows_only_its_public_names() -> None:
 
     assert dir(receiver) == sorted(receiver.__all__)
     assert all(getattr(receiver, name) is not None for name in receiver.__all__)
+
+
+def test_the_order_is_read_from_the_spec_the_package_ships_past_webhooks_not_in_its_form() -> None:
+    assert _receipts.StatusOrder.of(_receipts._spec()) == _receipts.StatusOrder.of(SPEC)
+    document = copy.deepcopy(SPEC)
+    # Before the delivery update: a webhook with a text beside its operations, and one without a body.
+    document["webhooks"] = {
+        "aaa": {"summary": "not an operation", "post": {"operationId": "NoBody"}},
+        **document["webhooks"],
+    }
+    assert _receipts.StatusOrder.of(document) == _receipts.StatusOrder.of(SPEC)
+
+
+def test_in_flight_statuses_in_any_order_end_at_the_latest(tmp_path: Path) -> None:
+    order = _receipts.status_order()
+    in_flight = [s for s in DELIVERY_STATUSES if s not in FINAL_STATUSES]
+    db = _receipts.connect(str(tmp_path / "store.db"))
+    for number, permutation in enumerate(itertools.permutations(range(len(in_flight)))):
+        message = f"in-flight-{number}"
+        for place in permutation:  # each a minute earlier than the one after it in the API's order
+            _receipts.record(db, [_with_message(_incoming(in_flight[place], 10 - place), message)], order, 1.0)
+        found = db.execute("SELECT status FROM deliveries WHERE message_id = ?", (message,)).fetchall()
+        assert found == [(in_flight[-1],)], permutation
+    db.close()
+
+
+def test_times_without_a_zone_are_utc() -> None:
+    assert _receipts.epoch("2026-12-07T10:00:00") == _receipts.epoch("2026-12-07T10:00:00Z")
+    assert _receipts.epoch("2026-12-07T12:00:00+02:00") == _receipts.epoch("2026-12-07T10:00:00Z")
+    assert _receipts.epoch("2026-12-07T10:00:00Z") == 1796637600.0
+    assert _receipts.epoch("yesterday") is None and _receipts.epoch(None) is None
+
+
+def test_what_is_recorded_of_an_event_read_leniently(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    order = _receipts.status_order()
+    received = {
+        "data": {"id": "e-1", "event_type": "message.received", "payload": {"id": M["m-1"], "to": [_to("delivered")]}},
+        "meta": {"attempt": True},
+    }
+    incoming = _receipts.incoming(received, b"{}", order)
+    assert (incoming.event_id, incoming.message_id, incoming.attempt, incoming.outcomes) == ("e-1", M["m-1"], None, ())
+    errors = [{"code": "40008", "title": "a"}, {"title": "no code"}, {"code": 40300, "title": "b"}, "not an error"]
+    update = {
+        "data": {
+            "id": "",
+            "event_type": FINALIZED,
+            "payload": {"id": M["m-2"], "errors": errors, "to": [_to("delivered"), {"phone_number": "+1"}, "x"]},
+        },
+        "meta": {"attempt": 3},
+    }
+    incoming = _receipts.incoming(update, b"the body", order)
+    assert incoming.event_id == "sha256:" + __import__("hashlib").sha256(b"the body").hexdigest()
+    assert incoming.attempt == 3
+    (outcome,) = incoming.outcomes
+    assert (outcome.recipient, outcome.status, outcome.error_codes) == (RECIPIENT, "delivered", "40008,40300")
+    assert json.loads(outcome.errors or "") == errors[:3]
+    for document in ([1, 2], {"data": "x"}, {"data": {"payload": "x", "event_type": FINALIZED}}):
+        odd = _receipts.incoming(document, b"[1]", order)
+        assert (odd.event_type, odd.message_id, odd.outcomes) == (
+            FINALIZED if isinstance(document, dict) and isinstance(document["data"], dict) else None,
+            None,
+            (),
+        )
+    with Receiver(tmp_path / "receipts.db", public_key=fake.public_key) as receiver:
+        assert receiver.receive(*sign(fake, [1, 2])).new  # a signed body that is no event: kept
+        assert receiver.deliveries() == []  # nothing of it is a delivery
+
+
+def _to(status: str) -> dict[str, str]:
+    return {"phone_number": RECIPIENT, "status": status}
+
+
+def test_the_store_s_connections_are_as_asked(tmp_path: Path) -> None:
+    key = FakeTelnyx().public_key
+    with Receiver(tmp_path / "full.db", public_key=key, answer_within=0.9) as receiver:
+        for db in (receiver._reader, receiver._writer_db):
+            assert db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+            assert db.execute("PRAGMA busy_timeout").fetchone() == (600,)  # 2/3 of answer_within
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        names = {thread.name for thread in threading.enumerate()}
+        assert "telnyx-receiver-writer" in names
+    with Receiver(tmp_path / "normal.db", public_key=key, synchronous="NORMAL") as receiver:
+        assert receiver._writer_db.execute("PRAGMA synchronous").fetchone() == (1,)
+        assert receiver._writer_db.execute("PRAGMA busy_timeout").fetchone() == (1000,)
+    db = _receipts.connect(str(tmp_path / "defaults.db"))
+    assert db.execute("PRAGMA synchronous").fetchone() == (2,) and db.execute("PRAGMA busy_timeout").fetchone() == (
+        1000,
+    )
+    assert db.execute("PRAGMA application_id").fetchone() == (_receipts.RECEIVER_APPLICATION_ID,)
+    db.close()
+    with pytest.raises(StoreError, match=r"cannot open it as SQLite \(unable to open database file\)$"):
+        Receiver(tmp_path, public_key=key)
+    with pytest.raises(TypeError, match=r"^the store is a file path \(str or os.PathLike\), got int$"):
+        Receiver(5, public_key=key)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^the store path is empty$"):
+        Receiver("", public_key=key)
+
+
+def test_what_was_recorded_reads_in_order(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    ids = sorted(M.values())
+    with Receiver(tmp_path / "receipts.db", public_key=fake.public_key) as receiver:
+        posted = []
+        for message_id in reversed(ids):
+            document = {**message, "id": message_id, "to": [_to("delivered"), {**_to("sent"), "phone_number": "+1"}]}
+            body, headers = fake.webhook(FINALIZED, document)
+            posted.append(receiver.receive(body, headers).event_id)
+        later = {**message, "id": ids[0], "to": [{**_to("not_in_the_spec"), "phone_number": "+2"}]}
+        posted.append(receiver.receive(*sign_webhook(fake, later)).event_id)
+        assert list(receiver.event_ids()) == posted  # in the order recorded
+        assert [(d.message_id, d.recipient) for d in receiver.deliveries()] == sorted(
+            [(i, r) for i in ids for r in ("+1", RECIPIENT)] + [(ids[0], "+2")]
+        )
+        assert [d.recipient for d in receiver.deliveries(ids[1])] == ["+1", RECIPIENT]
+        assert [(d.status, d.final) for d in receiver.deliveries(ids[0])] == [
+            ("sent", False),  # +1
+            ("delivered", True),  # +13125550002
+            ("not_in_the_spec", True),  # +2
+        ]
+        counts = receiver.delivery_counts()
+    assert list(counts) == [*DELIVERY_STATUSES, "not_in_the_spec"]
+    assert (counts["delivered"], counts["sent"], counts["not_in_the_spec"]) == (len(ids), len(ids), 1)
+
+
+def sign_webhook(fake: FakeTelnyx, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """A delivery update the fake's own webhook() would refuse (a status its spec lacks), signed."""
+    body, _ = fake.webhook(FINALIZED, {**payload, "to": [_to("delivered")]})
+    document = json.loads(body)
+    document["data"]["payload"]["to"] = payload["to"]
+    return sign(fake, document)
+
+
+def test_503_names_why_and_a_request_queued_behind_a_locked_write_times_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    first, second = (_event(fake, FINALIZED, message, M[name], "delivered") for name in ("m-1", "m-2"))
+    store = tmp_path / "receipts.db"
+    receiver = Receiver(store, public_key=fake.public_key, answer_within=1.5)  # waits 1 s for the lock
+    holder = sqlite3.connect(store, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    answers: dict[str, Any] = {}
+    threads = [threading.Thread(target=lambda: answers.__setitem__("first", receiver.receive(*_signed(first))))]
+    threads.append(threading.Thread(target=lambda: answers.__setitem__("second", receiver.receive(*_signed(second)))))
+    threads[0].start()
+    time.sleep(0.1)
+    threads[1].start()  # queued behind the first: the writer takes it at 1 s, it waits 1 s more, past its 1.5 s
+    for thread in threads:
+        thread.join(10)
+    time.sleep(0.8)  # past the writer's wait for the second (1 s from 1 s): it gave up, nothing written
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert [(answers[n].status, answers[n].event_id) for n in ("first", "second")] == [
+        (503, _id(first)),
+        (503, _id(second)),
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "telnyx_messages.receiver" and r.levelno == 30]
+    assert f"event {_id(first)} not recorded (database is locked): answered 503" in warnings
+    assert f"event {_id(second)} not recorded in time: answered 503 (Telnyx delivers it again)" in warnings
+    assert "could not record 1 event(s): database is locked" in warnings
+    receiver.close()
+    assert list(Receiver(store, public_key=fake.public_key).event_ids()) == []
+
+
+def test_close_records_what_is_queued_and_waits_a_bounded_time_for_callbacks(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    events = [_event(fake, FINALIZED, message, str(uuid.uuid4()), "delivered") for _ in range(40)]
+    done: list[str] = []
+
+    def slow(event: webhooks.WebhookEvent) -> None:
+        time.sleep(0.05)
+        done.append("x")
+
+    receiver = Receiver(tmp_path / "receipts.db", public_key=fake.public_key, on_event=slow)
+    futures = [receiver._writer.submit(receiver._check(*_signed(e))) for e in events]  # type: ignore[arg-type]
+    started = time.monotonic()
+    receiver.close(callback_timeout=0.2)
+    assert time.monotonic() - started < 1.0  # 40 callbacks of 0.05 s would take 2 s
+    assert [f.result(0) for f in futures] == [True] * 40  # every queued event recorded before the close
+    assert 0 < len(done) < 40
+    again = Receiver(tmp_path / "receipts.db", public_key=fake.public_key)
+    assert len(list(again.event_ids())) == 40
+    started = time.monotonic()
+    again.close()
+    assert again.receive(*_signed(events[0])).status == 503 and time.monotonic() - started < 0.5
+
+
+def test_a_verified_event_its_model_refuses_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeTelnyx()
+    got: list[webhooks.WebhookEvent] = []
+    unreadable = {"data": {"id": "e-1", "event_type": FINALIZED, "payload": {"id": M["m-1"], "to": "+1"}}}
+    with Receiver(tmp_path / "receipts.db", public_key=fake.public_key, on_event=got.append) as receiver:
+        assert receiver.receive(*sign(fake, unreadable)).new
+    (event,) = got
+    assert isinstance(event, webhooks.UnknownWebhookEvent) and event.document == unreadable
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("a verified event does not parse as its model, kept as delivered: the event does not")
