@@ -451,9 +451,43 @@ async def test_a_429_holds_every_send_for_the_time_its_answer_gives(
         async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
             campaign = Campaign(client, rows_of(4), tmp_path / "run.db", max_in_flight=1, clock=clock, **UNPACED)
             report = await campaign.run()
+        texts = [received.json()["text"] for received in server.received]
     assert (report.accepted, report.sent) == (4, 5)
+    assert texts == ["m0", "m1", "m1", "m2", "m3"]  # the refused row goes first again
     assert arrivals[2] - arrivals[1] == pytest.approx(held, abs=0.05)
     assert arrivals[3] - arrivals[2] < 0.05 and arrivals[4] - arrivals[3] < 0.05
+
+
+@pytest.mark.parametrize(("max_queue_wait", "held"), [(None, 60.0), (10.0, 10.0)])
+async def test_a_full_queue_holds_its_sender_only(tmp_path: Path, max_queue_wait: float | None, held: float) -> None:
+    """429 40318: the sender's queue holds 4 hours already; that sender waits a minute (or
+    max_queue_wait, if shorter), and the other senders go on."""
+    clock = FakeClock()
+    arrivals: list[tuple[str, float]] = []
+
+    def answer(received: Received) -> Reply:
+        body = received.json()
+        arrivals.append((body["text"], clock.now()))
+        if body["text"] == "a0" and sum(text == "a0" for text, _ in arrivals) == 1:
+            return error(429, "40318")
+        return Reply(200, message(len(arrivals)))
+
+    rows = [*rows_of(2, prefix="a"), *[{**row, "from": "+18445550002"} for row in rows_of(3, prefix="b")]]
+    for n, row in enumerate(rows):
+        row["id"] = f"r-{n}"
+    options: dict[str, Any] = {} if max_queue_wait is None else {"max_queue_wait": max_queue_wait}
+    with loopback() as server:
+        server.default = answer
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            campaign = Campaign(client, rows, tmp_path / "run.db", max_in_flight=1, clock=clock, **UNPACED, **options)
+            report = await campaign.run()
+    assert (report.accepted, report.sent) == (5, 6)
+    first, again = [at for text, at in arrivals if text == "a0"]
+    assert again - first == pytest.approx(held, abs=0.05)
+    # The other sender's rows go meanwhile (their arrival times are the server thread's reading of a
+    # virtual clock the engine's wait moves on at once: the order is what tells).
+    assert [text for text, _ in arrivals] == ["a0", "b0", "b1", "b2", "a0", "a1"]
+    assert [at for text, at in arrivals if text == "a1"] == pytest.approx([held], abs=0.05)  # behind a0
 
 
 async def test_the_spend_limit_stops_the_campaign_with_the_rows_left_pending(tmp_path: Path) -> None:
@@ -473,6 +507,7 @@ async def test_the_spend_limit_stops_the_campaign_with_the_rows_left_pending(tmp
     assert (report.rows, report.accepted, report.pending, report.failed) == (50, 4, 46, 0)
     assert report.stop is not None and report.stop.reason == "spend_limit"
     assert "daily spend limit" in report.stop.message and "00:00 UTC" in report.stop.message
+    assert [row.error_code for row in journal_rows(tmp_path / "run.db")][3:6] == [None, "40333", None]
     resets = report.stop.resets_at
     now = datetime.datetime.now(datetime.UTC)
     assert resets is not None and resets > now and resets - now <= datetime.timedelta(days=1)
@@ -605,6 +640,33 @@ def test_without_stop_on_interrupt_ctrl_c_raises_keyboard_interrupt_at_once(tmp_
     with pytest.raises(KeyboardInterrupt):
         campaign.run_sync(stop_on_interrupt=False)
     assert status(journal).accepted == len(fake.sent) < 40
+
+
+async def test_stop_during_a_pacing_wait_ends_the_wait(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    campaign = Campaign(fake.async_client(), rows_of(3), tmp_path / "run.db", rate=0.2, sender_rate=math.inf)
+    started = time.monotonic()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(campaign.run)
+        await anyio.sleep(0.5)  # the first row sent, the second 5 s away
+        campaign.stop()
+    assert time.monotonic() - started < 3.0 and len(fake.sent) == 1
+
+
+async def test_stop_after_pacing_waits_have_passed_stops_cleanly(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    campaign: Campaign
+
+    def stop_at_five(progress: Progress) -> None:
+        if progress.accepted == 5:
+            campaign.stop()
+
+    clock = FakeClock()
+    campaign = Campaign(fake.async_client(), rows_of(20), tmp_path / "run.db", rate=10.0, sender_rate=math.inf,
+                        clock=clock, progress=stop_at_five, max_in_flight=1)  # fmt: skip
+    report = await campaign.run()
+    assert report.stop is not None and report.stop.reason == "interrupted"
+    assert (report.accepted, clock.now()) == (5, pytest.approx(0.4))  # four waits of 0.1 s passed before
 
 
 async def test_an_unauthorized_client_stops_the_run_with_its_error(tmp_path: Path) -> None:

@@ -62,7 +62,6 @@ from ._exceptions import (
     APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
-    RateLimitError,
 )
 from ._exceptions import _midnight_after as midnight_after
 from ._journal import CampaignRecord, Journal, JournalError, JournalRow, Known, RowState
@@ -371,7 +370,7 @@ async def _rows_of(rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str
             await anyio.lowlevel.checkpoint()
 
 
-def _limit_wait(error: RateLimitError) -> float:
+def _limit_wait(error: APIStatusError) -> float:
     """Seconds until the request limit resets: the answer's x-ratelimit-reset (its rate_limit, read
     as the client's retries read it), else its Retry-After in seconds; else a second."""
     limit = error.rate_limit
@@ -993,7 +992,7 @@ class _Run:
             if code == QUEUE_FULL_CODE:  # the sender's queue holds 4 hours: it waits, the others go on
                 self.pacer.sender_gate(row.sender).hold(now + min(self.campaign._max_queue_wait, QUEUE_FULL_HOLD))
             else:  # the request limit (10011), or a 429 of no code this knows: every send waits
-                until = now + (_limit_wait(error) if isinstance(error, RateLimitError) else _DEFAULT_LIMIT_WAIT)
+                until = now + _limit_wait(error)
                 self.hold_until = until if self.hold_until is None else max(self.hold_until, until)
                 self.pacer.hold_all(until)
             self.enqueue(row, front=True)
