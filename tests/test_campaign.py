@@ -679,6 +679,49 @@ async def test_an_unauthorized_client_stops_the_run_with_its_error(tmp_path: Pat
                 await Campaign(client, rows_of(20), tmp_path / "run.db", max_in_flight=1, **UNPACED).run()
         assert len(server.received) == 1
     assert status(tmp_path / "run.db").pending == status(tmp_path / "run.db").rows
+    (first, *_) = journal_rows(tmp_path / "run.db")
+    assert (first.state, first.error_code) == ("pending", "10009")
+    assert first.error_detail is not None and first.error_detail.startswith("401 Unauthorized: 10009")
+
+
+@pytest.mark.parametrize(("status_code", "retried"), [(408, True), (410, False), (422, False)])
+async def test_a_408_is_tried_again_with_the_key_and_another_4xx_fails_the_row(
+    tmp_path: Path, status_code: int, retried: bool
+) -> None:
+    """(A 409, "request in progress", the client itself waits out; the engine sees one that outlasted it.)"""
+    with loopback() as server:
+        server.replies = [error(status_code, "10000")]
+        server.default = lambda received: Reply(200, message(len(server.received)))
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            campaign = Campaign(client, rows_of(1), tmp_path / "run.db", clock=SkippingClock(), **UNPACED)
+            report = await campaign.run()
+        keys = {received.headers["Idempotency-Key"] for received in server.received}
+    assert (report.accepted, report.failed, report.sent) == ((1, 0, 2) if retried else (0, 1, 1))
+    assert len(keys) == 1
+
+
+async def test_a_row_the_api_refuses_is_counted_failed_and_leaves_the_window(tmp_path: Path) -> None:
+    seen: list[Progress] = []
+    with loopback() as server:
+        server.replies = [error(422, "40310"), Reply(200, message(1)), error(400, "40002")]
+        server.default = lambda received: Reply(200, message(len(server.received)))
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            campaign = Campaign(client, rows_of(5), tmp_path / "run.db", window=1, progress=seen.append, **UNPACED)
+            with anyio.fail_after(30):  # a failed row kept in the window would hold the others back for ever
+                report = await campaign.run()
+    assert (report.accepted, report.failed, report.sent) == (3, 2, 5)
+    assert [progress.failed for progress in seen] == [1, 1, 2, 2, 2]
+
+
+async def test_a_row_read_again_after_it_exhausted_its_attempts_is_sent_again_with_its_key(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    fake.fail_next(status=503, times=MAX_ATTEMPTS)
+    rows = rows_of(2)
+    campaign = Campaign(fake.async_client(), [*rows, rows[0]], tmp_path / "run.db", clock=SkippingClock(), window=1,
+                        **UNPACED)  # fmt: skip
+    report = await campaign.run()
+    assert (report.accepted, report.pending, report.sent) == (2, 0, MAX_ATTEMPTS + 2)
+    assert len({request.headers["idempotency-key"] for request in fake.requests}) == 2
 
 
 # --- streaming and memory ----------------------------------------------------------------------------
