@@ -24,7 +24,7 @@ from openapi_core import OpenAPI
 from referencing.jsonschema import DRAFT202012
 from telnyx_messages import AsyncTelnyx, Telnyx
 
-from .support import API_KEY
+from .support import API_KEY, collection
 from .support.contract import (
     Mismatch,
     Walker,
@@ -350,9 +350,8 @@ def test_request_validation_catches_a_bad_request(server: LoopbackServer) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.background(collection.COLLECTION)  # the session's one collection run
 def test_every_operation_has_a_method_and_tests() -> None:
-    from .support import collection  # the session's one collection run
-
     collected = "\n".join(collection.collected().every)
     problems = [f"{c.operation_id}: no method" for c in CASES if snake(c.operation_id) not in generated_api.METHODS]
     problems += [f"{c.operation_id}: no test" for c in CASES if f"[{c.operation_id}]" not in collected]

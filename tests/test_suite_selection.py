@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 import textwrap
 
+import pytest
+
 from .support import ROOT, collection
 
 
+@pytest.mark.background(collection.COLLECTION)
 def test_one_flag_leaves_the_slow_tests_out_and_make_test_runs_them_all() -> None:
     collected = collection.collected()
     every, fast = "\n".join(collected.every), "\n".join(collected.selected)

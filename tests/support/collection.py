@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from . import ROOT
+from . import ROOT, background
 
 _REPORT = "TELNYX_MESSAGES_COLLECTION_REPORT"
 _DESELECTED: list[str] = []
@@ -37,21 +36,25 @@ class Collected:
         return self.selected + self.deselected
 
 
-@functools.cache
-def collected() -> Collected:
-    """Every test of tests/, and which `-m "not slow"` selects; collected in a subprocess once."""
-    report = ROOT / "build" / f"collection-{os.getpid()}.json"
-    report.parent.mkdir(exist_ok=True)
+def _collect(directory: Path) -> Collected:
+    report = directory / "collection.json"
     command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
     command += ["-p", "tests.support.collection", "-m", "not slow", "tests"]
     env = {**os.environ, _REPORT: str(report)}
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    result = background.run(command, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    try:
-        written = json.loads(report.read_text())
-    finally:
-        report.unlink(missing_ok=True)
+    written = json.loads(report.read_text())
     return Collected(tuple(written["selected"]), tuple(written["deselected"]))
+
+
+# Once per session, shared by the xdist workers (the tests that ask for it are on either), started in
+# the background once a test marked with it is selected (tests/conftest.py).
+COLLECTION = background.Job("collection", _collect)
+
+
+def collected() -> Collected:
+    """Every test of tests/, and which `-m "not slow"` selects; collected in a subprocess once per session."""
+    return COLLECTION.result()
 
 
 # --- the plugin, in the collecting run ------------------------------------------------------
