@@ -280,3 +280,12 @@ def test_a_file_is_its_name_content_and_type_and_unset_is_false() -> None:
     assert File(payload, "a.txt", "text/plain").to_tuple() == ("a.txt", payload, "text/plain")
     assert File(payload).to_tuple() == (None, payload, None)
     assert bool(UNSET) is False and not Unset()
+
+
+def test_exclude_none_skips_each_null_field_and_keeps_the_later_ones() -> None:
+    document = {**message_example(), "cc": None}  # the first field null, those after it not
+    message = generated_models.OutboundMessagePayload.from_dict(document)
+    assert _attribute_names(message)[0] == "cc"
+    dumped = message.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert set(dumped) == {key for key, value in document.items() if value is not None}
+    assert dumped["id"] == document["id"] and "cc" not in dumped
