@@ -206,9 +206,28 @@ def change(name: str) -> tuple[str, str]:
         for line in difflib.unified_diff(original, mutant, lineterm="", n=0)
         if line[:1] in "+-" and not line.startswith(("+++", "---"))
     ]
-    removed = next((line[1:] for line in diff if line.startswith("-")), "")
-    where = next((i + 1 for i, line in enumerate(source) if removed.strip() and line.strip() == removed.strip()), 0)
+    where = _line_of_change(source, original, mutant)
+    if not where:  # the function not found in the source as written: the first line like the one changed
+        removed = next((line[1:] for line in diff if line.startswith("-")), "")
+        where = next((i + 1 for i, line in enumerate(source) if removed.strip() and line.strip() == removed.strip()), 0)
     return f"src/{path.relative_to(WORKSPACE / 'mutants' / 'src')}:{where}", " | ".join(d.strip() for d in diff)
+
+
+def _line_of_change(source: list[str], original: list[str], mutant: list[str]) -> int:
+    """The source's line number of the first line the mutant changes (0: not found). A function may
+    hold the same line twice (two `continue`s): the line is found by its place in the function."""
+    changed = next(
+        (a for tag, a, _, _, _ in difflib.SequenceMatcher(None, original, mutant).get_opcodes() if tag != "equal"), None
+    )
+    body = [line.strip() for line in original[1:]]
+    while body and not body[-1]:
+        body.pop()
+    if changed is None or not body:
+        return 0
+    for start in range(len(source)):
+        if [line.strip() for line in source[start + 1 : start + 1 + len(body)]] == body:
+            return start + 1 + changed
+    return 0
 
 
 def _function(text: str, name: str) -> list[str]:
