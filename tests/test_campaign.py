@@ -441,6 +441,7 @@ async def test_a_429_holds_every_send_for_the_time_its_answer_gives(
 ) -> None:
     clock = FakeClock()
     arrivals: list[float] = []
+    seen: list[Progress] = []
 
     def answer(received: Received) -> Reply:
         arrivals.append(clock.now())
@@ -449,9 +450,11 @@ async def test_a_429_holds_every_send_for_the_time_its_answer_gives(
     with loopback() as server:
         server.default = answer
         async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
-            campaign = Campaign(client, rows_of(4), tmp_path / "run.db", max_in_flight=1, clock=clock, **UNPACED)
+            campaign = Campaign(client, rows_of(4), tmp_path / "run.db", max_in_flight=1, clock=clock,
+                                progress=seen.append, **UNPACED)  # fmt: skip
             report = await campaign.run()
         texts = [received.json()["text"] for received in server.received]
+    assert [progress.held_until for progress in seen] == [None] * 4  # the row held settles once the hold is over
     assert (report.accepted, report.sent) == (4, 5)
     assert texts == ["m0", "m1", "m1", "m2", "m3"]  # the refused row goes first again
     assert arrivals[2] - arrivals[1] == pytest.approx(held, abs=0.05)
@@ -818,7 +821,9 @@ def test_a_dry_run_counts_a_repeated_row_once_as_a_run_sends_it() -> None:
     assert (plan.rows, plan.messages, plan.duplicates, plan.refused) == (10, 7, 2, 1)
     assert (plan.parts, plan.senders, plan.by_type) == (7, {SENDER: 7}, {"SMS": 7})
     assert [(r.position, r.identity) for r in plan.refusals] == [(7, "m-4")]
-    assert "m-4' was given before with other content" in plan.refusals[0].reason
+    assert plan.refusals[0].reason == (
+        "row 7: id 'm-4' was given before with other content (a run stops at it: RowConflictError)"
+    )
 
 
 async def test_a_row_repeating_an_earlier_rows_id_with_other_content_stops_the_run(tmp_path: Path) -> None:
@@ -1111,3 +1116,82 @@ def test_status_and_journal_rows_need_a_journal_and_make_none(tmp_path: Path) ->
     with pytest.raises(JournalError) as refused:
         status(made)
     assert str(refused.value) == f"{made} holds no campaign yet"
+
+
+def test_a_dry_run_counts_every_refused_row_and_lists_the_first_twenty() -> None:
+    bad = [{"id": f"b-{n}", "to": "nope", "text": "x"} for n in range(25)]
+    changed = [{**row, "text": "changed"} for row in rows_of(25)]
+    plan = Campaign(None, [*bad, *rows_of(25), *changed], **UNPACED).dry_run_sync()
+    assert (plan.refused, len(plan.refusals), plan.messages) == (50, 20, 25)
+    conflicts = Campaign(None, [*rows_of(25), *changed], **UNPACED).dry_run_sync()
+    assert (conflicts.refused, len(conflicts.refusals)) == (25, 20)
+
+
+def test_a_dry_run_paces_each_sender_at_the_sender_rate_given() -> None:
+    plan = Campaign(None, rows_of(10), rate=math.inf, sender_rate=2.0).dry_run_sync()
+    assert plan.seconds == 10 / 2.0
+
+
+async def test_an_error_answer_without_errors_fails_the_row_with_no_code(tmp_path: Path) -> None:
+    with loopback() as server:
+        server.default = Reply(422, {"message": "unprocessable"})
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            report = await Campaign(client, rows_of(1), tmp_path / "run.db", **UNPACED).run()
+    (row,) = journal_rows(tmp_path / "run.db")
+    assert (report.failed, row.state, row.error_code) == (1, "failed", None)
+
+
+async def test_no_more_requests_than_max_in_flight_are_out_at_once(tmp_path: Path) -> None:
+    out = most = 0
+    lock = threading.Lock()
+
+    def answer(received: Received) -> Reply:
+        nonlocal out, most
+        with lock:
+            out += 1
+            most = max(most, out)
+        time.sleep(0.05)
+        with lock:
+            out -= 1
+        return Reply(200, message(1))
+
+    with loopback() as server:
+        server.default = answer
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            report = await Campaign(client, rows_of(12), tmp_path / "run.db", max_in_flight=3, **UNPACED).run()
+    assert report.accepted == 12 and most == 3
+
+
+async def test_progress_gives_the_elapsed_time_the_rate_and_the_largest_queue_wait(tmp_path: Path) -> None:
+    clock = FakeClock()
+    clock.advance(1000.0)  # the campaign starts at 1000 s on its clock
+    fake = FakeTelnyx(clock=clock)
+    seen: list[Progress] = []
+    campaign = Campaign(fake.async_client(), rows_of(8), tmp_path / "run.db", rate=1.0, sender_rate=math.inf,
+                        clock=clock, progress=seen.append, max_in_flight=1)  # fmt: skip
+    await campaign.run()
+    assert [p.elapsed for p in seen] == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    # sends over the last 5 s (a send exactly 5 s old still in), over the time run so far if shorter
+    assert [p.rate for p in seen] == pytest.approx([0.0, 2 / 1, 3 / 2, 4 / 3, 5 / 4, 6 / 5, 6 / 5, 6 / 5])
+    assert seen[-1].max_wait_seconds == fake.max_wait_seconds
+    assert all(p.held_until is None for p in seen)
+
+
+class _DayPassingClock(SkippingClock):
+    """A clock whose every wait lasts 25 hours (a backoff that outlives the edge's replay window)."""
+
+    async def sleep(self, seconds: float) -> None:
+        self.skipped += 25 * 3600.0
+        await anyio.sleep(0)
+
+
+async def test_a_row_whose_first_attempt_this_run_is_older_than_the_replay_window_is_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    fake = FakeTelnyx()
+    fake.fail_next(status=503)  # the first attempt unanswered; the retry comes 25 hours later
+    journal = tmp_path / "run.db"
+    report = await Campaign(fake.async_client(), rows_of(1), journal, clock=_DayPassingClock(), **UNPACED).run()
+    assert (report.unknown, report.sent, fake.sent) == (1, 1, [])
+    (row,) = journal_rows(journal)
+    assert row.state == "unknown"
