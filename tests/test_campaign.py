@@ -223,14 +223,17 @@ async def test_a_row_left_sending_past_the_replay_window_becomes_unknown_and_is_
     assert first.pending == 1 and fake.sent == []
     (recorded,) = journal_rows(journal)
     assert recorded.state == "sending" and recorded.error_detail is not None
-    with Journal(journal) as opened:  # its first attempt, moved back 25 hours
-        opened._db.execute("UPDATE rows SET first_attempt_at = first_attempt_at - ?", (25 * 3600,))
+    with Journal(journal) as opened:  # its first attempt, moved back 1,000 hours
+        opened._db.execute("UPDATE rows SET first_attempt_at = first_attempt_at - ?", (1000 * 3600,))
     fake = FakeTelnyx()
     report = await Campaign(fake.async_client(), [row], journal, **UNPACED).run()
     assert (report.unknown, report.pending, report.sent) == (1, 0, 0)
     assert fake.requests == []
     (recorded,) = journal_rows(journal)
-    assert recorded.state == "unknown" and "resend_unknown" in (recorded.error_detail or "")
+    assert recorded.state == "unknown" and recorded.error_detail == (
+        "first sent 1000.0 hours ago and never confirmed; the API's edge keeps a key 24 hours, so a new send could "
+        "double it: re-sent only with resend_unknown"
+    )
     resent = await Campaign(fake.async_client(), [row], journal, resend_unknown=True, **UNPACED).run()
     assert (resent.accepted, resent.unknown) == (1, 0)
     assert [request.headers["idempotency-key"] for request in fake.requests] == [recorded.idempotency_key]
@@ -252,6 +255,18 @@ async def test_a_row_that_exhausts_its_attempts_leaves_the_window_to_the_rows_af
     first = next(iter(journal_rows(journal)))
     assert (first.state, first.attempts, first.error_code) == ("sending", MAX_ATTEMPTS, "10000")
     assert first.error_detail is not None and first.error_detail.startswith("503 Service Unavailable: 10000")
+
+
+async def test_a_row_first_sent_24_hours_ago_is_past_the_replay_window_less_its_margin(tmp_path: Path) -> None:
+    row = rows_of(1)[0]
+    journal = tmp_path / "run.db"
+    fake = FakeTelnyx()
+    fake.fail_next("disconnect", times=MAX_ATTEMPTS)
+    await Campaign(fake.async_client(), [row], journal, clock=SkippingClock(), **UNPACED).run()
+    with Journal(journal) as opened:  # 24 hours: within the edge's window, not within its 15-minute margin
+        opened._db.execute("UPDATE rows SET first_attempt_at = first_attempt_at - ?", (24 * 3600,))
+    report = await Campaign(fake.async_client(), [row], journal, **UNPACED).run()
+    assert (report.unknown, report.sent) == (1, 0)
 
 
 async def test_a_row_left_sending_within_the_replay_window_is_re_sent_with_its_key(tmp_path: Path) -> None:
@@ -1191,7 +1206,30 @@ async def test_a_row_whose_first_attempt_this_run_is_older_than_the_replay_windo
     fake = FakeTelnyx()
     fake.fail_next(status=503)  # the first attempt unanswered; the retry comes 25 hours later
     journal = tmp_path / "run.db"
-    report = await Campaign(fake.async_client(), rows_of(1), journal, clock=_DayPassingClock(), **UNPACED).run()
-    assert (report.unknown, report.sent, fake.sent) == (1, 1, [])
-    (row,) = journal_rows(journal)
-    assert row.state == "unknown"
+    campaign = Campaign(fake.async_client(), rows_of(2), journal, clock=_DayPassingClock(), window=1, **UNPACED)
+    with anyio.fail_after(30):  # the row gone unknown leaves the window to the next
+        report = await campaign.run()
+    assert (report.unknown, report.accepted, report.sent) == (1, 1, 2)
+    assert [row.state for row in journal_rows(journal)] == ["unknown", "accepted"]
+    assert [message.text for message in fake.sent] == ["m1"]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_engine_retries_a_send_itself_the_client_never_does(tmp_path: Path, kind: str) -> None:
+    fake = FakeTelnyx()
+    fake.fail_next(status=503)
+    client = fake.client() if kind == "sync" else fake.async_client()
+    report = Campaign(client, rows_of(1), tmp_path / "run.db", clock=SkippingClock(), **UNPACED).run_sync()
+    assert (report.accepted, report.sent, len(fake.requests)) == (1, 2, 2)  # each request one of the engine's
+    (row,) = journal_rows(tmp_path / "run.db")
+    assert row.attempts == 2
+
+
+def test_rows_of_senders_ready_at_once_go_in_the_order_their_senders_were_first_read(tmp_path: Path) -> None:
+    rows = [
+        {"id": f"r-{n}", "to": f"+1312555{n:04d}", "from": sender, "text": f"{sender[-1]}{n}"}
+        for n, sender in enumerate(["+18445550001", "+18445550002", "+18445550001", "+18445550002"])
+    ]
+    fake = FakeTelnyx()
+    Campaign(fake.async_client(), rows, tmp_path / "run.db", max_in_flight=1, **UNPACED).run_sync()
+    assert [message.text for message in fake.sent] == ["10", "12", "21", "23"]
