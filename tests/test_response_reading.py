@@ -5,14 +5,17 @@ test_timeouts.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import copy
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx2
 import pytest
 from telnyx_messages import APIConnectionError, APIResponseValidationError, APITimeoutError
 from telnyx_messages import _response as response_module
+from telnyx_messages._deadline import _bounded
 from telnyx_messages._response import (
     APIResponse,
     AsyncAPIResponse,
@@ -21,6 +24,8 @@ from telnyx_messages._response import (
     StreamedAPIResponse,
     _check_read,
     _streamed_failure,
+    astreamed_chunks,
+    streamed_chunks,
     with_content,
 )
 
@@ -123,3 +128,44 @@ def test_a_streamed_reads_errors_are_the_clients_with_the_calls_key() -> None:
     assert isinstance(redirects, APIConnectionError) and str(redirects) == "Request failed (TooManyRedirects): loop"
     other = ValueError("not the client's")
     assert _streamed_failure(other, REQUEST, "key-3") is other and not hasattr(other, "idempotency_key")
+
+
+class _BoundedReads(httpx2.SyncByteStream):
+    """A body whose every read asks what time it has, as the client's network streams do."""
+
+    def __init__(self) -> None:
+        self.bounds: list[float | None] = []
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in (b"a", b"b"):
+            self.bounds.append(_bounded(None))
+            yield chunk
+
+
+def test_each_read_of_a_streamed_body_is_bounded_by_the_attempts_deadline() -> None:
+    body = _BoundedReads()
+    deadline = time.monotonic() + 30
+    http = httpx2.Response(200, stream=body, request=REQUEST)
+    assert list(streamed_chunks(http, 10, deadline, None)) == [b"a", b"b"]
+    assert len(body.bounds) == 2
+    assert all(bound is not None and 0 < bound <= 30 for bound in body.bounds)
+    assert _bounded(None) is None  # the deadline holds only while a chunk is read
+
+
+class _Stalls(httpx2.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"a"
+        await asyncio.sleep(5)
+        yield b"b"
+
+
+async def test_an_async_streamed_read_past_the_deadline_is_the_clients_timeout_with_the_key() -> None:
+    http = httpx2.Response(200, stream=_Stalls(), request=REQUEST)
+    started = time.monotonic()
+    chunks = []
+    with pytest.raises(APITimeoutError) as late:
+        async for chunk in astreamed_chunks(http, 10, started + 0.2, "key-4"):
+            chunks.append(chunk)
+    assert chunks == [b"a"] and time.monotonic() - started < 3
+    assert late.value.idempotency_key == "key-4" and late.value.request is REQUEST
+    assert isinstance(late.value.__cause__, TimeoutError) and http.is_closed
