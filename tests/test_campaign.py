@@ -222,7 +222,9 @@ async def test_a_row_left_sending_past_the_replay_window_becomes_unknown_and_is_
     first = await Campaign(fake.async_client(), [row], journal, clock=SkippingClock(), **UNPACED).run()
     assert first.pending == 1 and fake.sent == []
     (recorded,) = journal_rows(journal)
-    assert recorded.state == "sending" and recorded.error_detail is not None
+    assert recorded.state == "sending" and "Server disconnected without sending a response" in (
+        recorded.error_detail or ""
+    )
     with Journal(journal) as opened:  # its first attempt, moved back 1,000 hours
         opened._db.execute("UPDATE rows SET first_attempt_at = first_attempt_at - ?", (1000 * 3600,))
     fake = FakeTelnyx()
@@ -1233,3 +1235,26 @@ def test_rows_of_senders_ready_at_once_go_in_the_order_their_senders_were_first_
     fake = FakeTelnyx()
     Campaign(fake.async_client(), rows, tmp_path / "run.db", max_in_flight=1, **UNPACED).run_sync()
     assert [message.text for message in fake.sent] == ["10", "12", "21", "23"]
+
+
+async def test_the_queue_waits_answered_are_recorded_and_hold_the_sender_under_max_queue_wait(tmp_path: Path) -> None:
+    clock = FakeClock()
+    fake = FakeTelnyx(clock=clock)  # Telnyx's rates: the toll-free sender's queue drains 20 a second
+    journal = tmp_path / "run.db"
+    campaign = Campaign(fake.async_client(), rows_of(200), journal, rate=math.inf, sender_rate=math.inf,
+                        max_queue_wait=2.0, clock=clock, max_in_flight=1)  # fmt: skip
+    report = await campaign.run()
+    waits = [row.wait_seconds for row in journal_rows(journal)]
+    assert report.accepted == 200 and None not in waits
+    assert waits == pytest.approx(fake.waits)  # each answer's wait_seconds, recorded
+    assert 1.9 < max(waits) < 2.1  # the queue used, and held under max_queue_wait (one send over at most)
+    assert report.max_wait_seconds == max(waits) == fake.max_wait_seconds
+
+
+async def test_an_accepted_message_without_an_id_is_recorded_without_one(tmp_path: Path) -> None:
+    with loopback() as server:
+        server.default = Reply(200, {"data": {"type": "SMS"}})
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            report = await Campaign(client, rows_of(1), tmp_path / "run.db", **UNPACED).run()
+    (row,) = journal_rows(tmp_path / "run.db")
+    assert (report.accepted, row.state, row.message_id, row.wait_seconds) == (1, "accepted", None, None)
