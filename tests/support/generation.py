@@ -1,7 +1,8 @@
 """Generating the client into a scratch directory, with the command `make generate` runs.
 
 What the generator makes depends only on what it reads: the document, the templates, generation.yml
-(the generator's settings and the project's decisions), tools/generate.py and the versions of the
+(the generator's settings and the project's decisions), tools/generate.py, the `$ref` resolver, the
+overlay's runtime names that types.py re-exports and the versions of the
 generator, of ruff (its post-hook) and of Python. Packages are kept under build/generated/ by a hash
 of all of these, so that a document is generated once, however many tests (or runs) ask for it.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -17,11 +19,20 @@ import sys
 import tempfile
 from pathlib import Path
 
+from generate import runtime_names  # tools/ is on the tests' path
+
 from . import ROOT
 
 CACHE = ROOT / "build" / "generated"
-# Besides the document: every file the generation reads.
-INPUTS = ("generation.yml", "tools/generate.py", "templates")
+# Besides the document: every file the generation reads (and, in inputs_hash, the overlay's runtime
+# names that types.py re-exports: generate.runtime_names(), not those modules' whole text).
+INPUTS = (
+    "generation.yml",
+    "tools/generate.py",
+    "tools/spec_refs.py",
+    "overlay/telnyx_messages/_spec_refs.py",
+    "templates",
+)
 PACKAGE = "telnyx_messages_api"
 
 
@@ -31,6 +42,7 @@ def inputs_hash(spec: Path) -> str:
     versions = [importlib.metadata.version(name) for name in ("openapi-python-client", "ruff")]
     digest.update(repr((versions, sys.version_info[:2])).encode())
     digest.update(spec.read_bytes())
+    digest.update(json.dumps(runtime_names(), sort_keys=True).encode())
     for name in INPUTS:
         root = ROOT / name
         for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
