@@ -630,3 +630,33 @@ def test_a_well_formed_public_key_is_taken_and_none_is_asked_for(
     assert client_class(api_key=API_KEY, public_key=good).webhooks is not None
     monkeypatch.setenv("TELNYX_PUBLIC_KEY", "not-base64!!")
     client_class(api_key=API_KEY)  # a key is checked where webhooks are verified, not by every client
+
+
+def _authorizations(received: Any) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in received.headers.items() if name.lower() == "authorization"]
+
+
+def test_a_copy_with_another_key_and_query_sends_them_once_over_the_originals(server: LoopbackServer) -> None:
+    server.default = Reply(200, {"data": []}, headers={"x-request-id": "r-copy"})
+    with client_for(server, default_query={"a": "1"}) as client:
+        copy = client.with_options(api_key="KEY-other", default_query={"b": "2"})
+        result = copy.messages.retrieve_group_messages(GROUP_ID)
+        client.messages.retrieve_group_messages(GROUP_ID)
+    assert result._request_id == "r-copy"
+    from_copy, from_client = server.received
+    assert _authorizations(from_copy) == [("Authorization", "Bearer KEY-other")]
+    assert _authorizations(from_client) == [("Authorization", f"Bearer {API_KEY}")]
+    assert from_copy.path.endswith("?a=1&b=2") and from_client.path.endswith("?a=1")
+
+
+async def test_an_async_client_it_made_sends_the_key_and_its_name_and_follows_no_redirect(
+    server: LoopbackServer,
+) -> None:
+    server.reply(Reply(302, b"", headers={"Location": "/elsewhere"}))
+    async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url, max_retries=0) as client:
+        with pytest.raises(APIStatusError) as answered:
+            await client.with_raw_response.messages.retrieve_group_messages(GROUP_ID)
+    (received,) = server.received  # the redirect not followed
+    assert answered.value.status_code == 302
+    assert _authorizations(received) == [("Authorization", f"Bearer {API_KEY}")]
+    assert received.headers["User-Agent"].startswith("telnyx-messages-python")
