@@ -74,6 +74,7 @@ def _finalized_first(posts: list[Event]) -> int:
     return len(early)
 
 
+@pytest.mark.slow  # volume and a killed process: run by make test, not again under the later document
 @pytest.mark.parametrize("kind", KINDS)
 def test_2000_events_posted_at_once_end_in_each_recipients_status(
     kind: str, fake: FakeTelnyx, stream: Stream, tmp_path: Path
@@ -151,6 +152,7 @@ def test_what_fails_verification_is_refused_and_changes_nothing(kind: str, fake:
         assert wrong_path.status == 404
 
 
+@pytest.mark.slow  # volume and a killed process: run by make test, not again under the later document
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_receiver_killed_mid_stream_loses_no_acknowledged_event_and_records_none_twice(
     kind: str, fake: FakeTelnyx, stream: Stream, tmp_path: Path

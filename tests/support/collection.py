@@ -87,6 +87,7 @@ SPEC_MODULES = (
     "telnyx_messages._api",  # the generated package
     "telnyx_messages.testing",  # the fake, which reads the spec the generated package ships
     "telnyx_messages.cli",  # its commands and options are the generated methods, its help the spec's text
+    "telnyx_messages.receiver",  # delivery statuses and their order are the spec's delivery update's
 )
 # The spec, Prism serving it, and the type checkers' runs, which check programs against the generated
 # package.
