@@ -318,6 +318,19 @@ async def test_bad_rows_are_failed_with_their_reason_and_never_sent(tmp_path: Pa
     assert "gives from_ twice" in reasons["both-froms"]
     assert any("is a list, not a dict" in reason for reason in reasons.values())
     assert {row.error_code for row in journal_rows(tmp_path / "run.db") if row.state == "failed"} == {"refused"}
+    recorded = {row.identity: row for row in journal_rows(tmp_path / "run.db")}
+    assert (recorded["no-plus"].recipient, recorded["no-to"].recipient, recorded["m-0"].recipient) == (
+        "13125550001",
+        None,
+        "+13125550000",
+    )
+    assert recorded["m-0"].sender == SENDER
+    assert recorded["no-plus"].idempotency_key == idempotency_key(report.campaign_id, "no-plus")
+    seen: list[Progress] = []
+    again = await Campaign(fake.async_client(), [good[0], *bad, good[1]], tmp_path / "run.db", progress=seen.append,
+                           **UNPACED).run()  # fmt: skip
+    assert (again.rows, again.failed, again.sent) == (2 + len(bad), len(bad), 0)  # each refused row recorded once
+    assert seen[-1].failed == 0  # refused by an earlier run: not counted again
 
 
 @pytest.mark.parametrize(
