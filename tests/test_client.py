@@ -660,3 +660,25 @@ async def test_an_async_client_it_made_sends_the_key_and_its_name_and_follows_no
     assert answered.value.status_code == 302
     assert _authorizations(received) == [("Authorization", f"Bearer {API_KEY}")]
     assert received.headers["User-Agent"].startswith("telnyx-messages-python")
+
+
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+async def test_a_raw_response_counts_the_retries_it_took_and_a_raw_calls_error_has_its_key(
+    server: LoopbackServer, client_class: type[Any]
+) -> None:
+    busy, ok = Reply(503, b"", headers={"retry-after-ms": "1"}), Reply(200, {"data": []})
+    for reply in (busy, busy, ok, ok, busy, busy, busy):
+        server.reply(reply)
+    client = client_class(api_key=API_KEY, base_url=server.base_url, max_retries=2)
+
+    async def called(call: Any) -> Any:
+        result = call()
+        return await result if client_class is AsyncTelnyx else result
+
+    retried = await called(lambda: client.messages.with_raw_response.retrieve_group_messages(GROUP_ID))
+    once = await called(lambda: client.messages.with_raw_response.retrieve_group_messages(GROUP_ID))
+    assert (retried.retries_taken, once.retries_taken) == (2, 0)
+    with pytest.raises(APIStatusError) as failed:
+        await called(lambda: client.messages.with_raw_response.send(to="+13125550002", idempotency_key="key-raw"))
+    assert failed.value.status_code == 503 and failed.value.idempotency_key == "key-raw"
+    await called(client.close)
