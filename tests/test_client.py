@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +28,7 @@ from telnyx_messages._api.models import InboundMessagePayload, OutboundMessagePa
 
 from .support import API_KEY
 from .support import MESSAGE_ID as GROUP_ID
+from .support.raw_server import RawServer
 from .support.server import LoopbackServer, Reply, client_for
 from .support.spec import inbound_message_example, message_example, normalised
 
@@ -682,3 +685,39 @@ async def test_a_raw_response_counts_the_retries_it_took_and_a_raw_calls_error_h
         await called(lambda: client.messages.with_raw_response.send(to="+13125550002", idempotency_key="key-raw"))
     assert failed.value.status_code == 503 and failed.value.idempotency_key == "key-raw"
     await called(client.close)
+
+
+def _headers_then_a_stalled_body() -> Iterator[bytes | float]:
+    """A 200 whose chunked body starts, then stalls longer than the call's timeout."""
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    yield b'9\r\n{"data": \r\n'
+    for _ in range(60):
+        yield 0.1
+
+
+@pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
+async def test_a_streamed_call_hands_out_the_response_and_its_first_bytes_before_the_body_ends(
+    client_class: type[Any],
+) -> None:
+    """The streaming form does not read the body before handing the response out: status and the
+    first chunk come while the rest of the body is still to come (reading it whole would wait out the
+    3 s timeout and fail)."""
+    with RawServer(_headers_then_a_stalled_body) as server:
+        client = client_class(api_key=API_KEY, base_url=server.base_url, max_retries=0, timeout=3.0)
+        started = time.monotonic()
+        if client_class is Telnyx:
+            with client.messages.with_streaming_response.retrieve_group_messages(GROUP_ID) as response:
+                chunks = response.iter_bytes()
+                status, first = response.status_code, next(chunks)
+                elapsed = time.monotonic() - started
+                assert not response.is_closed
+            client.close()
+        else:
+            async with client.messages.with_streaming_response.retrieve_group_messages(GROUP_ID) as response:
+                achunks = response.iter_bytes()
+                status, first = response.status_code, await anext(achunks)
+                elapsed = time.monotonic() - started
+                assert not response.is_closed
+            await client.close()
+    assert (status, first) == (200, b'{"data": ')
+    assert elapsed < 1.5, elapsed

@@ -332,3 +332,26 @@ def test_max_retries_must_be_an_int_of_at_least_zero(max_retries: Any) -> None:
     with pytest.raises(ValueError) as caught:
         Telnyx(api_key=API_KEY, max_retries=max_retries)
     assert str(caught.value) == f"max_retries must be an int >= 0, got {max_retries!r}"
+
+
+@BOTH
+def test_each_wait_for_a_key_in_progress_counts_in_retries_taken_and_is_logged_by_its_number(
+    client_class: type[Telnyx], server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Waits for a key in progress (409) are not held to max_retries, but a raw response counts them
+    among the retries it took, and each is logged as the wait it is, with the key."""
+    caplog.set_level(logging.INFO, logger="telnyx_messages")
+    in_progress = Reply(409, {"errors": [{"code": "10017", "title": "in progress"}]}, QUICK)
+    server.reply(in_progress, in_progress, OK_SEND)
+    raw = use_client(
+        client_class,
+        server.base_url,
+        lambda m: m.with_raw_response.send(to="+13125550002", text="hi", idempotency_key="order-9"),
+        max_retries=0,
+    )
+    assert raw.retries_taken == 2 and raw.parsed.data.id == "40385f64-5717-4562-b3fc-2c963f66afa6"
+    waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying ")]
+    assert [re.sub(r" in [0-9.]+ s$", "", line) for line in waits] == [
+        f"retrying POST /messages (the same key in progress, wait {n}, Idempotency-Key order-9)" for n in (1, 2)
+    ]
+    assert [r.headers["Idempotency-Key"] for r in server.received] == ["order-9"] * 3
