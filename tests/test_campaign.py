@@ -4,6 +4,7 @@ bad rows refused before sending, the request and spend limits, streaming, the re
 from __future__ import annotations
 
 import datetime
+import hashlib
 import itertools
 import json
 import math
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -128,6 +130,19 @@ def test_a_key_is_a_uuid_form_the_api_takes_and_depends_on_both_parts() -> None:
     assert len(key) == 36 and key[14] == "8" and key[19] in "89ab"
     assert key == idempotency_key("c1", "row-1")
     assert len({key, idempotency_key("c2", "row-1"), idempotency_key("c1", "row-2")}) == 3
+
+
+@pytest.mark.parametrize(("campaign_id", "identity"), [("c1", "row-1"), ("6f1c", "sha256:00ff"), ("c", "é\n7")])
+def test_a_key_is_the_uuid_version_8_of_the_sha256_of_campaign_and_identity(campaign_id: str, identity: str) -> None:
+    # RFC 9562's version 8 from the first 16 bytes of SHA-256("campaign\nidentity"): the same key in every
+    # release, so a journal resumed by a later version sends each row with the key its first run sent.
+    digest = bytearray(hashlib.sha256(f"{campaign_id}\n{identity}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
+    digest[8] = (digest[8] & 0x3F) | 0x80  # variant 10 (RFC 9562)
+    expected = uuid.UUID(bytes=bytes(digest))
+    key = idempotency_key(campaign_id, identity)
+    assert key == str(expected)
+    assert (uuid.UUID(key).version, uuid.UUID(key).variant) == (8, uuid.RFC_4122)
 
 
 async def test_rows_without_an_id_are_known_by_their_content(tmp_path: Path) -> None:
@@ -541,6 +556,7 @@ async def test_the_spend_limit_stops_the_campaign_with_the_rows_left_pending(tmp
     assert report.stop is not None and report.stop.reason == "spend_limit"
     assert "daily spend limit" in report.stop.message and "00:00 UTC" in report.stop.message
     assert [row.error_code for row in journal_rows(tmp_path / "run.db")][3:6] == [None, "40333", None]
+    assert "error 40333" in (list(journal_rows(tmp_path / "run.db"))[4].error_detail or "")  # the answer's words
     resets = report.stop.resets_at
     now = datetime.datetime.now(datetime.UTC)
     assert resets is not None and resets > now and resets - now <= datetime.timedelta(days=1)
@@ -807,6 +823,9 @@ def dry_run_peak(count: int) -> tuple[Plan, int]:
     return plan, peak
 
 
+# A memory probe (slow, as pyproject's marker says: `make test` runs it, FAST=1 and mutation runs do not):
+# under mutmut every call goes through its recording wrappers, which hold about 50 KB more.
+@pytest.mark.slow
 def test_a_dry_run_of_generated_rows_holds_no_more_than_a_few_rows_at_once() -> None:
     plan, peak = dry_run_peak(2_000)
     assert (plan.rows, plan.messages, plan.refused) == (2_000, 2_000, 0)
@@ -936,6 +955,33 @@ async def test_progress_during_a_request_limit_gives_how_long_it_holds(tmp_path:
     first, last = seen
     assert first.held_until is not None and 1.0 < first.held_until <= 1.6, first
     assert last.held_until is None
+
+
+async def test_progress_shows_the_longest_hold_when_a_shorter_request_limit_answers_after_it(tmp_path: Path) -> None:
+    def answer(received: Received) -> Reply:
+        text = json.loads(received.body)["text"]
+        if text in answered:
+            return Reply(200, message(1))
+        answered.append(text)
+        if text == "m0":
+            return error(429, "10011", {"x-ratelimit-reset": "3"})
+        if text == "m1":
+            time.sleep(0.2)
+            return error(429, "10011", {"x-ratelimit-reset": "1"})  # resets before the first's
+        time.sleep(0.5)  # answered while both holds are on
+        return Reply(200, message(1))
+
+    answered: list[str] = []
+    seen: list[Progress] = []
+    with loopback() as server:
+        server.default = answer
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            report = await Campaign(
+                client, rows_of(3), tmp_path / "run.db", max_in_flight=3, progress=seen.append, **UNPACED
+            ).run()
+    assert report.accepted == 3
+    first = seen[0]
+    assert first.accepted == 1 and first.held_until is not None and 2.0 < first.held_until <= 2.6, first
 
 
 async def test_the_journal_never_holds_the_api_key(tmp_path: Path) -> None:

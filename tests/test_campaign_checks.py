@@ -1,0 +1,71 @@
+"""A Campaign's checks of its settings and its rows, as units: each refusal's whole message (the
+names and values it gives, which a caller reads to fix the call or the row)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telnyx_messages.campaign import Campaign
+from telnyx_messages.testing import FakeTelnyx
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        ({"rate": 0}, ValueError, "rate must be a number of messages per second above 0 (math.inf: no limit), got 0"),
+        (
+            {"sender_rate": -1.5},
+            ValueError,
+            "sender_rate must be a number of messages per second above 0 (math.inf: no limit), got -1.5",
+        ),
+        (
+            {"rate": True},
+            ValueError,
+            "rate must be a number of messages per second above 0 (math.inf: no limit), got True",
+        ),
+        ({"max_queue_wait": 0}, ValueError, "max_queue_wait must be a number of seconds above 0, got 0"),
+        ({"max_queue_wait": "5"}, ValueError, "max_queue_wait must be a number of seconds above 0, got '5'"),
+        ({"total": -1}, ValueError, "total must be an int of at least 0, got -1"),
+        ({"total": True}, ValueError, "total must be an int of at least 0, got True"),
+        ({"window": 0}, ValueError, "window must be an int of at least 1, got 0"),
+        ({"max_in_flight": 1.0}, ValueError, "max_in_flight must be an int of at least 1, got 1.0"),
+        ({"name": 5}, TypeError, "name must be a str, got int"),
+    ],
+)
+def test_a_bad_setting_is_refused_with_its_name_its_bound_and_the_value_given(
+    tmp_path: Path, settings: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as raised:
+        Campaign(FakeTelnyx().async_client(), [], tmp_path / "run.db", **settings)
+    assert str(raised.value) == message
+    assert not (tmp_path / "run.db").exists()
+
+
+def test_a_bad_client_or_rows_is_refused_with_the_type_given(tmp_path: Path) -> None:
+    with pytest.raises(TypeError) as raised:
+        Campaign(object(), [], tmp_path / "run.db")  # type: ignore[arg-type]
+    assert str(raised.value) == "client must be an AsyncTelnyx or a Telnyx, got object"
+    for rows, name in (
+        ("+13125550001", "str"),
+        (b"+13125550001", "bytes"),
+        ({"to": "+13125550001"}, "dict"),
+        (7, "int"),
+    ):
+        with pytest.raises(TypeError) as raised:
+            Campaign(None, rows)  # type: ignore[arg-type]
+        assert str(raised.value) == f"rows must be an iterable of dicts of send arguments, got {name}"
+
+
+def test_settings_at_their_bounds_are_taken() -> None:
+    campaign = Campaign(
+        None, [], rate=math.inf, sender_rate=0.001, max_queue_wait=0.5, total=0, window=1, max_in_flight=1
+    )
+    assert campaign.parameters() == {
+        "rate": math.inf,
+        "sender_rate": 0.001,
+        "max_queue_wait": 0.5,
+        "resend_unknown": False,
+    }
