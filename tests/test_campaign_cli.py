@@ -15,6 +15,7 @@ import random
 import re
 import select
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -958,7 +959,14 @@ def test_the_bar_draws_its_columns_on_the_terminal(monkeypatch: pytest.MonkeyPat
     assert "━" in shown and "0:00:0" in shown  # the bar, the time elapsed
 
 
-def test_connection_options_blank_lines_and_rows_without_text(tmp_path: Path, server: LoopbackServer) -> None:
+def test_connection_options_blank_lines_and_rows_without_text(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import telnyx_messages.campaign as engine
+
+    # What is tested is where each option goes and how the command ends, not the waits between a
+    # row's attempts (test_campaign.py times those): 6 attempts, their backoff in hundredths.
+    monkeypatch.setattr(engine, "_BACKOFF_FIRST", 0.01)
     server.default = scripted(lambda body, n: ok(n))
     path = tmp_path / "rows.csv"
     path.write_text("to,media_urls\r\n+13125550001,https://e.com/a.png\r\n\r\n+13125550002,https://e.com/b.png\r\n")
@@ -979,7 +987,12 @@ def test_connection_options_blank_lines_and_rows_without_text(tmp_path: Path, se
         "--from", SENDER, "--text", "{name}", "--api-key", API_KEY, "--base-url", server.base_url, "--timeout", "0.2",
     )  # fmt: skip
     assert slow.returncode == 4 and "without an answer taken" in slow.stderr
-    far = ["--api-key", API_KEY, "--base-url", "http://campaign.invalid"]
+    # Plain http to a host that is not loopback by its name (0.0.0.0, which this machine's own stack
+    # answers: nothing leaves it), at a port with no server.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    far = ["--api-key", API_KEY, "--base-url", f"http://0.0.0.0:{port}"]
     base = ["campaign", "send", str(path), "--journal", str(tmp_path / "far.db"), "--from", SENDER]
     refused = run(*base, *far)
     assert refused.returncode == 3 and "--allow-insecure-http" in refused.stderr
