@@ -1310,6 +1310,75 @@ async def test_the_queue_waits_answered_are_recorded_and_hold_the_sender_under_m
     assert report.max_wait_seconds == max(waits) == fake.max_wait_seconds
 
 
+async def test_refused_rows_count_failed_in_progress_and_a_recipient_not_text_is_not_recorded(tmp_path: Path) -> None:
+    seen: list[Progress] = []
+    rows: list[Any] = [{"id": f"bad-{n}", "to": 13125550000 + n, "text": "x"} for n in range(3)]
+    report = await Campaign(FakeTelnyx().async_client(), rows, tmp_path / "run.db", progress=seen.append).run()
+    assert (report.failed, seen[-1].failed, seen[-1].done) == (3, 3, 3)
+    assert [row.recipient for row in journal_rows(tmp_path / "run.db")] == [None, None, None]
+
+
+async def test_a_row_conflict_says_which_row_which_journal_and_what_to_do(tmp_path: Path) -> None:
+    rows = [*rows_of(2), {**rows_of(2)[1], "text": "changed"}]
+    with pytest.raises(RowConflictError) as raised:
+        await Campaign(FakeTelnyx().async_client(), rows, tmp_path / "run.db", **UNPACED).run()
+    assert str(raised.value) == (
+        f"row 3: the journal {tmp_path / 'run.db'} holds row id 'm-1' with other content; a journal belongs to one "
+        "list of rows (give the changed row another id, or use another journal)"
+    )
+
+
+async def test_an_accepted_answer_without_data_is_recorded_accepted_without_id_or_wait(tmp_path: Path) -> None:
+    with loopback() as server:
+        server.default = Reply(200, {})
+        async with AsyncTelnyx(api_key=API_KEY, base_url=server.base_url) as client:
+            report = await Campaign(client, rows_of(1), tmp_path / "run.db", **UNPACED).run()
+    (row,) = journal_rows(tmp_path / "run.db")
+    assert (report.accepted, row.state, row.message_id, row.wait_seconds) == (1, "accepted", None, None)
+
+
+async def test_rows_without_a_sender_all_wait_in_one_queue_and_all_go(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    rows = [
+        {"id": f"p-{n}", "to": f"+1312555{n:04d}", "text": f"p{n}", "messaging_profile_id": "profile-1"}
+        for n in range(6)
+    ]
+    report = await Campaign(fake.async_client(), rows, tmp_path / "run.db", **UNPACED).run()
+    assert (report.accepted, report.pending) == (6, 0)
+    assert sorted(texts_sent(fake)) == sorted(row["text"] for row in rows)
+
+
+async def test_stop_reads_no_more_rows_and_stop_after_the_run_is_harmless(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    read = 0
+    campaign: Campaign
+
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal read
+        for row in rows_of(200):
+            read += 1
+            yield row
+
+    def stop_at_three(progress: Progress) -> None:
+        if progress.accepted == 3:
+            campaign.stop()
+
+    campaign = Campaign(
+        fake.async_client(),
+        counted(),
+        tmp_path / "run.db",
+        progress=stop_at_three,
+        window=2,
+        max_in_flight=1,
+        **UNPACED,
+    )
+    report = await campaign.run()
+    assert report.stop is not None and report.stop.reason == "interrupted"
+    assert read <= 6 and report.rows == read  # the rows left are neither read nor recorded
+    campaign.stop()  # after the run: nothing to wake, no error
+    assert status(tmp_path / "run.db").rows == report.rows
+
+
 async def test_an_accepted_message_without_an_id_is_recorded_without_one(tmp_path: Path) -> None:
     with loopback() as server:
         server.default = Reply(200, {"data": {"type": "SMS"}})
