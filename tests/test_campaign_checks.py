@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telnyx_messages.campaign import Campaign
+from telnyx_messages.campaign import Campaign, CampaignError
 from telnyx_messages.testing import FakeTelnyx
 
 
@@ -69,3 +69,21 @@ def test_settings_at_their_bounds_are_taken() -> None:
         "max_queue_wait": 0.5,
         "resend_unknown": False,
     }
+
+
+def test_a_run_without_a_client_or_a_journal_or_run_twice_says_what_it_needs(tmp_path: Path) -> None:
+    with pytest.raises(CampaignError) as raised:
+        Campaign(None, [], tmp_path / "run.db").run_sync()
+    assert str(raised.value) == "a run needs a client (only dry_run() goes without one)"
+    with pytest.raises(CampaignError) as raised:
+        Campaign(FakeTelnyx().async_client(), []).run_sync()
+    assert str(raised.value) == "a run needs a journal: a file path, made if it does not exist"
+    assert not (tmp_path / "run.db").exists()
+    campaign = Campaign(FakeTelnyx().async_client(), [], tmp_path / "run.db")
+    campaign.run_sync()
+    with pytest.raises(CampaignError) as raised:
+        campaign.run_sync()
+    assert str(raised.value) == "a Campaign reads its rows once: make another (with the same journal) to run again"
+    with pytest.raises(CampaignError) as raised:
+        campaign.dry_run_sync()
+    assert str(raised.value) == "a Campaign reads its rows once: make another (with the same journal) to run again"
