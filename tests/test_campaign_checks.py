@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telnyx_messages._request_building import MAX_BODY_BYTES
 from telnyx_messages.campaign import Campaign, CampaignError
 from telnyx_messages.testing import FakeTelnyx
 
@@ -87,3 +88,19 @@ def test_a_run_without_a_client_or_a_journal_or_run_twice_says_what_it_needs(tmp
     with pytest.raises(CampaignError) as raised:
         campaign.dry_run_sync()
     assert str(raised.value) == "a Campaign reads its rows once: make another (with the same journal) to run again"
+
+
+def test_a_row_of_exactly_the_clients_largest_body_is_not_refused_for_its_size() -> None:
+    def row(size: int) -> dict[str, Any]:  # its JSON: {"text":"x...x","to":"+13125550001"}, 31 bytes and the text
+        return {"to": "+13125550001", "text": "x" * (size - 31)}
+
+    largest = MAX_BODY_BYTES
+    plan = Campaign(None, [row(largest), row(largest + 1)]).dry_run_sync()
+    at, over = (refusal.reason for refusal in plan.refusals)
+    assert "bytes of JSON" not in at and "parts" in at  # refused for what it is, a text of too many parts
+    assert over == f"row 2 is {largest + 1:,} bytes of JSON, over the {largest:,} the client sends"
+
+
+def test_a_row_whose_id_comes_first_keeps_every_column_after_it() -> None:
+    plan = Campaign(None, [{"id": "a", "to": "+13125550001", "from": "+18445550001", "text": "hello"}]).dry_run_sync()
+    assert (plan.messages, plan.refused, plan.senders) == (1, 0, {"+18445550001": 1})
