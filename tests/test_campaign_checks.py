@@ -3,13 +3,14 @@ names and values it gives, which a caller reads to fix the call or the row)."""
 
 from __future__ import annotations
 
+import datetime
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 from telnyx_messages._request_building import MAX_BODY_BYTES
-from telnyx_messages.campaign import Campaign, CampaignError
+from telnyx_messages.campaign import Campaign, CampaignError, _check_arguments
 from telnyx_messages.testing import FakeTelnyx
 
 
@@ -104,3 +105,20 @@ def test_a_row_of_exactly_the_clients_largest_body_is_not_refused_for_its_size()
 def test_a_row_whose_id_comes_first_keeps_every_column_after_it() -> None:
     plan = Campaign(None, [{"id": "a", "to": "+13125550001", "from": "+18445550001", "text": "hello"}]).dry_run_sync()
     assert (plan.messages, plan.refused, plan.senders) == (1, 0, {"+18445550001": 1})
+
+
+def test_the_send_arguments_check_names_the_missing_required_ones() -> None:
+    # check_row refuses a row without `to` before; the client's own check, called alone, names it too.
+    with pytest.raises(TypeError) as raised:
+        _check_arguments({"text": "x"})
+    assert str(raised.value) == "send(): missing the required arguments ['to']"
+
+
+def test_a_rows_content_is_the_same_whatever_the_order_of_its_columns_and_may_hold_a_datetime() -> None:
+    at = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    rows = [
+        {"to": "+13125550001", "text": "x", "send_at": at},
+        {"send_at": at, "text": "x", "to": "+13125550001"},  # the same row, its columns in another order
+    ]
+    plan = Campaign(None, rows).dry_run_sync()
+    assert (plan.messages, plan.duplicates, plan.refused) == (1, 1, 0)
