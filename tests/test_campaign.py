@@ -1386,3 +1386,10 @@ async def test_an_accepted_message_without_an_id_is_recorded_without_one(tmp_pat
             report = await Campaign(client, rows_of(1), tmp_path / "run.db", **UNPACED).run()
     (row,) = journal_rows(tmp_path / "run.db")
     assert (report.accepted, row.state, row.message_id, row.wait_seconds) == (1, "accepted", None, None)
+
+
+def test_the_report_gives_the_campaigns_name_as_the_journal_keeps_it(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    first = Campaign(fake.client(), rows_of(2), tmp_path / "run.db", name="reminders", **UNPACED).run_sync()
+    again = Campaign(fake.client(), rows_of(2), tmp_path / "run.db", **UNPACED).run_sync()  # no name: the journal's
+    assert (first.name, again.name, again.campaign_id) == ("reminders", "reminders", first.campaign_id)
