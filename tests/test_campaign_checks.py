@@ -100,6 +100,9 @@ def test_a_row_of_exactly_the_clients_largest_body_is_not_refused_for_its_size()
     at, over = (refusal.reason for refusal in plan.refusals)
     assert "bytes of JSON" not in at and "parts" in at  # refused for what it is, a text of too many parts
     assert over == f"row 2 is {largest + 1:,} bytes of JSON, over the {largest:,} the client sends"
+    # Counted in UTF-8 as sent: 200,000 "é" are 400,031 bytes (as \u00e9 escapes they would be 1.2 MB).
+    (wide,) = Campaign(None, [{"to": "+13125550001", "text": "\u00e9" * 200_000}]).dry_run_sync().refusals
+    assert "bytes of JSON" not in wide.reason and "parts" in wide.reason
 
 
 def test_a_row_whose_id_comes_first_keeps_every_column_after_it() -> None:
