@@ -1,6 +1,6 @@
 """Mutation testing of the hand-written package (overlay/telnyx_messages) with mutmut.
 
-    python tools/mutation.py [--max-children N] [--tests FILE ...] [MUTANT ...]
+    python tools/mutation.py [--max-children N] [MUTANT ...] [--tests FILE ...]
 
 mutmut changes one small thing at a time in every function of the overlay and runs, against each
 change, the fast tests that call that function; a change no test notices survives. mutmut reads a
@@ -292,13 +292,18 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--tests",
-        action="append",
+        action="extend",
+        nargs="+",
         metavar="FILE",
         help="map and run only these test files (those that reach the mutated module): quicker, and a test "
         "failing elsewhere does not stop the run; a mutant they miss may be caught by another file",
     )
     parser.add_argument("mutants", nargs="*", help="run only these mutants (names as printed)")
     args = parser.parse_args(argv)
+    # --tests takes every word after it: a mutant name there would be read as a test file.
+    for name in args.tests or []:
+        if not (ROOT / name).is_file():
+            parser.error(f"--tests {name}: no such test file (name mutants before --tests, or after --)")
     if not args.report_only:
         prepare(args.tests)
         run_mutmut(args.max_children, args.mutants)
