@@ -359,11 +359,8 @@ def _checked_max_body(max_body: int) -> int:
     return max_body
 
 
-class ASGIReceiver:
-    """The receiver as an ASGI app: run it with uvicorn (`uvicorn module:app`), or mount it in
-    Starlette or FastAPI (`app.mount("/webhooks/telnyx", ASGIReceiver(receiver))`). POST only (405
-    else); `path`: the one path it answers (404 elsewhere; None: any, as when mounted); a body over
-    `max_body` bytes is answered 413. Closes the receiver at the server's shutdown (its lifespan)."""
+class _Mounted:
+    """What the ASGI and WSGI apps hold: the receiver, the one path they answer and the body limit."""
 
     def __init__(self, receiver: Receiver, *, path: str | None = None, max_body: int = MAX_BODY) -> None:
         if not isinstance(receiver, Receiver):
@@ -371,6 +368,13 @@ class ASGIReceiver:
         self.receiver = receiver
         self.path = _checked_path(path)
         self.max_body = _checked_max_body(max_body)
+
+
+class ASGIReceiver(_Mounted):
+    """The receiver as an ASGI app: run it with uvicorn (`uvicorn module:app`), or mount it in
+    Starlette or FastAPI (`app.mount("/webhooks/telnyx", ASGIReceiver(receiver))`). POST only (405
+    else); `path`: the one path it answers (404 elsewhere; None: any, as when mounted); a body over
+    `max_body` bytes is answered 413. Closes the receiver at the server's shutdown (its lifespan)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
@@ -444,18 +448,11 @@ class StartResponse(Protocol):
     def __call__(self, status: str, headers: list[tuple[str, str]], /) -> object: ...
 
 
-class WSGIReceiver:
+class WSGIReceiver(_Mounted):
     """The receiver as a WSGI app: serve it with any WSGI server (waitress, gunicorn), or mount it
     beside a Flask or Django app (werkzeug's DispatcherMiddleware), or call `receiver.receive` from a
     view. POST only (405 else); `path`: the one path it answers (404 elsewhere; None: any); a body
     over `max_body` bytes is answered 413."""
-
-    def __init__(self, receiver: Receiver, *, path: str | None = None, max_body: int = MAX_BODY) -> None:
-        if not isinstance(receiver, Receiver):
-            raise TypeError(f"receiver must be a Receiver, got {type(receiver).__name__}")
-        self.receiver = receiver
-        self.path = _checked_path(path)
-        self.max_body = _checked_max_body(max_body)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         answer, extra = self._answer(environ)

@@ -5,10 +5,7 @@ port of the system's choosing, and prints {"port": N} once it listens. KIND: `as
 under uvicorn, one worker), `fastapi` (mounted in a FastAPI app at /webhooks/telnyx, under uvicorn),
 `wsgi` (WSGIReceiver under waitress). RECEIVER_TOLERANCE: the seconds a timestamp may be off
 (default 300). With CALLBACK_LOG, the callback appends each new event's id
-to that file, one a line.
-
-`python -m tests.support.receiver_server bare` serves an ASGI app that answers 200 to everything
-under uvicorn (the bench's baseline).
+to that file, one a line. (The bench's bare baseline app is bench/receiver.py's own.)
 """
 
 from __future__ import annotations
@@ -37,20 +34,6 @@ def _callback(log: str | None) -> Any:
     return on_event
 
 
-async def bare(scope: Any, receive: Any, send: Any) -> None:
-    """An ASGI app that reads the body and answers 200: what a receiver costs beyond uvicorn."""
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    more = True
-    while more:
-        more = (await receive()).get("more_body", False)
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
-    await send({"type": "http.response.body", "body": b"ok"})
-
-
 def _listening() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,10 +52,6 @@ def _uvicorn(app: Any, sock: socket.socket) -> None:
 def main() -> None:
     kind = sys.argv[1]
     sock = _listening()
-    if kind == "bare":
-        print(json.dumps({"port": sock.getsockname()[1]}), flush=True)
-        _uvicorn(bare, sock)
-        return
     store = sys.argv[2]
     tolerance = int(os.environ.get("RECEIVER_TOLERANCE", "300"))
     receiver = Receiver(store, tolerance=tolerance, on_event=_callback(sys.argv[3] if len(sys.argv) > 3 else None))
