@@ -58,7 +58,10 @@ OK = {
     "POST": Reply(200, {"data": MESSAGE}),
     "POST no key": Reply(200, {"data": MESSAGE}),
 }
-TIMEOUT = 0.5
+TIMEOUT = 0.5  # the attempt timeout of the fault that is about time ("slower than the timeout")
+# Every other fault's attempt timeout: none of them waits for it, and on a loaded machine an answer
+# can take over a second (an aiohttp POST took 1.4 s with 0.5 s here, and failed as a timeout).
+ATTEMPT_TIMEOUT = 3.0
 MAX_RETRIES = 2
 TIME_BOUND = 6.0  # seconds for a whole call, retries and waits included
 
@@ -82,7 +85,7 @@ class Fault:
     # hints; None: the client's own backoff.
     hinted_wait: tuple[float, float] | None = None
     # Each attempt's timeout, where the fault is not about time: reading 10 MB on a busy machine.
-    timeout: float = TIMEOUT
+    timeout: float = ATTEMPT_TIMEOUT
 
     def expected(self, kind: str) -> tuple[type[Exception] | None, int]:
         if kind == "GET":
@@ -101,7 +104,13 @@ FAULTS = [
     Fault("reset before the response", _fixed(Reply(action="reset")), None, 2, APIConnectionError, 1),
     Fault("reset mid-body", lambda kind: attrs.evolve(OK[kind], action="truncate"), None, 2, APIConnectionError, 1),
     Fault(
-        "slower than the timeout", lambda kind: attrs.evolve(OK[kind], delay=TIMEOUT * 3), None, 2, APITimeoutError, 1
+        "slower than the timeout",
+        lambda kind: attrs.evolve(OK[kind], delay=TIMEOUT * 3),
+        None,
+        2,
+        APITimeoutError,
+        1,
+        timeout=TIMEOUT,
     ),
     Fault("500", _fixed(Reply(500, b"")), None, 2, InternalServerError, 1),
     Fault(
