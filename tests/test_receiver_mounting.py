@@ -6,6 +6,7 @@ what the bare apps answer to what is not a webhook (another method, path, an ove
 from __future__ import annotations
 
 import http.client
+import io
 import runpy
 import sqlite3
 from http import HTTPStatus
@@ -20,7 +21,7 @@ from telnyx_messages.testing import FakeTelnyx
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from .support import typecheck
-from .support.receiver_events import FINALIZED, SENT, Event, post_all
+from .support.receiver_events import FINALIZED, SENT, Event, post_all, sign_body
 from .support.receiver_inprocess import asgi_serving, wsgi_serving
 from .support.typecheck import Checked
 
@@ -307,7 +308,7 @@ def test_the_asgi_app_closes_its_receiver_at_the_server_s_shutdown(fake: FakeTel
         assert _exchange(port, "POST", "/", final.body, final.headers)[2] == "recorded"
         assert [d.status for d in receiver.deliveries()] == ["delivered"]
     with pytest.raises(StoreClosedError, match="the receiver is closed"):
-        receiver.deliveries()
+        list(receiver.deliveries())
 
 
 async def test_the_asgi_app_serves_http_only_and_reads_what_came_before_a_disconnect(
@@ -338,4 +339,114 @@ async def test_the_asgi_app_serves_http_only_and_reads_what_came_before_a_discon
     await app({"type": "http", "method": "POST", "path": "/", "headers": headers}, receive, send)
     assert sent[0]["status"] == 401 and sent[1]["body"] == b"the signature does not match the payload"
     assert list(receiver.event_ids()) == []
+    receiver.close()
+
+
+async def _asgi_call(app: ASGIReceiver, scope: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What an ASGI app sends, called as a server calls it, given `messages` to receive in turn."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_the_asgi_app_reads_a_body_across_messages_as_the_asgi_spec_writes_them(
+    fake: FakeTelnyx, tmp_path: Path
+) -> None:
+    sent, final, _ = _events(fake)
+    receiver = Receiver(tmp_path / "receipts.db")
+    app = ASGIReceiver(receiver, max_body=len(final.body))
+
+    async def post(event: Event, messages: list[dict[str, Any]]) -> tuple[int, bytes]:
+        headers = [(k.encode(), v.encode()) for k, v in event.headers.items()]
+        scope = {"type": "http", "method": "POST", "path": "/", "root_path": "", "headers": headers}
+        answer = await _asgi_call(app, scope, messages)
+        return answer[0]["status"], answer[1]["body"]
+
+    third = len(final.body) // 3
+    assert len(sent.body) < len(final.body)
+    # In three messages, the last without a body or more_body (the ASGI spec's defaults: b"", False).
+    pieces = [
+        {"type": "http.request", "body": final.body[:third], "more_body": True},
+        {"type": "http.request", "body": final.body[third:], "more_body": True},
+        {"type": "http.request"},
+    ]
+    assert await post(final, pieces) == (200, b"recorded")
+    # Each message under the limit, together one byte over it.
+    over = [
+        {"type": "http.request", "body": sent.body, "more_body": True},
+        {"type": "http.request", "body": b" " * (len(final.body) - len(sent.body)), "more_body": True},
+        {"type": "http.request", "body": b" ", "more_body": False},
+    ]
+    assert await post(sent, over) == (413, over_text(final).encode())
+    assert [d.status for d in receiver.deliveries()] == ["delivered"]
+    receiver.close()
+
+
+async def test_the_asgi_app_takes_a_scope_without_its_optional_keys(fake: FakeTelnyx, tmp_path: Path) -> None:
+    _, final, _ = _events(fake)
+    receiver = Receiver(tmp_path / "receipts.db")
+    app = ASGIReceiver(receiver, path="/hooks")
+    request = [{"type": "http.request", "body": final.body}]
+    # No root_path (the ASGI spec's default: ""), another path: 404.
+    elsewhere = await _asgi_call(app, {"type": "http", "method": "POST", "path": "/other", "headers": []}, request)
+    assert (elsewhere[0]["status"], elsewhere[1]["body"]) == (404, b"not found")
+    # No headers at all (a test client's bare scope): the signature is missing.
+    bare = await _asgi_call(app, {"type": "http", "method": "POST", "path": "/hooks"}, list(request))
+    assert (bare[0]["status"], bare[1]["body"]) == (400, b"missing header telnyx-signature-ed25519")
+    assert list(receiver.event_ids()) == []
+    receiver.close()
+
+
+async def test_the_asgi_app_answers_the_server_s_lifespan_and_closes_the_receiver_at_its_end(
+    fake: FakeTelnyx, tmp_path: Path
+) -> None:
+    receiver = Receiver(tmp_path / "receipts.db")
+    lifespan = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    answered = await _asgi_call(ASGIReceiver(receiver), {"type": "lifespan"}, lifespan)
+    assert answered == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+    with pytest.raises(StoreClosedError):
+        list(receiver.event_ids())
+
+
+def _wsgi_call(
+    app: WSGIReceiver, stream: bytes, length: str | None, headers: dict[str, str]
+) -> tuple[str, dict[str, str], bytes]:
+    """(status, headers by lowercase name, body) of a POST to `app` called as a WSGI server calls it,
+    its input `stream`, its CONTENT_LENGTH `length` (None: not given)."""
+    environ: dict[str, Any] = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "wsgi.input": io.BytesIO(stream)}
+    environ |= {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+    if length is not None:
+        environ["CONTENT_LENGTH"] = length
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    body = b"".join(app(environ, lambda status, headers: started.append((status, headers))))
+    ((status, found),) = started
+    return status, {name.lower(): value for name, value in found}, body
+
+
+def test_the_wsgi_app_reads_content_length_bytes_and_gives_its_answer_s_length(
+    fake: FakeTelnyx, tmp_path: Path
+) -> None:
+    _, final, _ = _events(fake)
+    receiver = Receiver(tmp_path / "receipts.db")
+    app = WSGIReceiver(receiver)
+    # The input runs on past the body (a server's stream): only CONTENT_LENGTH bytes are read.
+    status, headers, body = _wsgi_call(app, final.body + b"more", str(len(final.body)), final.headers)
+    assert (status, body) == ("200 OK", b"recorded")
+    # Its own length, for servers that do not count (waitress does).
+    assert (headers["content-length"], headers["content-type"]) == ("8", "text/plain; charset=utf-8")
+    # A CONTENT_LENGTH that is not a count reads no body: here an empty body, signed, that is not JSON.
+    _, empty_headers = sign_body(fake, b"")
+    status, _, body = _wsgi_call(app, b"{", "not a count", empty_headers)
+    assert (status, body.decode()) == (
+        "400 Bad Request",
+        "the payload is not JSON: Expecting value: line 1 column 1 (char 0)",
+    )
+    assert [d.status for d in receiver.deliveries()] == ["delivered"]
     receiver.close()

@@ -11,12 +11,16 @@ import datetime
 import http.client
 import itertools
 import json
+import locale
 import logging
 import math
 import sqlite3
 import threading
 import time
+import tracemalloc
 import uuid
+from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +196,9 @@ def test_the_apps_take_a_receiver_and_a_path_from_the_root(tmp_path: Path) -> No
             app(receiver, path="hooks")
         with pytest.raises(ValueError, match="max_body must be an int of bytes > 0, got 0"):
             app(receiver, max_body=0)
+        with pytest.raises(ValueError, match="max_body must be an int of bytes > 0, got True"):
+            app(receiver, max_body=True)
+        assert app(receiver, max_body=1).max_body == 1  # the least there is
     receiver.close()
 
 
@@ -339,40 +346,53 @@ def test_a_verified_event_its_model_refuses_or_of_a_type_the_spec_lacks_is_kept(
         assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
 
 
-def test_a_closed_receiver_answers_503_and_reads_nothing(tmp_path: Path) -> None:
+def test_a_closed_receiver_answers_503_and_reads_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     fake = FakeTelnyx()
     event = _event(fake, FINALIZED, _message(fake), M["m-1"], "delivered")
     receiver = Receiver(tmp_path / "receipts.db", public_key=fake.public_key)
     receiver.close()
     receiver.close()  # twice: nothing more
-    assert receiver.receive(*_signed(event)).status == 503
-    with pytest.raises(StoreClosedError, match="the receiver is closed"):
-        receiver.deliveries()
+    answer = receiver.receive(*_signed(event))
+    assert (answer.status, answer.text, answer.event_id) == (503, "not recorded: deliver it again", _id(event))
+    warnings = [r.getMessage() for r in caplog.records if r.name == "telnyx_messages.receiver"]
+    assert warnings == [f"event {_id(event)} not recorded (the receiver is closed): answered 503"]
+    for read in (receiver.deliveries, receiver.event_ids, receiver.delivery_counts):
+        with pytest.raises(StoreClosedError, match=r"^the receiver is closed$"):
+            list(read())
     assert "receipts.db" in repr(receiver) and fake.public_key not in repr(receiver)
 
 
-def test_what_a_delivery_shows(tmp_path: Path) -> None:
+def test_what_a_delivery_shows(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     fake = FakeTelnyx()
     message = _message(fake)
-    errors = [{"code": "40008", "title": "Undeliverable", "detail": "the handset is off"}]
+    errors = [
+        {"code": "40008", "title": "Undeliverable", "detail": "the handset is off"},
+        {"code": "40300", "title": "Blocked", "detail": "the carrier refused it"},
+    ]
     document = {**message, "id": M["m-1"], "to": [{"phone_number": RECIPIENT, "status": "delivery_failed"}]}
     body, headers = fake.webhook(FINALIZED, {**document, "errors": errors})
-    with Receiver(tmp_path / "receipts.db", public_key=fake.public_key) as receiver:
+    untimed = {"data": {"id": "e-1", "event_type": SENT, "payload": {"id": M["m-2"], "to": [_to("sent")]}}}
+    with Receiver(tmp_path / "receipts.db", public_key=fake.public_key) as receiver:  # no callback
         answer = receiver.receive(body, headers)
+        assert receiver.receive(*sign(fake, untimed)).new
         (delivery,) = receiver.deliveries(M["m-1"])
-        assert receiver.deliveries(M["m-2"]) == []
+        (without_time,) = receiver.deliveries(M["m-2"])
+        assert list(receiver.deliveries(M["m-0"])) == []
         counts = receiver.delivery_counts()
+    assert (without_time.status, without_time.occurred_at, without_time.event_id) == ("sent", None, "e-1")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert (delivery.message_id, delivery.recipient, delivery.status, delivery.final) == (
         M["m-1"],
         RECIPIENT,
         "delivery_failed",
         True,
     )
-    assert delivery.error_codes == ("40008",) and delivery.errors == tuple(errors)
+    assert delivery.error_codes == ("40008", "40300") and delivery.errors == tuple(errors)
     assert delivery.event_id == answer.event_id and delivery.event_type == FINALIZED
     assert delivery.occurred_at is not None and delivery.occurred_at.tzinfo is datetime.UTC
     assert abs((delivery.recorded_at - datetime.datetime.now(datetime.UTC)).total_seconds()) < 60
-    assert list(counts) == list(DELIVERY_STATUSES) and counts["delivery_failed"] == 1 and sum(counts.values()) == 1
+    assert list(counts) == list(DELIVERY_STATUSES) and counts["delivery_failed"] == counts["sent"] == 1
+    assert sum(counts.values()) == 2
 
 
 def test_http_client_sees_the_receiver_s_content_type(tmp_path: Path) -> None:
@@ -399,14 +419,55 @@ def test_the_receiver_module_shows_only_its_public_names() -> None:
 
 
 def test_the_order_is_read_from_the_spec_the_package_ships_past_webhooks_not_in_its_form() -> None:
-    assert _receipts.StatusOrder.of(_receipts._spec()) == _receipts.StatusOrder.of(SPEC)
+    types, statuses = _spec_statuses(SPEC)
+    shipped = _receipts.StatusOrder.of(_receipts._spec())
+    assert shipped == _receipts.StatusOrder.of(SPEC)
+    assert (shipped.statuses, shipped.event_types) == (tuple(statuses), set(types))
     document = copy.deepcopy(SPEC)
-    # Before the delivery update: a webhook with a text beside its operations, and one without a body.
+    name = _delivery_webhook_name(document)
+    # Before the delivery update: a webhook with a text beside its operations, and one without a body;
+    # in the delivery update's own item, a text and an operation without a body before its post.
     document["webhooks"] = {
         "aaa": {"summary": "not an operation", "post": {"operationId": "NoBody"}},
         **document["webhooks"],
     }
-    assert _receipts.StatusOrder.of(document) == _receipts.StatusOrder.of(SPEC)
+    document["webhooks"][name] = {"summary": "a text", "get": {"operationId": "NoBody"}, **document["webhooks"][name]}
+    assert _receipts.StatusOrder.of(document) == shipped
+
+
+def _delivery_webhook_name(document: dict[str, Any]) -> str:
+    """The name of the spec's delivery update among its webhooks."""
+    for name, item in document["webhooks"].items():
+        try:
+            _spec_statuses({**document, "webhooks": {name: item}})
+        except (AssertionError, KeyError):
+            continue
+        return str(name)
+    raise AssertionError("the spec has no delivery update")
+
+
+def _webhook(types: list[str], statuses: list[str] | None) -> dict[str, Any]:
+    """A delivery update's webhook written inline: its event types, and its recipients' statuses (None:
+    a status the schema does not list)."""
+    status: dict[str, Any] = {"type": "string"} if statuses is None else {"type": "string", "enum": statuses}
+    to = {"type": "array", "items": {"type": "object", "properties": {"status": status}}}
+    data = {"properties": {"event_type": {"enum": types}, "payload": {"properties": {"to": to}}}}
+    body = {"content": {"application/json": {"schema": {"properties": {"data": data}}}}}
+    return {"post": {"requestBody": body}}
+
+
+def test_a_later_spec_s_delivery_updates_in_two_webhooks_or_with_statuses_not_listed() -> None:
+    types, statuses = _spec_statuses(SPEC)
+    document = copy.deepcopy(SPEC)
+    # A second delivery update: its statuses the spec had not listed go after the first's, in its order.
+    document["webhooks"]["zzz"] = _webhook([FINALIZED, "message.handed_over"], ["handed_over", "delivered", "gone"])
+    order = _receipts.StatusOrder.of(document)
+    assert order.statuses == (*statuses, "handed_over", "gone")
+    assert order.event_types == {*types, "message.handed_over"}
+    # A delivery update whose statuses are free text: its events are still delivery updates, every status final.
+    free = _receipts.StatusOrder.of({"webhooks": {"deliveryUpdate": _webhook([SENT, FINALIZED], None)}})
+    assert (free.statuses, free.event_types) == ((), {SENT, FINALIZED})
+    assert free.is_final("sent") and free.is_final("delivered")
 
 
 def test_in_flight_statuses_in_any_order_end_at_the_latest(tmp_path: Path) -> None:
@@ -422,11 +483,49 @@ def test_in_flight_statuses_in_any_order_end_at_the_latest(tmp_path: Path) -> No
     db.close()
 
 
-def test_times_without_a_zone_are_utc() -> None:
+def test_times_without_a_zone_are_utc(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _receipts.epoch("2026-12-07T10:00:00") == _receipts.epoch("2026-12-07T10:00:00Z")
     assert _receipts.epoch("2026-12-07T12:00:00+02:00") == _receipts.epoch("2026-12-07T10:00:00Z")
     assert _receipts.epoch("2026-12-07T10:00:00Z") == 1796637600.0
     assert _receipts.epoch("yesterday") is None and _receipts.epoch(None) is None
+    # Also on a machine whose clock is not at UTC (five hours behind it).
+    monkeypatch.setenv("TZ", "EST5")
+    time.tzset()
+    try:
+        assert _receipts.epoch("2026-12-07T10:00:00") == 1796637600.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_each_recipient_of_an_update_takes_its_outcome_on_its_own(tmp_path: Path) -> None:
+    order = _receipts.status_order()
+
+    def update(minute: int, outcomes: list[tuple[str, str]]) -> _receipts.Incoming:
+        recipients = tuple(_receipts.Outcome(number, status, None, None) for number, status in outcomes)
+        occurred = f"2026-12-07T10:{minute:02d}:00Z"
+        return _receipts.Incoming(str(uuid.uuid4()), FINALIZED, M["m-1"], occurred, 1, b"{}", recipients, {})
+
+    first = update(10, [("+1", "delivered"), ("+2", "sent")])
+    later = update(20, [("+1", "sent"), ("+2", "delivered")])  # +1's sent comes late; +2's delivered counts
+    db = _receipts.connect(str(tmp_path / "store.db"))
+    for item in (first, later):
+        _receipts.record(db, [item], order, 1.0)
+    found = db.execute("SELECT recipient, status, event_id FROM deliveries ORDER BY recipient").fetchall()
+    db.close()
+    assert found == [("+1", "delivered", first.event_id), ("+2", "delivered", later.event_id)]
+
+
+def test_the_spec_is_read_as_utf_8_whatever_the_locale() -> None:
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # its files' encoding: ASCII; the spec has em dashes
+    try:
+        document = _receipts._spec()
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)
+    shipped = resources.files("telnyx_messages._api").joinpath("spec.json").read_bytes()
+    assert document == json.loads(shipped)  # as UTF-8 reads it (the spec's texts are not all ASCII)
+    assert _receipts.StatusOrder.of(document).statuses == DELIVERY_STATUSES
 
 
 def test_what_is_recorded_of_an_event_read_leniently(tmp_path: Path) -> None:
@@ -438,7 +537,7 @@ def test_what_is_recorded_of_an_event_read_leniently(tmp_path: Path) -> None:
     }
     incoming = _receipts.incoming(received, b"{}", order)
     assert (incoming.event_id, incoming.message_id, incoming.attempt, incoming.outcomes) == ("e-1", M["m-1"], None, ())
-    errors = [{"code": "40008", "title": "a"}, {"title": "no code"}, {"code": 40300, "title": "b"}, "not an error"]
+    errors = [{"code": "40008", "title": "a"}, {"title": "no code"}, {"title": "b", "code": 40300}, "not an error"]
     update = {
         "data": {
             "id": "",
@@ -453,6 +552,29 @@ def test_what_is_recorded_of_an_event_read_leniently(tmp_path: Path) -> None:
     (outcome,) = incoming.outcomes
     assert (outcome.recipient, outcome.status, outcome.error_codes) == (RECIPIENT, "delivered", "40008,40300")
     assert json.loads(outcome.errors or "") == errors[:3]
+    assert [list(error) for error in json.loads(outcome.errors or "")] == [
+        ["code", "title"],
+        ["title"],
+        ["title", "code"],
+    ]
+    # Values that are not text, or empty, are none; an update without errors records none; `to` not a list.
+    odd_values = {
+        "data": {"id": 7, "event_type": FINALIZED, "occurred_at": 5, "payload": {"id": 9, "to": [_to("sent")]}}
+    }
+    incoming = _receipts.incoming(odd_values, b"odd", order)
+    assert (incoming.event_id, incoming.message_id, incoming.occurred_at, incoming.outcomes) == (
+        "sha256:" + __import__("hashlib").sha256(b"odd").hexdigest(),
+        None,
+        None,
+        (),
+    )
+    empty = _receipts.incoming({"data": {"id": "e-2", "event_type": "", "payload": {"id": ""}}}, b"{}", order)
+    assert (empty.event_type, empty.message_id) == (None, None)
+    no_errors = {
+        "data": {"id": "e-3", "event_type": SENT, "payload": {"id": M["m-1"], "errors": [], "to": [_to("sent")]}}
+    }
+    (outcome,) = _receipts.incoming(no_errors, b"{}", order).outcomes
+    assert (outcome.status, outcome.error_codes, outcome.errors) == ("sent", None, None)
     for document in ([1, 2], {"data": "x"}, {"data": {"payload": "x", "event_type": FINALIZED}}):
         odd = _receipts.incoming(document, b"[1]", order)
         assert (odd.event_type, odd.message_id, odd.outcomes) == (
@@ -460,9 +582,16 @@ def test_what_is_recorded_of_an_event_read_leniently(tmp_path: Path) -> None:
             None,
             (),
         )
+    no_recipients = {"data": {"id": "e-4", "event_type": FINALIZED, "payload": {"id": M["m-1"], "to": None}}}
     with Receiver(tmp_path / "receipts.db", public_key=fake.public_key) as receiver:
         assert receiver.receive(*sign(fake, [1, 2])).new  # a signed body that is no event: kept
-        assert receiver.deliveries() == []  # nothing of it is a delivery
+        assert receiver.receive(*sign(fake, no_recipients)).new
+        assert list(receiver.deliveries()) == []  # nothing of them is a delivery
+    with Receiver(tmp_path / "receipts.db", public_key=fake.public_key) as receiver:
+        document = {**_message(fake), "id": M["m-2"], "to": [_to("sent")], "errors": []}
+        assert receiver.receive(*fake.webhook(SENT, document)).new
+        with sqlite3.connect(receiver.path) as db:
+            assert db.execute("SELECT status, error_codes, errors FROM deliveries").fetchall() == [("sent", None, None)]
 
 
 def _to(status: str) -> dict[str, str]:
@@ -479,8 +608,9 @@ def test_the_store_s_connections_are_as_asked(tmp_path: Path) -> None:
         names = {thread.name for thread in threading.enumerate()}
         assert "telnyx-receiver-writer" in names
     with Receiver(tmp_path / "normal.db", public_key=key, synchronous="NORMAL") as receiver:
-        assert receiver._writer_db.execute("PRAGMA synchronous").fetchone() == (1,)
-        assert receiver._writer_db.execute("PRAGMA busy_timeout").fetchone() == (1000,)
+        for db in (receiver._reader, receiver._writer_db):
+            assert db.execute("PRAGMA synchronous").fetchone() == (1,)
+            assert db.execute("PRAGMA busy_timeout").fetchone() == (1000,)
     db = _receipts.connect(str(tmp_path / "defaults.db"))
     assert db.execute("PRAGMA synchronous").fetchone() == (2,) and db.execute("PRAGMA busy_timeout").fetchone() == (
         1000,
@@ -597,3 +727,261 @@ def test_a_verified_event_its_model_refuses_is_logged(tmp_path: Path, caplog: py
     assert isinstance(event, webhooks.UnknownWebhookEvent) and event.document == unreadable
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warning.startswith("a verified event does not parse as its model, kept as delivered: the event does not")
+
+
+def test_the_receiver_s_threads_never_keep_the_process_from_exiting(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    receiver = Receiver(tmp_path / "receipts.db", public_key=FakeTelnyx().public_key, on_event=print)
+    started = {thread.name: thread.daemon for thread in set(threading.enumerate()) - before}
+    receiver.close()
+    # Daemon threads: a program that never closes its receiver still ends.
+    assert started == {"telnyx-receiver-writer": True, "telnyx-receiver-callbacks": True}
+
+
+def test_a_timestamp_may_be_300_s_off_by_default_else_as_given(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    document = {**_message(fake), "id": M["m-1"], "to": [_to("delivered")]}
+    if time.time() % 1 > 0.7:  # the signing and the checks within one second of the clock
+        time.sleep(1.05 - time.time() % 1)
+    now = int(time.time())
+    just_over, older = (fake.webhook(FINALIZED, document, timestamp=now - age) for age in (300, 350))
+    with Receiver(tmp_path / "default.db", public_key=fake.public_key) as receiver:
+        answer = receiver.receive(*just_over)  # 300 s and a fraction of a second old
+        assert answer.status == 401 and answer.text.endswith(" s old, beyond the 300 s tolerance"), answer.text
+    with Receiver(tmp_path / "wide.db", public_key=fake.public_key, tolerance=400) as receiver:
+        assert receiver.receive(*older).text == "recorded"
+    with Receiver(tmp_path / "none.db", public_key=fake.public_key, tolerance=0) as receiver:
+        answer = receiver.receive(*fake.webhook(FINALIZED, document))  # signed now: a fraction of a second old
+        assert (answer.status, answer.text.endswith("beyond the 0 s tolerance")) == (401, True), answer.text
+
+
+def test_the_key_from_the_environment_is_read_once_at_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, other = FakeTelnyx(), FakeTelnyx()
+    monkeypatch.setenv(webhooks.PUBLIC_KEY_ENV, fake.public_key)
+    event = _event(fake, FINALIZED, _message(fake), M["m-1"], "delivered")
+    with Receiver(tmp_path / "receipts.db") as receiver:
+        monkeypatch.setenv(webhooks.PUBLIC_KEY_ENV, other.public_key)
+        assert receiver.receive(*_signed(event)).text == "recorded"
+
+
+def test_what_is_refused_is_logged_with_why_and_a_body_not_bytes_is_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="telnyx_messages.receiver")
+    fake = FakeTelnyx()
+    event = _event(fake, FINALIZED, _message(fake), M["m-1"], "delivered")
+    with Receiver(tmp_path / "receipts.db", public_key=fake.public_key) as receiver:
+        assert receiver.receive(event.body.replace(b"delivered", b"delivery_failed"), event.headers).status == 401
+        assert receiver.receive(event.body, {}).status == 400
+        with pytest.raises(TypeError, match=r"^body must be the raw bytes of the request, got str$"):
+            receiver.receive(event.body.decode(), event.headers)  # type: ignore[arg-type]
+        assert list(receiver.event_ids()) == []
+    assert [r.getMessage() for r in caplog.records if r.name == "telnyx_messages.receiver"] == [
+        "refused a webhook: the signature does not match the payload",
+        "refused a webhook: missing header telnyx-signature-ed25519",
+    ]
+
+
+def test_an_event_that_cannot_be_stored_is_answered_503_and_the_rest_of_its_batch_recorded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    first, good, after = (_event(fake, FINALIZED, message, M[name], "delivered") for name in ("m-0", "m-1", "m-2"))
+    # Signed with Telnyx's key, but its id is no text SQLite stores (a lone surrogate, which JSON allows).
+    bad_id = "\ud800-e"
+    bad = sign(fake, {"data": {"id": bad_id, "event_type": FINALIZED, "payload": {"id": M["outside"], "to": []}}})
+    store = tmp_path / "receipts.db"
+    receiver = Receiver(store, public_key=fake.public_key, answer_within=3.0)  # waits 2 s for the lock
+    holder = sqlite3.connect(store, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    answers: dict[str, Any] = {}
+
+    def post(name: str, body: bytes, headers: dict[str, str]) -> None:
+        answers[name] = receiver.receive(body, headers)
+
+    threads = []
+    for name, request in (("first", _signed(first)), ("bad", bad), ("good", _signed(good))):
+        threads.append(threading.Thread(target=post, args=(name, *request)))
+        threads[-1].start()
+        time.sleep(0.15)  # the writer takes the first and waits for the lock; the others queue, in this order
+    holder.execute("ROLLBACK")  # the first is recorded, then the two queued behind it in one transaction
+    holder.close()
+    for thread in threads:
+        thread.join(10)
+    assert [(answers[n].status, answers[n].text) for n in ("first", "bad", "good")] == [
+        (200, "recorded"),
+        (503, "not recorded: deliver it again"),
+        (200, "recorded"),
+    ]
+    assert receiver.receive(*_signed(after)).text == "recorded"  # the writer goes on
+    assert list(receiver.event_ids()) == [_id(first), _id(good), _id(after)]
+    receiver.close()
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.getMessage() == f"could not record event {bad_id}"
+    assert error.exc_info is not None and isinstance(error.exc_info[1], UnicodeEncodeError)
+
+
+def test_close_waits_5_s_for_the_callbacks_unless_told_otherwise(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    release = threading.Event()
+    receiver = Receiver(tmp_path / "receipts.db", public_key=fake.public_key, on_event=lambda _: release.wait(30))
+    assert receiver.receive(*_signed(_event(fake, FINALIZED, _message(fake), M["m-1"], "delivered"))).new
+    started = time.monotonic()
+    receiver.close()  # the callback is still running
+    waited = time.monotonic() - started
+    release.set()
+    assert 4.9 < waited < 5.9
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_a_campaign_s_open_transaction_on_its_journal_gets_503_within_2_s(kind: str, tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    events = [_event(fake, FINALIZED, message, M[f"m-{n}"], "delivered") for n in range(3)]
+    path = tmp_path / "run.db"
+    journal = Journal(path)
+    journal.begin("spring", {}, datetime.datetime.now(datetime.UTC))
+    receiver = Receiver(path, public_key=fake.public_key)  # answers within 1.5 s, the default
+    answers: list[Any] = []
+
+    def post_while(event: Event, hold: Callable[[], None]) -> Any:
+        poster = threading.Thread(target=lambda: answers.extend(post_all(port, [event], threads=1, path="/")))
+        poster.start()
+        hold()  # on this thread: the journal's connection is the campaign's, used where it was made
+        poster.join(10)
+        return answers.pop()
+
+    with _serving(kind, receiver) as port:
+        # The campaign's transaction held past the receiver's wait (a stalled campaign): 503, nothing stored.
+        journal.add("r-0", "digest", "key-0", RECIPIENT, "+18445550001")
+
+        def stall() -> None:
+            time.sleep(1.3)
+            journal.commit()
+
+        stalled = post_while(events[0], stall)
+        assert (stalled.status, stalled.text) == (503, "not recorded: deliver it again") and stalled.seconds < 2
+        assert list(receiver.event_ids()) == []
+        # As a campaign writes: commit_if_older(1.0) between its sends, its transaction up to a second long.
+        journal.commit()
+        journal.add("r-1", "digest", "key-1", RECIPIENT, "+18445550001")
+
+        def campaign_rhythm() -> None:
+            last_commit = journal.committed_at
+            while journal.committed_at == last_commit:
+                time.sleep(0.02)
+                journal.commit_if_older(1.0)
+
+        during = post_while(events[1], campaign_rhythm)
+        assert during.seconds < 2 and (during.status, list(receiver.event_ids())) in (
+            (200, [_id(events[1])]),
+            (503, []),
+        ), during
+        # Delivered again once the campaign committed: recorded.
+        for event in events:
+            (again,) = post_all(port, [event], threads=1, path="/")
+            assert again.status == 200 and again.seconds < 2
+    assert sorted(receiver.event_ids()) == sorted(_id(event) for event in events)
+    receiver.close()
+    assert [row.identity for row in journal.rows()] == ["r-0", "r-1"]  # the campaign's writes kept
+    journal.close()
+
+
+def test_asgi_a_request_queued_behind_a_locked_write_is_answered_503_in_its_time(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    first, second = (_event(fake, FINALIZED, message, M[name], "delivered") for name in ("m-1", "m-2"))
+    store = tmp_path / "receipts.db"
+    receiver = Receiver(store, public_key=fake.public_key, answer_within=1.2)  # waits 0.8 s for the lock
+    answers: dict[str, Any] = {}
+    with asgi_serving(ASGIReceiver(receiver)) as port:
+        holder = sqlite3.connect(store, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+
+        def post(name: str, event: Event) -> None:
+            (answers[name],) = post_all(port, [event], threads=1, path="/")
+
+        threads = [threading.Thread(target=post, args=("first", first))]
+        threads[0].start()
+        time.sleep(0.15)
+        threads.append(threading.Thread(target=post, args=("second", second)))
+        threads[1].start()  # queued behind the first: the writer takes it at 0.8 s; its 1.2 s end at 1.35 s
+        for thread in threads:
+            thread.join(10)
+        time.sleep(0.5)  # past the writer's wait for the second (0.8 s from 0.8 s): it gave up
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert [(answers[n].status, answers[n].text) for n in ("first", "second")] == [
+        (503, "not recorded: deliver it again"),
+        (503, "not recorded: deliver it again"),
+    ]
+    assert answers["second"].seconds < 1.5
+    warnings = [r.getMessage() for r in caplog.records if r.name == "telnyx_messages.receiver" and r.levelno == 30]
+    assert f"event {_id(first)} not recorded (database is locked): answered 503" in warnings
+    assert f"event {_id(second)} not recorded in time: answered 503 (Telnyx delivers it again)" in warnings
+    assert list(receiver.event_ids()) == []
+    receiver.close()
+
+
+def _bulk(store: Path, messages: int) -> list[str]:
+    """`messages` finalized updates of two recipients each recorded in `store` by the store's own write,
+    in one transaction (their events' ids e-N, counting down); their message ids."""
+    ids = [str(uuid.uuid4()) for _ in range(messages)]
+    items = [
+        _receipts.Incoming(
+            f"e-{messages - n:06d}",
+            FINALIZED,
+            message_id,
+            "2026-12-07T10:00:00Z",
+            1,
+            b"{}",
+            (_receipts.Outcome(RECIPIENT, "delivered", None, None), _receipts.Outcome("+1", "sent", None, None)),
+            {},
+        )
+        for n, message_id in enumerate(ids)
+    ]
+    db = _receipts.connect(str(store))
+    _receipts.record(db, items, _receipts.status_order(), time.time())
+    db.close()
+    return ids
+
+
+def test_what_was_recorded_reads_page_by_page_each_once_in_order(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    store = tmp_path / "receipts.db"
+    ids = _bulk(store, 700)  # 1,400 deliveries, 700 events: pages of 500
+    with Receiver(store, public_key=fake.public_key) as receiver:
+        assert [(d.message_id, d.recipient, d.status) for d in receiver.deliveries()] == sorted(
+            [(i, "+1", "sent") for i in ids] + [(i, RECIPIENT, "delivered") for i in ids]
+        )
+        assert list(receiver.event_ids()) == [f"e-{700 - n:06d}" for n in range(700)]  # as recorded
+        assert [d.recipient for d in receiver.deliveries(ids[0])] == ["+1", RECIPIENT]
+        # Recorded while a reading runs: every recipient still comes once.
+        reading = receiver.deliveries()
+        head = list(itertools.islice(reading, 600))
+        new = {**_message(fake), "id": "0" * 8 + "-0000-4000-8000-" + "0" * 12, "to": [_to("sent")]}
+        assert receiver.receive(*fake.webhook(SENT, new)).new
+        keys = [(d.message_id, d.recipient) for d in [*head, *reading]]
+    assert len(keys) == len(set(keys)) == 1400
+
+
+def test_reading_the_deliveries_holds_a_page_not_the_table(tmp_path: Path) -> None:
+    store = tmp_path / "receipts.db"
+    _bulk(store, 5000)  # 10,000 deliveries
+    with Receiver(store, public_key=FakeTelnyx().public_key) as receiver:
+        tracemalloc.start()
+        try:
+            read = sum(1 for _ in receiver.deliveries())
+            streamed = tracemalloc.get_traced_memory()[1]
+            tracemalloc.reset_peak()
+            kept = list(receiver.deliveries())
+            listed = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert read == len(kept) == 10_000
+    assert streamed * 5 < listed, (streamed, listed)  # the list holds the table; the reading, a page

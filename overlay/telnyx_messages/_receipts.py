@@ -225,7 +225,7 @@ def incoming(document: Any, body: bytes, order: StatusOrder) -> Incoming:
         errors = payload.get("errors")
         errors = [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
         codes = ",".join(str(e["code"]) for e in errors if e.get("code") is not None) or None
-        listed = json.dumps(errors, sort_keys=True) if errors else None
+        listed = json.dumps(errors) if errors else None  # as delivered, its keys in their order
         recipients = payload.get("to")
         for recipient in recipients if isinstance(recipients, list) else []:
             if isinstance(recipient, Mapping):

@@ -67,6 +67,8 @@ DELIVERY_STATUSES: tuple[str, ...] = _receipts.status_order().statuses
 FINAL_STATUSES: frozenset[str] = _receipts.status_order().final
 
 MAX_BODY = 1 << 20  # far above any event Telnyx delivers
+# The rows deliveries() and event_ids() read at a time: what they hold, however large the store.
+_PAGE_ROWS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,15 +262,23 @@ class Receiver:
                 raise StoreClosedError("the receiver is closed")
             return self._reader.execute(sql, parameters).fetchall()
 
-    def deliveries(self, message_id: str | None = None) -> list[Delivery]:
-        """Each recipient's latest outcome (of one message, or of all), by message id and recipient."""
-        where, parameters = ("WHERE message_id = ?", (message_id,)) if message_id is not None else ("", ())
-        rows = self._read(
+    def deliveries(self, message_id: str | None = None) -> Iterator[Delivery]:
+        """Each recipient's latest outcome (of one message, or of all), by message id and recipient.
+        An iterator that reads the store as it goes, 500 rows at a time (its memory does not
+        grow with the table; `list()` keeps them all): each recipient comes once, and one recorded
+        while it runs may or may not come. StoreClosedError if the receiver is closed before a page
+        is read."""
+        only, chosen = (" AND message_id = ?", (message_id,)) if message_id is not None else ("", ())
+        # Below every key: a delivery is recorded only for a message id and a recipient that are not empty.
+        last: tuple[str, str] = ("", "")
+        while rows := self._read(
             "SELECT message_id, recipient, status, error_codes, errors, occurred_at, event_id, event_type, updated_at"
-            f" FROM deliveries {where} ORDER BY message_id, recipient",
-            parameters,
-        )
-        return [self._delivery(*row) for row in rows]
+            f" FROM deliveries WHERE (message_id, recipient) > (?, ?){only} ORDER BY message_id, recipient LIMIT ?",
+            (*last, *chosen, _PAGE_ROWS),
+        ):
+            for row in rows:
+                yield self._delivery(*row)
+            last = (rows[-1][0], rows[-1][1])
 
     def _delivery(
         self,
@@ -305,9 +315,15 @@ class Receiver:
         return counts | {str(status): int(count) for status, count in sorted(found.items())}
 
     def event_ids(self) -> Iterator[str]:
-        """The id of every event recorded, in the order recorded."""
-        for (event_id,) in self._read("SELECT event_id FROM events ORDER BY rowid"):
-            yield event_id
+        """The id of every event recorded, in the order recorded: read as deliveries() reads, a page
+        at a time."""
+        last = 0  # below every rowid: SQLite numbers a table's rows from 1
+        while rows := self._read(
+            "SELECT rowid, event_id FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE_ROWS)
+        ):
+            for _, event_id in rows:
+                yield event_id
+            last = rows[-1][0]
 
     # --- closing ---------------------------------------------------------------------------------
 

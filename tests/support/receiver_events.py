@@ -102,7 +102,11 @@ def make_stream(fake: FakeTelnyx, messages: int) -> Stream:
 def sign(fake: FakeTelnyx, document: Any, *, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
     """A document the fake's webhook() would not make (an event type the spec lacks, one its model
     refuses), signed with the fake's key as its webhooks are: (body, headers)."""
-    body = json.dumps(document).encode()
+    return sign_body(fake, json.dumps(document).encode(), timestamp=timestamp)
+
+
+def sign_body(fake: FakeTelnyx, body: bytes, *, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+    """Any bytes (not JSON, empty) signed with the fake's key as its webhooks are: (body, headers)."""
     when = str(int(time.time()) if timestamp is None else timestamp)
     signature = fake._key().sign(when.encode() + b"|" + body).signature
     return body, {"telnyx-signature-ed25519": base64.b64encode(signature).decode(), "telnyx-timestamp": when}
