@@ -187,3 +187,14 @@ def _scheduled(item: pytest.Item) -> int:
     if item.get_closest_marker("background"):
         return 2
     return 0 if item.get_closest_marker("slow") else 1
+
+
+@pytest.fixture
+def first_datetime_readings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test reads its date-times as the first of their shape and style: the process-wide tables
+    (_datetime._ZONES, _ZONE_OF_SHAPE) start empty, so the reading of a style is what is tested,
+    not what an earlier test left there."""
+    from telnyx_messages import _datetime
+
+    monkeypatch.setattr(_datetime, "_ZONES", {})
+    monkeypatch.setattr(_datetime, "_ZONE_OF_SHAPE", {})

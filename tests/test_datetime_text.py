@@ -13,14 +13,8 @@ from .support import MESSAGE_ID
 from .support.server import LoopbackServer, Reply, client_for
 from .support.spec import message_example
 
-
-@pytest.fixture(autouse=True)
-def _first_readings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test reads its date-times as the first of their shape and style: the process-wide tables
-    (_datetime._ZONES, _ZONE_OF_SHAPE) start empty, so the reading of a style is what is tested,
-    not what an earlier test left there."""
-    monkeypatch.setattr(_datetime, "_ZONES", {})
-    monkeypatch.setattr(_datetime, "_ZONE_OF_SHAPE", {})
+# Each test reads its date-times as the first of their shape and style (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("first_datetime_readings")
 
 
 def test_date_times_go_back_as_written(server: LoopbackServer) -> None:

@@ -7,21 +7,14 @@ import datetime
 import pickle
 
 import pytest
-from telnyx_messages import _datetime
 from telnyx_messages._api.types import datetime_text, wire_datetime
 
 from .support import MESSAGE_ID
 from .support.server import LoopbackServer, Reply, client_for
 from .support.spec import message_example
 
-
-@pytest.fixture(autouse=True)
-def _first_readings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test reads its date-times as the first of their shape and style: the process-wide tables
-    (_datetime._ZONES, _ZONE_OF_SHAPE) start empty, so the reading of a style is what is tested,
-    not what an earlier test left there."""
-    monkeypatch.setattr(_datetime, "_ZONES", {})
-    monkeypatch.setattr(_datetime, "_ZONE_OF_SHAPE", {})
+# Each test reads its date-times as the first of their shape and style (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("first_datetime_readings")
 
 
 def test_a_utc_date_time_from_a_response_is_in_timezone_utc(server: LoopbackServer) -> None:
