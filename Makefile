@@ -103,7 +103,7 @@ test: install $(NODE_TOOLS)
 lint: install
 	$(BIN)/ruff check overlay tests tools/*.py bench examples
 	$(BIN)/ruff format --check overlay tests tools/*.py bench examples
-	$(BIN)/mypy overlay/telnyx_messages examples
+	MYPYPATH=tools $(BIN)/mypy overlay/telnyx_messages examples bench
 
 demo: install $(NODE_TOOLS)
 	$(PY) tools/demo.py

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import itertools
 import json
@@ -96,6 +97,10 @@ def steady_state(call: Callable[[], Any]) -> None:
     raise RuntimeError("the client never switched to msgspec")
 
 
+def _get_json(client: httpx2.Client, path: str) -> Any:
+    return client.get(path).json()
+
+
 def per_call(base_url: str, rounds: int, batch: int) -> dict[str, Any]:
     from telnyx_messages import Telnyx
 
@@ -107,11 +112,11 @@ def per_call(base_url: str, rounds: int, batch: int) -> dict[str, Any]:
     for n in SIZES:
         gid = group_id(n)
         contenders: dict[str, Callable[[], Any]] = {
-            "httpx2": lambda gid=gid: raw.get(f"/messages/group/{gid}").json(),
-            "telnyx_messages": lambda gid=gid: ours.messages.retrieve_group_messages(gid),
+            "httpx2": functools.partial(_get_json, raw, f"/messages/group/{gid}"),
+            "telnyx_messages": functools.partial(ours.messages.retrieve_group_messages, gid),
         }
         if theirs is not None:
-            contenders["telnyx (official)"] = lambda gid=gid: theirs.messages.retrieve_group_messages(gid)
+            contenders["telnyx (official)"] = functools.partial(theirs.messages.retrieve_group_messages, gid)
         samples = interleaved(contenders, rounds, batch)
         floor = quantiles(samples["httpx2"])
         results[f"N={n}"] = {

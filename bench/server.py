@@ -67,7 +67,7 @@ def messages(spec: dict[str, Any], n: int, variant: int = 0) -> dict[str, Any]:
 
 
 def responses(spec: dict[str, Any]) -> dict[bytes, Iterator[bytes]]:
-    table = {}
+    table: dict[bytes, Iterator[bytes]] = {}
     for n in SIZES:
         variants = []
         for variant in range(VARIANTS):
