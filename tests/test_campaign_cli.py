@@ -26,11 +26,14 @@ from typing import Any
 
 import pytest
 from telnyx_messages import _campaign_cli
+from telnyx_messages.receiver import DELIVERY_STATUSES, Receiver
+from telnyx_messages.testing import FakeTelnyx
 
 from .support import API_KEY, ROOT
 from .support.edge import EdgeServer
 from .support.loopback import serving
 from .support.server import LoopbackServer, Received, Reply
+from .test_campaign_receive import receipt
 from .test_cli import Ran, run
 
 SENDER = "+18445550001"
@@ -463,10 +466,18 @@ def test_status_prints_the_counts_and_json_has_integers(tmp_path: Path, server: 
     assert text.returncode == 0
     lines = text.stdout.splitlines()
     assert lines[0].startswith("campaign  ") and lines[1].startswith("created   ") and lines[1].endswith(" UTC")
-    assert lines[2:] == ["rows      4", "accepted  3", "pending   0", "failed    1", "unknown   0"]
+    assert lines[2:] == [
+        "rows      4",
+        "accepted  3",
+        "pending   0",
+        "failed    1",
+        "unknown   0",
+        "delivery  none recorded (telnyx-messages campaign receive records them)",
+    ]
     document = status_of(journal)
     counts = {name: document[name] for name in ("rows", "accepted", "pending", "failed", "unknown")}
     assert counts == {"rows": 4, "accepted": 3, "pending": 0, "failed": 1, "unknown": 0}
+    assert document["delivery"] == {}  # no receiver ran on the journal
     assert all(type(value) is int for value in counts.values())
     assert lines[0] == f"campaign  {document['campaign_id']}" and document["name"] is None
     assert datetime.datetime.fromisoformat(document["created_at"]).tzinfo == datetime.UTC
@@ -489,6 +500,52 @@ def test_export_writes_every_row_to_a_file(tmp_path: Path, server: LoopbackServe
     assert {row["from"] for row in table} == {SENDER} and {row["attempts"] for row in table} == {"1"}
     assert {(row["error_code"], row["error_detail"]) for row in table} == {("", "")}
     assert all(row["first_attempt_at"].endswith("+00:00") for row in table)
+
+
+def test_status_and_export_show_each_recipients_delivery_as_the_receiver_recorded_it(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.default = scripted(
+        lambda body, n: error(422, "40310") if body["text"] == "Hi n0" else Reply(200, message(int(body["text"][4:])))
+    )
+    journal = tmp_path / "run.db"
+    assert send(numbered(tmp_path / "rows.csv", 5), journal, server.base_url, "--rate", "inf").returncode == 1
+    ids = [message(n)["data"]["id"] for n in range(5)]
+    fake = FakeTelnyx()
+    events = [
+        receipt(fake, ids[1], "+13120000001", "sent"),
+        receipt(fake, ids[1], "+13120000001", "delivered"),
+        receipt(fake, ids[2], "+13120000002", "delivery_failed", ("40008", "40300")),
+        receipt(fake, ids[3], "+13120000003", "sent"),
+        receipt(fake, "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e", "+13120000001", "delivered"),  # of no row
+    ]
+    with Receiver(journal, public_key=fake.public_key) as receiver:
+        assert all(receiver.receive(*event).new for event in events)
+    document = status_of(journal)
+    assert document["delivery"] == {"sent": 1, "delivered": 1, "delivery_failed": 1}
+    assert list(document["delivery"]) == [status for status in DELIVERY_STATUSES if status in document["delivery"]]
+    shown = ", ".join(f"{count} {status}" for status, count in document["delivery"].items())
+    assert run("campaign", "status", str(journal)).stdout.splitlines()[-1] == f"delivery  {shown}"
+    table = exported(journal)
+    assert list(table[0]) == list(_campaign_cli.EXPORT_COLUMNS)
+    assert list(_campaign_cli.EXPORT_COLUMNS[-4:]) == [
+        "delivery_status",
+        "delivery_error_codes",
+        "delivery_errors",
+        "delivery_occurred_at",
+    ]
+    assert [(row["id"], row["state"], row["delivery_status"], row["delivery_error_codes"]) for row in table] == [
+        ("r-0", "failed", "", ""),
+        ("r-1", "accepted", "delivered", ""),
+        ("r-2", "accepted", "delivery_failed", "40008,40300"),
+        ("r-3", "accepted", "sent", ""),
+        ("r-4", "accepted", "", ""),
+    ]
+    assert [error["code"] for error in json.loads(table[2]["delivery_errors"])] == ["40008", "40300"]
+    assert {table[n]["delivery_errors"] for n in (0, 1, 3, 4)} == {""}
+    occurred = datetime.datetime.fromisoformat(table[1]["delivery_occurred_at"])
+    assert abs(occurred - datetime.datetime.now(datetime.UTC)) < datetime.timedelta(minutes=5)
+    assert table[4]["delivery_occurred_at"] == ""
 
 
 @pytest.mark.parametrize("command", ["status", "export"])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -393,3 +395,126 @@ def test_writes_right_after_opening_wait_for_commit_if_older(tmp_path: Path, mon
         journal.commit_if_older(0.0)  # exactly 0 s old: not older than 0 s
         with contextlib.closing(sqlite3.connect(path)) as other:
             assert other.execute("SELECT count(*) FROM rows").fetchone() == (1,)
+
+
+# --- the receiver's outcomes, in the same file ----------------------------------------------------------
+
+R1, R2 = "+13125550001", "+13125550002"
+
+
+def _delivered(path: Path, message_id: str, outcomes: list[tuple[str, str]], errors: list[dict[str, str]]) -> None:
+    """A delivery update recorded as the receiver records one (telnyx_messages._receipts), in `path`."""
+    from telnyx_messages import _receipts
+
+    order = _receipts.status_order()
+    document = {
+        "data": {
+            "id": f"event-{message_id}-{outcomes}",
+            "event_type": "message.finalized",
+            "occurred_at": "2026-12-07T08:00:01+00:00",
+            "payload": {
+                "id": message_id,
+                "to": [{"phone_number": number, "status": status} for number, status in outcomes],
+                "errors": errors,
+            },
+        },
+        "meta": {"attempt": 1},
+    }
+    with contextlib.closing(_receipts.connect(str(path))) as db:
+        assert _receipts.record(db, [_receipts.incoming(document, b"{}", order)], order, 1.0) == [True]
+
+
+def _journal_of(path: Path, rows: list[tuple[str, str | None, str | None]]) -> None:
+    """A journal whose rows (identity, recipient, message id) were accepted, or failed without an id."""
+    with Journal(path) as journal:
+        journal.begin(None, {}, NOW)
+        for identity, recipient, message_id in rows:
+            journal.add(identity, identity, f"key-{identity}", recipient, "+18445550001")
+            if message_id is None:
+                journal.failed(identity, "40310", "refused")
+            else:
+                journal.accepted(identity, message_id, None)
+
+
+def test_before_any_receiver_ran_there_are_no_delivery_counts_and_no_row_has_a_delivery(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    _journal_of(path, [("a", R1, "m-a"), ("b", R2, None)])
+    with Journal(path, create=False) as journal:
+        assert not journal.has_deliveries()
+        assert journal.delivery_counts() == {}
+        assert list(journal.rows_delivered()) == [(row, None) for row in journal.rows()]
+    with contextlib.closing(sqlite3.connect(path)) as db:  # reading made no table
+        assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'deliveries'").fetchone() == (0,)
+
+
+def test_delivery_counts_count_the_recipients_of_the_campaigns_messages_only(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    _journal_of(path, [("a", R1, "m-a"), ("b", R1, "m-b"), ("c", R1, "m-c"), ("d", R1, None), ("e", R1, "m-e")])
+    with Journal(path, create=False) as journal:
+        assert journal.delivery_counts() == {}  # the table made by a receiver, nothing in it yet
+    _delivered(path, "m-a", [(R1, "delivered")], [])
+    _delivered(path, "m-b", [(R1, "delivery_failed")], [{"code": "40008", "detail": "unreachable"}])
+    _delivered(path, "m-c", [(R1, "sent"), (R2, "delivered")], [])
+    _delivered(path, "outside", [(R1, "delivered")], [])  # no row of the campaign sent it
+    with Journal(path, create=False) as journal:
+        assert journal.has_deliveries()
+        assert journal.delivery_counts() == {"delivered": 2, "delivery_failed": 1, "sent": 1}
+        journal.add("f", "f", "key-f", R1, None)
+        journal.accepted("f", "m-a", None)  # a second row naming a message: its recipient counted once
+        assert journal.delivery_counts() == {"delivered": 2, "delivery_failed": 1, "sent": 1}
+
+
+def test_each_row_has_the_delivery_of_its_message_to_its_recipient(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    _journal_of(
+        path,
+        [
+            ("plain", R1, "m-1"),
+            ("failed-delivery", R2, "m-2"),
+            ("written-otherwise", "13125550001", "m-3"),  # the API's +13125550001: the message's one delivery
+            ("one-of-two", R2, "m-4"),
+            ("none-of-two", "+13125550009", "m-5"),
+            ("refused", R1, None),
+            ("not-yet", R1, "m-6"),
+        ],
+    )
+    errors = [{"code": "40008", "title": "Undeliverable", "detail": "unreachable"}, {"code": "40300"}]
+    _delivered(path, "m-1", [(R1, "delivered")], [])
+    _delivered(path, "m-2", [(R2, "delivery_failed")], errors)
+    _delivered(path, "m-3", [(R1, "delivered")], [])
+    _delivered(path, "m-4", [(R1, "sent"), (R2, "delivery_unconfirmed")], [])
+    _delivered(path, "m-5", [(R1, "sent"), (R2, "delivered")], [])
+    with Journal(path, create=False) as journal:
+        found = list(journal.rows_delivered())
+        assert [row for row, _ in found] == list(journal.rows())
+    by_identity = {row.identity: delivery for row, delivery in found}
+    assert by_identity["plain"] == _journal.RowDelivery("delivered", None, None, "2026-12-07T08:00:01+00:00")
+    failed = by_identity["failed-delivery"]
+    assert failed is not None and (failed.status, failed.error_codes) == ("delivery_failed", "40008,40300")
+    assert failed.errors is not None and json.loads(failed.errors) == errors
+    assert by_identity["written-otherwise"] is not None and by_identity["written-otherwise"].status == "delivered"
+    assert by_identity["one-of-two"] is not None and by_identity["one-of-two"].status == "delivery_unconfirmed"
+    assert by_identity["none-of-two"] is None and by_identity["refused"] is None and by_identity["not-yet"] is None
+
+
+def test_rows_with_their_deliveries_are_read_as_they_go_never_held_whole(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    count = 20_000
+    with Journal(path) as journal:
+        for n in range(count):
+            journal.add(f"r-{n}", "d", f"key-{n}", R1, None)
+            journal.accepted(f"r-{n}", f"message-{n:040d}", None)
+    _delivered(path, f"message-{0:040d}", [(R1, "delivered")], [])
+    with Journal(path, create=False) as journal:
+        tracemalloc.start()
+        try:
+            seen = delivered = 0
+            for row, delivery in journal.rows_delivered():
+                seen += 1
+                delivered += delivery is not None and row.seq == 1
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert (seen, delivered) == (count, 1)
+    # Held whole, the rows alone would take some megabytes; read as they go, a few rows at a time.
+    assert peak < 500_000, peak

@@ -1,7 +1,9 @@
 """`telnyx-messages campaign`: send a CSV list of messages through the campaign engine
-(telnyx_messages.campaign), see where a campaign is, export its journal.
+(telnyx_messages.campaign), receive Telnyx's delivery receipts into its journal
+(telnyx_messages.receiver), see where a campaign is, export its journal.
 
     telnyx-messages campaign send ROWS.csv --journal RUN.db --from +18445550001 --text "Hi {name}"
+    telnyx-messages campaign receive --journal RUN.db [--host H] [--port P] [--path /webhooks/telnyx]
     telnyx-messages campaign status RUN.db [--json]
     telnyx-messages campaign export RUN.db [--output OUT.csv]
 
@@ -23,6 +25,7 @@ import datetime
 import json
 import math
 import signal
+import socket
 import string
 import sys
 import time
@@ -35,7 +38,11 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from ._pacing import DEFAULT_MAX_QUEUE_WAIT
 
 if TYPE_CHECKING:
+    from types import FrameType
+
+    from ._journal import JournalRow, RowDelivery
     from .campaign import LocatedRow, Plan, Progress, Report
+    from .receiver import ASGIReceiver
 
 __all__ = ["add_commands", "run"]
 
@@ -49,6 +56,15 @@ PLAIN_EVERY = 5.0  # seconds between the progress lines written off a terminal
 _BAR_EVERY = 0.1  # seconds between the bar's updates from the engine's reports
 _REFUSALS_SHOWN = 10  # refused rows listed (all are counted)
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
+RECEIVE_EPILOG = (
+    "exit codes: 0 stopped (Ctrl-C, SIGTERM); 3 refused at start, before listening: no public key or a "
+    "malformed one, a file that is no campaign journal, the [receiver] extra not installed, an address it "
+    "cannot listen on"
+)
+RECEIVER_INSTALL = "pip install 'telnyx-messages[receiver]'"
+DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PATH = "127.0.0.1", 8000, "/webhooks/telnyx"
+# Seconds the server waits, once stopped, for the requests it is answering (each is answered well within).
+_GRACEFUL_SECONDS = 10
 # Columns the campaign sets itself (a row may not).
 _CAMPAIGN_SET = frozenset({"idempotency_key", "extra_headers", "extra_query", "extra_body", "timeout", "max_retries"})
 
@@ -137,14 +153,48 @@ def add_commands(commands: Any) -> None:
     _add_connection_options(send)
     send.set_defaults(campaign_run=_send)
 
-    status = sub.add_parser("status", help="a journal's campaign and counts", epilog=EPILOG)
+    receive = sub.add_parser(
+        "receive",
+        help="receive Telnyx's delivery receipts into a campaign's journal (a webhook server)",
+        description=(
+            "Serve the webhook receiver (telnyx_messages.receiver) on HOST:PORT at PATH: each webhook is verified "
+            "with the public key, recorded in the campaign's journal, then answered 200 (a duplicate is recorded "
+            "once; a bad signature or a stale timestamp is answered 401 and recorded nowhere). Point the "
+            "messaging profile's webhook URL (or a tunnel to this address) at it. `campaign status` and `campaign "
+            "export` then show each recipient's delivery. Ctrl-C or SIGTERM stops it. Needs the [receiver] "
+            f"extra ({RECEIVER_INSTALL})."
+        ),
+        epilog=RECEIVE_EPILOG,
+    )
+    receive.add_argument(
+        "--journal", required=True, metavar="RUN.db", help="the campaign's journal (`campaign send` makes it)"
+    )
+    receive.add_argument("--host", default=DEFAULT_HOST, help=f"the address to listen on (default {DEFAULT_HOST})")
+    receive.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"the port (default {DEFAULT_PORT}; 0: any free one, shown)"
+    )
+    receive.add_argument(
+        "--path", default=DEFAULT_PATH, help=f"the path webhooks are posted to (default {DEFAULT_PATH})"
+    )
+    receive.add_argument(
+        "--public-key",
+        metavar="KEY",
+        help="Telnyx's webhook public key (the portal's, base64); default: $TELNYX_PUBLIC_KEY",
+    )
+    receive.set_defaults(campaign_run=_receive)
+
+    status = sub.add_parser("status", help="a journal's campaign, counts and deliveries", epilog=EPILOG)
     status.add_argument("journal", metavar="RUN.db")
     status.add_argument(
-        "--json", action="store_true", help="one JSON object: rows, accepted, pending, failed, unknown, ..."
+        "--json",
+        action="store_true",
+        help="one JSON object: rows, accepted, pending, failed, unknown, ..., delivery (recipients by status)",
     )
     status.set_defaults(campaign_run=_status)
 
-    export = sub.add_parser("export", help="every row of a journal as CSV: its state, message id, error", epilog=EPILOG)
+    export = sub.add_parser(
+        "export", help="every row of a journal as CSV: its state, message id, error, delivery", epilog=EPILOG
+    )
     export.add_argument("journal", metavar="RUN.db")
     export.add_argument(
         "--output", dest="output_file", metavar="OUT.csv", help="the file to write (default: standard output)"
@@ -669,6 +719,7 @@ def _status(args: dict[str, Any]) -> int:
 
     try:
         found = status(args["journal"])
+        delivery = _delivery_counts(args["journal"])
     except (JournalError, OSError) as exc:
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
     if args["json"]:
@@ -682,6 +733,7 @@ def _status(args: dict[str, Any]) -> int:
             "pending": found.pending,
             "failed": found.failed,
             "unknown": found.unknown,
+            "delivery": delivery,
         }
         _cli()._write(json.dumps(document) + "\n")
         return EXIT_OK
@@ -689,8 +741,29 @@ def _status(args: dict[str, Any]) -> int:
     lines.append(f"created   {found.created_at:%Y-%m-%d %H:%M:%S} UTC")
     for name in ("rows", "accepted", "pending", "failed", "unknown"):
         lines.append(f"{name:<9} {getattr(found, name)}")
+    shown = ", ".join(f"{count} {name}" for name, count in delivery.items())
+    lines.append(f"delivery  {shown or 'none recorded (telnyx-messages campaign receive records them)'}")
     _cli()._write("\n".join(lines) + "\n")
     return EXIT_OK
+
+
+def _delivery_counts(journal: str) -> dict[str, int]:
+    """The campaign's recipients by delivery status, in the API's order of statuses (then any other
+    status, by name); a status no recipient is at is left out; {} before any receiver ran."""
+    from ._journal import Journal
+
+    with Journal(journal, create=False) as opened:
+        counts = opened.delivery_counts()
+    if not counts:
+        return {}
+    from ._receipts import status_order
+
+    order = status_order().statuses
+
+    def place(status: str) -> tuple[int, str]:
+        return (order.index(status) if status in order else len(order), status)
+
+    return {status: counts[status] for status in sorted(counts, key=place)}
 
 
 def _json_value(value: Any) -> Any:
@@ -710,10 +783,14 @@ EXPORT_COLUMNS = (
     "first_attempt_at",
     "last_attempt_at",
     "idempotency_key",
+    "delivery_status",
+    "delivery_error_codes",
+    "delivery_errors",
+    "delivery_occurred_at",
 )
 
 
-def _export_cells(row: Any) -> list[str]:
+def _export_cells(row: JournalRow, delivery: RowDelivery | None) -> list[str]:
     def text(value: object) -> str:
         if value is None:
             return ""
@@ -734,19 +811,24 @@ def _export_cells(row: Any) -> list[str]:
         "first_attempt_at": row.first_attempt_at,
         "last_attempt_at": row.last_attempt_at,
         "idempotency_key": row.idempotency_key,
+        "delivery_status": delivery and delivery.status,
+        "delivery_error_codes": delivery and delivery.error_codes,
+        "delivery_errors": delivery and delivery.errors,
+        "delivery_occurred_at": delivery and delivery.occurred_at,
     }
     return [text(values[name]) for name in EXPORT_COLUMNS]
 
 
 def _export(args: dict[str, Any]) -> int:
-    from .campaign import JournalError, journal_rows, status
+    from ._journal import Journal
+    from .campaign import JournalError, status
 
     target = args.get("output_file")
     try:
         status(args["journal"])  # a journal of a campaign, checked before any output is made
-        rows = journal_rows(args["journal"])
-        first = next(rows, None)
         with contextlib.ExitStack() as stack:
+            rows = stack.enter_context(Journal(args["journal"], create=False)).rows_delivered()
+            first = next(rows, None)
             if target is None:
                 stream: IO[str] = sys.stdout
             else:
@@ -754,12 +836,114 @@ def _export(args: dict[str, Any]) -> int:
             writer = csv.writer(stream)
             writer.writerow(EXPORT_COLUMNS)
             if first is not None:
-                writer.writerow(_export_cells(first))
-                for row in rows:
-                    writer.writerow(_export_cells(row))
+                writer.writerow(_export_cells(*first))
+                for row, delivery in rows:
+                    writer.writerow(_export_cells(row, delivery))
     except (JournalError, OSError) as exc:
         if isinstance(exc, BrokenPipeError):
             _cli()._stdout_to_devnull()
             return EXIT_OK
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
     return EXIT_OK
+
+
+# --- receiving ------------------------------------------------------------------------------------
+
+
+def _receive(args: dict[str, Any]) -> int:
+    """Serve the receiver on the journal until stopped: every check made, and refused with exit 3,
+    before anything listens."""
+    cli = _cli()
+    journal, host, port, path = args["journal"], args["host"], args["port"], args["path"]
+    try:
+        key = cli._public_key(args["public_key"])
+    except ValueError as exc:
+        return _fail(f"campaign receive: {exc}", EXIT_REFUSED)
+    try:
+        import nacl.signing  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        missing = {"nacl": "PyNaCl"}.get((exc.name or "").partition(".")[0], exc.name or "a module")
+        return _fail(
+            f"campaign receive needs uvicorn and PyNaCl ({missing} is missing): {RECEIVER_INSTALL}", EXIT_REFUSED
+        )
+    if not path.startswith("/"):
+        return _fail(f"campaign receive: --path must start with '/', got {path!r}", EXIT_REFUSED)
+    if not 0 <= port <= 65535:
+        return _fail(f"campaign receive: --port must be 0 to 65535, got {port}", EXIT_REFUSED)
+    from ._journal import Journal, JournalError
+    from .receiver import ASGIReceiver, Receiver, StoreError
+
+    try:
+        with Journal(journal, create=False):  # a campaign's journal, checked writing nothing to any other file
+            pass
+    except FileNotFoundError as exc:
+        return _fail(f"{exc} (`campaign send --journal {journal}` makes it)", EXIT_REFUSED)
+    except (JournalError, OSError) as exc:
+        return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
+    try:
+        receiver = Receiver(journal, public_key=key)
+    except (StoreError, OSError) as exc:
+        return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
+    try:
+        try:
+            sock = _listening(host, port)
+        except OSError as exc:
+            return _fail(f"campaign receive: cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_REFUSED)
+        with sock:
+            _serve(ASGIReceiver(receiver, path=path), sock, f"{path} (journal {journal})")
+    except KeyboardInterrupt:  # before the server took the signals
+        pass
+    finally:
+        receiver.close()
+    return EXIT_OK
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port (port 0: one the system picks)."""
+    family, kind, protocol, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, protocol)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _serve(app: ASGIReceiver, sock: socket.socket, where: str) -> None:
+    """Run uvicorn on `sock` until a signal stops it (SIGINT or SIGTERM: its graceful shutdown, which
+    closes the receiver; a second Ctrl-C at once). Says where it listens once it does."""
+    import uvicorn
+
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # uvicorn's, without raising the signal again once it has stopped (a stop is exit 0).
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            else:
+                self.should_exit = True
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                _cli()._write(f"listening on http://{shown}:{port}{where}; Ctrl-C stops\n")
+                with contextlib.suppress(OSError):
+                    sys.stdout.flush()
+
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        interface="asgi3",
+        timeout_graceful_shutdown=_GRACEFUL_SECONDS,
+    )
+    Server(config).run(sockets=[sock])

@@ -27,7 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["SCHEMA_VERSION", "STATES", "CampaignRecord", "Journal", "JournalError", "JournalRow", "RowState"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATES",
+    "CampaignRecord",
+    "Journal",
+    "JournalError",
+    "JournalRow",
+    "RowDelivery",
+    "RowState",
+]
 
 RowState = Literal["pending", "sending", "accepted", "failed", "unknown"]
 STATES: tuple[RowState, ...] = ("pending", "sending", "accepted", "failed", "unknown")
@@ -89,9 +98,28 @@ _PENDING = "UPDATE rows SET state = 'pending', error_code = ?, error_detail = ? 
 _UNANSWERED = "UPDATE rows SET error_code = ?, error_detail = ? WHERE identity = ?"
 _UNKNOWN = "UPDATE rows SET state = 'unknown', error_detail = ? WHERE identity = ?"
 _COUNTS = "SELECT state, count(*) FROM rows GROUP BY state"
-_ROWS = (
-    "SELECT seq, identity, state, idempotency_key, recipient, sender, message_id, wait_seconds, error_code,"
-    " error_detail, attempts, first_attempt_at, last_attempt_at FROM rows ORDER BY seq"
+_COLUMNS = (
+    "rows.seq, rows.identity, rows.state, rows.idempotency_key, rows.recipient, rows.sender, rows.message_id,"
+    " rows.wait_seconds, rows.error_code, rows.error_detail, rows.attempts, rows.first_attempt_at,"
+    " rows.last_attempt_at"
+)
+_ROWS = f"SELECT {_COLUMNS} FROM rows ORDER BY seq"
+# The receiver's table of outcomes (telnyx_messages._receipts), in the same file once a receiver ran
+# on it: one row per message id and recipient.
+_HAS_DELIVERIES = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
+# Recipients of the campaign's messages by status (a message id once, however many rows name it).
+_DELIVERY_COUNTS = (
+    "SELECT status, count(*) FROM deliveries WHERE message_id IN"
+    " (SELECT message_id FROM rows WHERE message_id IS NOT NULL) GROUP BY status"
+)
+# Each row with its recipient's outcome: the delivery of its message to its recipient, or, when the
+# recipient is written otherwise than the API writes it (a row sends to one recipient), the message's
+# one delivery. None (NULLs) for a row without a message id or without a delivery yet.
+_ROWS_DELIVERED = (
+    f"SELECT {_COLUMNS}, d.status, d.error_codes, d.errors, d.occurred_at FROM rows"
+    " LEFT JOIN deliveries AS d ON d.rowid = (SELECT x.rowid FROM deliveries AS x WHERE x.message_id ="
+    " rows.message_id AND (x.recipient = rows.recipient OR (SELECT count(*) FROM deliveries AS y WHERE"
+    " y.message_id = rows.message_id) = 1) LIMIT 1) ORDER BY rows.seq"
 )
 
 
@@ -130,6 +158,18 @@ class JournalRow:
 
 
 @dataclass(frozen=True, slots=True)
+class RowDelivery:
+    """A row's recipient's outcome as the receiver recorded it (telnyx_messages.receiver): the latest
+    status, as the API names it; the error codes, comma-separated, and the errors, a JSON array, as
+    the event gave them (None without errors); when the event occurred (its ISO 8601 text)."""
+
+    status: str
+    error_codes: str | None
+    errors: str | None
+    occurred_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Known:
     """What the engine needs of a row already in the journal."""
 
@@ -141,6 +181,18 @@ class Known:
 
 def _utc(epoch: float | None) -> datetime.datetime | None:
     return None if epoch is None else datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+
+
+_FIELDS = 13  # the columns of a JournalRow, first in what _ROWS and _ROWS_DELIVERED select
+
+
+def _row(found: tuple[Any, ...]) -> JournalRow:
+    seq, identity, state, key, recipient, sender, message_id, wait, code, detail, attempts, first, last = found[
+        :_FIELDS
+    ]
+    return JournalRow(
+        seq, identity, state, key, recipient, sender, message_id, wait, code, detail, attempts, _utc(first), _utc(last)
+    )
 
 
 class Journal:
@@ -318,37 +370,30 @@ class Journal:
 
     def rows(self) -> Iterator[JournalRow]:
         """Every row, in the order the campaign first read them."""
-        cursor = self._db.execute(_ROWS)
-        for (
-            seq,
-            identity,
-            state,
-            key,
-            recipient,
-            sender,
-            message_id,
-            wait,
-            code,
-            detail,
-            attempts,
-            first,
-            last,
-        ) in cursor:
-            yield JournalRow(
-                seq,
-                identity,
-                state,
-                key,
-                recipient,
-                sender,
-                message_id,
-                wait,
-                code,
-                detail,
-                attempts,
-                _utc(first),
-                _utc(last),
-            )
+        for found in self._db.execute(_ROWS):
+            yield _row(found)
+
+    def has_deliveries(self) -> bool:
+        """Whether a receiver has run on this file (its table of outcomes is there)."""
+        return bool(self._db.execute(_HAS_DELIVERIES).fetchone()[0])
+
+    def delivery_counts(self) -> dict[str, int]:
+        """How many recipients of the campaign's messages are at each status the receiver recorded
+        (statuses as the API names them; none at a status: not listed). {} before any receiver ran."""
+        if not self.has_deliveries():
+            return {}
+        return {str(status): int(count) for status, count in self._db.execute(_DELIVERY_COUNTS)}
+
+    def rows_delivered(self) -> Iterator[tuple[JournalRow, RowDelivery | None]]:
+        """Every row, as rows() gives them, each with its recipient's outcome (None: none recorded),
+        read as they go (never the whole table at once)."""
+        if not self.has_deliveries():
+            for row in self.rows():
+                yield row, None
+            return
+        for found in self._db.execute(_ROWS_DELIVERED):
+            status, codes, errors, occurred = found[_FIELDS:]
+            yield _row(found), None if status is None else RowDelivery(status, codes, errors, occurred)
 
     def close(self) -> None:
         try:

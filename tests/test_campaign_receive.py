@@ -1,0 +1,301 @@
+"""`telnyx-messages campaign receive`: the webhook receiver served by uvicorn on a campaign's journal, in a
+process of its own (tests/support/campaign_cli_child.py) on a loopback port, fed events the fake signed
+(FakeTelnyx.webhook) over real HTTP; stopped by SIGINT and SIGTERM; refused at start, before it listens,
+without a usable public key, journal or the [receiver] extra."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import datetime
+import http.client
+import io
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telnyx_messages import cli
+from telnyx_messages._journal import Journal
+from telnyx_messages.receiver import FINAL_STATUSES, Receiver
+from telnyx_messages.testing import FakeTelnyx
+
+from .support import ROOT
+from .test_cli import run
+
+CHILD = [sys.executable, "-m", "tests.support.campaign_cli_child"]
+SENDER = "+18445550001"
+LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)(/\S*) \(journal (.+)\); Ctrl-C stops")
+NOW = datetime.datetime(2026, 12, 7, 8, 0, tzinfo=datetime.UTC)
+
+
+def recipient(n: int) -> str:
+    return f"+1312{n:07d}"
+
+
+def campaign_journal(path: Path, message_ids: list[str | None]) -> Path:
+    """A campaign's journal whose row n went to recipient(n): accepted with message_ids[n], or (None)
+    refused by the API."""
+    with Journal(path) as journal:
+        journal.begin("receipts", {}, NOW)
+        for n, message_id in enumerate(message_ids):
+            journal.add(f"r-{n}", f"d-{n}", f"key-{n}", recipient(n), SENDER)
+            if message_id is None:
+                journal.failed(f"r-{n}", "40310", "refused")
+            else:
+                journal.accepted(f"r-{n}", message_id, None)
+    return path
+
+
+def receipt(fake: FakeTelnyx, message_id: str, to: str, status: str, codes: tuple[str, ...] = ()) -> Any:
+    """A delivery update for one recipient as Telnyx delivers it, signed by the fake: (body, headers);
+    message.finalized for a final status, else message.sent."""
+    sent = fake.client().messages.send(to=to, from_=SENDER, text="Hi")
+    assert sent.data is not None
+    errors = [{"code": code, "title": "Undeliverable", "detail": f"carrier said {code}"} for code in codes]
+    document = {**sent.data.to_dict(mode="json"), "id": message_id, "to": [{"phone_number": to, "status": status}]}
+    event_type = "message.finalized" if status in FINAL_STATUSES else "message.sent"
+    return fake.webhook(event_type, {**document, "errors": errors})
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    port: int
+    path: str
+
+    def post(self, body: bytes, headers: dict[str, str], path: str | None = None) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("POST", path or self.path, body=body, headers=headers)
+            answer = connection.getresponse()
+            return answer.status, answer.read().decode()
+        finally:
+            connection.close()
+
+    def stop(self, number: int) -> tuple[int, str, str]:
+        """Signal it; its exit code, the rest of its output and its standard error."""
+        self.process.send_signal(number)
+        stdout, stderr = self.process.communicate(timeout=20)
+        return self.process.returncode, stdout, stderr
+
+
+def environment(**extra: str) -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if name != "TELNYX_PUBLIC_KEY"} | extra
+
+
+@contextlib.contextmanager
+def receiving(journal: Path, *options: str, env: dict[str, str]) -> Iterator[Served]:
+    """`campaign receive` on `journal`, on a port of the system's choosing, from the line that says it
+    listens until the block ends (killed then, if still running)."""
+    command = [*CHILD, "campaign", "receive", "--journal", str(journal), "--port", "0", *options]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the readiness check: written once uvicorn listens
+        found = LISTENING.fullmatch(line.rstrip("\n"))
+        if found is None:
+            _, stderr = process.communicate(timeout=20)
+            raise AssertionError(f"no listening line: {line!r}, status {process.returncode}, stderr {stderr!r}")
+        assert found.group(3) == str(journal)
+        yield Served(process, int(found.group(1)), found.group(2))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=20)
+
+
+# --- receiving --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stop", "key_from"),
+    [(signal.SIGINT, "option"), (signal.SIGTERM, "environment")],
+    ids=["sigint-key-option", "sigterm-key-environment"],
+)
+def test_signed_events_are_recorded_in_the_journal_and_a_signal_stops_it_with_exit_0(
+    tmp_path: Path, stop: int, key_from: str
+) -> None:
+    fake, other = FakeTelnyx(), FakeTelnyx()
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    journal = campaign_journal(tmp_path / "run.db", [None, ids[1], ids[2], ids[3]])
+    if key_from == "option":  # the option wins over the variable
+        options, env = ["--public-key", fake.public_key], environment(TELNYX_PUBLIC_KEY=other.public_key)
+    else:
+        options, env = [], environment(TELNYX_PUBLIC_KEY=fake.public_key)
+    delivered = receipt(fake, ids[1], recipient(1), "delivered")
+    events = [
+        receipt(fake, ids[1], recipient(1), "sent"),
+        delivered,
+        receipt(fake, ids[2], recipient(2), "delivery_failed", ("40008",)),
+        receipt(fake, ids[3], recipient(3), "sent"),
+        receipt(fake, str(uuid.uuid4()), recipient(9), "delivered"),  # a message of no row: kept too
+    ]
+    forged = receipt(other, ids[3], recipient(3), "delivered")  # signed with another key
+    with receiving(journal, "--path", "/telnyx/receipts", *options, env=env) as served:
+        assert served.path == "/telnyx/receipts"
+        assert [served.post(*event) for event in events] == [(200, "recorded")] * len(events)
+        assert served.post(*delivered) == (200, "duplicate: recorded before")
+        assert served.post(*forged)[0] == 401
+        assert served.post(*delivered, path="/webhooks/telnyx")[0] == 404  # only --path is served
+        code, stdout, stderr = served.stop(stop)
+    assert code == 0, stderr
+    assert stdout == "" and "Traceback" not in stderr  # the listening line was the only output
+    assert fake.public_key not in stderr and other.public_key not in stderr
+    with contextlib.closing(sqlite3.connect(journal)) as db:
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (len(events),)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    status = run("campaign", "status", str(journal), "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["delivery"] == {"sent": 1, "delivered": 1, "delivery_failed": 1}
+    export = run("campaign", "export", str(journal))
+    table = [
+        (row["id"], row["delivery_status"], row["delivery_error_codes"])
+        for row in csv.DictReader(io.StringIO(export.stdout))
+    ]
+    assert table == [
+        ("r-0", "", ""),
+        ("r-1", "delivered", ""),
+        ("r-2", "delivery_failed", "40008"),
+        ("r-3", "sent", ""),
+    ]
+
+
+def test_the_address_and_path_default_to_the_loopback_port_8000_and_webhooks_telnyx() -> None:
+    args = vars(cli.build_parser().parse_args(["campaign", "receive", "--journal", "run.db"]))
+    assert (args["host"], args["port"], args["path"], args["public_key"]) == (
+        "127.0.0.1",
+        8000,
+        "/webhooks/telnyx",
+        None,
+    )
+
+
+# --- refused at start ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port this test listens on: a command that got as far as listening on it would fail to, and
+    say so (`cannot listen`), instead of what it was refused for."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        yield sock.getsockname()[1]
+
+
+def _not_a_journal(tmp_path: Path) -> Path:
+    path = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.commit()
+    return path
+
+
+def _receiver_store(tmp_path: Path) -> Path:
+    path = tmp_path / "receipts.db"
+    Receiver(path, public_key=FakeTelnyx().public_key).close()
+    return path
+
+
+def _text_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rows.csv"
+    path.write_text("to,text\n+13125550001,Hi\n" * 100, encoding="utf-8")
+    return path
+
+
+KEY = base64.b64encode(bytes(range(32))).decode()
+SHORT_KEY = base64.b64encode(bytes(16)).decode()
+REFUSALS = [
+    # (id, journal maker, options, environment's key, what the one line of standard error says)
+    ("no-key", None, [], None, "no public key: pass --public-key or set TELNYX_PUBLIC_KEY"),
+    ("key-option-not-base64", None, ["--public-key", "not a key"], KEY, "--public-key must be base64 of the 32-byte"),
+    ("key-variable", None, [], SHORT_KEY, "TELNYX_PUBLIC_KEY must be base64 of the 32-byte public key; it is 16"),
+    ("no-journal", "missing", [], KEY, "no campaign journal at {journal} (`campaign send --journal {journal}` ma"),
+    ("another-sqlite-file", _not_a_journal, [], KEY, "JournalError: {journal} is an SQLite file, but not a campaign"),
+    ("a-receiver-store", _receiver_store, [], KEY, "JournalError: {journal} is an SQLite file, but not a campaign"),
+    ("not-sqlite", _text_file, [], KEY, "JournalError: {journal} is not a campaign journal"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("made", "options", "key", "said"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_a_key_journal_or_path_it_cannot_use_is_refused_before_it_listens(
+    tmp_path: Path, held_port: int, made: Any, options: list[str], key: str | None, said: str
+) -> None:
+    if made is None:
+        journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
+    elif made == "missing":
+        journal = tmp_path / "run.db"
+    else:
+        journal = made(tmp_path)
+    before = journal.read_bytes() if journal.exists() else None
+    files = sorted(tmp_path.iterdir())
+    env = environment(**({} if key is None else {"TELNYX_PUBLIC_KEY": key}))
+    command = [*CHILD, "campaign", "receive", "--journal", str(journal), "--port", str(held_port), *options]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == "" and len(done.stderr.splitlines()) == 1, done.stderr
+    assert said.format(journal=journal) in done.stderr
+    made_beside = sorted(set(tmp_path.iterdir()) - set(files))
+    if made == _receiver_store:  # a WAL file: reading it at all makes SQLite's index of its (empty) log
+        assert made_beside == [Path(f"{journal}-shm"), Path(f"{journal}-wal")]
+        assert Path(f"{journal}-wal").stat().st_size == 0  # nothing written
+    else:
+        assert made_beside == []  # nothing made beside it
+    if before is not None:
+        assert journal.read_bytes() == before  # a file refused is left as it was
+
+
+@pytest.mark.parametrize(("module", "named"), [("uvicorn", "uvicorn"), ("nacl", "PyNaCl")])
+def test_without_the_receiver_extra_it_says_what_to_install(
+    tmp_path: Path, held_port: int, module: str, named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
+    for name in [name for name in sys.modules if name == module or name.startswith(f"{module}.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` raises ImportError
+    done = run(
+        "campaign",
+        "receive",
+        "--journal",
+        str(journal),
+        "--port",
+        str(held_port),
+        env=environment(TELNYX_PUBLIC_KEY=KEY),
+    )
+    assert done.returncode == 3 and done.stdout == ""
+    assert done.stderr == (
+        f"telnyx-messages: campaign receive needs uvicorn and PyNaCl ({named} is missing): "
+        "pip install 'telnyx-messages[receiver]'\n"
+    )
+
+
+def test_a_port_in_use_or_out_of_range_or_a_path_without_its_slash_is_refused_naming_it(
+    tmp_path: Path, held_port: int
+) -> None:
+    journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
+    env = environment(TELNYX_PUBLIC_KEY=KEY)
+    in_use = run("campaign", "receive", "--journal", str(journal), "--port", str(held_port), env=env)
+    assert in_use.returncode == 3 and in_use.stdout == ""
+    assert in_use.stderr.startswith(f"telnyx-messages: campaign receive: cannot listen on 127.0.0.1:{held_port}: ")
+    out_of_range = run("campaign", "receive", "--journal", str(journal), "--port", "65536", env=env)
+    assert out_of_range.returncode == 3
+    assert out_of_range.stderr == "telnyx-messages: campaign receive: --port must be 0 to 65535, got 65536\n"
+    no_slash = run(
+        "campaign", "receive", "--journal", str(journal), "--path", "hooks", "--port", str(held_port), env=env
+    )
+    assert no_slash.returncode == 3
+    assert no_slash.stderr == "telnyx-messages: campaign receive: --path must start with '/', got 'hooks'\n"
+    with Journal(journal, create=False) as opened:  # still the campaign's journal, nothing lost
+        assert [row.identity for row in opened.rows()] == ["r-0"]
