@@ -16,12 +16,13 @@ import contextlib
 import copy
 import datetime
 import enum
+import functools
 import hashlib
 import json
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +34,14 @@ from .._clock import Clock  # the engine's: the fake reads its now() and utc()
 from .._exceptions import TelnyxError
 from .._parts import count_parts
 from ._clock import SystemClock
+from ._receipts import (
+    ASGIApp,
+    Kept,
+    Outcomes,
+    ReceiptReport,
+    WSGIApp,
+    deliver,
+)
 from ._spec import Operation, Refusal, Spec, load
 from ._throughput import QueueFull, Queues, RequestCounter, RequestLimit, Spending, SpendLimit, Throughput
 
@@ -148,6 +157,10 @@ class FakeTelnyx:
         self._failures: list[_Failure] = []
         self._lock = threading.RLock()
         self._signing_key: SigningKey | None = None
+        # Of each message accepted: when (the clock's utc()), its wait in the queue, and whether it
+        # was scheduled (send_at); the delivery receipts made for it (_receipts.Kept), once made.
+        self._accepted: dict[str, tuple[datetime.datetime, float, bool]] = {}
+        self._receipts: dict[str, Kept] = {}
 
     # --- clients -----------------------------------------------------------------------------
 
@@ -238,6 +251,12 @@ class FakeTelnyx:
         fake returned (a model, or its id); the event is built from the spec's `webhooks:`."""
         document = self._message_document(message)
         document = _out_of_queue(document, ())  # an event is of a message the queue has sent
+        _, event = self._event(event_type, document, self.clock.utc())
+        return self._signed(event, timestamp)
+
+    def _event(self, event_type: str, document: dict[str, Any], occurred: datetime.datetime) -> tuple[Any, Any]:
+        """An event of `event_type` about the message `document`, as the spec's `webhooks:` give it
+        (a new id; occurred at `occurred`), held to its schema: (the event's schema, the event)."""
         for name, item in (self.spec.document.get("webhooks") or {}).items():
             for operation in item.values():
                 schema = self.spec.resolve(operation["requestBody"]["content"]["application/json"]["schema"])
@@ -248,18 +267,108 @@ class FakeTelnyx:
                     payload = self._payload(data["properties"].get("payload", {}), document)
                     event["data"] = {**(event.get("data") or {}), "event_type": event_type, "payload": payload}
                     event["data"]["id"] = str(uuid.uuid4())
-                    event["data"]["occurred_at"] = _stamp(self.clock.utc())
+                    event["data"]["occurred_at"] = _stamp(occurred)
                     _own(self.spec, schema, event, f"webhook {name}")
-                    body = json.dumps(event).encode()
-                    when = str(int(time.time()) if timestamp is None else timestamp)
-                    signature = self._key().sign(when.encode() + b"|" + body).signature
-                    headers = {
-                        "telnyx-signature-ed25519": base64.b64encode(signature).decode(),
-                        "telnyx-timestamp": when,
-                        "content-type": "application/json",
-                    }
-                    return body, headers
+                    return schema, event
         raise ValueError(f"the spec's webhooks list no event type {event_type!r}")
+
+    def _signed(self, event: Any, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+        """An event's body and headers, signed with the fake's key at `timestamp` (unix seconds;
+        default: the system's time, which a receiver checks the timestamp against)."""
+        body = json.dumps(event).encode()
+        when = str(int(time.time()) if timestamp is None else timestamp)
+        signature = self._key().sign(when.encode() + b"|" + body).signature
+        headers = {
+            "telnyx-signature-ed25519": base64.b64encode(signature).decode(),
+            "telnyx-timestamp": when,
+            "content-type": "application/json",
+        }
+        return body, headers
+
+    # --- delivery receipts -----------------------------------------------------------------
+
+    def deliver_receipts(
+        self,
+        to: str | ASGIApp | WSGIApp,
+        *,
+        outcomes: Outcomes | None = None,
+        messages: Iterable[Any] | None = None,
+        seed: int = 0,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+        timeout: float = 2.0,
+        tries: int = 3,
+        failover: str | ASGIApp | WSGIApp | None = None,
+        path: str = "/",
+        interface: Literal["asgi", "wsgi"] | None = None,
+    ) -> ReceiptReport:
+        """Deliver the delivery receipts of the messages the fake accepted, now, one POST at a time,
+        and report each try and its answer (see telnyx_messages.testing._receipts for the rules).
+
+        `to`: a URL (http or https: posted to, as Telnyx does) or an app called in process (an ASGI
+        app: an `async def __call__(scope, receive, send)`; else a WSGI app; `interface` says which
+        where that guess fails), at `path`. `messages`: those to deliver (models the fake returned,
+        or their ids); default, each accepted message whose receipts were not yet made (a scheduled
+        one, with send_at, gets none). Each message gets a `message.sent` (each recipient `sent`)
+        and a `message.finalized` (each recipient's outcome by `outcomes`, default all delivered),
+        made once: delivered again, they are the same events. `duplicate`: the share of events
+        delivered twice; `reorder`: the share of messages whose `message.finalized` goes before
+        their `message.sent` (both 0..1, drawn by `seed`). A try answered other than 2xx, or not
+        within `timeout` seconds (Telnyx's 2), is tried again after the other deliveries' tries,
+        up to `tries` in all (Telnyx's 3), then as many at `failover`; each try's `meta.attempt`
+        counts them. Settings are checked before anything is posted: ValueError or TypeError naming
+        the one that is wrong."""
+        return deliver(
+            self,
+            to,
+            outcomes=outcomes,
+            messages=messages,
+            seed=seed,
+            duplicate=duplicate,
+            reorder=reorder,
+            timeout=timeout,
+            tries=tries,
+            failover=failover,
+            path=path,
+            interface=interface,
+        )
+
+    async def deliver_receipts_async(
+        self,
+        to: str | ASGIApp | WSGIApp,
+        *,
+        outcomes: Outcomes | None = None,
+        messages: Iterable[Any] | None = None,
+        seed: int = 0,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+        timeout: float = 2.0,
+        tries: int = 3,
+        failover: str | ASGIApp | WSGIApp | None = None,
+        path: str = "/",
+        interface: Literal["asgi", "wsgi"] | None = None,
+    ) -> ReceiptReport:
+        """deliver_receipts(), from async code: the posts run on a worker thread, so that a receiver
+        served on the caller's event loop answers them (asyncio, or trio through anyio)."""
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(
+            functools.partial(
+                deliver,
+                self,
+                to,
+                outcomes=outcomes,
+                messages=messages,
+                seed=seed,
+                duplicate=duplicate,
+                reorder=reorder,
+                timeout=timeout,
+                tries=tries,
+                failover=failover,
+                path=path,
+                interface=interface,
+            )
+        )
 
     def _payload(self, schema: Any, document: dict[str, Any]) -> dict[str, Any]:
         """The message as the event's payload: as it is where the payload schema takes it (an
@@ -481,6 +590,7 @@ class FakeTelnyx:
             answer = {"data": document} if enveloped else document
             _own_made(spec, schema, answer, data_schema, document)
             self._messages[document["id"]] = _out_of_queue(document, data_schema.get("required") or ())
+            self._accepted[document["id"]] = (self.clock.utc(), wait, scheduled)
             if scheduled:
                 self._scheduled.add(document["id"])
             result = self._model_of(operation, document)
