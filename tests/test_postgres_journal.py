@@ -1,0 +1,529 @@
+"""The PostgreSQL journal (telnyx_messages._postgres) against a real server (tests/support/postgres.py):
+migrations applied once under a lock and refused when later; rows recorded as the SQLite journal
+records them; rows claimed by many workers, never two at once, a killed worker's rows claimed again
+after its lease with the same key; one rate across processes; events recorded once across workers.
+
+Run as a module, it is a worker in a process of its own (for the tests that kill one, or time several):
+  python -m tests.test_postgres_journal claim URL NAME COUNT LEASE   claims COUNT rows, marks them
+      sending, prints their identities and keys as JSON, then waits to be killed;
+  python -m tests.test_postgres_journal slots URL NAME SECONDS   prints "ready", reads a start
+      (epoch time) from stdin, then for SECONDS from it takes slots through the campaign's gate
+      `all` and "sends" at each, printing the times (time.time()) as JSON.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import json
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telnyx_messages import _postgres, _receipts
+from telnyx_messages._journal import Journal, JournalError
+from telnyx_messages._postgres import Migration, PostgresJournal
+
+from .support import ROOT
+from .support.postgres import postgres_server, postgres_url, require_psycopg
+
+__all__ = ["postgres_server", "postgres_url"]  # the fixtures, used by the tests below
+
+NOW = datetime.datetime(2026, 12, 7, 18, 0, tzinfo=datetime.UTC)
+
+
+def _at_once(work: Callable[..., Any], arguments: list[tuple[Any, ...]]) -> list[Any]:
+    """work(*each) in a thread of its own, all at once; their results (a failure raised here)."""
+    with ThreadPoolExecutor(len(arguments)) as pool:
+        futures = [pool.submit(work, *each) for each in arguments]
+        return [future.result() for future in futures]
+
+
+def _connect(url: str) -> Any:
+    return require_psycopg().connect(url, autocommit=True)
+
+
+@pytest.fixture
+def journal(postgres_url: str) -> Iterator[PostgresJournal]:
+    with PostgresJournal(postgres_url, "reminders") as opened:
+        opened.begin(None, {"rate": 10}, NOW)
+        yield opened
+
+
+def _add(journal: PostgresJournal, count: int, prefix: str = "r") -> list[str]:
+    identities = [f"{prefix}-{n}" for n in range(count)]
+    for n, identity in enumerate(identities):
+        journal.add(identity, f"sha256:{n}", f"key-{identity}", f"+1312{n:07d}", "+18445550001", arguments={"n": n})
+    journal.commit()
+    return identities
+
+
+# --- migrations -------------------------------------------------------------------------------------
+
+
+def _tables(db: Any) -> set[str]:
+    found = db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (_postgres.SCHEMA,))
+    return {row[0] for row in found.fetchall()}
+
+
+def test_a_new_database_gets_the_schema_once(postgres_url: str) -> None:
+    with _connect(postgres_url) as db:
+        assert _postgres.schema_version(db) == 0
+        assert _postgres.migrate(db) == [step.version for step in _postgres.MIGRATIONS]
+        assert _postgres.migrate(db) == []
+        assert _postgres.schema_version(db) == _postgres.SCHEMA_VERSION
+        assert _tables(db) == {"schema_version", "campaigns", "rows", "gates", "events", "deliveries"}
+        versions = db.execute(f"SELECT version FROM {_postgres.SCHEMA}.schema_version").fetchall()
+    assert versions == [(step.version,) for step in _postgres.MIGRATIONS]
+
+
+def test_processes_starting_at_once_migrate_once(postgres_url: str) -> None:
+    connections = [_connect(postgres_url) for _ in range(4)]
+    start = threading.Barrier(len(connections))
+    applied: list[list[int]] = []
+
+    def migrate(db: Any) -> None:
+        start.wait()
+        applied.append(_postgres.migrate(db))
+
+    _at_once(migrate, [(db,) for db in connections])
+    for db in connections:
+        db.close()
+    assert sorted(applied) == [[], [], [], [step.version for step in _postgres.MIGRATIONS]]
+
+
+_LATER = Migration(
+    _postgres.SCHEMA_VERSION + 1,
+    "a column a later version adds",
+    (f"ALTER TABLE {_postgres.SCHEMA}.campaigns ADD COLUMN later text NOT NULL DEFAULT 'made later'",),
+)
+
+
+def test_a_later_version_migrates_an_older_database_keeping_its_rows(journal: PostgresJournal) -> None:
+    _add(journal, 3)
+    with _connect(journal._url) as db:
+        assert _postgres.migrate(db, (*_postgres.MIGRATIONS, _LATER)) == [_LATER.version]
+        assert db.execute(f"SELECT later FROM {_postgres.SCHEMA}.campaigns").fetchall() == [("made later",)]
+    assert journal.counts()["pending"] == 3
+
+
+def test_a_database_of_a_later_version_is_refused_untouched(postgres_url: str) -> None:
+    with _connect(postgres_url) as db:
+        _postgres.migrate(db, (*_postgres.MIGRATIONS, _LATER))
+    with pytest.raises(JournalError, match=r"later telnyx-messages \(schema 2, this one knows up to 1\)"):
+        PostgresJournal(postgres_url, "reminders")
+    with _connect(postgres_url) as db:
+        assert _postgres.schema_version(db) == _LATER.version
+
+
+def test_a_failed_migration_applies_none_of_its_steps(postgres_url: str) -> None:
+    broken = Migration(
+        _LATER.version, "fails halfway", (*_LATER.statements, "ALTER TABLE no_such_table ADD COLUMN x int")
+    )
+    with _connect(postgres_url) as db:
+        _postgres.migrate(db)
+        with pytest.raises(require_psycopg().errors.UndefinedTable):
+            _postgres.migrate(db, (*_postgres.MIGRATIONS, broken))
+        assert _postgres.schema_version(db) == _postgres.SCHEMA_VERSION
+        columns = db.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'campaigns'",
+            (_postgres.SCHEMA,),
+        ).fetchall()
+    assert ("later",) not in columns
+
+
+def test_migration_steps_must_rise(postgres_url: str) -> None:
+    with _connect(postgres_url) as db:
+        with pytest.raises(ValueError, match=r"rise from 1 without repeats, got \[1, 1\]"):
+            _postgres.migrate(db, (*_postgres.MIGRATIONS, _postgres.MIGRATIONS[0]))
+        assert _postgres.schema_version(db) == 0
+
+
+# --- the journal, as SQLite's -------------------------------------------------------------------------
+
+
+def _script(journal: Any) -> dict[str, Any]:
+    """The same writes through either journal; what it then reads."""
+    record = journal.begin("reminders", {"rate": 5}, NOW)
+    for n in range(5):
+        journal.add(f"r-{n}", f"sha256:{n}", f"key-{n}", f"+1312000000{n}", "+18445550001")
+    journal.add("bad", "bad", "key-bad", None, None, state="failed", error_code="refused", error_detail="no to")
+    marked = journal.sending(["r-0", "r-1", "r-2", "r-3"], NOW.timestamp())
+    journal.accepted("r-0", "m-0", 1.5)
+    journal.failed("r-1", "40300", "blocked")
+    journal.pending("r-2", "10011", "rate limited")
+    journal.unanswered("r-3", None, "no answer")
+    journal.commit()
+    rows = [
+        (row.identity, row.state, row.idempotency_key, row.message_id, row.wait_seconds, row.error_code, row.attempts)
+        for row in journal.rows()
+    ]
+    return {
+        "marked": None if marked is None else sorted(marked),
+        "name": record.name,
+        "parameters": dict(record.parameters),
+        "counts": journal.counts(),
+        "rows": rows,
+        "known": journal.known("r-2"),
+        "unknown": journal.known("r-9"),
+    }
+
+
+def test_the_journal_records_rows_as_the_sqlite_journal_does(postgres_url: str, tmp_path: Path) -> None:
+    with Journal(tmp_path / "run.db") as sqlite_journal:
+        expected = _script(sqlite_journal)
+    with PostgresJournal(postgres_url, "reminders") as journal:
+        found = _script(journal)
+        assert journal.campaign() == journal.begin("reminders", {"rate": 5}, NOW)
+    assert found["marked"] == ["r-0", "r-1", "r-2", "r-3"]
+    assert {**found, "marked": None} == expected
+    assert found["counts"] == {"pending": 2, "sending": 1, "accepted": 1, "failed": 2, "unknown": 0}
+
+
+def test_campaigns_share_a_database_each_by_its_name(postgres_url: str) -> None:
+    with PostgresJournal(postgres_url, "a") as first, PostgresJournal(postgres_url, "b") as second:
+        one, two = first.begin(None, {}, NOW), second.begin(None, {}, NOW)
+        assert one.campaign_id != two.campaign_id
+        _add(first, 3)
+        _add(second, 2)
+        assert first.counts()["pending"] == 3 and second.counts()["pending"] == 2
+        # Joined by its name, a campaign is the same one: its id, so its keys.
+        with PostgresJournal(postgres_url, "a") as again:
+            assert again.begin("a", {"rate": 1}, NOW).campaign_id == one.campaign_id
+            with pytest.raises(JournalError, match="opened for campaign 'a', not 'b'"):
+                again.begin("b", {}, NOW)
+    with PostgresJournal(postgres_url) as unnamed, pytest.raises(JournalError, match="name the campaign"):
+        unnamed.begin(None, {}, NOW)
+
+
+def test_the_journal_names_its_url_without_the_password(postgres_url: str) -> None:
+    secret = postgres_url.replace("postgres@", "postgres:hunter2@")
+    assert _postgres.redacted(secret) == postgres_url.replace("postgres@", "postgres:***@")
+    with PostgresJournal(secret, "reminders") as journal:
+        assert "hunter2" not in journal.path and "hunter2" not in repr(journal)
+    refused = secret.rsplit(":", 1)[0] + ":1/none"  # nothing listens at port 1
+    with pytest.raises(JournalError, match="cannot connect to PostgreSQL") as raised:
+        PostgresJournal(refused, "reminders")
+    assert "hunter2" not in str(raised.value)
+    with pytest.raises(ValueError, match=r"a postgresql:// URL, got 'run\.db'"):
+        PostgresJournal("run.db")
+    assert _postgres.is_postgres_url("postgres://h/db") and not _postgres.is_postgres_url("postgresql.db")
+
+
+# --- claims and leases ----------------------------------------------------------------------------------
+
+
+def test_workers_claiming_at_once_never_hold_the_same_row(journal: PostgresJournal) -> None:
+    identities = _add(journal, 300)
+    claimed: dict[str, list[str]] = {}
+    start = threading.Barrier(3)
+
+    def work(number: int) -> None:
+        with PostgresJournal(journal._url, "reminders", worker=f"w{number}") as worker:
+            worker.begin(None, {}, NOW)
+            mine = claimed[worker.worker] = []
+            start.wait()
+            while batch := worker.claim(7):
+                held = [row.identity for row in batch]
+                assert worker.sending(held, time.time()) == held
+                for identity in held:
+                    worker.accepted(identity, f"m-{identity}", None)
+                mine += held
+
+    _at_once(work, [(n,) for n in range(3)])
+    every = [identity for held in claimed.values() for identity in held]
+    assert sorted(every) == sorted(identities), "a row claimed twice, or never"
+    assert all(claimed.values()), f"a worker claimed nothing: {[len(v) for v in claimed.values()]}"
+    assert journal.counts()["accepted"] == 300
+    assert {row.attempts for row in journal.rows()} == {1}
+
+
+def test_claims_come_in_the_campaign_s_order_with_what_sending_takes(journal: PostgresJournal) -> None:
+    _add(journal, 5)
+    journal.failed("r-1", "refused", "no")
+    batch = journal.claim(3)
+    assert [row.identity for row in batch] == ["r-0", "r-2", "r-3"]
+    assert batch[1].idempotency_key == "key-r-2" and batch[1].arguments == {"n": 2}
+    assert batch[1].state == "pending" and batch[1].attempts == 0 and batch[1].first_attempt_at is None
+    # Held: not claimed again by its own worker either.
+    assert [row.identity for row in journal.claim(10)] == ["r-4"]
+    assert journal.claim(10) == []
+    with pytest.raises(ValueError, match="limit must be an int of at least 1, got 0"):
+        journal.claim(0)
+
+
+def test_a_claim_skips_rows_another_worker_is_claiming_instead_of_waiting(journal: PostgresJournal) -> None:
+    _add(journal, 3)
+    journal._db.execute("SET lock_timeout = '2s'")  # a claim that waited would fail, not hang
+    journal.commit()
+    with _connect(journal._url) as other, other.transaction():
+        # Another worker's claim in progress: its row lock on r-0, not committed yet.
+        other.execute(f"SELECT 1 FROM {_postgres.SCHEMA}.rows WHERE identity = 'r-0' FOR UPDATE")
+        assert [row.identity for row in journal.claim(2)] == ["r-1", "r-2"]
+    assert [row.identity for row in journal.claim(2)] == ["r-0"]
+
+
+def _claimer(url: str, count: int, lease: float) -> tuple[subprocess.Popen[str], list[list[str]]]:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.test_postgres_journal", "claim", url, "reminders", str(count), str(lease)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    return child, json.loads(child.stdout.readline())
+
+
+def test_a_killed_worker_s_rows_are_claimed_after_its_lease_with_the_same_keys(journal: PostgresJournal) -> None:
+    _add(journal, 8)
+    lease = 1.5
+    child, held = _claimer(journal._url, 5, lease)
+    killed_at = time.monotonic()
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    assert [identity for identity, _ in held] == [f"r-{n}" for n in range(5)]
+    # Within its lease: the others only.
+    assert [row.identity for row in journal.claim(10)] == ["r-5", "r-6", "r-7"]
+    journal.release()
+    time.sleep(max(0.0, lease + 0.2 - (time.monotonic() - killed_at)))
+    again = journal.claim(10)
+    assert [(row.identity, row.idempotency_key) for row in again[:5]] == [tuple(pair) for pair in held]
+    assert {(row.state, row.attempts) for row in again[:5]} == {("sending", 1)}
+    assert journal.sending([identity for identity, _ in held], time.time()) == [identity for identity, _ in held]
+    assert {row.attempts for row in journal.rows() if row.identity in dict(held)} == {2}
+
+
+def test_a_live_lease_keeps_others_from_sending_and_a_clean_close_gives_it_back(postgres_url: str) -> None:
+    with PostgresJournal(postgres_url, "reminders", worker="a", lease=60) as first:
+        first.begin(None, {}, NOW)
+        _add(first, 3)
+        assert len(first.claim(2)) == 2
+        with PostgresJournal(postgres_url, "reminders", worker="b") as second:
+            second.begin(None, {}, NOW)
+            assert second.sending(["r-0", "r-1", "r-2"], time.time()) == ["r-2"]
+            assert second.claim(5) == []
+            first.close()
+            assert [row.identity for row in second.claim(5)] == ["r-0", "r-1"]
+
+
+def test_a_renewed_lease_outlives_its_first_term(postgres_url: str) -> None:
+    with PostgresJournal(postgres_url, "reminders", worker="a", lease=1.0) as first:
+        first.begin(None, {}, NOW)
+        _add(first, 2)
+        assert len(first.claim(2)) == 2
+        with PostgresJournal(postgres_url, "reminders", worker="b") as second:
+            second.begin(None, {}, NOW)
+            time.sleep(0.6)
+            assert first.renew() == 2
+            time.sleep(0.6)  # past the first term, within the renewed one
+            assert second.claim(5) == []
+            time.sleep(0.6)
+            assert len(second.claim(5)) == 2
+            assert first.renew() == 0  # lapsed: nothing of it is renewed
+
+
+def test_a_late_worker_s_outcomes_do_not_undo_the_row_s(postgres_url: str) -> None:
+    with (
+        PostgresJournal(postgres_url, "reminders", worker="late", lease=0.2) as late,
+        PostgresJournal(postgres_url, "reminders", worker="next") as other,
+    ):
+        late.begin(None, {}, NOW)
+        other.begin(None, {}, NOW)
+        _add(late, 1)
+        late.claim(1)
+        assert late.sending(["r-0"], time.time()) == ["r-0"]
+        time.sleep(0.3)
+        assert [row.identity for row in other.claim(1)] == ["r-0"]
+        assert late.sending(["r-0"], time.time()) == []  # the lease is the other's now
+        other.sending(["r-0"], time.time())
+        other.accepted("r-0", "m-1", None)
+        other.commit()
+        late.failed("r-0", "500", "late")
+        late.pending("r-0", "10011", "late")
+        late.commit()
+        (row,) = other.rows()
+    assert (row.state, row.message_id, row.error_code, row.attempts) == ("accepted", "m-1", None, 2)
+
+
+# --- the campaign's rate, across processes --------------------------------------------------------------
+
+
+def test_slots_are_spaced_by_the_slowest_gate_and_wait_for_holds(journal: PostgresJournal) -> None:
+    journal.set_gate("all", 100.0)
+    journal.set_gate("sender", 10.0)
+    journal.set_gate("profile", None)
+    first = journal.take(["all", "sender"])
+    second = journal.take(["sender", "all"])
+    assert first.delay == pytest.approx(0.0, abs=0.05)
+    assert second.delay - first.delay == pytest.approx(0.1, abs=0.03)
+    assert journal.take(["profile"]).delay == pytest.approx(0.0, abs=0.05)  # no rate of its own
+    several = journal.take(["all"], count=4)
+    assert several.spacing == pytest.approx(0.01) and len(several.delays()) == 4
+    journal.hold(2.0, ["all"])
+    assert journal.take(["all"]).delay == pytest.approx(2.0, abs=0.1)
+    journal.hold(3.0)  # every gate
+    assert journal.take(["profile"]).delay == pytest.approx(3.0, abs=0.1)
+    with pytest.raises(JournalError, match=r"no gate \['mms'\]"):
+        journal.take(["all", "mms"])
+
+
+def _windows(times: list[float], start: float, end: float) -> list[int]:
+    """The count of sends in every 1 s window within [start, end] that opens or closes at a send."""
+    counts = []
+    for at in times:
+        if start <= at and at + 1.0 <= end:
+            counts.append(bisect.bisect_left(times, at + 1.0) - bisect.bisect_left(times, at))  # [at, at + 1)
+            counts.append(bisect.bisect_right(times, at + 1.0) - bisect.bisect_right(times, at))  # (at, at + 1]
+    return counts
+
+
+def _slot_takers(url: str, count: int, seconds: float) -> tuple[float, list[list[float]]]:
+    """`count` processes taking slots through the gate `all` for `seconds` from one start, told
+    them once every one is ready: the start (epoch time) and each one's sends."""
+    command = [sys.executable, "-m", "tests.test_postgres_journal", "slots", url, "reminders", repr(seconds)]
+    children = [
+        subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    try:
+        for child in children:
+            assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        start = time.time() + 0.2
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write(f"{start!r}\n")
+            child.stdin.close()
+        sends = []
+        for child in children:
+            assert child.stdout is not None
+            sends.append(json.loads(child.stdout.read()))
+            assert child.wait(30) == 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    return start, sends
+
+
+def test_three_processes_share_the_campaign_s_rate(journal: PostgresJournal) -> None:
+    rate, seconds = 100.0, 3.0
+    journal.set_gate("all", rate)
+    start, shares = _slot_takers(journal._url, 3, seconds)
+    assert all(len(mine) > 0.2 * rate * seconds for mine in shares), [len(mine) for mine in shares]
+    sends = sorted(at for mine in shares for at in mine)
+    counts = _windows(sends, start, start + seconds - 0.05)
+    assert len(counts) > 100
+    assert min(counts) >= 0.9 * rate and max(counts) <= 1.1 * rate, (min(counts), max(counts))
+    assert len(sends) == pytest.approx(rate * seconds, rel=0.1)
+
+
+# --- the receiver's events, across workers --------------------------------------------------------------
+
+
+def _stream(messages: int) -> Any:
+    """A stream of signed delivery updates (tests/support/receiver_events.py; imported here, not in
+    the workers' processes)."""
+    from telnyx_messages.testing import FakeTelnyx
+
+    from .support.receiver_events import make_stream
+
+    return make_stream(FakeTelnyx(), messages)
+
+
+def test_a_duplicate_event_is_recorded_once(postgres_url: str) -> None:
+    order = _receipts.status_order()
+    stream = _stream(2)
+    items = [_receipts.incoming(json.loads(event.body), event.body, order) for event in stream.events]
+    with _connect(postgres_url) as db:
+        _postgres.migrate(db)
+        assert _postgres.record_events(db, items[:1], order, time.time()) == [True]
+        assert _postgres.record_events(db, [items[0], items[1], items[1]], order, time.time()) == [False, True, False]
+        assert db.execute(f"SELECT count(*) FROM {_postgres.SCHEMA}.events").fetchone() == (2,)
+
+
+def test_events_at_four_workers_at_once_are_each_recorded_once_statuses_right(postgres_url: str) -> None:
+    order = _receipts.status_order()
+    stream = _stream(60)
+    items = [_receipts.incoming(json.loads(event.body), event.body, order) for event in stream.events]
+    connections = [_postgres.connect(postgres_url, autocommit=True) for _ in range(4)]
+    start = threading.Barrier(len(connections))
+    new: list[str] = []
+    lock = threading.Lock()
+
+    def worker(number: int, db: Any) -> None:
+        # Every event reaches every worker (in its own order, and some twice), in batches.
+        posts = items + random.Random(number).sample(items, len(items) // 5)
+        random.Random(number).shuffle(posts)
+        start.wait()
+        for batch in (posts[at : at + 16] for at in range(0, len(posts), 16)):
+            for item, fresh in zip(batch, _postgres.record_events(db, batch, order, time.time()), strict=True):
+                if fresh:
+                    with lock:
+                        new.append(item.event_id)
+
+    _at_once(worker, list(enumerate(connections)))
+    db = connections[0]
+    assert sorted(new) == sorted(item.event_id for item in items), "an event recorded twice, or never"
+    found = db.execute(f"SELECT message_id, recipient, status, error_codes FROM {_postgres.SCHEMA}.deliveries")
+    outcomes = {(m, r): (s, tuple(c.split(",")) if c else ()) for m, r, s, c in found.fetchall()}
+    assert outcomes == stream.expected
+    for connection in connections:
+        connection.close()
+
+
+def test_the_journal_imports_without_psycopg() -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "import telnyx_messages._postgres as p\n"
+        "try:\n    p.PostgresJournal('postgresql://127.0.0.1:1/x', 'c')\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "needs psycopg 3" in out and "pip install 'telnyx-messages[postgres]'" in out
+
+
+# --- the workers in processes of their own --------------------------------------------------------------
+
+
+def _claim_and_wait(url: str, name: str, count: int, lease: float) -> None:
+    journal = PostgresJournal(url, name, lease=lease)
+    journal.begin(None, {}, NOW)
+    batch = journal.claim(count)
+    journal.sending([row.identity for row in batch], time.time())
+    print(json.dumps([[row.identity, row.idempotency_key] for row in batch]), flush=True)
+    time.sleep(60)  # until killed
+
+
+def _take_slots(url: str, name: str, seconds: float) -> None:
+    sends = []
+    with PostgresJournal(url, name, worker=f"slots-{uuid.uuid4().hex[:6]}") as journal:
+        journal.begin(None, {}, NOW)
+        journal._gates()  # its connection open before the start
+        print("ready", flush=True)
+        start = float(sys.stdin.readline())
+        time.sleep(max(0.0, start - time.time()))
+        while time.time() < start + seconds:
+            slot = journal.take(["all"])
+            time.sleep(slot.delay)
+            sends.append(time.time())
+    print(json.dumps(sends), flush=True)
+
+
+if __name__ == "__main__":
+    command, url, name, *rest = sys.argv[1:]
+    if command == "claim":
+        _claim_and_wait(url, name, int(rest[0]), float(rest[1]))
+    elif command == "slots":
+        _take_slots(url, name, float(rest[0]))
+    else:
+        raise SystemExit(f"unknown command {command!r}")
