@@ -605,6 +605,16 @@ def test_bad_outcomes_are_refused_naming_what_is_wrong(make: Any, error: type[Ex
         ({"tries": 0}, ValueError, r"^tries must be an int >= 1, got 0$"),
         ({"tries": 2.0}, ValueError, r"^tries must be an int >= 1, got 2.0$"),
         ({"seed": "7"}, TypeError, r"^seed must be an int, got '7'$"),
+        ({"seed": True}, TypeError, r"^seed must be an int, got True$"),
+        ({"duplicate": True}, ValueError, r"^duplicate must be a share from 0 to 1, got True$"),
+        ({"timeout": True}, ValueError, r"^timeout must be a number of seconds > 0, got True$"),
+        ({"tries": True}, ValueError, r"^tries must be an int >= 1, got True$"),
+        ({"failover": 3}, TypeError, r"^failover must be an http\(s\) URL or an ASGI or WSGI app, got int$"),
+        (
+            {"to": "http:///hooks"},
+            ValueError,
+            r"^to must be an http\(s\) URL or an ASGI or WSGI app, got 'http:///hooks'$",
+        ),
         ({"path": "hooks"}, ValueError, r"^path must start with '/', got 'hooks'$"),
         ({"interface": "cgi"}, ValueError, r"^interface must be 'asgi', 'wsgi' or None \(guessed\), got 'cgi'$"),
         ({"outcomes": {"delivered": 1}}, TypeError, r"^outcomes must be an Outcomes, got dict$"),
@@ -699,3 +709,139 @@ def test_the_package_docstrings_receipts_example_runs(tmp_path: Path) -> None:
     report: ReceiptReport = scope["report"]
     assert len(report.events) == 20 and len(report.tries) == 22  # a tenth of the 20 events twice
     scope["receiver"].close()
+
+
+# --- what an app and a receiver are given ----------------------------------------------------------
+
+
+def test_a_group_message_gives_each_recipient_its_outcome_and_the_message_its_errors_once(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    numbers = [_number(n) for n in range(3)]
+    group = fake.client().messages.send_group_mms(from_=_number(9), to=numbers, text="Team update").data
+    assert group is not None and group.id is not None
+    other = Failure("delivery_failed", 40008, title="Undeliverable", detail="the carrier refused it")
+    outcomes = Outcomes(numbers={numbers[0]: FAILED, numbers[1]: other, numbers[2]: "delivered"})
+    with _receiver(tmp_path, fake) as receiver:
+        report = fake.deliver_receipts(WSGIReceiver(receiver), outcomes=outcomes)
+        recorded = _recorded(receiver)
+    sent, finalized = report.events
+    assert sent.statuses == dict.fromkeys(numbers, "sent")
+    assert finalized.statuses == {numbers[0]: "delivery_failed", numbers[1]: "delivery_failed", numbers[2]: "delivered"}
+    assert {key: outcome.status for key, outcome in recorded.items()} == {
+        key: outcome.status for key, outcome in report.outcomes.items()
+    }
+    assert report.outcomes[(group.id, numbers[0])] == RecipientOutcome("delivery_failed", ("40008",))
+    assert report.outcomes[(group.id, numbers[2])] == RecipientOutcome("delivered", ())
+    read = fake.client().messages.retrieve(group.id).data
+    assert read is not None and read.errors is not None and len(read.errors) == 1  # the same error once
+
+
+def test_a_failure_without_a_code_gives_no_error_and_a_default_title_names_the_status() -> None:
+    assert Failure("delivery_unconfirmed").errors() == []
+    assert UNSENT.errors() == [{"code": "40002", "title": "Sending failed"}]
+    assert FAILED.errors() == [{"code": "40008", "title": "Undeliverable", "detail": "the carrier refused it"}]
+    assert Outcomes(failed={UNSENT: 0, FAILED: 1.0}).failed == {UNSENT: 0.0, FAILED: 1.0}
+    assert Outcomes(delivered=1, failed={UNSENT: 0}).delivered == 1.0
+
+
+def test_an_in_process_wsgi_call_is_a_valid_wsgi_request() -> None:
+    import wsgiref.validate
+
+    fake = FakeTelnyx()
+    _send(fake, 1)
+    environs: list[dict[str, Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environs.append(dict(environ))
+        start_response("202 Accepted", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    report = fake.deliver_receipts(wsgiref.validate.validator(app), path="/hooks/telnyx")
+    assert report.ok and [t.status for t in report.tries] == [202, 202]
+    environ = environs[0]
+    assert {k: environ[k] for k in ("REQUEST_METHOD", "PATH_INFO", "CONTENT_TYPE", "SERVER_PROTOCOL")} == {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/hooks/telnyx",
+        "CONTENT_TYPE": "application/json",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    assert "HTTP_CONTENT_TYPE" not in environ and "HTTP_CONTENT_LENGTH" not in environ
+    assert environ["HTTP_TELNYX_TIMESTAMP"].isdigit() and environ["HTTP_TELNYX_SIGNATURE_ED25519"]
+    assert environ["wsgi.url_scheme"] == "https" and environ["wsgi.multithread"] is True
+
+
+def test_an_in_process_asgi_call_is_an_http_request_and_then_a_disconnect() -> None:
+    fake = FakeTelnyx()
+    _send(fake, 1)
+    scopes: list[dict[str, Any]] = []
+    heard: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        heard.append(await receive())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"o", "more_body": True})
+        try:  # the answer is not over: no disconnect yet
+            heard.append(await asyncio.wait_for(receive(), 0.05))
+        except TimeoutError:
+            heard.append("waiting")
+        await send({"type": "http.response.body", "body": b"k"})
+        heard.append(await receive())
+
+    report = fake.deliver_receipts(app, path="/in", messages=fake.sent[:1])
+    assert report.ok and len(scopes) == 2
+    scope = dict(scopes[0])
+    headers = dict(scope.pop("headers"))
+    body = heard[0]["body"]
+    assert scope == {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/in",
+        "raw_path": b"/in",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 443),
+    }
+    assert headers[b"content-length"] == str(len(body)).encode() and headers[b"content-type"] == b"application/json"
+    assert webhooks.verify(body, {k.decode(): v.decode() for k, v in headers.items()}, key=fake.public_key)
+    assert heard[:3] == [
+        {"type": "http.request", "body": body, "more_body": False},
+        "waiting",
+        {"type": "http.disconnect"},
+    ]
+
+
+def test_an_answer_trickled_past_the_timeout_is_a_failure_though_it_says_200() -> None:
+    fake = FakeTelnyx()
+    _send(fake, 1)
+
+    async def trickle(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(3):  # each part well within the timeout, all of them past it
+            await asyncio.sleep(0.12)
+            await send({"type": "http.response.body", "body": b".", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    with _uvicorn(trickle) as port:
+        report = fake.deliver_receipts(f"http://127.0.0.1:{port}/", timeout=0.25, tries=1)
+    assert [t.status for t in report.tries] == [200, 200] and not report.ok
+    for attempt in report.tries:
+        assert attempt.seconds > 0.25
+        assert attempt.error == f"answered 200 after {attempt.seconds:.3f} s, past the 0.25 s timeout"
+
+
+def test_a_spec_without_the_delivery_updates_cannot_make_receipts() -> None:
+    fake = FakeTelnyx()
+    _send(fake, 1)
+    document = copy.deepcopy(fake.spec.document)
+    for value in _walk(document["components"]):
+        if isinstance(value, dict) and {SENT, FINALIZED} <= set(value.get("enum") or ()):
+            value["enum"].remove(SENT)
+    fake.spec = Spec(document)
+    with pytest.raises(ValueError, match=r"^the fake's spec lists no delivery update 'message.sent': it cannot"):
+        fake.deliver_receipts(_ok)

@@ -204,7 +204,9 @@ def _apportion(shares: list[float], total: int) -> list[int]:
 
 
 class RecipientOutcome(NamedTuple):
-    """A recipient's final status and its error codes, as its message.finalized gives them."""
+    """A recipient's final status and the codes of its own errors (its Failure's). The finalized
+    event's `errors` are the message's: those of all its recipients, each once (a receiver that
+    gives each recipient the message's errors reads a group message's codes on all of them)."""
 
     status: str
     error_codes: tuple[str, ...]
@@ -341,12 +343,13 @@ def _make(fake: FakeTelnyx, message_id: str, outcomes: list[Outcome], final_afte
             document[name] = _stamp(sent_at if name == "sent_at" else final_at)
     if "errors" in final:
         final["errors"] = errors
-    codes = tuple(str(error["code"]) for error in errors)
     kept = Kept(
         events=(fake._event(SENT_EVENT, on_its_way, sent_at), fake._event(FINALIZED_EVENT, final, final_at)),
         outcomes={
-            number: RecipientOutcome(status, codes if status != DELIVERED else ())
-            for number, status in zip(numbers, statuses, strict=True)
+            number: RecipientOutcome(
+                status, tuple(e["code"] for e in outcome.errors()) if isinstance(outcome, Failure) else ()
+            )
+            for number, status, outcome in zip(numbers, statuses, outcomes, strict=True)
         },
     )
     with fake._lock:
