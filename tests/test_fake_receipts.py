@@ -658,7 +658,7 @@ def test_a_status_the_fakes_spec_lacks_is_refused_before_anything_is_posted() ->
 def _drop_status(fake: FakeTelnyx, status: str) -> None:
     """The fake on a spec whose recipients' statuses (the enums that list `sent`) lack `status`."""
     document = copy.deepcopy(fake.spec.document)
-    for value in _walk(document["components"]):
+    for value in _walk(document):
         if isinstance(value, dict) and isinstance(value.get("enum"), list) and {status, "sent"} <= set(value["enum"]):
             value["enum"].remove(status)
     fake.spec = Spec(document)
@@ -839,7 +839,7 @@ def test_a_spec_without_the_delivery_updates_cannot_make_receipts() -> None:
     fake = FakeTelnyx()
     _send(fake, 1)
     document = copy.deepcopy(fake.spec.document)
-    for value in _walk(document["components"]):
+    for value in _walk(document):
         if isinstance(value, dict) and {SENT, FINALIZED} <= set(value.get("enum") or ()):
             value["enum"].remove(SENT)
     fake.spec = Spec(document)

@@ -4,9 +4,10 @@ A request goes through an httpx2 transport (no socket): it is routed and checked
 (method, path, parameters, headers, body schema and formats), refused as the API would refuse it,
 and otherwise answered from the fake's state: sends make messages, retrieve reads them, schedule and
 cancel change them, the Idempotency-Key header is kept as the API's edge keeps it. Failures are
-queued with fail_next(); webhooks are signed with the fake's own key. Sends go through Telnyx's
-throughput (_throughput.py): queues that report each message's wait, the request limit, the daily
-spend limit, on the fake's clock (a FakeClock in tests: virtual time).
+queued with fail_next(); webhooks are signed with the fake's own key, and deliver_receipts() posts
+the messages' delivery receipts (_receipts.py). Sends go through Telnyx's throughput
+(_throughput.py): queues that report each message's wait, the request limit, the daily spend
+limit, on the fake's clock (a FakeClock in tests: virtual time).
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ class FakeTelnyx:
     """The Messages API in process. `client()` / `async_client()` give clients that talk to it;
     `transport()` / `async_transport()` an httpx2 transport for a client of your own. `sent` lists
     the messages it accepted, in order; `fail_next()` queues failures; `webhook()` makes signed
-    webhooks, verifiable with `public_key`.
+    webhooks, verifiable with `public_key`; `deliver_receipts()` posts the delivery receipts of what
+    it accepted (message.sent, message.finalized; the outcomes the test sets) to a URL or an app.
 
     Throughput, on `clock` (a FakeClock: virtual time; default the system's): sends queue at the
     rates of `throughput` (by default Telnyx's documented ones when a clock is given; without a
@@ -303,7 +305,7 @@ class FakeTelnyx:
         interface: Literal["asgi", "wsgi"] | None = None,
     ) -> ReceiptReport:
         """Deliver the delivery receipts of the messages the fake accepted, now, one POST at a time,
-        and report each try and its answer (see telnyx_messages.testing._receipts for the rules).
+        and report each try and its answer (a ReceiptReport).
 
         `to`: a URL (http or https: posted to, as Telnyx does) or an app called in process (an ASGI
         app: an `async def __call__(scope, receive, send)`; else a WSGI app; `interface` says which
