@@ -63,6 +63,7 @@ __all__ = [
     "CampaignJournal",
     "Claimed",
     "Migration",
+    "NewRow",
     "PostgresJournal",
     "Slots",
     "connect",
@@ -343,6 +344,21 @@ class Claimed:
 
 
 @dataclass(frozen=True, slots=True)
+class NewRow:
+    """A row to add (add_many): add()'s arguments."""
+
+    identity: str
+    digest: str
+    key: str
+    recipient: str | None
+    sender: str | None
+    state: RowState = "pending"
+    error_code: str | None = None
+    error_detail: str | None = None
+    arguments: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Slots:
     """Send times taken through gates: the first `delay` seconds after the take (by the database's
     clock), each next `spacing` seconds after the one before; `count` of them."""
@@ -485,23 +501,41 @@ class PostgresJournal:
         arguments: Mapping[str, Any] | None = None,
     ) -> None:
         """Add a row (another worker that added it first wins: the row is left as it is)."""
-        self._db.execute(
-            f"INSERT INTO {SCHEMA}.rows (campaign_id, identity, digest, state, idempotency_key, recipient, sender,"
-            " error_code, error_detail, arguments) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (campaign_id, identity) DO NOTHING",
-            (
-                self._id(),
-                identity,
-                digest,
-                state,
-                key,
-                recipient,
-                sender,
-                error_code,
-                error_detail,
-                None if arguments is None else json.dumps(dict(arguments), sort_keys=True, default=str),
-            ),
-        )
+        self.add_many([NewRow(identity, digest, key, recipient, sender, state, error_code, error_detail, arguments)])
+
+    def add_many(self, rows: Iterable[NewRow]) -> None:
+        """Add rows in one round trip (pipelined); a row another worker added first is left as it is."""
+        campaign_id = self._id()
+        with self._db.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {SCHEMA}.rows (campaign_id, identity, digest, state, idempotency_key, recipient, sender,"
+                " error_code, error_detail, arguments) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (campaign_id, identity) DO NOTHING",
+                [
+                    (
+                        campaign_id,
+                        row.identity,
+                        row.digest,
+                        row.state,
+                        row.key,
+                        row.recipient,
+                        row.sender,
+                        row.error_code,
+                        row.error_detail,
+                        None if row.arguments is None else json.dumps(dict(row.arguments), sort_keys=True, default=str),
+                    )
+                    for row in rows
+                ],
+            )
+
+    def known_many(self, identities: Iterable[str]) -> dict[str, Known]:
+        """known() of many rows in one query: those in the journal, by identity."""
+        found = self._db.execute(
+            f"SELECT identity, state, digest, extract(epoch FROM first_attempt_at)::float8, attempts FROM {SCHEMA}.rows"
+            " WHERE campaign_id = %s AND identity = ANY(%s)",
+            (self._id(), _listed(identities)),
+        ).fetchall()
+        return {identity: Known(state, digest, first, attempts) for identity, state, digest, first, attempts in found}
 
     def claim(self, limit: int, *, resend_unknown: bool = False) -> list[Claimed]:
         """Up to `limit` rows to send, in the campaign's order, leased to this worker for `lease`
