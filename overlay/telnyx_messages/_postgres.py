@@ -51,7 +51,7 @@ from ._journal import STATES, CampaignRecord, JournalError, JournalRow, Known, R
 from ._receipts import Incoming, StatusOrder, epoch
 
 if TYPE_CHECKING:
-    import psycopg
+    import psycopg  # type: ignore[import-not-found, unused-ignore]  # the postgres extra: Any without it
 
     from ._journal import Journal
 
@@ -570,7 +570,7 @@ class PostgresJournal:
             (self.lease, self._id(), self.worker),
         )
         self.commit()
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
     def release(self, identities: Iterable[str] | None = None) -> int:
         """Give back this worker's leases (of `identities`; None: all), for others to claim now; how many."""
@@ -588,7 +588,7 @@ class PostgresJournal:
                 (self._id(), self.worker, _listed(identities)),
             )
         self.commit()
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
     def sending(self, identities: Iterable[str], at: float) -> list[str]:
         """Requests for these rows are about to leave: each marked `sending` (attempts + 1) and leased
