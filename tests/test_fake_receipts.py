@@ -70,6 +70,16 @@ def _recorded(receiver: Receiver) -> dict[tuple[str, str], RecipientOutcome]:
     return {(d.message_id, d.recipient): RecipientOutcome(d.status, d.error_codes) for d in receiver.deliveries()}
 
 
+def _asgi(app: Any) -> Any:
+    """An ASGI app as a coroutine function of three arguments: what uvicorn and deliver_receipts tell
+    an ASGI app by (under mutmut, ASGIReceiver.__call__ is a trampoline of *args that they would not)."""
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+
+    return asgi
+
+
 @contextmanager
 def _uvicorn(app: Any) -> Iterator[int]:
     """`app` under uvicorn in a thread until the block ends; its
@@ -180,7 +190,7 @@ def test_a_batch_in_process_ends_in_exactly_the_statuses_set(tmp_path: Path, int
     fake = FakeTelnyx()
     ids = _send(fake, 20)
     with _receiver(tmp_path, fake) as receiver:
-        app = WSGIReceiver(receiver) if interface == "wsgi" else ASGIReceiver(receiver)
+        app = WSGIReceiver(receiver) if interface == "wsgi" else _asgi(ASGIReceiver(receiver))
         outcomes = Outcomes(failed={FAILED: 0.25, UNSENT: 0.1})
         report = fake.deliver_receipts(app, outcomes=outcomes, seed=3)
         recorded = _recorded(receiver)
@@ -204,7 +214,7 @@ def test_a_batch_through_a_real_server_ends_in_exactly_the_statuses_set(tmp_path
             script = Script(WSGIReceiver(receiver, path="/webhooks/telnyx"))
             serving = wsgi_serving(script)
         else:
-            serving = _uvicorn(ASGIReceiver(receiver, path="/webhooks/telnyx"))
+            serving = _uvicorn(_asgi(ASGIReceiver(receiver, path="/webhooks/telnyx")))
         with serving as port:
             url = f"http://127.0.0.1:{port}/webhooks/telnyx"
             report = fake.deliver_receipts(url, outcomes=Outcomes(failed={FAILED: 0.3}), seed=5)
@@ -356,7 +366,7 @@ def test_after_its_tries_an_event_goes_to_the_failover(tmp_path: Path) -> None:
     (message_id,) = _send(fake, 1)
     down = Script(_ok, replies={SENT: [Reply(503)] * 3, FINALIZED: [Reply(503)] * 3})
     with _receiver(tmp_path, fake) as receiver:
-        with _uvicorn(ASGIReceiver(receiver)) as port:
+        with _uvicorn(_asgi(ASGIReceiver(receiver))) as port:
             failover = f"http://127.0.0.1:{port}/backup"
             report = fake.deliver_receipts(down, failover=failover, path="/primary")
         recorded = _recorded(receiver)
@@ -414,7 +424,7 @@ def test_duplicates_and_reorders_still_end_in_the_right_statuses(tmp_path: Path,
     _send(fake, 30)
     with _receiver(tmp_path, fake) as receiver:
         script = Script(WSGIReceiver(receiver))
-        app = script if interface == "wsgi" else ASGIReceiver(receiver)
+        app = script if interface == "wsgi" else _asgi(ASGIReceiver(receiver))
         report = fake.deliver_receipts(
             app, outcomes=Outcomes(failed={FAILED: 0.4}), seed=11, duplicate=0.25, reorder=0.5
         )
@@ -546,7 +556,7 @@ async def test_deliver_receipts_async_posts_to_a_receiver_on_the_callers_event_l
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         server = uvicorn.Server(
-            uvicorn.Config(ASGIReceiver(receiver), log_level="warning", lifespan="off", interface="asgi3")
+            uvicorn.Config(_asgi(ASGIReceiver(receiver)), log_level="warning", lifespan="off", interface="asgi3")
         )
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
@@ -693,10 +703,15 @@ def test_an_app_is_told_asgi_or_wsgi_by_its_call_and_interface_says_so_where_tha
         start_response("200 OK", [])
         return [b""]
 
+    class Mounted:  # an app object whose __call__ is a coroutine function: ASGI
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await asgi({**scope, "path": "/m"}, receive, send)
+
+    assert fake.deliver_receipts(Mounted(), messages=fake.sent).ok
     assert fake.deliver_receipts(asgi, messages=fake.sent, path="/a").ok
     assert fake.deliver_receipts(wsgi, messages=fake.sent, path="/w").ok
     assert fake.deliver_receipts(Wrapped(), messages=fake.sent, interface="asgi").ok
-    assert seen == ["asgi /a"] * 2 + ["wsgi /w"] * 2 + ["asgi /"] * 2
+    assert seen == ["asgi /m"] * 2 + ["asgi /a"] * 2 + ["wsgi /w"] * 2 + ["asgi /"] * 2
 
 
 def test_the_package_docstrings_receipts_example_runs(tmp_path: Path) -> None:
