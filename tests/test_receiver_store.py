@@ -955,19 +955,27 @@ def test_what_was_recorded_reads_page_by_page_each_once_in_order(tmp_path: Path)
     fake = FakeTelnyx()
     store = tmp_path / "receipts.db"
     ids = _bulk(store, 700)  # 1,400 deliveries, 700 events: pages of 500
+    message = _message(fake)
+    # A message of one recipient, first by its id: a page ends between the two recipients of another.
+    lone = {**message, "id": "00000000-0000-4000-8000-000000000001", "to": [_to("sent")]}
     with Receiver(store, public_key=fake.public_key) as receiver:
-        assert [(d.message_id, d.recipient, d.status) for d in receiver.deliveries()] == sorted(
-            [(i, "+1", "sent") for i in ids] + [(i, RECIPIENT, "delivered") for i in ids]
+        lone_id = receiver.receive(*fake.webhook(SENT, lone)).event_id
+        read = list(itertools.islice(receiver.deliveries(), 2000))  # bounded: a reading that never ends fails
+        assert [(d.message_id, d.recipient, d.status) for d in read] == sorted(
+            [(i, "+1", "sent") for i in ids]
+            + [(i, RECIPIENT, "delivered") for i in ids]
+            + [(lone["id"], RECIPIENT, "sent")]
         )
-        assert list(receiver.event_ids()) == [f"e-{700 - n:06d}" for n in range(700)]  # as recorded
+        events = list(itertools.islice(receiver.event_ids(), 2000))
+        assert events == [f"e-{700 - n:06d}" for n in range(700)] + [lone_id]  # as recorded
         assert [d.recipient for d in receiver.deliveries(ids[0])] == ["+1", RECIPIENT]
         # Recorded while a reading runs: every recipient still comes once.
         reading = receiver.deliveries()
         head = list(itertools.islice(reading, 600))
-        new = {**_message(fake), "id": "0" * 8 + "-0000-4000-8000-" + "0" * 12, "to": [_to("sent")]}
+        new = {**message, "id": "00000000-0000-4000-8000-000000000000", "to": [_to("sent")]}
         assert receiver.receive(*fake.webhook(SENT, new)).new
-        keys = [(d.message_id, d.recipient) for d in [*head, *reading]]
-    assert len(keys) == len(set(keys)) == 1400
+        keys = [(d.message_id, d.recipient) for d in [*head, *itertools.islice(reading, 2000)]]
+    assert len(keys) == len(set(keys)) == 1401
 
 
 def test_reading_the_deliveries_holds_a_page_not_the_table(tmp_path: Path) -> None:
