@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 from telnyx_messages import _postgres, _receipts
-from telnyx_messages._journal import Journal, JournalError
+from telnyx_messages._journal import Journal, JournalError, Known
 from telnyx_messages._postgres import Migration, PostgresJournal
 
 from .support import ROOT
@@ -228,6 +228,22 @@ def test_rows_are_added_and_looked_up_many_at_a_time(journal: PostgresJournal) -
     assert found["r-1"] == journal.known("r-1") and found["r-1"].digest == "sha256:1"
     assert journal.counts()["pending"] == 500
     assert [row.idempotency_key for row in journal.rows()][:3] == ["key-0", "key-1", "key-2"]
+
+
+def test_outcomes_are_read_back_at_once_and_seen_by_others_once_committed(journal: PostgresJournal) -> None:
+    _add(journal, 3)
+    journal.sending(["r-0", "r-1"], NOW.timestamp())
+    journal.accepted("r-0", "m-0", 0.5)
+    journal.failed("r-1", "40300", "blocked")
+    assert journal.known("r-0") == Known("accepted", "sha256:0", NOW.timestamp(), 1)
+    assert journal.counts() == {"pending": 1, "sending": 0, "accepted": 1, "failed": 1, "unknown": 0}
+    with _connect(journal._url) as other:
+        states = f"SELECT identity, state FROM {_postgres.SCHEMA}.rows ORDER BY seq"
+        assert [state for _, state in other.execute(states).fetchall()] == ["sending", "sending", "pending"]
+        journal.commit_if_older(60)  # younger: not yet
+        assert [state for _, state in other.execute(states).fetchall()] == ["sending", "sending", "pending"]
+        journal.commit_if_older(0)
+        assert [state for _, state in other.execute(states).fetchall()] == ["accepted", "failed", "pending"]
 
 
 def test_campaigns_share_a_database_each_by_its_name(postgres_url: str) -> None:

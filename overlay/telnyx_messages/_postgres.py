@@ -416,6 +416,8 @@ class PostgresJournal:
         self.committed_at = time.monotonic()
         self._url = url
         self._campaign_id: str | None = None
+        # Outcome writes, sent together (pipelined) before the next read or commit.
+        self._writes: list[tuple[LiteralString, tuple[Any, ...]]] = []
         self._db = connect(url)
         self._gates_db: psycopg.Connection[Any] | None = None
 
@@ -468,8 +470,20 @@ class PostgresJournal:
 
     # --- transactions ------------------------------------------------------------------------------
 
+    def _write(self, sql: LiteralString, parameters: tuple[Any, ...]) -> None:
+        self._writes.append((sql, parameters))
+
+    def _flush(self) -> None:
+        """Send the writes held back, in one pipeline (one round trip, not one each)."""
+        writes, self._writes = self._writes, []
+        if writes:
+            with self._db.pipeline():
+                for sql, parameters in writes:
+                    self._db.execute(sql, parameters)
+
     def commit(self) -> None:
         """Make the writes so far durable."""
+        self._flush()
         self._db.commit()
         self.committed_at = time.monotonic()
 
@@ -480,6 +494,7 @@ class PostgresJournal:
     # --- rows ----------------------------------------------------------------------------------------
 
     def known(self, identity: str) -> Known | None:
+        self._flush()
         found = self._db.execute(
             f"SELECT state, digest, extract(epoch FROM first_attempt_at)::float8, attempts FROM {SCHEMA}.rows"
             " WHERE campaign_id = %s AND identity = %s",
@@ -505,6 +520,7 @@ class PostgresJournal:
 
     def add_many(self, rows: Iterable[NewRow]) -> None:
         """Add rows in one round trip (pipelined); a row another worker added first is left as it is."""
+        self._flush()
         campaign_id = self._id()
         with self._db.cursor() as cursor:
             cursor.executemany(
@@ -530,6 +546,7 @@ class PostgresJournal:
 
     def known_many(self, identities: Iterable[str]) -> dict[str, Known]:
         """known() of many rows in one query: those in the journal, by identity."""
+        self._flush()
         found = self._db.execute(
             f"SELECT identity, state, digest, extract(epoch FROM first_attempt_at)::float8, attempts FROM {SCHEMA}.rows"
             " WHERE campaign_id = %s AND identity = ANY(%s)",
@@ -595,6 +612,7 @@ class PostgresJournal:
         to this worker, if no other worker's live lease holds it; committed, with every write before,
         before they leave. The identities marked: send only those."""
         listed = _listed(identities)
+        self._flush()
         if not listed:
             self.commit()
             return []
@@ -613,7 +631,7 @@ class PostgresJournal:
 
     def accepted(self, identity: str, message_id: str | None, wait_seconds: float | None) -> None:
         """The API took the message: whoever sent it with the row's key, it is the row's outcome."""
-        self._db.execute(
+        self._write(
             f"UPDATE {SCHEMA}.rows SET state = 'accepted', message_id = %s, wait_seconds = %s, error_code = NULL,"
             " error_detail = NULL, lease_owner = NULL, lease_until = NULL WHERE campaign_id = %s AND identity = %s",
             (message_id, wait_seconds, self._id(), identity),
@@ -621,7 +639,7 @@ class PostgresJournal:
 
     def failed(self, identity: str, code: str | None, detail: str) -> None:
         """Refused (before sending, or by the API); an accepted row stays accepted."""
-        self._db.execute(
+        self._write(
             f"UPDATE {SCHEMA}.rows SET state = 'failed', error_code = %s, error_detail = %s, lease_owner = NULL,"
             " lease_until = NULL WHERE campaign_id = %s AND identity = %s AND state <> 'accepted'",
             (code, detail, self._id(), identity),
@@ -630,27 +648,28 @@ class PostgresJournal:
     def pending(self, identity: str, code: str | None = None, detail: str | None = None) -> None:
         """Back to pending (a 429: the message was not taken), unless settled meanwhile; the lease
         is kept (this worker sends it again): release() gives it back."""
-        self._db.execute(
+        self._write(
             f"UPDATE {SCHEMA}.rows SET state = 'pending', error_code = %s, error_detail = %s"
             " WHERE campaign_id = %s AND identity = %s AND state IN ('pending', 'sending')",
             (code, detail, self._id(), identity),
         )
 
     def unanswered(self, identity: str, code: str | None, detail: str) -> None:
-        self._db.execute(
+        self._write(
             f"UPDATE {SCHEMA}.rows SET error_code = %s, error_detail = %s"
             " WHERE campaign_id = %s AND identity = %s AND state IN ('pending', 'sending')",
             (code, detail, self._id(), identity),
         )
 
     def unknown(self, identity: str, detail: str) -> None:
-        self._db.execute(
+        self._write(
             f"UPDATE {SCHEMA}.rows SET state = 'unknown', error_detail = %s, lease_owner = NULL, lease_until = NULL"
             " WHERE campaign_id = %s AND identity = %s AND state IN ('pending', 'sending')",
             (detail, self._id(), identity),
         )
 
     def counts(self) -> dict[RowState, int]:
+        self._flush()
         found = dict(
             self._db.execute(
                 f"SELECT state, count(*) FROM {SCHEMA}.rows WHERE campaign_id = %s GROUP BY state", (self._id(),)
