@@ -19,8 +19,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,17 @@ def receipt(fake: FakeTelnyx, message_id: str, to: str, status: str, codes: tupl
     return fake.webhook(event_type, {**document, "errors": errors})
 
 
+def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """One request over HTTP: the answer's status and text."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()
+
+
 @dataclass
 class Served:
     process: subprocess.Popen[str]
@@ -76,13 +89,7 @@ class Served:
     path: str
 
     def post(self, body: bytes, headers: dict[str, str], path: str | None = None) -> tuple[int, str]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request("POST", path or self.path, body=body, headers=headers)
-            answer = connection.getresponse()
-            return answer.status, answer.read().decode()
-        finally:
-            connection.close()
+        return post(self.port, path or self.path, body, headers)
 
     def stop(self, number: int) -> tuple[int, str, str]:
         """Signal it; its exit code, the rest of its output and its standard error."""
@@ -299,3 +306,104 @@ def test_a_port_in_use_or_out_of_range_or_a_path_without_its_slash_is_refused_na
     assert no_slash.stderr == "telnyx-messages: campaign receive: --path must start with '/', got 'hooks'\n"
     with Journal(journal, create=False) as opened:  # still the campaign's journal, nothing lost
         assert [row.identity for row in opened.rows()] == ["r-0"]
+
+
+# --- in this process (where mutation testing sees it) ------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _connected(port: int, seconds: float = 30.0) -> socket.socket:
+    """A connection to the port, once something listens on it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=10)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _serving_here(journal: Path, port: int, key: str, feed: Callable[[], None]) -> Any:
+    """`campaign receive` run here (the main thread: it takes the signals) while `feed` runs on a thread
+    of its own; what the command did."""
+    failures: list[BaseException] = []
+
+    def fed() -> None:
+        try:
+            feed()
+        except BaseException as exc:  # shown by the test
+            failures.append(exc)
+
+    thread = threading.Thread(target=fed)
+    thread.start()
+    try:
+        return run(
+            "campaign",
+            "receive",
+            "--journal",
+            str(journal),
+            "--port",
+            str(port),
+            env=environment(TELNYX_PUBLIC_KEY=key),
+        )
+    finally:
+        thread.join(30)
+        assert not failures, failures
+
+
+def test_here_it_says_where_it_listens_records_and_a_sigterm_stops_it_restoring_the_handlers(
+    tmp_path: Path,
+) -> None:
+    fake = FakeTelnyx()
+    message_id = str(uuid.uuid4())
+    journal = campaign_journal(tmp_path / "run.db", [message_id])
+    port = _free_port()
+    event = receipt(fake, message_id, recipient(0), "delivered")
+    answers: list[tuple[int, str]] = []
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+    def feed() -> None:
+        _connected(port).close()
+        answers.append(post(port, "/webhooks/telnyx", *event))
+        os.kill(os.getpid(), signal.SIGTERM)  # only once it answered: uvicorn holds the signal
+
+    done = _serving_here(journal, port, fake.public_key, feed)
+    assert done.returncode == 0, done.stderr
+    assert answers == [(200, "recorded")]
+    assert done.stdout == f"listening on http://127.0.0.1:{port}/webhooks/telnyx (journal {journal}); Ctrl-C stops\n"
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    assert json.loads(run("campaign", "status", str(journal), "--json").stdout)["delivery"] == {"delivered": 1}
+
+
+def test_here_a_second_ctrl_c_stops_it_without_waiting_for_a_request_that_never_ends(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
+    port = _free_port()
+    second: list[float] = []
+    held: list[socket.socket] = []
+
+    def feed() -> None:
+        stalled = _connected(port)
+        held.append(stalled)  # open until the command has returned
+        # A request whose body never comes: a first Ctrl-C waits for it (up to 10 s), a second does not.
+        stalled.sendall(b"POST /webhooks/telnyx HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)
+        second.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    try:
+        done = _serving_here(journal, port, fake.public_key, feed)
+        stopped = time.monotonic()
+    finally:
+        for sock in held:
+            sock.close()
+    assert done.returncode == 0, done.stderr
+    assert second and stopped - second[0] < 5, stopped - second[0]
