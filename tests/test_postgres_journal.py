@@ -6,6 +6,9 @@ after its lease with the same key; one rate across processes; events recorded on
 Run as a module, it is a worker in a process of its own (for the tests that kill one, or time several):
   python -m tests.test_postgres_journal claim URL NAME COUNT LEASE   claims COUNT rows, marks them
       sending, prints their identities and keys as JSON, then waits to be killed;
+  python -m tests.test_postgres_journal record URL - BODIES   records the events whose bodies the
+      JSON file BODIES lists in one transaction, prints "recorded, not committed", then waits to be
+      killed before it commits;
   python -m tests.test_postgres_journal slots URL NAME SECONDS   prints "ready", reads a start
       (epoch time) from stdin, then for SECONDS from it takes slots through the campaign's gate
       `all` and "sends" at each, printing the times (time.time()) as JSON.
@@ -561,6 +564,36 @@ def test_events_at_four_workers_at_once_are_each_recorded_once_statuses_right(po
         connection.close()
 
 
+def test_a_receiver_killed_mid_batch_records_nothing_and_another_records_it_all(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    order = _receipts.status_order()
+    stream = _stream(10)
+    bodies = tmp_path / "bodies.json"
+    bodies.write_text(json.dumps([event.body.decode() for event in stream.events]))
+    items = [_receipts.incoming(json.loads(event.body), event.body, order) for event in stream.events]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.test_postgres_journal", "record", postgres_url, "-", str(bodies)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "recorded, not committed\n"
+        with ThreadPoolExecutor(1) as pool, _postgres.connect(postgres_url, autocommit=True) as db:
+            # The same events at another worker: it waits for the first's transaction...
+            recording = pool.submit(_postgres.record_events, db, items, order, time.time())
+            time.sleep(0.5)
+            assert not recording.done()
+            child.send_signal(signal.SIGKILL)  # ... which dies: rolled back, so every event is new here
+            assert recording.result(timeout=30) == [True] * len(items)
+            found = db.execute(f"SELECT message_id, recipient, status FROM {_postgres.SCHEMA}.deliveries").fetchall()
+        assert {(m, r): s for m, r, s in found} == {key: status for key, (status, _) in stream.expected.items()}
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_the_journal_imports_without_psycopg() -> None:
     code = (
         "import sys; sys.modules['psycopg'] = None\n"
@@ -599,10 +632,22 @@ def _take_slots(url: str, name: str, seconds: float) -> None:
     print(json.dumps(sends), flush=True)
 
 
+def _record_and_wait(url: str, bodies: str) -> None:
+    order = _receipts.status_order()
+    texts = json.loads(Path(bodies).read_text())
+    items = [_receipts.incoming(json.loads(text), text.encode(), order) for text in texts]
+    with _postgres.connect(url, autocommit=True) as db, db.transaction():
+        _postgres._record(db, items, order, time.time())
+        print("recorded, not committed", flush=True)
+        time.sleep(60)  # until killed
+
+
 if __name__ == "__main__":
     command, url, name, *rest = sys.argv[1:]
     if command == "claim":
         _claim_and_wait(url, name, int(rest[0]), float(rest[1]))
+    elif command == "record":
+        _record_and_wait(url, rest[0])
     elif command == "slots":
         _take_slots(url, name, float(rest[0]))
     else:
