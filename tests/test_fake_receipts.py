@@ -641,6 +641,7 @@ def test_bad_delivery_settings_are_refused_before_anything_is_posted(
     fake = FakeTelnyx()
     _send(fake, 2)
     posted = Script(_ok)
+    settings = dict(settings)  # the parameter itself stays whole for a rerun
     to = settings.pop("to", posted)
     with pytest.raises(error, match=message):
         fake.deliver_receipts(to, **settings)
