@@ -861,3 +861,27 @@ def test_a_spec_without_the_delivery_updates_cannot_make_receipts() -> None:
     fake.spec = Spec(document)
     with pytest.raises(ValueError, match=r"^the fake's spec lists no delivery update 'message.sent': it cannot"):
         fake.deliver_receipts(_ok)
+
+
+def test_every_kind_of_message_the_fake_accepts_gets_receipts(tmp_path: Path) -> None:
+    """Each send the spec has whose answer is a message with recipients (SMS, MMS, RCS, WhatsApp, as
+    the spec's examples make them): a message.sent and a message.finalized, recorded as set."""
+    import httpx2
+
+    fake = FakeTelnyx()
+    with httpx2.Client(transport=fake.transport()) as http:
+        for operation in fake.spec.operations:
+            if operation.method == "POST" and operation.body_schema is not None:
+                body = fake.spec.example(operation.body_schema)
+                if "send_at" in body:  # scheduled: never sent, no receipts (tested on its own)
+                    continue
+                url = f"https://api.telnyx.com{fake.spec.base_path}{operation.path}"
+                http.post(url, json=body, headers={"Authorization": "Bearer k"})
+    accepted = [m.id for m in fake.sent]
+    assert len(accepted) >= 3
+    with _receiver(tmp_path, fake) as receiver:
+        report = fake.deliver_receipts(WSGIReceiver(receiver), outcomes=Outcomes(failed={FAILED: 0.5}))
+        recorded = _recorded(receiver)
+    assert report.ok and {e.message_id for e in report.events} == set(accepted)
+    assert {key[0] for key in report.outcomes} == set(accepted)
+    assert {k: o.status for k, o in recorded.items()} == {k: o.status for k, o in report.outcomes.items()}

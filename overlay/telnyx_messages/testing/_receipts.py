@@ -296,20 +296,23 @@ class Kept:
     outcomes: Mapping[str, RecipientOutcome]
 
 
+def _addressed(recipient: object) -> bool:
+    """A recipient as the message lists it: an object with its phone_number (and a status)."""
+    return isinstance(recipient, Mapping) and isinstance(recipient.get("phone_number"), str)
+
+
 def _numbers(document: Mapping[str, Any]) -> list[str]:
+    """The numbers of the message's recipients, in order."""
     recipients = document.get("to")
-    recipients = recipients if isinstance(recipients, list) else [recipients] if recipients else []
-    found = [r.get("phone_number") if isinstance(r, Mapping) else r for r in recipients]
-    return [number for number in found if isinstance(number, str)]
+    return [r["phone_number"] for r in recipients if _addressed(r)] if isinstance(recipients, list) else []
 
 
 def _with_statuses(document: dict[str, Any], statuses: list[str]) -> dict[str, Any]:
-    """The message with each recipient (in order) at its status."""
+    """The message with each recipient (in the order of _numbers) at its status."""
     document = copy.deepcopy(document)
-    recipients = document.get("to")
-    if isinstance(recipients, list):
-        given = iter(statuses)
-        document["to"] = [{**r, "status": next(given)} if isinstance(r, Mapping) else r for r in recipients]
+    given = iter(statuses)
+    if isinstance(document.get("to"), list):
+        document["to"] = [{**r, "status": next(given)} if _addressed(r) else r for r in document["to"]]
     return document
 
 
