@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from telnyx_messages import AsyncTelnyx, Telnyx
 from telnyx_messages._journal import Journal, JournalError
@@ -1399,3 +1400,48 @@ def test_the_report_gives_the_campaigns_name_as_the_journal_keeps_it(tmp_path: P
     first = Campaign(fake.client(), rows_of(2), tmp_path / "run.db", name="reminders", **UNPACED).run_sync()
     again = Campaign(fake.client(), rows_of(2), tmp_path / "run.db", **UNPACED).run_sync()  # no name: the journal's
     assert (first.name, again.name, again.campaign_id) == ("reminders", "reminders", first.campaign_id)
+
+
+def test_a_long_list_read_from_a_sync_iterable_lets_the_event_loops_other_tasks_run_every_256_rows() -> None:
+    read = 0
+    seen: list[int] = []
+
+    def rows() -> Iterator[dict[str, Any]]:
+        nonlocal read
+        for row in rows_of(1000):
+            read += 1
+            yield row
+
+    async def main() -> Plan:
+        done = False
+
+        async def other_task() -> None:  # a progress bar's refresh, a signal handler's stop()
+            while not done:
+                seen.append(read)
+                await anyio.lowlevel.checkpoint()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(other_task)
+            plan = await Campaign(None, rows(), **UNPACED).dry_run()
+            done = True
+        return plan
+
+    plan = anyio.run(main)
+    assert plan.messages == 1000
+    assert [count for count in seen if 0 < count < 1000] == [256, 512, 768]
+
+
+async def test_progress_of_rows_without_a_length_has_no_total(tmp_path: Path) -> None:
+    seen: list[Progress] = []
+    rows = iter(rows_of(3))
+    await Campaign(FakeTelnyx().async_client(), rows, tmp_path / "run.db", progress=seen.append, **UNPACED).run()
+    assert [(p.done, p.total) for p in seen] == [(1, None), (2, None), (3, None)]
+
+
+async def test_stop_before_the_run_reads_no_row_and_sends_nothing(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    campaign = Campaign(fake.async_client(), rows_of(5), tmp_path / "run.db", **UNPACED)
+    campaign.stop()
+    report = await campaign.run()
+    assert report.stop == Stop("interrupted", "interrupted: the rows not sent are pending; run again to send them")
+    assert (report.rows, report.sent, fake.requests) == (0, 0, [])
