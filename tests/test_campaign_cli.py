@@ -548,6 +548,27 @@ def test_status_and_export_show_each_recipients_delivery_as_the_receiver_recorde
     assert table[4]["delivery_occurred_at"] == ""
 
 
+def test_status_lists_the_apis_statuses_in_its_order_then_statuses_it_does_not_list_by_name(tmp_path: Path) -> None:
+    from telnyx_messages import _receipts
+    from telnyx_messages._journal import Journal
+
+    journal = tmp_path / "run.db"
+    statuses = ["zz_later", "delivered", DELIVERY_STATUSES[0], "aa_later", "delivered"]
+    with Journal(journal) as opened:
+        opened.begin(None, {}, datetime.datetime.now(datetime.UTC))
+        for n in range(len(statuses)):
+            opened.add(f"r-{n}", "d", f"key-{n}", f"+1312{n:07d}", SENDER)
+            opened.accepted(f"r-{n}", f"m-{n}", None)
+    order = _receipts.status_order()
+    with contextlib.closing(_receipts.connect(str(journal))) as db:
+        for n, status in enumerate(statuses):  # statuses a later API may send are recorded as given
+            payload = {"id": f"m-{n}", "to": [{"phone_number": f"+1312{n:07d}", "status": status}]}
+            document = {"data": {"id": f"e-{n}", "event_type": "message.finalized", "payload": payload}}
+            _receipts.record(db, [_receipts.incoming(document, b"{}", order)], order, 1.0)
+    delivery = status_of(journal)["delivery"]
+    assert list(delivery.items()) == [(DELIVERY_STATUSES[0], 1), ("delivered", 2), ("aa_later", 1), ("zz_later", 1)]
+
+
 @pytest.mark.parametrize("command", ["status", "export"])
 def test_status_and_export_refuse_what_is_not_a_journal(tmp_path: Path, command: str) -> None:
     missing = run("campaign", command, str(tmp_path / "none.db"))

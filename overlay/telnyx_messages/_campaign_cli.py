@@ -718,8 +718,8 @@ def _status(args: dict[str, Any]) -> int:
     from .campaign import JournalError, status
 
     try:
+        delivery = _delivery_counts(args["journal"])  # the journal opened first: what is not one is refused
         found = status(args["journal"])
-        delivery = _delivery_counts(args["journal"])
     except (JournalError, OSError) as exc:
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
     if args["json"]:
@@ -825,9 +825,10 @@ def _export(args: dict[str, Any]) -> int:
 
     target = args.get("output_file")
     try:
-        status(args["journal"])  # a journal of a campaign, checked before any output is made
         with contextlib.ExitStack() as stack:
-            rows = stack.enter_context(Journal(args["journal"], create=False)).rows_delivered()
+            opened = stack.enter_context(Journal(args["journal"], create=False))
+            status(args["journal"])  # a journal of a campaign, checked before any output is made
+            rows = opened.rows_delivered()
             first = next(rows, None)
             if target is None:
                 stream: IO[str] = sys.stdout
