@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telnyx_messages import cli
+from telnyx_messages import _campaign_cli, cli
 from telnyx_messages._journal import Journal
 from telnyx_messages.receiver import FINAL_STATUSES, Receiver
 from telnyx_messages.testing import FakeTelnyx
@@ -264,6 +264,20 @@ def test_a_key_journal_or_path_it_cannot_use_is_refused_before_it_listens(
         assert journal.read_bytes() == before  # a file refused is left as it was
 
 
+@pytest.mark.parametrize(("made", "options", "key", "said"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_the_same_refusals_in_this_process(
+    tmp_path: Path, held_port: int, made: Any, options: list[str], key: str | None, said: str
+) -> None:
+    # (Where mutation testing sees them: the real process above runs the same code.)
+    journal = tmp_path / "run.db" if made == "missing" else campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
+    if made not in (None, "missing"):
+        journal = made(tmp_path)
+    env = environment(**({} if key is None else {"TELNYX_PUBLIC_KEY": key}))
+    done = run("campaign", "receive", "--journal", str(journal), "--port", str(held_port), *options, env=env)
+    assert done.returncode == 3 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and said.format(journal=journal) in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize(("module", "named"), [("uvicorn", "uvicorn"), ("nacl", "PyNaCl")])
 def test_without_the_receiver_extra_it_says_what_to_install(
     tmp_path: Path, held_port: int, module: str, named: str, monkeypatch: pytest.MonkeyPatch
@@ -317,19 +331,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _connected(port: int, seconds: float = 30.0) -> socket.socket:
-    """A connection to the port, once something listens on it."""
+def _answering(port: int, host: str = "127.0.0.1", seconds: float = 30.0) -> None:
+    """Once the server answers HTTP on the port (a GET: 405). Only then has uvicorn taken the signals:
+    the socket listens, and takes connections, from before it starts."""
     deadline = time.monotonic() + seconds
     while True:
+        connection = http.client.HTTPConnection(host, port, timeout=10)
         try:
-            return socket.create_connection(("127.0.0.1", port), timeout=10)
+            connection.request("GET", "/webhooks/telnyx")
+            assert connection.getresponse().status == 405
+            return
         except ConnectionRefusedError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+        finally:
+            connection.close()
 
 
-def _serving_here(journal: Path, port: int, key: str, feed: Callable[[], None]) -> Any:
+def _serving_here(journal: Path, port: int, key: str, feed: Callable[[], None], *options: str) -> Any:
     """`campaign receive` run here (the main thread: it takes the signals) while `feed` runs on a thread
     of its own; what the command did."""
     failures: list[BaseException] = []
@@ -343,15 +363,8 @@ def _serving_here(journal: Path, port: int, key: str, feed: Callable[[], None]) 
     thread = threading.Thread(target=fed)
     thread.start()
     try:
-        return run(
-            "campaign",
-            "receive",
-            "--journal",
-            str(journal),
-            "--port",
-            str(port),
-            env=environment(TELNYX_PUBLIC_KEY=key),
-        )
+        env = environment(TELNYX_PUBLIC_KEY=key)
+        return run("campaign", "receive", "--journal", str(journal), "--port", str(port), *options, env=env)
     finally:
         thread.join(30)
         assert not failures, failures
@@ -369,7 +382,7 @@ def test_here_it_says_where_it_listens_records_and_a_sigterm_stops_it_restoring_
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
 
     def feed() -> None:
-        _connected(port).close()
+        _answering(port)
         answers.append(post(port, "/webhooks/telnyx", *event))
         os.kill(os.getpid(), signal.SIGTERM)  # only once it answered: uvicorn holds the signal
 
@@ -377,6 +390,7 @@ def test_here_it_says_where_it_listens_records_and_a_sigterm_stops_it_restoring_
     assert done.returncode == 0, done.stderr
     assert answers == [(200, "recorded")]
     assert done.stdout == f"listening on http://127.0.0.1:{port}/webhooks/telnyx (journal {journal}); Ctrl-C stops\n"
+    assert done.stderr == ""  # uvicorn's own lines (its start, each request) are not shown
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
     assert json.loads(run("campaign", "status", str(journal), "--json").stdout)["delivery"] == {"delivered": 1}
 
@@ -389,7 +403,8 @@ def test_here_a_second_ctrl_c_stops_it_without_waiting_for_a_request_that_never_
     held: list[socket.socket] = []
 
     def feed() -> None:
-        stalled = _connected(port)
+        _answering(port)
+        stalled = socket.create_connection(("127.0.0.1", port), timeout=10)
         held.append(stalled)  # open until the command has returned
         # A request whose body never comes: a first Ctrl-C waits for it (up to 10 s), a second does not.
         stalled.sendall(b"POST /webhooks/telnyx HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
@@ -407,3 +422,48 @@ def test_here_a_second_ctrl_c_stops_it_without_waiting_for_a_request_that_never_
             sock.close()
     assert done.returncode == 0, done.stderr
     assert second and stopped - second[0] < 5, stopped - second[0]
+
+
+def test_here_a_first_ctrl_c_waits_for_a_request_being_answered_up_to_the_graceful_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_campaign_cli, "_GRACEFUL_SECONDS", 1)
+    fake = FakeTelnyx()
+    journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
+    port = _free_port()
+    first: list[float] = []
+    held: list[socket.socket] = []
+
+    def feed() -> None:
+        _answering(port)
+        stalled = socket.create_connection(("127.0.0.1", port), timeout=10)
+        held.append(stalled)
+        stalled.sendall(b"POST /webhooks/telnyx HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        time.sleep(0.3)
+        first.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    try:
+        done = _serving_here(journal, port, fake.public_key, feed)
+        stopped = time.monotonic()
+    finally:
+        for sock in held:
+            sock.close()
+    assert done.returncode == 0, done.stderr
+    assert first and 0.9 < stopped - first[0] < 5, stopped - first[0]  # waited for it, then gave up on it
+
+
+def test_here_on_the_ipv6_loopback_the_line_writes_the_address_in_brackets(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
+    with socket.socket(socket.AF_INET6) as probe:
+        probe.bind(("::1", 0))
+        port = int(probe.getsockname()[1])
+
+    def feed() -> None:
+        _answering(port, "::1")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    done = _serving_here(journal, port, fake.public_key, feed, "--host", "::1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"listening on http://[::1]:{port}/webhooks/telnyx (journal {journal}); Ctrl-C stops\n"

@@ -902,9 +902,7 @@ def _receive(args: dict[str, Any]) -> int:
 
 def _listening(host: str, port: int) -> socket.socket:
     """A socket listening on host:port (port 0: one the system picks)."""
-    family, kind, protocol, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
+    family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, protocol)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -939,12 +937,6 @@ def _serve(app: ASGIReceiver, sock: socket.socket, where: str) -> None:
                 with contextlib.suppress(OSError):
                     sys.stdout.flush()
 
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        interface="asgi3",
-        timeout_graceful_shutdown=_GRACEFUL_SECONDS,
-    )
+    # Warnings only (no access log): the listening line is all it prints while it runs well.
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=_GRACEFUL_SECONDS)
     Server(config).run(sockets=[sock])
