@@ -26,6 +26,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 from telnyx_messages import AsyncTelnyx, Telnyx
+from telnyx_messages import campaign as campaign_module
 from telnyx_messages._journal import Journal, JournalError
 from telnyx_messages.campaign import (
     MAX_ATTEMPTS,
@@ -197,7 +198,10 @@ async def test_failures_after_acceptance_never_double_a_message(tmp_path: Path) 
     assert attempts == [1] * 6 + [2] * 4
 
 
-def test_an_edge_that_fails_after_accepting_still_takes_each_row_once(tmp_path: Path) -> None:
+def test_an_edge_that_fails_after_accepting_still_takes_each_row_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(campaign_module, "_BACKOFF_FIRST", 0.01)  # retried at once: the backoff is not tested here
     with EdgeServer(fail_rate=0.3, faults=("drop", "500"), seed=7) as edge:
         client = Telnyx(api_key=API_KEY, base_url=edge.base_url)
         report = Campaign(client, rows_of(60), tmp_path / "run.db", **UNPACED).run_sync()
@@ -207,7 +211,10 @@ def test_an_edge_that_fails_after_accepting_still_takes_each_row_once(tmp_path: 
     assert edge.accepted == {f"m{n}": 1 for n in range(60)}
 
 
-async def test_a_run_cancelled_midway_is_finished_by_the_next_with_each_row_accepted_once(tmp_path: Path) -> None:
+async def test_a_run_cancelled_midway_is_finished_by_the_next_with_each_row_accepted_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(campaign_module, "_BACKOFF_FIRST", 0.01)  # retried at once: the backoff is not tested here
     journal = tmp_path / "run.db"
     rows = rows_of(80)
     with EdgeServer(fail_rate=0.2, faults=("drop", "500"), seed=3) as edge:
