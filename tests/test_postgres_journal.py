@@ -19,8 +19,10 @@ from __future__ import annotations
 import bisect
 import datetime
 import json
+import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -43,6 +45,7 @@ from .support.postgres import postgres_server, postgres_url, require_psycopg
 __all__ = ["postgres_server", "postgres_url"]  # the fixtures, used by the tests below
 
 NOW = datetime.datetime(2026, 12, 7, 18, 0, tzinfo=datetime.UTC)
+SLOTS_PER_TAKE = 5  # the rate test's workers take slots five at a time
 
 
 def _at_once(work: Callable[..., Any], arguments: list[tuple[Any, ...]]) -> list[Any]:
@@ -145,9 +148,21 @@ def test_a_failed_migration_applies_none_of_its_steps(postgres_url: str) -> None
     assert ("later",) not in columns
 
 
+def test_a_migration_an_open_transaction_blocks_is_refused_in_time(journal: PostgresJournal) -> None:
+    assert journal.campaign() is not None  # the journal's transaction, open, has read the campaigns
+    with _connect(journal._url) as db:
+        started = time.monotonic()
+        with pytest.raises(JournalError, match=r"a lock was held more than 0\.5 s .*nothing was changed"):
+            _postgres.migrate(db, (*_postgres.MIGRATIONS, _LATER), lock_timeout=0.5)
+        assert time.monotonic() - started < 5
+        assert _postgres.schema_version(db) == _postgres.SCHEMA_VERSION
+        journal.commit()
+        assert _postgres.migrate(db, (*_postgres.MIGRATIONS, _LATER), lock_timeout=0.5) == [_LATER.version]
+
+
 def test_migration_steps_must_rise(postgres_url: str) -> None:
     with _connect(postgres_url) as db:
-        with pytest.raises(ValueError, match=r"rise from 1 without repeats, got \[1, 1\]"):
+        with pytest.raises(ValueError, match=r"must be 1, 2, \.\.\. in order, got \[1, 1\]"):
             _postgres.migrate(db, (*_postgres.MIGRATIONS, _postgres.MIGRATIONS[0]))
         assert _postgres.schema_version(db) == 0
 
@@ -188,6 +203,8 @@ def test_the_journal_records_rows_as_the_sqlite_journal_does(postgres_url: str, 
     with PostgresJournal(postgres_url, "reminders") as journal:
         found = _script(journal)
         assert journal.campaign() == journal.begin("reminders", {"rate": 5}, NOW)
+        record = journal.campaign()
+        assert record is not None and record.created_at == NOW and record.created_at.tzinfo is not None
     assert found["marked"] == ["r-0", "r-1", "r-2", "r-3"]
     assert {**found, "marked": None} == expected
     assert found["counts"] == {"pending": 2, "sending": 1, "accepted": 1, "failed": 2, "unknown": 0}
@@ -274,9 +291,38 @@ def test_the_journal_names_its_url_without_the_password(postgres_url: str) -> No
     with pytest.raises(JournalError, match="cannot connect to PostgreSQL") as raised:
         PostgresJournal(refused, "reminders")
     assert "hunter2" not in str(raised.value)
+    # psycopg's reason, its first line (the error names the server and port), on one line.
+    assert str(raised.value).startswith(_postgres.redacted(refused) + ": cannot connect to PostgreSQL (")
+    assert "port 1 failed" in str(raised.value) and "\n" not in str(raised.value)
+    assert _postgres._first_line(OSError("  first\nsecond ")) == "first"
+    assert _postgres._first_line(OSError(" ")) == "OSError"
     with pytest.raises(ValueError, match=r"a postgresql:// URL, got 'run\.db'"):
         PostgresJournal("run.db")
-    assert _postgres.is_postgres_url("postgres://h/db") and not _postgres.is_postgres_url("postgresql.db")
+    assert _postgres.redacted(postgres_url) == postgres_url
+    assert _postgres.is_postgres_url("postgres://h/db") and _postgres.is_postgres_url("PostgreSQL://h/db")
+    for not_one in ("postgresql.db", "postgresql:db", "sqlite:///run.db", Path("postgresql://h/db")):
+        assert not _postgres.is_postgres_url(not_one), not_one
+
+
+def test_bad_arguments_are_named_before_anything_is_written(journal: PostgresJournal) -> None:
+    for lease in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="lease must be a number of seconds above 0"):
+            PostgresJournal(journal._url, "reminders", lease=lease)
+    for rate in (0.0, -5.0, True):
+        with pytest.raises(ValueError, match="a gate's rate must be above 0"):
+            journal.set_gate("all", rate)
+    journal.set_gate("all", 10.0)
+    for count in (0, True, 1.5):
+        with pytest.raises(ValueError, match="count must be an int of at least 1"):
+            journal.take(["all"], count=count)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="a list, not one str"):
+        journal.sending("r-0", time.time())
+    assert journal.worker.startswith(f"{socket.gethostname()}:{os.getpid()}:")
+    with _connect(journal._url) as db:
+        assert db.execute(f"SELECT count(*) FROM {_postgres.SCHEMA}.gates").fetchone() == (1,)
+        for steps in ((), (Migration(0, "zero", ()),), (_LATER,)):
+            with pytest.raises(ValueError, match=r"must be 1, 2, \.\.\. in order"):
+                _postgres.migrate(db, steps)
 
 
 # --- claims and leases ----------------------------------------------------------------------------------
@@ -330,6 +376,23 @@ def test_a_claim_skips_rows_another_worker_is_claiming_instead_of_waiting(journa
         other.execute(f"SELECT 1 FROM {_postgres.SCHEMA}.rows WHERE identity = 'r-0' FOR UPDATE")
         assert [row.identity for row in journal.claim(2)] == ["r-1", "r-2"]
     assert [row.identity for row in journal.claim(2)] == ["r-0"]
+
+
+def test_unknown_rows_are_claimed_only_to_resend_them_and_settled_rows_stay(journal: PostgresJournal) -> None:
+    _add(journal, 3)
+    journal.claim(3)
+    journal.sending(["r-0", "r-1", "r-2"], NOW.timestamp())
+    journal.accepted("r-2", "m-2", None)
+    for identity in ("r-0", "r-2"):
+        journal.unknown(identity, "first sent 23.9 hours ago and never confirmed")
+    journal.commit()
+    rows = {row.identity: row for row in journal.rows()}
+    assert [rows[i].state for i in ("r-0", "r-1", "r-2")] == ["unknown", "sending", "accepted"]
+    assert rows["r-0"].error_detail == "first sent 23.9 hours ago and never confirmed"
+    assert _leases(journal)["r-0"] == (None, None)  # given back
+    journal.release()
+    assert [row.identity for row in journal.claim(5)] == ["r-1"]
+    assert [row.identity for row in journal.claim(5, resend_unknown=True)] == ["r-0"]
 
 
 def _claimer(url: str, count: int, lease: float) -> tuple[subprocess.Popen[str], list[list[str]]]:
@@ -626,9 +689,13 @@ def _take_slots(url: str, name: str, seconds: float) -> None:
         start = float(sys.stdin.readline())
         time.sleep(max(0.0, start - time.time()))
         while time.time() < start + seconds:
-            slot = journal.take(["all"])
-            time.sleep(slot.delay)
-            sends.append(time.time())
+            # Slots a few at a time, as the engine takes them for a batch of sends: a worker's
+            # reservation runs ahead of the clock, so a pause shorter than that costs no slot.
+            slots = journal.take(["all"], count=SLOTS_PER_TAKE)
+            taken = time.monotonic()
+            for delay in slots.delays():
+                time.sleep(max(0.0, taken + delay - time.monotonic()))
+                sends.append(time.time())
     print(json.dumps(sends), flush=True)
 
 

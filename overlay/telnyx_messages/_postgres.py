@@ -290,36 +290,51 @@ def schema_version(db: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row is not None else 0
 
 
-def migrate(db: psycopg.Connection[Any], migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
-    """Apply the steps of `migrations` the database lacks, in order, in one transaction under an
-    advisory lock (a second process waits, then finds them applied); the versions applied. A
-    database of a later version than the last step is refused (JournalError), untouched. `db` in
+def migrate(
+    db: psycopg.Connection[Any], migrations: Sequence[Migration] = MIGRATIONS, *, lock_timeout: float = 10.0
+) -> list[int]:
+    """Apply the steps of `migrations` (versions 1, 2, ... N) the database lacks, in order, in one
+    transaction under an advisory lock (a second process waits, then finds them applied); the
+    versions applied. A database of a later version than the last step is refused (JournalError),
+    untouched. A lock waited for longer than `lock_timeout` seconds (a step altering a table that
+    an older worker's open transaction reads) is a JournalError, nothing applied. `db` in
     autocommit mode (between transactions)."""
     versions = [step.version for step in migrations]
-    if versions != sorted(set(versions)) or not versions or versions[0] < 1:
-        raise ValueError(f"migration versions must rise from 1 without repeats, got {versions}")
+    if versions != list(range(1, len(versions) + 1)) or not versions:
+        raise ValueError(f"migration versions must be 1, 2, ... in order, got {versions}")
     latest = versions[-1]
+    try:
+        with db.transaction():
+            db.execute("SELECT set_config('lock_timeout', %s, true)", (f"{round(lock_timeout * 1000)}ms",))
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            db.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+            db.execute(_VERSION_TABLE)
+            applied = _migrate(db, migrations, latest)
+    except _psycopg().errors.LockNotAvailable:
+        raise JournalError(
+            f"the journal's schema could not be migrated: a lock was held more than {lock_timeout:g} s (another "
+            "process has the tables open: an older telnyx-messages still running?); nothing was changed"
+        ) from None
+    return applied
+
+
+def _migrate(db: psycopg.Connection[Any], migrations: Sequence[Migration], latest: int) -> list[int]:
+    """The steps the database lacks, applied (in migrate's transaction, under its lock)."""
+    current = schema_version(db)
+    if current > latest:
+        raise JournalError(
+            f"the database was migrated by a later telnyx-messages (schema {current}, this one knows up to "
+            f"{latest}): upgrade to use it"
+        )
     applied: list[int] = []
-    with db.transaction():
-        db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-        db.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        db.execute(_VERSION_TABLE)
-        current = schema_version(db)
-        if current > latest:
-            raise JournalError(
-                f"the database was migrated by a later telnyx-messages (schema {current}, this one knows up to "
-                f"{latest}): upgrade to use it"
-            )
-        for step in migrations:
-            if step.version <= current:
-                continue
-            for statement in step.statements:
-                db.execute(statement)
-            db.execute(
-                f"INSERT INTO {SCHEMA}.schema_version (version, description) VALUES (%s, %s)",
-                (step.version, step.description),
-            )
-            applied.append(step.version)
+    for step in migrations[current:]:
+        for statement in step.statements:
+            db.execute(statement)
+        db.execute(
+            f"INSERT INTO {SCHEMA}.schema_version (version, description) VALUES (%s, %s)",
+            (step.version, step.description),
+        )
+        applied.append(step.version)
     return applied
 
 
