@@ -5,6 +5,7 @@ SQLite file, then answers, so that what Telnyx delivers is kept once and never l
     app = ASGIReceiver(receiver)        # uvicorn, Starlette, FastAPI (app.mount("/webhooks/telnyx", app))
     wsgi = WSGIReceiver(receiver)       # Flask, Django, any WSGI server
     answer = receiver.receive(body, headers)   # or the core alone, from any framework's handler
+    for delivery in receiver.deliveries():     # each recipient's outcome (Delivery), read a page at a time
 
 Each request: the signature and the timestamp are checked on the raw body (webhooks.verify): 401 for
 a signature or a timestamp that fails, 400 for a request not in a webhook's form, never stored. A
