@@ -169,6 +169,11 @@ class AsgiScript(Script):
         await self.app(scope, again, send)
 
 
+def _any(value: object) -> Any:
+    """A value of the wrong type, handed over as a user's untyped code would."""
+    return value
+
+
 def _ok(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b""]
@@ -395,8 +400,13 @@ def test_an_app_that_raises_or_never_answers_is_a_failed_try() -> None:
     async def mute(scope: Any, receive: Any, send: Any) -> None:
         await receive()
 
+    async def broken_asgi(scope: Any, receive: Any, send: Any) -> None:
+        raise OSError("the disk is full")
+
     raised = fake.deliver_receipts(broken, tries=1)
     assert [t.error for t in raised.tries] == ["the app raised RuntimeError: the database is gone"] * 2
+    raised_asgi = fake.deliver_receipts(broken_asgi, tries=1, messages=fake.sent)
+    assert [t.error for t in raised_asgi.tries] == ["the app raised OSError: the disk is full"] * 2
     assert [t.status for t in raised.tries] == [None, None]
     silent = fake.deliver_receipts(mute, tries=1, messages=[m.id for m in fake.sent])
     assert [t.error for t in silent.tries] == ["the app answered no status (no http.response.start)"] * 2
@@ -413,6 +423,27 @@ def test_an_unreachable_url_is_a_failed_try() -> None:
     report = fake.deliver_receipts(f"http://127.0.0.1:{port}/", tries=2)
     assert len(report.tries) == 4 and all(t.status is None and t.error for t in report.tries)
     assert all(t.error is not None and t.error.startswith("ConnectError") for t in report.tries)
+    assert all(0 <= t.seconds < 2 for t in report.tries)
+
+
+def test_a_redirect_is_a_failed_try_not_followed() -> None:
+    fake = FakeTelnyx()
+    _send(fake, 1)
+    paths: list[str] = []
+
+    async def moved(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        paths.append(scope["path"])
+        if scope["path"] == "/old":
+            await send({"type": "http.response.start", "status": 307, "headers": [(b"location", b"/new")]})
+        else:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    with _uvicorn(moved) as port:
+        report = fake.deliver_receipts(f"http://127.0.0.1:{port}/old", tries=1)
+    assert [t.status for t in report.tries] == [307, 307] and not report.ok
+    assert paths == ["/old", "/old"]
 
 
 # --- duplicates and reorders ------------------------------------------------------------------------
@@ -577,27 +608,83 @@ async def test_deliver_receipts_async_posts_to_a_receiver_on_the_callers_event_l
 @pytest.mark.parametrize(
     ("make", "error", "message"),
     [
-        (lambda: Failure("bogus"), ValueError, r"Failure status 'bogus' is not a recipient status the spec lists"),
-        (lambda: Failure("queued"), ValueError, r"Failure status 'queued' is not a final status"),
-        (lambda: Failure("delivered"), ValueError, r"'delivered' is not a failure: .*Outcomes\(delivered=\.\.\.\)"),
-        (lambda: Failure("delivery_failed", "4x"), ValueError, r"Failure code must be .* got '4x'"),
-        (lambda: Failure("delivery_failed", True), ValueError, r"Failure code must be .* got True"),
-        (lambda: Failure("delivery_failed", 1, title=3), TypeError, r"Failure title must be a str or None, got 3"),  # type: ignore[arg-type]
-        (lambda: Outcomes(failed={FAILED: 1.5}), ValueError, r"Outcomes failed\[.*\] must be a share from 0 to 1"),
-        (lambda: Outcomes(failed={FAILED: -0.1}), ValueError, r"must be a share from 0 to 1, got -0.1"),
-        (lambda: Outcomes(failed={FAILED: 0.7, UNSENT: 0.4}), ValueError, r"failed shares add up to 1.1, more than 1"),
+        (
+            lambda: Failure("bogus"),
+            ValueError,
+            r"^Failure status 'bogus' is not a recipient status the spec lists \(final: .*delivered.*\)$",
+        ),
+        (
+            lambda: Failure("queued"),
+            ValueError,
+            r"^Failure status 'queued' is not a final status: a message.finalized gives one of .*delivery_failed.*$",
+        ),
+        (
+            lambda: Failure("delivered"),
+            ValueError,
+            r"^Failure status 'delivered' is not a failure: the share delivered is Outcomes\(delivered=\.\.\.\)$",
+        ),
+        (
+            lambda: Failure("delivery_failed", "4x"),
+            ValueError,
+            r"^Failure code must be Telnyx's error code, digits \(40008\), got '4x'$",
+        ),
+        (
+            lambda: Failure("delivery_failed", True),
+            ValueError,
+            r"^Failure code must be Telnyx's error code, digits \(40008\), got True$",
+        ),
+        (
+            lambda: Failure("delivery_failed", 1, title=_any(3)),
+            TypeError,
+            r"^Failure title must be a str or None, got 3$",
+        ),
+        (
+            lambda: Outcomes(failed={FAILED: 1.5}),
+            ValueError,
+            r"^Outcomes failed\[Failure\(status='delivery_failed', .*\)\] must be a share from 0 to 1, got 1.5$",
+        ),
+        (
+            lambda: Outcomes(failed={FAILED: -0.1}),
+            ValueError,
+            r"^Outcomes failed\[.*\] must be a share from 0 to 1, got -0.1$",
+        ),
+        (
+            lambda: Outcomes(failed={FAILED: 0.7, UNSENT: 0.4}),
+            ValueError,
+            r"^Outcomes failed shares add up to 1.1, more than 1$",
+        ),
         (
             lambda: Outcomes(delivered=0.5, failed={FAILED: 0.2}),
             ValueError,
             r"shares add up to 0.7 \(delivered 0.5, failed 0.2\): they must make 1",
         ),
-        (lambda: Outcomes(delivered=True), ValueError, r"Outcomes delivered must be a share from 0 to 1, got True"),
-        (lambda: Outcomes(failed={"delivery_failed": 0.1}), TypeError, r"failed keys must be Failures"),  # type: ignore[dict-item]
-        (lambda: Outcomes(failed=[FAILED]), TypeError, r"failed must map each Failure to its share, got list"),  # type: ignore[arg-type]
-        (lambda: Outcomes(numbers={"+1": "lost"}), TypeError, r"numbers\['\+1'\] must be a Failure or 'delivered'"),  # type: ignore[dict-item]
-        (lambda: Outcomes(numbers={3: "delivered"}), TypeError, r"numbers keys must be phone numbers"),  # type: ignore[dict-item]
-        (lambda: Outcomes(numbers=[]), TypeError, r"numbers must map numbers to outcomes, got list"),  # type: ignore[arg-type]
-        (lambda: Outcomes(final_after=-1), ValueError, r"final_after must be a number of seconds >= 0, got -1"),
+        (lambda: Outcomes(delivered=True), ValueError, r"^Outcomes delivered must be a share from 0 to 1, got True$"),
+        (
+            lambda: Outcomes(failed=_any({"delivery_failed": 0.1})),
+            TypeError,
+            r"^Outcomes failed keys must be Failures, got 'delivery_failed'$",
+        ),
+        (
+            lambda: Outcomes(failed=_any([FAILED])),
+            TypeError,
+            r"^Outcomes failed must map each Failure to its share, got list$",
+        ),
+        (
+            lambda: Outcomes(numbers=_any({"+1": "lost"})),
+            TypeError,
+            r"^Outcomes numbers\['\+1'\] must be a Failure or 'delivered', got 'lost'$",
+        ),
+        (
+            lambda: Outcomes(numbers=_any({3: "delivered"})),
+            TypeError,
+            r"^Outcomes numbers keys must be phone numbers \(str\), got 3$",
+        ),
+        (lambda: Outcomes(numbers=_any([])), TypeError, r"^Outcomes numbers must map numbers to outcomes, got list$"),
+        (
+            lambda: Outcomes(final_after=-1),
+            ValueError,
+            r"^Outcomes final_after must be a number of seconds >= 0, got -1$",
+        ),
     ],
 )
 def test_bad_outcomes_are_refused_naming_what_is_wrong(make: Any, error: type[Exception], message: str) -> None:
@@ -768,18 +855,25 @@ def test_an_in_process_wsgi_call_is_a_valid_wsgi_request() -> None:
     environs: list[dict[str, Any]] = []
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        environs.append(dict(environ))
+        environs.append({**environ, "body": environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))})
         start_response("202 Accepted", [("Content-Type", "text/plain")])
         return [b"ok"]
 
     report = fake.deliver_receipts(wsgiref.validate.validator(app), path="/hooks/telnyx")
     assert report.ok and [t.status for t in report.tries] == [202, 202]
     environ = environs[0]
-    assert {k: environ[k] for k in ("REQUEST_METHOD", "PATH_INFO", "CONTENT_TYPE", "SERVER_PROTOCOL")} == {
+    cgi = {k: v for k, v in environ.items() if k.isupper() and not k.startswith("HTTP_")}
+    assert cgi == {
         "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
         "PATH_INFO": "/hooks/telnyx",
+        "QUERY_STRING": "",
         "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(environ["body"])),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "443",
         "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
     }
     assert "HTTP_CONTENT_TYPE" not in environ and "HTTP_CONTENT_LENGTH" not in environ
     assert environ["HTTP_TELNYX_TIMESTAMP"].isdigit() and environ["HTTP_TELNYX_SIGNATURE_ED25519"]

@@ -105,8 +105,8 @@ class Failure:
         _final(self.status, status_order(), "Failure status")
         code = self.code
         if code is not None:
-            text = str(code) if isinstance(code, int) and not isinstance(code, bool) else code
-            if not (isinstance(text, str) and text.isascii() and text.isdigit()):
+            text = "" if isinstance(code, bool) else str(code)  # True is no code, though an int
+            if not (text.isascii() and text.isdigit()):
                 raise ValueError(f"Failure code must be Telnyx's error code, digits (40008), got {code!r}")
             object.__setattr__(self, "code", text)
         for name in ("title", "detail"):
@@ -280,8 +280,8 @@ class ReceiptReport:
         found: dict[str, int] = {}
         for outcome in self.outcomes.values():
             found[outcome.status] = found.get(outcome.status, 0) + 1
-        ranked = {status: index for index, status in enumerate(status_order().statuses)}
-        return dict(sorted(found.items(), key=lambda item: (ranked.get(item[0], len(ranked)), item[0])))
+        order = status_order().statuses  # every status a recipient ends at is one of them
+        return dict(sorted(found.items(), key=lambda item: order.index(item[0])))
 
 
 # --- the events -------------------------------------------------------------------------------------
@@ -484,7 +484,7 @@ class _WSGI(_InProcess):
             "SCRIPT_NAME": "",
             "PATH_INFO": self.path,
             "QUERY_STRING": "",
-            "CONTENT_TYPE": headers.get("content-type", ""),
+            "CONTENT_TYPE": headers["content-type"],  # the fake's headers always give it
             "CONTENT_LENGTH": str(len(body)),
             "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": "443",
@@ -532,7 +532,7 @@ class _ASGI(_InProcess):
         super().__init__("asgi", path, timeout)
         self.app = app
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-telnyx-asgi", daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
 
     def post(self, body: bytes, headers: dict[str, str]) -> _Answer:
@@ -551,28 +551,26 @@ class _ASGI(_InProcess):
             "query_string": b"",
             "root_path": "",
             "headers": [
-                *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()),
+                *((name.lower().encode(), value.encode()) for name, value in headers.items()),  # all ASCII
                 (b"content-length", str(len(body)).encode()),
             ],
             "client": ("127.0.0.1", 0),
             "server": ("127.0.0.1", 443),
         }
         done = asyncio.Event()
-        given = False
+        request = [{"type": "http.request", "body": body, "more_body": False}]  # given once
         status: list[int] = []
 
         async def receive() -> dict[str, Any]:
-            nonlocal given
-            if not given:
-                given = True
-                return {"type": "http.request", "body": body, "more_body": False}
+            if request:
+                return request.pop()
             await done.wait()
             return {"type": "http.disconnect"}
 
         async def send(message: Mapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status.append(int(message["status"]))
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
                 done.set()
 
         try:
