@@ -878,6 +878,28 @@ def test_an_in_process_wsgi_call_is_a_valid_wsgi_request() -> None:
     assert "HTTP_CONTENT_TYPE" not in environ and "HTTP_CONTENT_LENGTH" not in environ
     assert environ["HTTP_TELNYX_TIMESTAMP"].isdigit() and environ["HTTP_TELNYX_SIGNATURE_ED25519"]
     assert environ["wsgi.url_scheme"] == "https" and environ["wsgi.multithread"] is True
+    assert environ["wsgi.multiprocess"] is False and environ["wsgi.run_once"] is False
+
+
+def test_an_in_process_wsgi_answers_iterable_is_closed_and_a_written_body_is_taken() -> None:
+    fake = FakeTelnyx()
+    _send(fake, 1)
+    closed: list[bool] = []
+
+    class Answer:
+        def __iter__(self) -> Iterator[bytes]:
+            yield b"ok"
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Answer:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written")  # the legacy way to send a body
+        return Answer()
+
+    report = fake.deliver_receipts(app)
+    assert report.ok and closed == [True, True]
 
 
 def test_an_in_process_asgi_call_is_an_http_request_and_then_a_disconnect() -> None:

@@ -462,6 +462,10 @@ class _InProcess:
         concurrent.futures.wait(self._left, timeout=10 * self.timeout + 5)
 
 
+def _written(data: bytes) -> None:
+    """WSGI's write(), for an app that writes its body: not read (the status is the answer)."""
+
+
 def _failed(exc: BaseException) -> tuple[None, str]:
     return None, f"the app raised {type(exc).__name__}: {exc}"
 
@@ -500,13 +504,13 @@ class _WSGI(_InProcess):
         }
         for name, value in headers.items():
             key = name.upper().replace("-", "_")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if key != "CONTENT_TYPE":  # (the fake's headers give no content-length: CONTENT_LENGTH is counted)
                 environ[f"HTTP_{key}"] = value
         started: list[str] = []
 
         def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             started[:] = [status]
-            return lambda data: None
+            return _written
 
         try:
             result = self.app(environ, start_response)
@@ -521,7 +525,7 @@ class _WSGI(_InProcess):
             return _failed(exc)
         if not started:
             return None, "the app answered no status (start_response was not called)"
-        return int(started[0].split(" ", 1)[0]), None
+        return int(started[0].partition(" ")[0]), None
 
     def close(self) -> None:
         self._finish()
