@@ -1001,3 +1001,23 @@ def test_every_kind_of_message_the_fake_accepts_gets_receipts(tmp_path: Path) ->
     assert report.ok and {e.message_id for e in report.events} == set(accepted)
     assert {key[0] for key in report.outcomes} == set(accepted)
     assert {k: o.status for k, o in recorded.items()} == {k: o.status for k, o in report.outcomes.items()}
+
+
+def test_delivering_leaves_no_event_loop_or_connection_open() -> None:
+    import gc
+    import warnings
+
+    fake = FakeTelnyx()
+    _send(fake, 1)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    with _uvicorn(app) as port, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert fake.deliver_receipts(app).ok  # in process: on an event loop of its own
+        assert fake.deliver_receipts(f"http://127.0.0.1:{port}/", messages=fake.sent).ok
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
