@@ -937,6 +937,9 @@ def _serve(app: ASGIReceiver, sock: socket.socket, where: str) -> None:
                 with contextlib.suppress(OSError):
                     sys.stdout.flush()
 
-    # Warnings only (no access log): the listening line is all it prints while it runs well.
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=_GRACEFUL_SECONDS)
+    # Warnings only (no access log): the listening line is all it prints while it runs well. ASGI 3 said,
+    # not detected: detection reads __call__, which a wrapper (a decorator, a tracer) may hide.
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", interface="asgi3", timeout_graceful_shutdown=_GRACEFUL_SECONDS
+    )
     Server(config).run(sockets=[sock])
