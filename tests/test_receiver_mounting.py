@@ -1,5 +1,5 @@
-"""The receiver where users put it: the README's FastAPI and Flask examples (their code is here, word
-for word; they type-check under mypy --strict and Pyright) and the ASGI and WSGI apps mounted in FastAPI and
+"""The receiver where users put it: the README's FastAPI and Flask examples (read from the README;
+they type-check under mypy --strict and Pyright) and the ASGI and WSGI apps mounted in FastAPI and
 Flask, each served by a real server on 127.0.0.1 (uvicorn, waitress) and posted to over HTTP; and
 what the bare apps answer to what is not a webhook (another method, path, an oversized body)."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import re
 import runpy
 import sqlite3
 from http import HTTPStatus
@@ -20,55 +21,16 @@ from telnyx_messages.receiver import ASGIReceiver, Receiver, StoreClosedError, W
 from telnyx_messages.testing import FakeTelnyx
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from .support import typecheck
+from .support import ROOT, typecheck
 from .support.receiver_events import FINALIZED, SENT, Event, post_all, sign_body
 from .support.receiver_inprocess import asgi_serving, wsgi_serving
 from .support.typecheck import Checked
 
-FASTAPI_EXAMPLE = """\
-from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse
-
-from telnyx_messages.receiver import Receiver
-from telnyx_messages.webhooks import WebhookEvent
-
-
-def on_event(event: WebhookEvent) -> None:  # after the event is stored, off the request
-    print("new:", type(event).__name__)
-
-
-def create_app(store: str = "receipts.db") -> FastAPI:
-    receiver = Receiver(store, on_event=on_event)  # key: TELNYX_PUBLIC_KEY, or public_key=
-    app = FastAPI()
-
-    @app.post("/webhooks/telnyx")
-    async def telnyx_webhook(request: Request) -> PlainTextResponse:
-        answer = await receiver.receive_async(await request.body(), request.headers)
-        return PlainTextResponse(answer.text, status_code=answer.status)
-
-    return app
-"""
-
-FLASK_EXAMPLE = """\
-from flask import Flask, request
-
-from telnyx_messages.receiver import Receiver
-
-
-def create_app(store: str = "receipts.db") -> Flask:
-    receiver = Receiver(store)
-    app = Flask(__name__)
-
-    @app.post("/webhooks/telnyx")
-    def telnyx_webhook() -> tuple[str, int]:
-        answer = receiver.receive(request.get_data(), request.headers)
-        return answer.text, answer.status
-
-    for delivery in receiver.deliveries():  # each recipient's latest status, errors, time
-        print(delivery.message_id, delivery.recipient, delivery.status, delivery.error_codes)
-    return app
-"""
-
+README = (ROOT / "README.md").read_text()
+_BLOCKS = re.findall(r"```python\n(.*?)```", README.split("\n### Knowing what was delivered\n", 1)[1], re.S)
+# The README's examples, as written there: the one mounting the receiver in FastAPI, the one in Flask.
+(FASTAPI_EXAMPLE,) = [block for block in _BLOCKS if block.startswith("from fastapi import")]
+(FLASK_EXAMPLE,) = [block for block in _BLOCKS if block.startswith("from flask import")]
 EXAMPLES = {
     "fastapi": typecheck.program("receiver_fastapi_example", FASTAPI_EXAMPLE),
     "flask": typecheck.program("receiver_flask_example", FLASK_EXAMPLE),
@@ -135,11 +97,17 @@ def _example(source: str, tmp_path: Path, name: str) -> dict[str, Any]:
 def test_the_fastapi_example_under_uvicorn(fake: FakeTelnyx, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     sent, final, tampered = _events(fake)
     store = tmp_path / "receipts.db"
+    body, headers = fake.webhook("message.received", final.message_id)  # a reply: the callback prints its text
+    inbound = Event(0, final.message_id, "message.received", body, headers)
     app = _example(FASTAPI_EXAMPLE, tmp_path, "fastapi_example")["create_app"](str(store))
     with asgi_serving(app) as port:
         assert _post_in_order(port, [final, sent, final, tampered], "/webhooks/telnyx") == EXPECTED
+        assert _post_in_order(port, [inbound, inbound], "/webhooks/telnyx") == [
+            (200, "recorded"),
+            (200, "duplicate: recorded before"),
+        ]
     assert _statuses(store) == [(RECIPIENT, "delivered")]
-    assert capfd.readouterr().out.count("new: OutboundMessageEvent") == 2  # the callback, once per new event
+    assert capfd.readouterr().out.count("received: Hi") == 1  # the callback, once per new event
 
 
 def test_the_flask_example_under_waitress(fake: FakeTelnyx, tmp_path: Path) -> None:
