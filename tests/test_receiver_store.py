@@ -601,14 +601,18 @@ def _to(status: str) -> dict[str, str]:
 def test_the_store_s_connections_are_as_asked(tmp_path: Path) -> None:
     key = FakeTelnyx().public_key
     with Receiver(tmp_path / "full.db", public_key=key, answer_within=0.9) as receiver:
-        for db in (receiver._reader, receiver._writer_db):
+        for store in (receiver._reader, receiver._writer_db):
+            assert isinstance(store, _receipts.SQLiteStore)
+            db = store.db
             assert db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
             assert db.execute("PRAGMA busy_timeout").fetchone() == (600,)  # 2/3 of answer_within
             assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         names = {thread.name for thread in threading.enumerate()}
         assert "telnyx-receiver-writer" in names
     with Receiver(tmp_path / "normal.db", public_key=key, synchronous="NORMAL") as receiver:
-        for db in (receiver._reader, receiver._writer_db):
+        for store in (receiver._reader, receiver._writer_db):
+            assert isinstance(store, _receipts.SQLiteStore)
+            db = store.db
             assert db.execute("PRAGMA synchronous").fetchone() == (1,)
             assert db.execute("PRAGMA busy_timeout").fetchone() == (1000,)
     db = _receipts.connect(str(tmp_path / "defaults.db"))

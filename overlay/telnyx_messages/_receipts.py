@@ -31,10 +31,10 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from . import _spec_refs
 from ._journal import _APPLICATION_ID as JOURNAL_APPLICATION_ID
@@ -343,6 +343,72 @@ def _outcomes(db: sqlite3.Connection, item: Incoming, order: StatusOrder, now: f
         )
 
 
+# A delivery as a store reads it: message id, recipient, status, error codes, errors, when it
+# occurred (the event's text), event id, event type, when recorded (epoch seconds).
+DeliveryRow = tuple[str, str, str, str | None, str | None, str | None, str, str | None, float]
+
+
+class Store(Protocol):
+    """What the receiver asks of its store, SQLite's (SQLiteStore) or PostgreSQL's
+    (telnyx_messages._receipts_postgres.PostgresStore): one connection each, used by one thread at a
+    time. `unavailable`: the errors that mean the store cannot take a write now (locked, busy, gone):
+    the whole batch is answered 503, for Telnyx to deliver it again."""
+
+    name: str  # how messages name it (a URL without its password)
+    unavailable: tuple[type[Exception], ...]
+
+    def record(self, items: Sequence[Incoming], order: StatusOrder, now: float) -> list[bool]:
+        """Record events in one transaction: for each, whether it is new."""
+        ...
+
+    def deliveries(self, after: tuple[str, str], message_id: str | None, limit: int) -> list[DeliveryRow]:
+        """Up to `limit` deliveries after the key `after` (message id, recipient), in key order."""
+        ...
+
+    def delivery_counts(self) -> list[tuple[str, int]]:
+        """How many recipients are at each status recorded."""
+        ...
+
+    def event_ids(self, after: int, limit: int) -> list[tuple[int, str]]:
+        """Up to `limit` (place, event id) recorded after the place `after` (0: from the first), in
+        the order recorded."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteStore:
+    """The store in an SQLite file (connect(), record())."""
+
+    unavailable: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+
+    def __init__(self, path: str, *, synchronous: Synchronous = "FULL", busy_timeout: float = 1.0) -> None:
+        self.name = path
+        self.db = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
+
+    def record(self, items: Sequence[Incoming], order: StatusOrder, now: float) -> list[bool]:
+        return record(self.db, items, order, now)
+
+    def deliveries(self, after: tuple[str, str], message_id: str | None, limit: int) -> list[DeliveryRow]:
+        only, chosen = (" AND message_id = ?", (message_id,)) if message_id is not None else ("", ())
+        return self.db.execute(
+            "SELECT message_id, recipient, status, error_codes, errors, occurred_at, event_id, event_type, updated_at"
+            f" FROM deliveries WHERE (message_id, recipient) > (?, ?){only} ORDER BY message_id, recipient LIMIT ?",
+            (*after, *chosen, limit),
+        ).fetchall()
+
+    def delivery_counts(self) -> list[tuple[str, int]]:
+        return self.db.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
+
+    def event_ids(self, after: int, limit: int) -> list[tuple[int, str]]:
+        return self.db.execute(
+            "SELECT rowid, event_id FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit)
+        ).fetchall()
+
+    def close(self) -> None:
+        self.db.close()
+
+
 # --- the writer ---------------------------------------------------------------------------------
 
 _Job = tuple[Incoming, "concurrent.futures.Future[bool]"]
@@ -358,14 +424,14 @@ class Writer:
 
     def __init__(
         self,
-        db: sqlite3.Connection,
+        store: Store,
         order: StatusOrder,
         on_new: Callable[[Incoming], None],
         *,
         max_batch: int = 512,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
+        self._store = store
         self._order = order
         self._on_new = on_new
         self._max_batch = max_batch
@@ -415,8 +481,8 @@ class Writer:
 
     def _write(self, batch: list[_Job]) -> None:
         try:
-            results = record(self._db, [item for item, _ in batch], self._order, self._clock())
-        except sqlite3.OperationalError as exc:  # busy, locked, I/O, full: the same for every event
+            results = self._store.record([item for item, _ in batch], self._order, self._clock())
+        except self._store.unavailable as exc:  # busy, locked, I/O, full, gone: the same for every event
             logger.warning("could not record %d event(s): %s", len(batch), exc)
             for _, future in batch:
                 _settle(future, exc=exc)

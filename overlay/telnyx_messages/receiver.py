@@ -25,7 +25,15 @@ logged, on the `telnyx_messages.receiver` logger). It is called at most once per
 stored just before the process stops may miss it; the store is the record.
 
 The store may be a campaign journal (telnyx_messages.campaign): the receiver's tables go beside the
-journal's in the same file, `deliveries.message_id` matching the journal's rows. Needs PyNaCl
+journal's in the same file, `deliveries.message_id` matching the journal's rows.
+
+The store may be PostgreSQL instead: `Receiver("postgresql://user@host/db", ...)` (or postgres://;
+psycopg 3, `pip install 'telnyx-messages[postgres]'`) records into the tables of the schema
+`telnyx_messages` there, so that many receiver workers (several uvicorn workers, several hosts) share
+one store: an event that reaches two workers at once is recorded by one, a duplicate to the other.
+Each worker has its own connections and group commit; a lock held past 2/3 of `answer_within` or a
+lost connection is a 503 (the next write connects again). `synchronous` is SQLite's: PostgreSQL's
+durability is the server's (`synchronous_commit`). Needs PyNaCl
 (`pip install 'telnyx-messages[webhooks]'`); servers are the user's (`[receiver]` installs uvicorn).
 """
 
@@ -42,9 +50,10 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from . import _receipts, webhooks
+from ._postgres import is_postgres_url
 from ._receipts import StoreClosedError, StoreError, Synchronous
 from .webhooks import HeadersLike, WebhookEvent
 
@@ -70,6 +79,7 @@ FINAL_STATUSES: frozenset[str] = _receipts.status_order().final
 MAX_BODY = 1 << 20  # far above any event Telnyx delivers
 # The rows deliveries() and event_ids() read at a time: what they hold, however large the store.
 _PAGE_ROWS = 500
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +141,15 @@ def _expire(waiter: asyncio.Future[bool]) -> None:
         waiter.set_exception(TimeoutError())
 
 
+def _open(path: str, synchronous: Synchronous, wait: float) -> _receipts.Store:
+    """The store at `path`: PostgreSQL's for a postgresql:// (or postgres://) URL, else an SQLite file."""
+    if is_postgres_url(path):
+        from ._receipts_postgres import PostgresStore
+
+        return PostgresStore(path, lock_timeout=wait)
+    return _receipts.SQLiteStore(path, synchronous=synchronous, busy_timeout=wait)
+
+
 def _utc(epoch: float | None) -> datetime.datetime | None:
     return None if epoch is None else datetime.datetime.fromtimestamp(epoch, datetime.UTC)
 
@@ -138,9 +157,10 @@ def _utc(epoch: float | None) -> datetime.datetime | None:
 class Receiver:
     """The receiver's core: `receive(body, headers)` (or `await receive_async(...)` on an event loop)
     verifies, records and says what to answer. `store` is the SQLite file (made if missing; a
-    campaign journal may be given). The public key, `public_key` or else TELNYX_PUBLIC_KEY, is
-    checked here: PublicKeyError if missing or malformed, MissingDependencyError without PyNaCl;
-    StoreError for a file that cannot be a store. `tolerance`: the seconds a timestamp may be off;
+    campaign journal may be given), or a postgresql:// URL (the module's docstring). The public key,
+    `public_key` or else TELNYX_PUBLIC_KEY, is checked here: PublicKeyError if missing or malformed,
+    MissingDependencyError without PyNaCl; StoreError for a file that cannot be a store, or a
+    database that cannot be reached (named without its password). `tolerance`: the seconds a timestamp may be off;
     `answer_within`: the seconds a request waits for its event to be stored before it is answered
     503 (Telnyx waits 2 s); `synchronous`: SQLite's, FULL (an acknowledged event survives a power
     loss) or NORMAL (it survives the process being killed)."""
@@ -169,24 +189,26 @@ class Receiver:
             raise TypeError(f"on_event must be callable, got {type(on_event).__name__}")
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
-        self.path = _receipts.store_path(store)
+        path = _receipts.store_path(store)
         self.tolerance = tolerance
         self.answer_within = float(answer_within)
         self._order = _receipts.status_order()
-        # Waiting on the file's lock takes part of the answer's time, never all of it.
-        db = _receipts.connect(self.path, synchronous=synchronous, busy_timeout=self.answer_within * 2 / 3)
+        # Waiting on the store's locks takes part of the answer's time, never all of it.
+        wait = self.answer_within * 2 / 3
+        reader = _open(path, synchronous, wait)
+        self.path = reader.name
         self._read_lock = threading.Lock()
-        self._reader = db
+        self._reader = reader
         try:
-            writer_db = _receipts.connect(self.path, synchronous=synchronous, busy_timeout=self.answer_within * 2 / 3)
+            writer_store = _open(path, synchronous, wait)
         except BaseException:
-            db.close()
+            reader.close()
             raise
         self._callbacks = (
             _receipts.Callbacks(lambda document: on_event(_typed(document))) if on_event is not None else None
         )
-        self._writer = _receipts.Writer(writer_db, self._order, self._new)
-        self._writer_db = writer_db
+        self._writer = _receipts.Writer(writer_store, self._order, self._new)
+        self._writer_db = writer_store
         self._closed = False
 
     def __repr__(self) -> str:
@@ -257,11 +279,11 @@ class Receiver:
 
     # --- what was recorded -------------------------------------------------------------------------
 
-    def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+    def _read(self, read: Callable[[_receipts.Store], list[_T]]) -> list[_T]:
         with self._read_lock:
             if self._closed:
                 raise StoreClosedError("the receiver is closed")
-            return self._reader.execute(sql, parameters).fetchall()
+            return read(self._reader)
 
     def deliveries(self, message_id: str | None = None) -> Iterator[Delivery]:
         """Each recipient's latest outcome (of one message, or of all), by message id and recipient.
@@ -269,14 +291,10 @@ class Receiver:
         grow with the table; `list()` keeps them all): each recipient comes once, and one recorded
         while it runs may or may not come. StoreClosedError if the receiver is closed before a page
         is read."""
-        only, chosen = (" AND message_id = ?", (message_id,)) if message_id is not None else ("", ())
         # Below every key: a delivery is recorded only for a message id and a recipient that are not empty.
         last: tuple[str, str] = ("", "")
-        while rows := self._read(
-            "SELECT message_id, recipient, status, error_codes, errors, occurred_at, event_id, event_type, updated_at"
-            f" FROM deliveries WHERE (message_id, recipient) > (?, ?){only} ORDER BY message_id, recipient LIMIT ?",
-            (*last, *chosen, _PAGE_ROWS),
-        ):
+        # Each lambda is called at once, under the read lock (B023 warns of a later call).
+        while rows := self._read(lambda store: store.deliveries(last, message_id, _PAGE_ROWS)):  # noqa: B023
             for row in rows:
                 yield self._delivery(*row)
             last = (rows[-1][0], rows[-1][1])
@@ -311,17 +329,15 @@ class Receiver:
     def delivery_counts(self) -> dict[str, int]:
         """How many recipients are at each status: every one of DELIVERY_STATUSES (0 if none), then
         any other status recorded."""
-        found = dict(self._read("SELECT status, count(*) FROM deliveries GROUP BY status"))
+        found = dict(self._read(lambda store: store.delivery_counts()))
         counts = {status: int(found.pop(status, 0)) for status in DELIVERY_STATUSES}
         return counts | {str(status): int(count) for status, count in sorted(found.items())}
 
     def event_ids(self) -> Iterator[str]:
         """The id of every event recorded, in the order recorded: read as deliveries() reads, a page
         at a time."""
-        last = 0  # below every rowid: SQLite numbers a table's rows from 1
-        while rows := self._read(
-            "SELECT rowid, event_id FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE_ROWS)
-        ):
+        last = 0  # below every place: SQLite numbers a table's rows from 1, PostgreSQL's identity too
+        while rows := self._read(lambda store: store.event_ids(last, _PAGE_ROWS)):  # noqa: B023
             for _, event_id in rows:
                 yield event_id
             last = rows[-1][0]

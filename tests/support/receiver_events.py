@@ -18,7 +18,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,6 +118,7 @@ class Posted:
     status: int | None  # None: no answer (the connection failed)
     seconds: float
     text: str
+    port: int = 0  # the server's it was posted to
 
 
 def post_all(
@@ -130,30 +131,54 @@ def post_all(
 ) -> list[Posted]:
     """Post each event (its body and signed headers as made) over HTTP/1.1 keep-alive connections
     from `threads` threads; every answer, timed from the request's first byte to the answer's last."""
+    return post_to([(port, event) for event in posts], threads=threads, on_answer=on_answer, path=path)
+
+
+def post_to(
+    jobs: Sequence[tuple[int, Event]],
+    *,
+    threads: int = 32,
+    together: int = 1,
+    on_answer: Callable[[Posted], None] | None = None,
+    path: str = PATH,
+) -> list[Posted]:
+    """post_all() to many servers: each event to its port (keep-alive connections per thread and
+    port). With `together` N, each run of N jobs (0..N-1, N..2N-1, ...) leaves at the same moment:
+    their threads wait for one another at a barrier, connected, before sending (threads > N)."""
+    if together > 1 and (len(jobs) % together or threads <= together):
+        raise ValueError(f"{len(jobs)} jobs in runs of {together} on {threads} threads")
     local = threading.local()
     results: list[Posted] = []
     lock = threading.Lock()
+    barriers = [threading.Barrier(together) for _ in range(len(jobs) // together)] if together > 1 else []
 
-    def post(event: Event) -> None:
+    def post(numbered: tuple[int, tuple[int, Event]]) -> None:
+        number, (port, event) = numbered
+        connections: dict[int, http.client.HTTPConnection] = local.__dict__.setdefault("connections", {})
+        if port not in connections:
+            connections[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = connections[port]
         started = time.perf_counter()
         try:
-            connection = getattr(local, "connection", None)
-            if connection is None:
-                connection = local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            if barriers:
+                if connection.sock is None:
+                    connection.connect()
+                barriers[number // together].wait(10)
+                started = time.perf_counter()
             connection.request("POST", path, body=event.body, headers=event.headers)
             answer = connection.getresponse()
             text = answer.read().decode()
-            posted = Posted(event, answer.status, time.perf_counter() - started, text)
+            posted = Posted(event, answer.status, time.perf_counter() - started, text, port)
         except (OSError, http.client.HTTPException) as exc:
-            local.connection = None
-            posted = Posted(event, None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+            connections.pop(port).close()
+            posted = Posted(event, None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}", port)
         with lock:
             results.append(posted)
         if on_answer is not None:
             on_answer(posted)
 
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(post, posts))
+        list(pool.map(post, enumerate(jobs)))
     return results
 
 

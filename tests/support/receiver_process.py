@@ -26,29 +26,62 @@ class Served:
         self.process.wait(10)
 
 
-@contextmanager
-def served(
-    kind: str, store: Path | None, public_key: str, *, tolerance: int = 300, callback_log: Path | None = None
-) -> Iterator[Served]:
-    """The receiver of `kind` on `store` in a child process, until the block ends (then SIGTERM: the
-    server's own shutdown; SIGKILL if it is still running after 10 s)."""
+def _start(
+    kind: str, store: Path | str | None, public_key: str, tolerance: int, callback_log: Path | None
+) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "tests.support.receiver_server", kind]
     command += [str(store)] if store is not None else []
     command += [str(callback_log)] if callback_log is not None else []
     env = {**os.environ, "TELNYX_PUBLIC_KEY": public_key, "RECEIVER_TOLERANCE": str(tolerance)}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+
+
+def _listening(kind: str, process: subprocess.Popen[str]) -> Served:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line, f"the {kind} receiver exited before listening (status {process.wait(10)})"
+    return Served(json.loads(line)["port"], process)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@contextmanager
+def served(
+    kind: str,
+    store: Path | str | None,
+    public_key: str,
+    *,
+    tolerance: int = 300,
+    callback_log: Path | None = None,
+) -> Iterator[Served]:
+    """The receiver of `kind` on `store` (a file, or a PostgreSQL URL) in a child process, until the
+    block ends (then SIGTERM: the server's own shutdown; SIGKILL if it is still running after 10 s)."""
+    process = _start(kind, store, public_key, tolerance, callback_log)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line, f"the {kind} receiver exited before listening (status {process.wait(10)})"
-        yield Served(json.loads(line)["port"], process)
+        yield _listening(kind, process)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
+        _stop(process)
+
+
+@contextmanager
+def served_many(
+    kind: str, store: Path | str, public_key: str, count: int, *, tolerance: int = 300
+) -> Iterator[list[Served]]:
+    """`count` receivers of `kind` on one `store`, each a process of its own on a port of its own,
+    started at once (their imports and connections overlap), stopped as served() stops one."""
+    processes = [_start(kind, store, public_key, tolerance, None) for _ in range(count)]
+    try:
+        yield [_listening(kind, process) for process in processes]
+    finally:
+        for process in processes:
+            _stop(process)

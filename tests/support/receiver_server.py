@@ -1,11 +1,11 @@
 """A webhook receiver in a process of its own, in a real server, for the tests that post to it over
 HTTP and kill it: `python -m tests.support.receiver_server KIND STORE [CALLBACK_LOG]` serves a
-telnyx_messages.receiver.Receiver on STORE (the public key from TELNYX_PUBLIC_KEY) on 127.0.0.1 at a
-port of the system's choosing, and prints {"port": N} once it listens. KIND: `asgi` (ASGIReceiver
-under uvicorn, one worker), `fastapi` (mounted in a FastAPI app at /webhooks/telnyx, under uvicorn),
-`wsgi` (WSGIReceiver under waitress). RECEIVER_TOLERANCE: the seconds a timestamp may be off
-(default 300). With CALLBACK_LOG, the callback appends each new event's id
-to that file, one a line. (The bench's bare baseline app is bench/receiver.py's own.)
+telnyx_messages.receiver.Receiver on STORE (a file, or a postgresql:// URL) with the public key from
+TELNYX_PUBLIC_KEY, on 127.0.0.1 at a port of the system's choosing, and prints {"port": N} once it
+listens. KIND: `asgi` (ASGIReceiver under uvicorn, one worker), `fastapi` (mounted in a FastAPI app
+at /webhooks/telnyx, under uvicorn), `wsgi` (WSGIReceiver under waitress). RECEIVER_TOLERANCE: the
+seconds a timestamp may be off (default 300). With CALLBACK_LOG, the callback appends each new
+event's id to that file, one a line. (The bench's bare baseline app is bench/receiver.py's own.)
 """
 
 from __future__ import annotations
