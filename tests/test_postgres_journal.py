@@ -182,10 +182,7 @@ def _script(journal: Any) -> dict[str, Any]:
     journal.pending("r-2", "10011", "rate limited")
     journal.unanswered("r-3", None, "no answer")
     journal.commit()
-    rows = [
-        (row.identity, row.state, row.idempotency_key, row.message_id, row.wait_seconds, row.error_code, row.attempts)
-        for row in journal.rows()
-    ]
+    rows = list(journal.rows())  # every field: seq, recipient, sender, errors, attempts, times
     return {
         "marked": None if marked is None else sorted(marked),
         "name": record.name,
@@ -208,6 +205,9 @@ def test_the_journal_records_rows_as_the_sqlite_journal_does(postgres_url: str, 
     assert found["marked"] == ["r-0", "r-1", "r-2", "r-3"]
     assert {**found, "marked": None} == expected
     assert found["counts"] == {"pending": 2, "sending": 1, "accepted": 1, "failed": 2, "unknown": 0}
+    r3 = found["rows"][3]
+    assert (r3.seq, r3.recipient, r3.sender, r3.error_detail) == (4, "+13120000003", "+18445550001", "no answer")
+    assert r3.first_attempt_at == r3.last_attempt_at == NOW and found["rows"][4].first_attempt_at is None
 
 
 def _pg_columns(db: Any, table: str) -> set[str]:
@@ -364,8 +364,13 @@ def test_claims_come_in_the_campaign_s_order_with_what_sending_takes(journal: Po
     # Held: not claimed again by its own worker either.
     assert [row.identity for row in journal.claim(10)] == ["r-4"]
     assert journal.claim(10) == []
-    with pytest.raises(ValueError, match="limit must be an int of at least 1, got 0"):
-        journal.claim(0)
+    for limit in (0, True):
+        with pytest.raises(ValueError, match=f"limit must be an int of at least 1, got {limit}"):
+            journal.claim(limit)
+    # Arguments as JSON, a value JSON lacks as its text (a datetime).
+    journal.add("r-9", "sha256:9", "key-r-9", None, None, arguments={"send_at": NOW, "media_urls": ["a", "b"]})
+    (claimed,) = journal.claim(1)
+    assert claimed.arguments == {"send_at": str(NOW), "media_urls": ["a", "b"]}
 
 
 def test_a_claim_skips_rows_another_worker_is_claiming_instead_of_waiting(journal: PostgresJournal) -> None:
