@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import random
 import threading
 import time
@@ -229,6 +230,9 @@ def test_503_while_another_holds_the_events_lock_then_recorded_once_delivered_ag
     message = _message(fake_here)
     update = _update(fake_here, message, FINALIZED, "delivered")
     with Receiver(postgres_url, public_key=fake_here.public_key, answer_within=0.9) as made:
+        for store in (made._reader, made._writer_db):
+            assert isinstance(store, _receipts_postgres.PostgresStore)
+            assert store._db.execute("SHOW lock_timeout").fetchone() == ("600ms",)  # 2/3 of answer_within
         with _db(postgres_url) as holder, holder.transaction():
             holder.execute(f"LOCK TABLE {SCHEMA}.events IN ACCESS EXCLUSIVE MODE")
             started = time.monotonic()
@@ -241,8 +245,18 @@ def test_503_while_another_holds_the_events_lock_then_recorded_once_delivered_ag
         assert list(made.event_ids()) == [again.event_id]
 
 
+def test_the_store_s_own_lock_timeout_is_1_s_unless_told(postgres_url: str) -> None:
+    store = _receipts_postgres.PostgresStore(postgres_url)
+    try:
+        assert store._db.execute("SHOW lock_timeout").fetchone() == ("1s",)
+        assert store.name == postgres_url and store._db.autocommit
+    finally:
+        store.close()
+    assert store._db.closed
+
+
 def test_503_when_the_connection_is_lost_then_the_next_batch_connects_again(
-    fake_here: FakeTelnyx, pg_receiver: Receiver, postgres_url: str
+    fake_here: FakeTelnyx, pg_receiver: Receiver, postgres_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     message = _message(fake_here)
     first, second = (_update(fake_here, message, FINALIZED, "delivered", f"{n}" * 8) for n in (1, 2))
@@ -252,6 +266,11 @@ def test_503_when_the_connection_is_lost_then_the_next_batch_connects_again(
         admin.execute("SELECT pg_terminate_backend(%s)", (writer._db.info.backend_pid,))
     lost = pg_receiver.receive(*first)
     assert (lost.status, lost.text) == (503, "not recorded: deliver it again")
+    # The batch given up whole, as a store that cannot take it now (not one event's fault).
+    assert [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records if r.levelno >= logging.WARNING] == [
+        ("WARNING", "could not record 1 event(s)"),
+        ("WARNING", f"event {lost.event_id} not recorded (terminating connection due to administrator command)"),
+    ]
     after = pg_receiver.receive(*second)
     assert (after.status, after.text) == (200, "recorded")  # connected again
     assert pg_receiver.receive(*first).text == "recorded"  # delivered again: recorded now, once
@@ -308,3 +327,44 @@ def test_events_recorded_before_the_order_column_keep_their_order_and_workers_ad
         assert list(made.event_ids()) == [item.event_id for item in items]
         later = made.receive(*_update(fake_here, message, FINALIZED, "delivered", "later-id"))
         assert list(made.event_ids()) == [*(item.event_id for item in items), later.event_id]
+
+
+def test_503_while_the_database_refuses_connections_then_recorded(
+    fake_here: FakeTelnyx, pg_receiver: Receiver, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    message = _message(fake_here)
+    update = _update(fake_here, message, FINALIZED, "delivered")
+    writer = pg_receiver._writer_db
+    assert isinstance(writer, _receipts_postgres.PostgresStore)
+    parts = urllib.parse.urlsplit(postgres_url)
+    name = parts.path.lstrip("/")
+    with _db(urllib.parse.urlunsplit(parts._replace(path="/postgres"))) as admin:  # from another database
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            admin.execute("SELECT pg_terminate_backend(%s)", (writer._db.info.backend_pid,))
+            assert pg_receiver.receive(*update).status == 503  # the connection lost
+            refused = pg_receiver.receive(*update)  # connecting again refused: the store unavailable
+            assert (refused.status, refused.text) == (503, "not recorded: deliver it again")
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 4 and warnings[2].startswith("could not record 1 event(s): ")
+    assert "cannot connect to PostgreSQL" in warnings[2] and "ERROR" not in {r.levelname for r in caplog.records}
+    assert pg_receiver.receive(*update).text == "recorded"
+    assert _event_ids(postgres_url) == [refused.event_id]
+
+
+def test_the_order_column_waits_for_a_lock_a_bounded_time_then_changes_nothing(postgres_url: str) -> None:
+    with _db(postgres_url) as db:
+        _postgres.migrate(db)
+        with _db(postgres_url) as reader, reader.transaction():
+            reader.execute(f"LOCK TABLE {SCHEMA}.events IN ACCESS SHARE MODE")  # a reader's open transaction
+            started = time.monotonic()
+            with pytest.raises(
+                StoreError, match=r"^the events' order column could not be added: a lock was held more than 0\.3 s "
+            ):
+                _receipts_postgres.ensure_order(db, lock_timeout=0.3)
+            waited = time.monotonic() - started
+        assert 0.25 < waited < 2.0
+        assert not _receipts_postgres._has_order(db)
+        assert _receipts_postgres.ensure_order(db) and _receipts_postgres._has_order(db)

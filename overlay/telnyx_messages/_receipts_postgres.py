@@ -41,13 +41,19 @@ def ensure_order(db: psycopg.Connection[Any], *, lock_timeout: float = 10.0) -> 
     that workers starting at once add it once. `db` in autocommit mode."""
     if _has_order(db):
         return False
-    with db.transaction():
-        db.execute("SELECT set_config('lock_timeout', %s, true)", (f"{round(lock_timeout * 1000)}ms",))
-        db.execute("SELECT pg_advisory_xact_lock(%s)", (_postgres._MIGRATION_LOCK,))
-        if _has_order(db):
-            return False
-        db.execute(f"ALTER TABLE {SCHEMA}.events ADD COLUMN {ORDER_COLUMN} bigint GENERATED ALWAYS AS IDENTITY")
-        db.execute(f"CREATE UNIQUE INDEX events_order ON {SCHEMA}.events ({ORDER_COLUMN})")
+    try:
+        with db.transaction():
+            db.execute("SELECT set_config('lock_timeout', %s, true)", (f"{round(lock_timeout * 1000)}ms",))
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_postgres._MIGRATION_LOCK,))
+            if _has_order(db):
+                return False
+            db.execute(f"ALTER TABLE {SCHEMA}.events ADD COLUMN {ORDER_COLUMN} bigint GENERATED ALWAYS AS IDENTITY")
+            db.execute(f"CREATE UNIQUE INDEX events_order ON {SCHEMA}.events ({ORDER_COLUMN})")
+    except _postgres._psycopg().errors.LockNotAvailable:
+        raise StoreError(
+            f"the events' order column could not be added: a lock was held more than {lock_timeout:g} s (another"
+            " process has the table open: an older telnyx-messages still running?); nothing was changed"
+        ) from None
     return True
 
 
