@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,7 @@ class Script:
     replies: dict[str, list[Reply]] = field(default_factory=dict)
     posts: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    answered: int = 0  # the WSGI calls that have returned
 
     def _reply(self, body: bytes, headers: dict[str, str]) -> Reply:
         event_type = json.loads(body)["data"]["event_type"]
@@ -142,10 +144,14 @@ class Script:
         if reply.delay:
             time.sleep(reply.delay)
         if reply.status is not None:
-            start_response(f"{reply.status} Scripted", [("Content-Type", "text/plain")])
-            return [b"scripted"]
-        environ["wsgi.input"] = _Body(body)
-        return self.app(environ, start_response)  # type: ignore[no-any-return]
+            start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", [("Content-Type", "text/plain")])
+            answer: Iterable[bytes] = [b"scripted"]
+        else:
+            environ["wsgi.input"] = _Body(body)
+            answer = self.app(environ, start_response)
+        with self.lock:
+            self.answered += 1
+        return answer
 
 
 class AsgiScript(Script):
@@ -322,6 +328,22 @@ def test_tries_is_settable_and_one_try_is_no_retry(tmp_path: Path) -> None:
     report = fake.deliver_receipts(script, tries=1)
     assert [(t.event_type, t.attempt, t.status) for t in report.tries] == [(SENT, 1, 500), (FINALIZED, 1, 200)]
     assert len(report.unacknowledged) == 1
+    assert all(isinstance(t.seconds, float) and 0 <= t.seconds < 1 for t in report.tries)
+
+
+@pytest.mark.parametrize(("status", "ok"), [(199, False), (200, True), (299, True), (300, False)])
+def test_only_a_2xx_answer_acknowledges(status: int, ok: bool) -> None:
+    fake = FakeTelnyx()
+    _send(fake, 1)
+
+    async def answer(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    report = fake.deliver_receipts(answer, tries=1)
+    assert [t.status for t in report.tries] == [status, status] and report.ok is ok
+    assert [t.error for t in report.tries] == [None if ok else f"answered {status}"] * 2
 
 
 @pytest.mark.parametrize("where", ["url", "wsgi"])
@@ -336,6 +358,7 @@ def test_a_slow_answer_counts_as_a_failure_and_is_tried_again(tmp_path: Path, wh
         else:
             script = Script(WSGIReceiver(receiver), replies={SENT: [Reply(delay=0.6)]})
             report = fake.deliver_receipts(script, timeout=0.3)
+            assert script.answered == len(script.posts) == 3  # the late call waited for, before returning
         elapsed = time.monotonic() - started
         recorded = _recorded(receiver)
         events = list(receiver.event_ids())
@@ -405,6 +428,7 @@ def test_an_app_that_raises_or_never_answers_is_a_failed_try() -> None:
 
     raised = fake.deliver_receipts(broken, tries=1)
     assert [t.error for t in raised.tries] == ["the app raised RuntimeError: the database is gone"] * 2
+    assert all(isinstance(t.seconds, float) and 0 <= t.seconds < 1 for t in raised.tries)
     raised_asgi = fake.deliver_receipts(broken_asgi, tries=1, messages=fake.sent)
     assert [t.error for t in raised_asgi.tries] == ["the app raised OSError: the disk is full"] * 2
     assert [t.status for t in raised.tries] == [None, None]
@@ -1021,3 +1045,25 @@ def test_delivering_leaves_no_event_loop_or_connection_open() -> None:
         assert fake.deliver_receipts(f"http://127.0.0.1:{port}/", messages=fake.sent).ok
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_event_times_are_utc_whatever_the_local_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTelnyx(clock=FakeClock(START))
+    (message_id,) = _send(fake, 1)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        posted: list[Any] = []
+
+        def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            posted.append(json.loads(environ["wsgi.input"].read()))
+            start_response("200 OK", [])
+            return [b""]
+
+        fake.deliver_receipts(app, outcomes=Outcomes(final_after=2))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamps = [(d["data"]["occurred_at"], d["data"]["payload"]["sent_at"]) for d in posted]
+    assert stamps == [("2026-03-02T09:00:00.000Z",) * 2, ("2026-03-02T09:00:02.000Z", "2026-03-02T09:00:00.000Z")]
+    assert fake.client().messages.retrieve(message_id).data is not None

@@ -309,7 +309,7 @@ def _numbers(document: Mapping[str, Any]) -> list[str]:
 
 def _with_statuses(document: dict[str, Any], statuses: list[str]) -> dict[str, Any]:
     """The message with each recipient (in the order of _numbers) at its status."""
-    document = copy.deepcopy(document)
+    document = dict(document)  # its `to` replaced, not changed: the caller's stays as it was
     given = iter(statuses)
     if isinstance(document.get("to"), list):
         document["to"] = [{**r, "status": next(given)} if _addressed(r) else r for r in document["to"]]
