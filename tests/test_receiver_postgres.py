@@ -368,3 +368,4 @@ def test_the_order_column_waits_for_a_lock_a_bounded_time_then_changes_nothing(p
         assert 0.25 < waited < 2.0
         assert not _receipts_postgres._has_order(db)
         assert _receipts_postgres.ensure_order(db) and _receipts_postgres._has_order(db)
+        assert not _receipts_postgres.ensure_order(db)  # there already: nothing to add

@@ -93,8 +93,9 @@ class PostgresStore:
         return db
 
     def _live(self) -> psycopg.Connection[Any]:
-        """The connection; a new one if it was lost (the server restarted, the backend ended)."""
-        if self._db.closed or self._db.broken:
+        """The connection; a new one if it was lost (the server restarted, the backend ended: psycopg
+        then calls it closed)."""
+        if self._db.closed:
             self._db.close()
             self._db = self._connect()
         return self._db
