@@ -562,11 +562,14 @@ def test_events_are_timed_by_the_fakes_clock_and_the_message_reads_back_final() 
     assert on_its_way["sent_at"] == "2026-03-02T09:00:00.500Z" and on_its_way["completed_at"] is None
     assert [r["status"] for r in on_its_way["to"]] == ["sent"]
     assert final["completed_at"] == "2026-03-02T09:00:05.500Z" and final["errors"] == []
+    assert final["sent_at"] == "2026-03-02T09:00:00.500Z"
     failed = payloads[(ids[2], FINALIZED)]
     assert failed["errors"] == [{"code": "40008", "title": "Undeliverable", "detail": "the carrier refused it"}]
     read = fake.client().messages.retrieve(ids[2]).data
     assert read is not None and read.to is not None
     assert [r.status for r in read.to] == ["delivery_failed"]
+    assert read.sent_at == START + datetime.timedelta(seconds=1)
+    assert read.completed_at == START + datetime.timedelta(seconds=6)
     assert read.errors is not None and [e.code for e in read.errors] == ["40008"]
     assert clock.now() == 60.0  # delivering moved no time
 

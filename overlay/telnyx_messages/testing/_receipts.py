@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import copy
 import datetime
 import inspect
 import io
@@ -327,7 +326,7 @@ def _make(fake: FakeTelnyx, message_id: str, outcomes: list[Outcome], final_afte
     from ._fake import _out_of_queue
 
     with fake._lock:
-        stored = copy.deepcopy(fake._messages[message_id])
+        stored = dict(fake._messages[message_id])  # read, never changed: its `to` is replaced
         accepted, wait, _ = fake._accepted[message_id]
     stored = _out_of_queue(stored, ())
     numbers = _numbers(stored)
