@@ -65,6 +65,7 @@ from ._exceptions import (
 )
 from ._exceptions import _midnight_after as midnight_after
 from ._journal import CampaignRecord, Journal, JournalError, JournalRow, Known, RowState
+from ._journals import CampaignJournal, open_journal
 from ._parts import count_parts
 from ._request_building import IDEMPOTENCY_KEY, MAX_BODY_BYTES, signature_of
 from ._request_building import _check_text_parts as check_text_parts
@@ -113,6 +114,10 @@ _BACKOFF_FIRST, _BACKOFF_MOST = 0.5, 30.0
 # The request limit's wait when its answer gives no reset (seconds).
 _DEFAULT_LIMIT_WAIT = 1.0
 _COMMIT_EVERY = 1.0  # seconds: what follows the answers is in the file this soon
+# seconds: a shared slot a send missed by more than this is given up for another (the rate held in every
+# second across the senders, within a few percent: not a burst of late sends after a pause)
+_LATE = 0.05
+_OTHERS_POLL = 0.2  # seconds: how often a sender done with its rows looks for rows other senders left
 _RATE_SPAN = 5.0  # Progress.rate: the sends of the last this many seconds
 _REFUSALS_KEPT = 20  # a dry run's refusals listed (all are counted)
 # A dry run counts the rows repeating the identity of one of this many first rows (more would hold
@@ -631,7 +636,7 @@ class Campaign:
             raise CampaignError("a run needs a journal: a file path, made if it does not exist")
         rows = self._take_rows()
         started = self._clock.now()
-        with Journal(self._journal_path) as journal:
+        with open_journal(self._journal_path, self._name) as journal:
             record = journal.begin(self._name, self.parameters(), self._clock.utc())
             run = _Run(self, journal, record, started)
             await run.go(rows)
@@ -666,13 +671,13 @@ def _identity_of(given: object) -> str:
 class _Run:
     """One run's state: the rows read and not settled, queued per sender or in flight."""
 
-    def __init__(self, campaign: Campaign, journal: Journal, record: CampaignRecord, started: float) -> None:
+    def __init__(self, campaign: Campaign, journal: CampaignJournal, record: CampaignRecord, started: float) -> None:
         self.campaign = campaign
         self.journal = journal
         self.record = record
         self.clock = campaign._clock
         self.started = started
-        self.pacer = _pacing.Pacer(campaign._rate, campaign._sender_rate, campaign._max_queue_wait)
+        self.pacer = journal.pacer(campaign._rate, campaign._sender_rate, campaign._max_queue_wait)
         self.queues: dict[str, collections.deque[_Row]] = {}
         self.active: set[str] = set()  # identities queued or in flight
         self.held = 0  # rows queued or in flight
@@ -719,7 +724,7 @@ class _Run:
             self.settled()
             return
         if known is None:
-            journal.add(row.identity, row.digest, row.key, row.recipient, row.sender)
+            journal.add(row.identity, row.digest, row.key, row.recipient, row.sender, arguments=row.arguments)
         elif not self.to_send(known):
             self.settled()
             return
@@ -807,18 +812,25 @@ class _Run:
         exhausted = False
         while campaign._stop is None:
             while not exhausted and self.held < campaign._window and campaign._stop is None:
+                chunk: list[object] = []
                 try:
-                    given = await reader.__anext__()
+                    while len(chunk) < min(self.journal.read_ahead, campaign._window - self.held):
+                        chunk.append(await reader.__anext__())
                 except StopAsyncIteration:
                     exhausted = True
-                    break
-                self.admit(given)
+                self.journal.expect([_identity_of(given) for given in chunk])
+                for given in chunk:
+                    if campaign._stop is not None:  # stopped by an earlier row of the chunk: the rest is not read
+                        break
+                    self.admit(given)
             if campaign._stop is not None:
                 break
             head = self.earliest()
             if head is None:
                 if exhausted and self.in_flight == 0:
-                    break
+                    if not await self.more():
+                        break
+                    continue
                 await self.wait_change()
                 continue
             _, at = head
@@ -856,14 +868,55 @@ class _Run:
         if not batch:
             return
         at_utc = self.clock.utc().timestamp()
-        self.journal.sending([row.identity for row in batch], at_utc)  # in the file before the requests leave
-        for row in batch:
+        marked = self.journal.sending([row.identity for row in batch], at_utc)  # in the file before the requests leave
+        if marked is not None:  # the rows another sender holds are that sender's to send
+            kept = set(marked)
+            for row in batch:
+                if row.identity not in kept:
+                    self.dropped(row)
+            batch = [row for row in batch if row.identity in kept]
+        delays = self.journal.slots([(row.message_type, row.sender) for row in batch])
+        now = self.clock.now()
+        for index, row in enumerate(batch):
             if row.first_attempt_at is None:
                 row.first_attempt_at = at_utc
             row.attempts += 1
             self.counters.sent += 1
             self.in_flight += 1
-            tasks.start_soon(self.send, row)
+            tasks.start_soon(self.send, row, None if delays is None else now + delays[index])
+
+    def dropped(self, row: _Row) -> None:
+        """A row another sender holds: out of this run's window, that sender sends it."""
+        self.active.discard(row.identity)
+        self.held -= 1
+
+    async def more(self) -> bool:
+        """Every row read and none in flight: the rows other senders left (a dead one's, once its
+        lease is over) queued to send; whether the run goes on (rows queued, or rows still in another
+        sender's hands, waited for)."""
+        journal = self.journal
+        claimed = journal.claim(self.campaign._window, resend_unknown=self.campaign._resend_unknown)
+        for found in claimed:
+            self.position += 1
+            if found.arguments is None:  # recorded without its arguments (not a sender's): left to its lease
+                continue
+            try:
+                row = check_row(dict(found.arguments), self.position)
+            except _Refused as refusal:
+                journal.failed(found.identity, "refused", refusal.reason)
+                self.counters.failed += 1
+                self.counters.done += 1
+                continue
+            row.identity, row.digest, row.key = found.identity, found.digest, found.idempotency_key
+            row.first_attempt_at = found.first_attempt_at
+            self.enqueue(row)
+        if self.held:
+            return True
+        if not journal.others_sending():
+            return False
+        journal.commit_if_older(_COMMIT_EVERY)
+        await self.sleep(_OTHERS_POLL)
+        return True
 
     def earliest(self) -> tuple[_Row, float] | None:
         best: tuple[_Row, float] | None = None
@@ -933,13 +986,14 @@ class _Run:
                 continue
             if self.journal.known(row.identity) is None:
                 key = idempotency_key(self.record.campaign_id, row.identity)
-                self.journal.add(row.identity, row.digest, key, row.recipient, row.sender)
+                self.journal.add(row.identity, row.digest, key, row.recipient, row.sender, arguments=row.arguments)
 
     # --- one send ------------------------------------------------------------------------------
 
-    async def send(self, row: _Row) -> None:
+    async def send(self, row: _Row, at: float | None = None) -> None:
         client = self.campaign._client
         try:
+            await self.slot(row, at)
             try:
                 if isinstance(client, AsyncTelnyx):
                     result = await client.messages.send(**row.arguments, idempotency_key=row.key, max_retries=0)
@@ -964,11 +1018,27 @@ class _Run:
                 if wait is not None:
                     if self.counters.max_wait is None or wait > self.counters.max_wait:
                         self.counters.max_wait = wait
-                    self.pacer.queue_wait(row.sender, wait, now)
+                    if self.pacer.queue_wait(row.sender, wait, now):
+                        self.journal.hold(wait - self.campaign._max_queue_wait, row.sender, everyone=False)
                 self.settled(row)
         finally:
             self.in_flight -= 1
             self.campaign._changed()
+
+    async def slot(self, row: _Row, at: float | None) -> None:
+        """Wait for the row's slot under the rates the campaign's senders share (`at`, by the
+        campaign's clock; None: the engine's own gates paced it). A slot missed by more than _LATE
+        (this process was held up) is not used late, bunched with the sends after it: the row
+        takes another."""
+        while at is not None:
+            now = self.clock.now()
+            if at > now:
+                await self.clock.sleep(at - now)
+                now = self.clock.now()
+            if now - at <= _LATE:
+                return
+            taken = self.journal.slots([(row.message_type, row.sender)])
+            at = None if taken is None else now + taken[0]
 
     def refused(self, row: _Row, error: APIStatusError) -> None:
         code = _error_code(error)
@@ -990,11 +1060,14 @@ class _Run:
                 return
             now = self.clock.now()
             if code == QUEUE_FULL_CODE:  # the sender's queue holds 4 hours: it waits, the others go on
-                self.pacer.sender_gate(row.sender).hold(now + min(self.campaign._max_queue_wait, QUEUE_FULL_HOLD))
+                held = min(self.campaign._max_queue_wait, QUEUE_FULL_HOLD)
+                self.pacer.sender_gate(row.sender).hold(now + held)
+                self.journal.hold(held, row.sender, everyone=False)
             else:  # the request limit (10011), or a 429 of no code this knows: every send waits
                 until = now + _limit_wait(error)
                 self.hold_until = until if self.hold_until is None else max(self.hold_until, until)
                 self.pacer.hold_all(until)
+                self.journal.hold(until - now)
             self.enqueue(row, front=True)
             return
         if isinstance(error, AuthenticationError):

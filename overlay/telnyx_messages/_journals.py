@@ -1,0 +1,260 @@
+"""The journal a campaign runs on, chosen from what `journal=` names: an SQLite file (one sender, the
+default) or a PostgreSQL URL (`postgresql://` or `postgres://`: many senders share the campaign).
+
+Both journals keep to one interface (CampaignJournal): the SQLite journal's methods as the engine
+calls them, and the few that many senders need, which the SQLite journal answers as one sender
+would (every row marked for sending is this sender's, no rows to claim from others, no rates shared
+beyond its own process):
+
+- `sending(identities, at)`: the rows marked `sending`, leased to this sender (None: all of them).
+  A row another sender's live lease holds is left out: that sender sends it.
+- `slots(rows)`: how long each send of a batch waits for its turn under the campaign's rates,
+  kept across every sender through the database's gates (SQLite: no wait beyond the engine's own
+  pacing, which paces one process).
+- `hold(seconds, sender)`: a hold on the campaign's gates (the request limit's reset: every gate,
+  sender None) or on one sender's (its queue), seen by every sender.
+- `claim(limit, resend_unknown)`: rows left to send once this sender has read all of its own (a dead
+  sender's, after its lease); `others_sending()`: whether rows are still in another sender's hands.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from . import _pacing, _postgres
+from ._journal import CampaignRecord, Journal, Known
+from ._postgres import CampaignJournal as _Base
+from ._postgres import Claimed, NewRow, PostgresJournal
+
+__all__ = ["CampaignJournal", "SQLiteCampaignJournal", "SharedCampaignJournal", "open_journal"]
+
+# How long a sender holds the rows it sends unless it renews them (seconds; renewed each second
+# while it runs): what a sender killed outright costs, before another sends its rows.
+LEASE = _postgres.DEFAULT_LEASE
+# Rows in another sender's hands past this many attempts are not waited for (that sender gave up on
+# them in its run: they are left for the next run, as one sender leaves them).
+_GIVEN_UP_ATTEMPTS = 6
+
+
+class CampaignJournal(_Base, Protocol):
+    """What the campaign engine asks of a journal: the SQLite journal's methods, and the shared ones."""
+
+    def add(
+        self,
+        identity: str,
+        digest: str,
+        key: str,
+        recipient: str | None,
+        sender: str | None,
+        *,
+        state: Any = "pending",
+        error_code: str | None = None,
+        error_detail: str | None = None,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+    @property
+    def read_ahead(self) -> int:
+        """How many rows the engine reads before admitting them (their journal rows looked up at once)."""
+        ...
+
+    def expect(self, identities: Sequence[str]) -> None:
+        """The rows the engine is about to admit: their journal rows looked up together."""
+        ...
+
+    def pacer(self, rate: float | None, sender_rate: float | None, max_queue_wait: float) -> _pacing.Pacer: ...
+
+    def slots(self, rows: Sequence[tuple[_pacing.MessageType, str | None]]) -> list[float] | None:
+        """Each row's wait (seconds from now) for its slot under the campaign's shared rates; None:
+        the engine's own gates pace the campaign (one sender)."""
+        ...
+
+    def hold(self, seconds: float, sender: str | None = None, *, everyone: bool = True) -> None: ...
+
+    def claim(self, limit: int, *, resend_unknown: bool = False) -> list[Claimed]: ...
+
+    def release(self, identities: Iterable[str] | None = None) -> int: ...
+
+    def others_sending(self) -> bool: ...
+
+    def __enter__(self) -> CampaignJournal: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class SQLiteCampaignJournal(Journal):
+    """The SQLite journal as the engine's: one sender, so every row is its own and its pacing the
+    campaign's."""
+
+    def add(
+        self,
+        identity: str,
+        digest: str,
+        key: str,
+        recipient: str | None,
+        sender: str | None,
+        *,
+        state: Any = "pending",
+        error_code: str | None = None,
+        error_detail: str | None = None,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A row added (its arguments are not kept: only this process sends its rows)."""
+        super().add(
+            identity, digest, key, recipient, sender, state=state, error_code=error_code, error_detail=error_detail
+        )
+
+    read_ahead = 1  # a row at a time: SQLite answers in the process
+
+    def expect(self, identities: Sequence[str]) -> None:
+        """Nothing: each row is looked up as it is admitted."""
+
+    def pacer(self, rate: float | None, sender_rate: float | None, max_queue_wait: float) -> _pacing.Pacer:
+        return _pacing.Pacer(rate, sender_rate, max_queue_wait)
+
+    def slots(self, rows: Sequence[tuple[_pacing.MessageType, str | None]]) -> list[float] | None:
+        return None
+
+    def hold(self, seconds: float, sender: str | None = None, *, everyone: bool = True) -> None:
+        """Nothing: the engine's own gates hold the one sender."""
+
+    def claim(self, limit: int, *, resend_unknown: bool = False) -> list[Claimed]:
+        return []
+
+    def release(self, identities: Iterable[str] | None = None) -> int:
+        return 0
+
+    def others_sending(self) -> bool:
+        return False
+
+    def __enter__(self) -> SQLiteCampaignJournal:
+        return self
+
+
+class SharedCampaignJournal(PostgresJournal):
+    """The PostgreSQL journal as the engine's: the rows shared among senders by leases, the rates kept
+    in the database's gates (the engine's own gates in this process then pace nothing)."""
+
+    def __init__(self, url: str, name: str | None = None) -> None:
+        super().__init__(url, name, lease=LEASE)
+        self._expected: dict[str, Known | None] = {}
+        self._adds: list[NewRow] = []
+        self._rates = _pacing.Pacer()
+        self._gates_set: set[str] = set()
+        self._renewed = time.monotonic()
+
+    def begin(self, name: str | None, parameters: Mapping[str, Any], now: datetime.datetime) -> CampaignRecord:
+        """As PostgresJournal's, a rate of no limit (math.inf) kept as "inf": JSON has no infinity."""
+        kept = {
+            key: str(value) if isinstance(value, float) and math.isinf(value) else value
+            for key, value in parameters.items()
+        }
+        return super().begin(name, kept, now)
+
+    # --- rows read in chunks: one round trip per chunk, not per row --------------------------------
+
+    read_ahead = 100
+
+    def expect(self, identities: Sequence[str]) -> None:
+        """Look up the rows about to be admitted at once (known() answers them from here)."""
+        found = self.known_many(identities)
+        self._expected = {identity: found.get(identity) for identity in identities}
+
+    def known(self, identity: str) -> Known | None:
+        if identity in self._expected:
+            return self._expected[identity]
+        return super().known(identity)
+
+    def add(
+        self,
+        identity: str,
+        digest: str,
+        key: str,
+        recipient: str | None,
+        sender: str | None,
+        *,
+        state: Any = "pending",
+        error_code: str | None = None,
+        error_detail: str | None = None,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Added with the next write that goes to the database (before any read or commit)."""
+        self._adds.append(NewRow(identity, digest, key, recipient, sender, state, error_code, error_detail, arguments))
+        self._expected[identity] = Known(state, digest, None, 0)
+
+    def _flush(self) -> None:
+        adds, self._adds = self._adds, []
+        if adds:
+            self.add_many(adds)
+        super()._flush()
+
+    def pacer(self, rate: float | None, sender_rate: float | None, max_queue_wait: float) -> _pacing.Pacer:
+        """The engine's gates in this process: no rate of their own (the database's gates pace the
+        campaign), holds as the answers say."""
+        self._rates = _pacing.Pacer(rate, sender_rate, max_queue_wait)
+        return _pacing.Pacer(math.inf, math.inf, max_queue_wait)
+
+    def _gate_names(self, message_type: _pacing.MessageType, sender: str | None) -> list[str]:
+        names = []
+        rates = self._rates
+        for name, gate in (
+            ("type:all" if rates.rate is not None else f"type:{message_type}", rates.type_gate(message_type)),
+            (f"sender:{sender or ''}", rates.sender_gate(sender)),
+        ):
+            if name not in self._gates_set:
+                self.set_gate(name, gate.rate)
+                self._gates_set.add(name)
+            names.append(name)
+        return names
+
+    def slots(self, rows: Sequence[tuple[_pacing.MessageType, str | None]]) -> list[float]:
+        """Each row's wait (seconds) for its slot through the campaign's gates, taken for the batch."""
+        delays = [0.0] * len(rows)
+        groups: dict[tuple[_pacing.MessageType, str | None], list[int]] = {}
+        for index, row in enumerate(rows):
+            groups.setdefault(row, []).append(index)
+        for (message_type, sender), indexes in groups.items():
+            taken = self.take(self._gate_names(message_type, sender), len(indexes))
+            for index, delay in zip(indexes, taken.delays(), strict=True):
+                delays[index] = delay
+        return delays
+
+    def hold(self, seconds: float, sender: str | None = None, *, everyone: bool = True) -> None:  # type: ignore[override]
+        """Every gate held (everyone), else the sender's gate."""
+        if everyone:
+            super().hold(seconds)
+        else:
+            super().hold(seconds, [f"sender:{sender or ''}"])
+
+    def commit_if_older(self, seconds: float) -> None:
+        """Commit, and renew this sender's leases, at most every `seconds`."""
+        super().commit_if_older(seconds)
+        if time.monotonic() - self._renewed > seconds:
+            self.renew()
+            self._renewed = time.monotonic()
+
+    def others_sending(self) -> bool:
+        """Whether rows not settled are under another sender's live lease (its sends in flight)."""
+        self.commit()
+        found = self._db.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {_postgres.SCHEMA}.rows WHERE campaign_id = %s"
+            " AND state IN ('pending', 'sending') AND lease_owner <> %s AND lease_until >= clock_timestamp()"
+            " AND attempts < %s)",
+            (self._id(), self.worker, _GIVEN_UP_ATTEMPTS),
+        ).fetchone()
+        self.commit()
+        return bool(found is not None and found[0])
+
+    def __enter__(self) -> SharedCampaignJournal:
+        return self
+
+
+def open_journal(journal: str | Any, name: str | None) -> CampaignJournal:
+    """The journal `journal` names: a PostgreSQL URL's (the campaign `name` in it), else an SQLite file."""
+    if _postgres.is_postgres_url(journal):
+        return SharedCampaignJournal(journal, name)
+    return SQLiteCampaignJournal(journal)
