@@ -300,6 +300,8 @@ def test_the_journal_names_its_url_without_the_password(postgres_url: str) -> No
     with pytest.raises(ValueError, match=r"a postgresql:// URL, got 'run\.db'"):
         PostgresJournal("run.db")
     assert _postgres.redacted(postgres_url) == postgres_url
+    colons = postgres_url.replace("postgres@", "postgres:a:b@")  # a password with colons in it
+    assert _postgres.redacted(colons) == postgres_url.replace("postgres@", "postgres:***@")
     assert _postgres.is_postgres_url("postgres://h/db") and _postgres.is_postgres_url("PostgreSQL://h/db")
     for not_one in ("postgresql.db", "postgresql:db", "sqlite:///run.db", Path("postgresql://h/db")):
         assert not _postgres.is_postgres_url(not_one), not_one
@@ -319,6 +321,11 @@ def test_bad_arguments_are_named_before_anything_is_written(journal: PostgresJou
     with pytest.raises(TypeError, match="a list, not one str"):
         journal.sending("r-0", time.time())
     assert journal.worker.startswith(f"{socket.gethostname()}:{os.getpid()}:")
+    with PostgresJournal(journal._url, "reminders") as fresh:
+        fresh.commit_if_older(60)  # just opened: nothing to commit, and no error
+        # Its connections say whose they are (pg_stat_activity, for the database's operators).
+        found = fresh._db.execute("SELECT current_setting('application_name')").fetchone()
+        assert found == ("telnyx-messages",)
     with _connect(journal._url) as db:
         assert db.execute(f"SELECT count(*) FROM {_postgres.SCHEMA}.gates").fetchone() == (1,)
         for steps in ((), (Migration(0, "zero", ()),), (_LATER,)):
