@@ -38,6 +38,8 @@ LEASE = _postgres.DEFAULT_LEASE
 # Rows in another sender's hands past this many attempts are not waited for (that sender gave up on
 # them in its run: they are left for the next run, as one sender leaves them).
 _GIVEN_UP_ATTEMPTS = 6
+# Seconds between commits of the outcomes: their row locks hold back another sender's marks.
+_COMMIT_EVERY = 0.1
 
 
 class CampaignJournal(_Base, Protocol):
@@ -64,6 +66,11 @@ class CampaignJournal(_Base, Protocol):
 
     def expect(self, identities: Sequence[str]) -> None:
         """The rows the engine is about to admit: their journal rows looked up together."""
+        ...
+
+    @property
+    def batch(self) -> int:
+        """How many requests the engine frees before it starts more (marks them and takes their slots)."""
         ...
 
     def pacer(self, rate: float | None, sender_rate: float | None, max_queue_wait: float) -> _pacing.Pacer: ...
@@ -109,6 +116,7 @@ class SQLiteCampaignJournal(Journal):
         )
 
     read_ahead = 1  # a row at a time: SQLite answers in the process
+    batch = 1  # each request as soon as one is free
 
     def expect(self, identities: Sequence[str]) -> None:
         """Nothing: each row is looked up as it is admitted."""
@@ -158,9 +166,12 @@ class SharedCampaignJournal(PostgresJournal):
     # --- rows read in chunks: one round trip per chunk, not per row --------------------------------
 
     read_ahead = 100
+    batch = 8  # a mark and a slot taking are round trips to the database: for 8 requests at a time
 
     def expect(self, identities: Sequence[str]) -> None:
-        """Look up the rows about to be admitted at once (known() answers them from here)."""
+        """Look up the rows about to be admitted at once (known() answers them from here). The rows
+        added before are committed first: another sender adding the same rows waits for them."""
+        self.commit()
         found = self.known_many(identities)
         self._expected = {identity: found.get(identity) for identity in identities}
 
@@ -231,8 +242,9 @@ class SharedCampaignJournal(PostgresJournal):
             super().hold(seconds, [f"sender:{sender or ''}"])
 
     def commit_if_older(self, seconds: float) -> None:
-        """Commit, and renew this sender's leases, at most every `seconds`."""
-        super().commit_if_older(seconds)
+        """Commit at most every _COMMIT_EVERY seconds (the outcomes' row locks would hold other
+        senders' marks back), and renew this sender's leases at most every `seconds`."""
+        super().commit_if_older(min(seconds, _COMMIT_EVERY))
         if time.monotonic() - self._renewed > seconds:
             self.renew()
             self._renewed = time.monotonic()

@@ -116,7 +116,7 @@ _DEFAULT_LIMIT_WAIT = 1.0
 _COMMIT_EVERY = 1.0  # seconds: what follows the answers is in the file this soon
 # seconds: a shared slot a send missed by more than this is given up for another (the rate held in every
 # second across the senders, within a few percent: not a burst of late sends after a pause)
-_LATE = 0.05
+_LATE = 0.1
 _OTHERS_POLL = 0.2  # seconds: how often a sender done with its rows looks for rows other senders left
 _RATE_SPAN = 5.0  # Progress.rate: the sends of the last this many seconds
 _REFUSALS_KEPT = 20  # a dry run's refusals listed (all are counted)
@@ -838,8 +838,8 @@ class _Run:
             if at > now:
                 await self.sleep(at - now)
                 continue
-            if self.in_flight >= campaign._max_in_flight:
-                await self.wait_change()
+            if self.in_flight > campaign._max_in_flight - min(self.journal.batch, campaign._max_in_flight):
+                await self.wait_change()  # a batch's worth of requests free first: one mark, one slot taking each
                 continue
             self.start(self.ready(now), tasks)
             # The sends run up to their requests before the clock moves on (a virtual clock's sleep
