@@ -24,7 +24,7 @@ import pytest
 from telnyx_messages import AsyncTelnyx, _journals
 from telnyx_messages._journal import JournalError
 from telnyx_messages._postgres import PostgresJournal
-from telnyx_messages.campaign import Campaign, check_row, idempotency_key
+from telnyx_messages.campaign import Campaign, check_row, idempotency_key, journal_rows, status
 
 from .support import API_KEY, ROOT
 from .support.edge import EdgeServer
@@ -117,6 +117,26 @@ def test_a_postgres_scheme_url_selects_the_postgresql_journal(postgres_url: str)
         assert isinstance(journal, _journals.SharedCampaignJournal)
     finally:
         journal.close()
+
+
+async def test_status_and_journal_rows_read_a_campaign_of_a_postgresql_journal_by_its_name(postgres_url: str) -> None:
+    with TimedEdge() as edge:
+        async with AsyncTelnyx(api_key=API_KEY, base_url=edge.base_url) as client:
+            report = await Campaign(client, rows_of(5), postgres_url, name="reminders", **UNPACED).run()
+    found = status(postgres_url, name="reminders")
+    assert (found.campaign_id, found.name, found.rows, found.accepted, found.pending) == (
+        report.campaign_id,
+        "reminders",
+        5,
+        5,
+        0,
+    )
+    rows = list(journal_rows(postgres_url, name="reminders"))
+    assert [(row.identity, row.state) for row in rows] == [(f"m{n}", "accepted") for n in range(5)]
+    with pytest.raises(JournalError, match="name the campaign"):
+        status(postgres_url)
+    with pytest.raises(JournalError, match="holds no campaign 'other'"):
+        status(postgres_url, name="other")
 
 
 # --- rows other senders hold -----------------------------------------------------------------------------

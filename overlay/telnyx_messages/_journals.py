@@ -26,11 +26,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from . import _pacing, _postgres
-from ._journal import CampaignRecord, Journal, Known
+from ._journal import CampaignRecord, Journal, JournalError, Known
 from ._postgres import CampaignJournal as _Base
 from ._postgres import Claimed, NewRow, PostgresJournal
 
-__all__ = ["CampaignJournal", "SQLiteCampaignJournal", "SharedCampaignJournal", "open_journal"]
+__all__ = ["CampaignJournal", "SQLiteCampaignJournal", "SharedCampaignJournal", "open_existing", "open_journal"]
 
 # How long a sender holds the rows it sends unless it renews them (seconds; renewed each second
 # while it runs): what a sender killed outright costs, before another sends its rows.
@@ -270,3 +270,17 @@ def open_journal(journal: str | Any, name: str | None) -> CampaignJournal:
     if _postgres.is_postgres_url(journal):
         return SharedCampaignJournal(journal, name)
     return SQLiteCampaignJournal(journal)
+
+
+def open_existing(journal: str | Any, name: str | None) -> Journal | PostgresJournal:
+    """A journal to read: an SQLite file that must exist (FileNotFoundError), or the campaign `name`
+    in a PostgreSQL URL's database (JournalError without a name)."""
+    if _postgres.is_postgres_url(journal):
+        if not name:
+            raise JournalError(f"{_postgres.redacted(journal)} can hold many campaigns: name the campaign to read")
+        opened = PostgresJournal(journal, name)
+        if opened.campaign() is None:
+            opened.close()
+            raise JournalError(f"{opened.path} holds no campaign {name!r}")
+        return opened
+    return Journal(journal, create=False)

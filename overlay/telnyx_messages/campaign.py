@@ -64,8 +64,8 @@ from ._exceptions import (
     AuthenticationError,
 )
 from ._exceptions import _midnight_after as midnight_after
-from ._journal import CampaignRecord, Journal, JournalError, JournalRow, Known, RowState
-from ._journals import CampaignJournal, open_journal
+from ._journal import CampaignRecord, JournalError, JournalRow, Known, RowState
+from ._journals import CampaignJournal, open_existing, open_journal
 from ._parts import count_parts
 from ._request_building import IDEMPOTENCY_KEY, MAX_BODY_BYTES, signature_of
 from ._request_building import _check_text_parts as check_text_parts
@@ -1098,10 +1098,11 @@ class _Run:
 # --- reading a journal ---------------------------------------------------------------------------
 
 
-def status(journal: str | os.PathLike[str]) -> Status:
+def status(journal: str | os.PathLike[str], *, name: str | None = None) -> Status:
     """The campaign and counts of a journal (FileNotFoundError if there is none; JournalError if the
-    file is not one). `pending` counts rows sent without an answer taken too (`sending`)."""
-    with Journal(journal, create=False) as opened:
+    file is not one). `pending` counts rows sent without an answer taken too (`sending`). A
+    PostgreSQL URL holds many campaigns: `name` picks one."""
+    with open_existing(journal, name) as opened:
         record = opened.campaign()
         if record is None:
             raise JournalError(f"{opened.path} holds no campaign yet")
@@ -1119,9 +1120,10 @@ def status(journal: str | os.PathLike[str]) -> Status:
     )
 
 
-def journal_rows(journal: str | os.PathLike[str]) -> Iterator[JournalRow]:
-    """Every row of a journal, in the order the campaign first read them (for an export)."""
-    with Journal(journal, create=False) as opened:
+def journal_rows(journal: str | os.PathLike[str], *, name: str | None = None) -> Iterator[JournalRow]:
+    """Every row of a journal, in the order the campaign first read them (for an export); `name`:
+    the campaign's, in a PostgreSQL URL's journal."""
+    with open_existing(journal, name) as opened:
         yield from opened.rows()
 
 
