@@ -610,6 +610,23 @@ def test_a_duplicate_event_is_recorded_once(postgres_url: str) -> None:
         assert db.execute(f"SELECT count(*) FROM {_postgres.SCHEMA}.events").fetchone() == (2,)
 
 
+def test_events_are_recorded_as_the_sqlite_store_records_them(postgres_url: str, tmp_path: Path) -> None:
+    order = _receipts.status_order()
+    stream = _stream(20)
+    items = [_receipts.incoming(json.loads(event.body), event.body, order) for event in stream.events]
+    items = items[::-1] + items[:5]  # finalized before sent for some, and duplicates
+    columns = "message_id, recipient, status, occurred_at, event_id, event_type, error_codes, errors"
+    lite = _receipts.connect(str(tmp_path / "store.db"))
+    expected_new = _receipts.record(lite, items, order, time.time())
+    expected = sorted(lite.execute(f"SELECT {columns} FROM deliveries").fetchall())
+    lite.close()
+    with _postgres.connect(postgres_url, autocommit=True) as db:
+        assert _postgres.record_events(db, items, order, time.time()) == expected_new
+        found = sorted(db.execute(f"SELECT {columns} FROM {_postgres.SCHEMA}.deliveries").fetchall())
+    assert found == expected
+    assert any(row[7] for row in found) and any(row[6] for row in found)  # errors recorded, with codes
+
+
 def test_events_at_four_workers_at_once_are_each_recorded_once_statuses_right(postgres_url: str) -> None:
     order = _receipts.status_order()
     stream = _stream(60)
