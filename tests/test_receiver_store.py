@@ -470,6 +470,17 @@ def test_a_later_spec_s_delivery_updates_in_two_webhooks_or_with_statuses_not_li
     assert free.is_final("sent") and free.is_final("delivered")
 
 
+def test_a_receiver_s_final_status_stays_when_the_sent_update_comes_after_it(tmp_path: Path) -> None:
+    fake = FakeTelnyx()
+    message = _message(fake)
+    with Receiver(tmp_path / "receipts.db", public_key=fake.public_key) as receiver:
+        final = receiver.receive(*fake.webhook(FINALIZED, {**message, "to": [_to("delivered")]}))
+        late = receiver.receive(*fake.webhook(SENT, {**message, "to": [_to("sent")]}))
+        assert (final.text, late.text) == ("recorded", "recorded")
+        (delivery,) = receiver.deliveries()
+    assert (delivery.status, delivery.event_id) == ("delivered", final.event_id)
+
+
 def test_in_flight_statuses_in_any_order_end_at_the_latest(tmp_path: Path) -> None:
     order = _receipts.status_order()
     in_flight = [s for s in DELIVERY_STATUSES if s not in FINAL_STATUSES]

@@ -33,17 +33,20 @@ __all__ = ["ORDER_COLUMN", "PostgresStore", "ensure_order"]
 
 # The events' identity column: the order they were recorded in.
 ORDER_COLUMN: Final = "seq"
+# The seconds adding it waits for a lock (another worker's open transaction on events) at the most.
+ORDER_LOCK_TIMEOUT: Final = 10.0
 
 
-def ensure_order(db: psycopg.Connection[Any], *, lock_timeout: float = 10.0) -> bool:
+def ensure_order(db: psycopg.Connection[Any], *, lock_timeout: float) -> bool:
     """Give `events` its order column (an identity, numbering the rows there already in their
     physical order) unless it has one; whether it was added. Under the migrations' advisory lock, so
-    that workers starting at once add it once. `db` in autocommit mode."""
+    that workers starting at once add it once; a lock waited for longer than `lock_timeout` seconds
+    is a StoreError, nothing changed. `db` in autocommit mode."""
     if _has_order(db):
         return False
     try:
         with db.transaction():
-            db.execute("SELECT set_config('lock_timeout', %s, true)", (f"{round(lock_timeout * 1000)}ms",))
+            db.execute("SELECT set_config('lock_timeout', %s, true)", (f"{lock_timeout}s",))
             db.execute("SELECT pg_advisory_xact_lock(%s)", (_postgres._MIGRATION_LOCK,))
             if _has_order(db):
                 return False
@@ -85,7 +88,7 @@ class PostgresStore:
         except JournalError as exc:
             raise StoreError(str(exc)) from None
         try:
-            ensure_order(db)
+            ensure_order(db, lock_timeout=ORDER_LOCK_TIMEOUT)
             db.execute("SELECT set_config('lock_timeout', %s, false)", (f"{round(self._lock_timeout * 1000)}ms",))
         except BaseException:
             db.close()
