@@ -382,7 +382,7 @@ class SQLiteStore:
 
     unavailable: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
 
-    def __init__(self, path: str, *, synchronous: Synchronous = "FULL", busy_timeout: float = 1.0) -> None:
+    def __init__(self, path: str, *, synchronous: Synchronous, busy_timeout: float) -> None:
         self.name = path
         self.db = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
 
