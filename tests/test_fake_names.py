@@ -19,8 +19,10 @@ def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
 
 
 def test_each_public_name_is_the_object_its_module_defines() -> None:
-    from telnyx_messages.testing import _clock, _fake, _throughput
+    from telnyx_messages.testing import _clock, _fake, _receipts, _throughput
 
     homes = {"FakeClock": _clock, "FakeTelnyx": _fake, "FakeTelnyxError": _fake}
+    receipts = ["Failure", "Outcomes", "ReceiptEvent", "ReceiptReport", "ReceiptTry", "RecipientOutcome"]
+    homes |= dict.fromkeys(receipts, _receipts)
     for name in testing.__all__:
         assert getattr(testing, name) is getattr(homes.get(name, _throughput), name), name
