@@ -492,13 +492,19 @@ class Writer:
                 for job in batch:
                     self._write([job])
                 return
-            logger.exception("could not record event %s", batch[0][0].event_id)
+            logger.exception("could not record event %s", shown(batch[0][0].event_id))
             _settle(batch[0][1], exc=exc)
             return
         for (item, future), new in zip(batch, results, strict=True):
             if new:
                 self._on_new(item)
             _settle(future, result=new)
+
+
+def shown(text: str | None) -> str | None:
+    """`text` as a log line can carry it: a lone surrogate (JSON allows one in an event's id; UTF-8 has
+    none, and a handler writing UTF-8 would drop the line) escaped as `\\ud800`; other text unchanged."""
+    return None if text is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _settle(future: concurrent.futures.Future[bool], *, result: bool = False, exc: BaseException | None = None) -> None:
@@ -532,7 +538,9 @@ class Callbacks:
             try:
                 self._callback(item.document)
             except Exception:
-                logger.exception("the receiver's callback failed on event %s (%s)", item.event_id, item.event_type)
+                logger.exception(
+                    "the receiver's callback failed on event %s (%s)", shown(item.event_id), shown(item.event_type)
+                )
 
 
 def store_path(path: str | os.PathLike[str]) -> str:

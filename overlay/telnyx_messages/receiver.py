@@ -268,9 +268,11 @@ class Receiver:
     @staticmethod
     def _unrecorded(item: _receipts.Incoming, exc: Exception) -> Answer:
         if isinstance(exc, TimeoutError | concurrent.futures.TimeoutError):
-            logger.warning("event %s not recorded in time: answered 503 (Telnyx delivers it again)", item.event_id)
+            logger.warning(
+                "event %s not recorded in time: answered 503 (Telnyx delivers it again)", _receipts.shown(item.event_id)
+            )
         else:
-            logger.warning("event %s not recorded (%s): answered 503", item.event_id, exc)
+            logger.warning("event %s not recorded (%s): answered 503", _receipts.shown(item.event_id), exc)
         return Answer(503, "not recorded: deliver it again", item.event_id)
 
     def _new(self, item: _receipts.Incoming) -> None:
