@@ -78,6 +78,7 @@ def test_the_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
         "httpx2<3,>=2.17",
         "jsonschema>=4.18; extra == 'testing'",
         "msgspec>=0.18.5",
+        "psycopg[binary]<4,>=3.2; extra == 'postgres'",
         "pynacl>=1.5; extra == 'receiver'",
         "pynacl>=1.5; extra == 'testing'",
         "pynacl>=1.5; extra == 'webhooks'",
