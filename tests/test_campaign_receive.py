@@ -395,6 +395,16 @@ def test_here_it_says_where_it_listens_records_and_a_sigterm_stops_it_restoring_
     assert json.loads(run("campaign", "status", str(journal), "--json").stdout)["delivery"] == {"delivered": 1}
 
 
+def _stall(port: int, held: list[socket.socket]) -> None:
+    """Once the command answers on `port`, a request whose body never comes (its socket kept in
+    `held`, open until the command has returned): a first Ctrl-C waits for it, a second does not."""
+    _answering(port)
+    stalled = socket.create_connection(("127.0.0.1", port), timeout=10)
+    held.append(stalled)
+    stalled.sendall(b"POST /webhooks/telnyx HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+    time.sleep(0.3)
+
+
 def test_here_a_second_ctrl_c_stops_it_without_waiting_for_a_request_that_never_ends(tmp_path: Path) -> None:
     fake = FakeTelnyx()
     journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
@@ -403,12 +413,7 @@ def test_here_a_second_ctrl_c_stops_it_without_waiting_for_a_request_that_never_
     held: list[socket.socket] = []
 
     def feed() -> None:
-        _answering(port)
-        stalled = socket.create_connection(("127.0.0.1", port), timeout=10)
-        held.append(stalled)  # open until the command has returned
-        # A request whose body never comes: a first Ctrl-C waits for it (up to 10 s), a second does not.
-        stalled.sendall(b"POST /webhooks/telnyx HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
-        time.sleep(0.3)
+        _stall(port, held)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.5)
         second.append(time.monotonic())
@@ -435,11 +440,7 @@ def test_here_a_first_ctrl_c_waits_for_a_request_being_answered_up_to_the_gracef
     held: list[socket.socket] = []
 
     def feed() -> None:
-        _answering(port)
-        stalled = socket.create_connection(("127.0.0.1", port), timeout=10)
-        held.append(stalled)
-        stalled.sendall(b"POST /webhooks/telnyx HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
-        time.sleep(0.3)
+        _stall(port, held)
         first.append(time.monotonic())
         os.kill(os.getpid(), signal.SIGINT)
 
