@@ -7,6 +7,11 @@
     telnyx-messages campaign status RUN.db [--json]
     telnyx-messages campaign export RUN.db [--output OUT.csv]
 
+The journal may be a PostgreSQL database instead of an SQLite file: `--journal postgresql://...` (or
+postgres://; psycopg 3, the `postgres` extra), which many senders and receivers share. It holds many
+campaigns, so `send`, `status` and `export` name theirs with `--name NAME`; `receive` records every
+campaign's receipts. The URL's password is never shown: messages name the URL with *** in its place.
+
 The CSV has a header row. `to` is required; a column named as an argument of `messages.send`
 (`from`, `text`, `subject`, `media_urls` space-separated, `messaging_profile_id`, `webhook_url`, ...,
 read off the spec) becomes that argument, an empty cell none; `id` names the row (else its content
@@ -30,6 +35,7 @@ import string
 import sys
 import time
 import typing
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +46,8 @@ from ._pacing import DEFAULT_MAX_QUEUE_WAIT
 if TYPE_CHECKING:
     from types import FrameType
 
-    from ._journal import JournalRow, RowDelivery
+    from ._journal import Journal, JournalRow, RowDelivery
+    from ._postgres import PostgresJournal
     from .campaign import LocatedRow, Plan, Progress, Report
     from .receiver import ASGIReceiver
 
@@ -94,6 +101,13 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_READ_NAME_HELP = "the campaign's name: needed with a postgresql:// journal; an SQLite journal's must be it"
+
+
+def _add_name_option(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--name", metavar="NAME", help=text)
+
+
 def add_commands(commands: Any) -> None:
     """`campaign` and its commands, on the subparsers of the `telnyx-messages` parser."""
     campaign = commands.add_parser(
@@ -119,7 +133,17 @@ def add_commands(commands: Any) -> None:
         epilog=EPILOG,
     )
     send.add_argument("rows", metavar="ROWS.csv", help="the rows: a CSV file with a header row")
-    send.add_argument("--journal", required=True, metavar="RUN.db", help="the campaign's journal (made if missing)")
+    send.add_argument(
+        "--journal",
+        required=True,
+        metavar="RUN.db|URL",
+        help="the campaign's journal: an SQLite file (made if missing), or a postgresql:// URL (with --name)",
+    )
+    _add_name_option(
+        send,
+        "the campaign's name: needed with a postgresql:// journal (made on its first run, joined "
+        "by later runs and other senders); an SQLite journal records it",
+    )
     sender = send.add_mutually_exclusive_group()
     sender.add_argument("--from", dest="from_", metavar="NUMBER", help="the sender, for rows without a `from`")
     sender.add_argument(
@@ -167,7 +191,10 @@ def add_commands(commands: Any) -> None:
         epilog=RECEIVE_EPILOG,
     )
     receive.add_argument(
-        "--journal", required=True, metavar="RUN.db", help="the campaign's journal (`campaign send` makes it)"
+        "--journal",
+        required=True,
+        metavar="RUN.db|URL",
+        help="the campaign's journal (`campaign send` makes it), or a postgresql:// URL: every campaign's receipts",
     )
     receive.add_argument("--host", default=DEFAULT_HOST, help=f"the address to listen on (default {DEFAULT_HOST})")
     receive.add_argument(
@@ -184,7 +211,8 @@ def add_commands(commands: Any) -> None:
     receive.set_defaults(campaign_run=_receive)
 
     status = sub.add_parser("status", help="a journal's campaign, counts and deliveries", epilog=EPILOG)
-    status.add_argument("journal", metavar="RUN.db")
+    status.add_argument("journal", metavar="RUN.db|URL", help="an SQLite journal, or a postgresql:// URL (with --name)")
+    _add_name_option(status, _READ_NAME_HELP)
     status.add_argument(
         "--json",
         action="store_true",
@@ -195,7 +223,8 @@ def add_commands(commands: Any) -> None:
     export = sub.add_parser(
         "export", help="every row of a journal as CSV: its state, message id, error, delivery", epilog=EPILOG
     )
-    export.add_argument("journal", metavar="RUN.db")
+    export.add_argument("journal", metavar="RUN.db|URL", help="an SQLite journal, or a postgresql:// URL (with --name)")
+    _add_name_option(export, _READ_NAME_HELP)
     export.add_argument(
         "--output", dest="output_file", metavar="OUT.csv", help="the file to write (default: standard output)"
     )
@@ -563,6 +592,8 @@ def _send(args: dict[str, Any]) -> int:
 
     cli = _cli()
     path = args["rows"]
+    if (unnamed := _unnamed(args, "send")) is not None:
+        return unnamed
     defaults = {name: args[name] for name in ("from_", "messaging_profile_id") if args.get(name) not in (None, "")}
     try:
         layout = _read_layout(path, args["text"], defaults)
@@ -595,6 +626,8 @@ def _send(args: dict[str, Any]) -> int:
             display.close()
     except (CampaignError, JournalError) as exc:
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
+    except ImportError as exc:  # psycopg, for a PostgreSQL journal: before anything was sent
+        return _fail(str(exc), EXIT_REFUSED)
     except _Refused as exc:
         return _fail(f"{exc} (the rows before it were sent; fix it and run again)", EXIT_REFUSED)
     except cli.TelnyxError as exc:
@@ -602,10 +635,10 @@ def _send(args: dict[str, Any]) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         return _fail(
             f"interrupted: stopped at once; the rows in flight are re-sent with their keys by the next run of "
-            f"this command (the journal {args['journal']} is consistent)",
+            f"this command (the journal {_shown(args['journal'])} is consistent)",
             EXIT_STOPPED,
         )
-    return _outcome(report, args["journal"])
+    return _outcome(report, _naming(args))
 
 
 def _message(exc: BaseException) -> str:
@@ -642,6 +675,7 @@ async def _run_campaign(client: Any, layout: _Layout, args: dict[str, Any], tota
             client,
             _records(layout),
             args["journal"],
+            name=args["name"],
             **_sending_options(args),
             resend_unknown=args["resend_unknown"],
             total=total,
@@ -675,6 +709,7 @@ async def _tick(display: _Shown) -> None:
 
 
 def _outcome(report: Report, journal: str) -> int:
+    """`journal`: as the export command names it (_naming)."""
     """The summary on standard output, a stop's reason on standard error, and the exit code."""
     cli = _cli()
     cli._write(
@@ -717,11 +752,15 @@ def _show_plan(plan: Plan, path: str) -> None:
 def _status(args: dict[str, Any]) -> int:
     from .campaign import JournalError, status
 
+    if (unnamed := _unnamed(args, "status")) is not None:
+        return unnamed
     try:
-        delivery = _delivery_counts(args["journal"])  # the journal opened first: what is not one is refused
-        found = status(args["journal"])
+        delivery = _delivery_counts(args["journal"], args["name"])  # opened first: what is not one is refused
+        found = status(args["journal"], name=args["name"])
     except (JournalError, OSError) as exc:
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
+    except ImportError as exc:
+        return _fail(str(exc), EXIT_REFUSED)
     if args["json"]:
         document = {
             "campaign_id": found.campaign_id,
@@ -747,13 +786,13 @@ def _status(args: dict[str, Any]) -> int:
     return EXIT_OK
 
 
-def _delivery_counts(journal: str) -> dict[str, int]:
+def _delivery_counts(journal: str, name: str | None) -> dict[str, int]:
     """The campaign's recipients by delivery status, in the API's order of statuses (then any other
     status, by name); a status no recipient is at is left out; {} before any receiver ran."""
     from ._journal import Journal
 
-    with Journal(journal, create=False) as opened:
-        counts = opened.delivery_counts()
+    with _journal_opened(journal, name) as opened:
+        counts = opened.delivery_counts() if isinstance(opened, Journal) else _postgres_delivery_counts(opened)
     if not counts:
         return {}
     from ._receipts import status_order
@@ -820,15 +859,16 @@ def _export_cells(row: JournalRow, delivery: RowDelivery | None) -> list[str]:
 
 
 def _export(args: dict[str, Any]) -> int:
-    from ._journal import Journal
-    from .campaign import JournalError, status
+    from ._journal import Journal, JournalError
 
+    if (unnamed := _unnamed(args, "export")) is not None:
+        return unnamed
     target = args.get("output_file")
     try:
         with contextlib.ExitStack() as stack:
-            opened = stack.enter_context(Journal(args["journal"], create=False))
-            status(args["journal"])  # a journal of a campaign, checked before any output is made
-            rows = opened.rows_delivered()
+            # A journal of a campaign, checked before any output is made.
+            opened = stack.enter_context(_journal_opened(args["journal"], args["name"]))
+            rows = opened.rows_delivered() if isinstance(opened, Journal) else _postgres_rows_delivered(opened)
             first = next(rows, None)
             if target is None:
                 stream: IO[str] = sys.stdout
@@ -845,7 +885,111 @@ def _export(args: dict[str, Any]) -> int:
             _cli()._stdout_to_devnull()
             return EXIT_OK
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
+    except ImportError as exc:
+        return _fail(str(exc), EXIT_REFUSED)
     return EXIT_OK
+
+
+# --- the journal: an SQLite file or a PostgreSQL URL ------------------------------------------------
+
+
+def _is_url(journal: str) -> bool:
+    from ._postgres import is_postgres_url
+
+    return is_postgres_url(journal)
+
+
+def _shown(journal: str) -> str:
+    """The journal as the output names it: a URL without its password."""
+    from ._postgres import redacted
+
+    return redacted(journal) if _is_url(journal) else journal
+
+
+def _naming(args: dict[str, Any]) -> str:
+    """The journal and the campaign's name as a command's arguments give them (the password left out)."""
+    return _shown(args["journal"]) + (f" --name {args['name']}" if args["name"] else "")
+
+
+def _unnamed(args: dict[str, Any], command: str) -> int | None:
+    """Exit 2 for a PostgreSQL journal without the campaign's name (it holds many); None: named."""
+    if _is_url(args["journal"]) and not args["name"]:
+        return _fail(
+            f"campaign {command}: {_shown(args['journal'])} holds many campaigns: name this one with --name NAME",
+            EXIT_USAGE,
+        )
+    return None
+
+
+@contextlib.contextmanager
+def _journal_opened(journal: str, name: str | None) -> Iterator[Journal | PostgresJournal]:
+    """The journal to read, holding a campaign (of that name, if named): JournalError, else
+    FileNotFoundError for no SQLite file; ImportError without psycopg."""
+    from ._journal import JournalError
+    from ._journals import open_existing
+
+    with open_existing(journal, name) as opened:
+        record = opened.campaign()
+        if record is None:
+            raise JournalError(f"{opened.path} holds no campaign yet")
+        if name is not None and record.name != name:
+            raise JournalError(f"{opened.path} is the journal of campaign {record.name!r}, not {name!r}")
+        yield opened
+
+
+def _postgres_delivery_counts(journal: PostgresJournal) -> dict[str, int]:
+    """Journal.delivery_counts() on PostgreSQL: the campaign's recipients by status, a message once."""
+    from ._postgres import SCHEMA
+
+    found = journal._db.execute(
+        f"SELECT status, count(*) FROM {SCHEMA}.deliveries WHERE message_id IN (SELECT message_id FROM"
+        f" {SCHEMA}.rows WHERE campaign_id = %s AND message_id IS NOT NULL) GROUP BY status",
+        (journal._id(),),
+    ).fetchall()
+    return {str(status): int(count) for status, count in found}
+
+
+def _postgres_rows_delivered(journal: PostgresJournal) -> Iterator[tuple[JournalRow, RowDelivery | None]]:
+    """Journal.rows_delivered() on PostgreSQL: every row in the campaign's order, with its recipient's
+    delivery (that of its message to its recipient, else the message's one delivery), read a batch at
+    a time (a server-side cursor)."""
+    from ._journal import JournalRow, RowDelivery
+    from ._postgres import _ROW_COLUMNS, SCHEMA, _utc
+
+    campaign_id = journal._id()
+    journal.commit()
+    with journal._db.cursor(name=f"delivered_{uuid.uuid4().hex[:8]}") as cursor:
+        cursor.execute(
+            f"SELECT {_ROW_COLUMNS}, d.delivery_status, d.delivery_codes, d.delivery_errors, d.delivery_at"
+            f" FROM {SCHEMA}.rows AS r LEFT JOIN LATERAL (SELECT x.status AS delivery_status, x.error_codes AS"
+            " delivery_codes, x.errors AS delivery_errors, x.occurred_at AS delivery_at"
+            f" FROM {SCHEMA}.deliveries AS x WHERE x.message_id = r.message_id AND (x.recipient = r.recipient"
+            f" OR (SELECT count(*) FROM {SCHEMA}.deliveries AS y WHERE y.message_id = r.message_id) = 1) LIMIT 1)"
+            " AS d ON true WHERE r.campaign_id = %s ORDER BY r.seq",
+            (campaign_id,),
+        )
+        for found in cursor:
+            seq, identity, state, key, recipient, sender, message_id, wait, code, detail, attempts, first, last = found[
+                :13
+            ]
+            row = JournalRow(
+                seq,
+                identity,
+                state,
+                key,
+                recipient,
+                sender,
+                message_id,
+                wait,
+                code,
+                detail,
+                attempts,
+                _utc(first),
+                _utc(last),
+            )
+            status, codes, errors, occurred = found[13:]
+            yield row, None if status is None else RowDelivery(status, codes, errors, occurred)
+    journal.commit()
 
 
 # --- receiving ------------------------------------------------------------------------------------
@@ -876,23 +1020,26 @@ def _receive(args: dict[str, Any]) -> int:
     from .receiver import ASGIReceiver, Receiver, StoreError
 
     try:
-        with Journal(journal, create=False):  # a campaign's journal, checked writing nothing to any other file
-            pass
+        if not _is_url(journal):  # a campaign's journal, checked writing nothing to any other file
+            with Journal(journal, create=False):
+                pass
     except FileNotFoundError as exc:
         return _fail(f"{exc} (`campaign send --journal {journal}` makes it)", EXIT_REFUSED)
     except (JournalError, OSError) as exc:
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
     try:
-        receiver = Receiver(journal, public_key=key)
+        receiver = Receiver(journal, public_key=key)  # PostgreSQL's: connected, its schema made or migrated
     except (StoreError, OSError) as exc:
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
+    except ImportError as exc:  # psycopg
+        return _fail(f"campaign receive: {exc}", EXIT_REFUSED)
     try:
         try:
             sock = _listening(host, port)
         except OSError as exc:
             return _fail(f"campaign receive: cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_REFUSED)
         with sock:
-            _serve(ASGIReceiver(receiver, path=path), sock, f"{path} (journal {journal})")
+            _serve(ASGIReceiver(receiver, path=path), sock, f"{path} (journal {_shown(journal)})")
     except KeyboardInterrupt:  # before the server took the signals
         pass
     finally:
