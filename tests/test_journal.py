@@ -518,3 +518,306 @@ def test_rows_with_their_deliveries_are_read_as_they_go_never_held_whole(tmp_pat
     assert (seen, delivered) == (count, 1)
     # Held whole, the rows alone would take some megabytes; read as they go, a few rows at a time.
     assert peak < 500_000, peak
+
+
+# --- migrations -------------------------------------------------------------------------------------
+
+TNXC = int.from_bytes(b"TNXC", "big")
+
+# A journal as the first version of the package wrote it (e9636a3: schema 1, the campaign and its
+# rows), with a campaign and three rows, written here as SQL so that it stays that version's whatever
+# the package's schema becomes.
+FIRST_JOURNAL = f"""
+BEGIN;
+CREATE TABLE campaign (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE rows (
+    seq INTEGER PRIMARY KEY,
+    identity TEXT NOT NULL UNIQUE,
+    digest TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'accepted', 'failed', 'unknown')),
+    idempotency_key TEXT NOT NULL,
+    recipient TEXT,
+    sender TEXT,
+    message_id TEXT,
+    wait_seconds REAL,
+    error_code TEXT,
+    error_detail TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at REAL,
+    last_attempt_at REAL
+);
+CREATE INDEX rows_state ON rows (state);
+INSERT INTO campaign VALUES ('campaign_id', 'c0ffee'), ('name', 'reminders'),
+    ('created_at', '2026-12-07T08:00:00+00:00'), ('parameters', '{{"rate": 2.0}}');
+INSERT INTO rows (identity, digest, state, idempotency_key, recipient, sender, message_id, wait_seconds,
+    error_code, error_detail, attempts, first_attempt_at, last_attempt_at) VALUES
+    ('a', 'da', 'accepted', 'key-a', '+13125550001', '+18445550001', 'm-a', 0.5, NULL, NULL, 1, 1796630400.0,
+     1796630400.0),
+    ('b', 'db', 'pending', 'key-b', '+13125550002', '+18445550001', NULL, NULL, NULL, NULL, 0, NULL, NULL),
+    ('c', 'dc', 'failed', 'key-c', '+13125550003', NULL, NULL, NULL, '40310', 'refused', 1, 1796630401.0,
+     1796630402.0);
+PRAGMA user_version=1;
+PRAGMA application_id={TNXC};
+COMMIT;
+"""
+FIRST_ROWS = [
+    _journal.JournalRow(
+        1,
+        "a",
+        "accepted",
+        "key-a",
+        "+13125550001",
+        "+18445550001",
+        "m-a",
+        0.5,
+        None,
+        None,
+        1,
+        datetime.datetime(2026, 12, 7, 8, 0, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 12, 7, 8, 0, tzinfo=datetime.UTC),
+    ),
+    _journal.JournalRow(
+        2, "b", "pending", "key-b", "+13125550002", "+18445550001", None, None, None, None, 0, None, None
+    ),
+    _journal.JournalRow(
+        3,
+        "c",
+        "failed",
+        "key-c",
+        "+13125550003",
+        None,
+        None,
+        None,
+        "40310",
+        "refused",
+        1,
+        datetime.datetime(2026, 12, 7, 8, 0, 1, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 12, 7, 8, 0, 2, tzinfo=datetime.UTC),
+    ),
+]
+
+# A step a later version of the package might add.
+LATER = _journal.Migration(
+    SCHEMA_VERSION + 1,
+    "a column a later version adds",
+    ("ALTER TABLE rows ADD COLUMN later TEXT DEFAULT 'made later'",),
+)
+
+
+def first_journal(path: Path) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(FIRST_JOURNAL)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def _header(db: sqlite3.Connection) -> tuple[int, int, list[tuple[str, str]]]:
+    """The file's version and application id, and its tables and indexes (type, name)."""
+    names = db.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()
+    return db.execute("PRAGMA user_version").fetchone()[0], db.execute("PRAGMA application_id").fetchone()[0], names
+
+
+def _columns(db: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+
+
+def test_a_new_journal_gets_the_schema_once(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    with contextlib.closing(_connect(path)) as db:
+        assert _journal.migrate(db, str(path)) == [step.version for step in _journal.MIGRATIONS] == [1]
+        assert _journal.migrate(db, str(path)) == []
+        assert _header(db) == (
+            SCHEMA_VERSION,
+            TNXC,
+            [("table", "campaign"), ("table", "rows"), ("index", "rows_state")],
+        )
+        assert not db.in_transaction
+    with contextlib.closing(_connect(tmp_path / "first.db")) as first:
+        first.executescript(FIRST_JOURNAL)
+        assert _header(first) == _header(_connect(path))  # the schema the first version made
+        assert _journal.migrate(first, str(tmp_path / "first.db")) == []  # a first version's journal is at 1
+
+
+def test_a_later_version_migrates_an_older_journal_keeping_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "run.db"
+    first_journal(path)
+    with Journal(path, create=False) as journal:  # this version reads the first version's journal as it is
+        assert list(journal.rows()) == FIRST_ROWS
+    monkeypatch.setattr(_journal, "MIGRATIONS", (*_journal.MIGRATIONS, LATER))
+    with Journal(path, create=False) as journal:
+        record = journal.campaign()
+        assert record is not None
+        assert (record.campaign_id, record.name, record.created_at, record.parameters) == (
+            "c0ffee",
+            "reminders",
+            NOW,
+            {"rate": 2.0},
+        )
+        assert list(journal.rows()) == FIRST_ROWS
+        assert journal.counts() == {"pending": 1, "sending": 0, "accepted": 1, "failed": 1, "unknown": 0}
+        assert journal.known("b") == Known("pending", "db", None, 0)
+        journal.sending(["b"], 1796630500.0)
+        journal.accepted("b", "m-b", None)
+    with contextlib.closing(_connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == LATER.version
+        found = db.execute("SELECT identity, state, later FROM rows ORDER BY seq").fetchall()
+    assert found == [("a", "accepted", "made later"), ("b", "accepted", "made later"), ("c", "failed", "made later")]
+
+
+_MIGRATE_AT_ONCE = """
+import sqlite3, sys
+from telnyx_messages import _journal
+later = _journal.Migration(2, "a later column", ("ALTER TABLE rows ADD COLUMN later TEXT",))
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA busy_timeout=30000")
+print("ready", flush=True)
+sys.stdin.readline()
+print(_journal.migrate(db, sys.argv[1], (*_journal.MIGRATIONS, later)), flush=True)
+"""
+
+
+def at_once(script: str, path: Path, count: int) -> list[str]:
+    """What `count` processes running `script` on `path` print last, let go together once all are ready."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        found = [process.communicate(timeout=60)[0].strip() for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    assert [process.returncode for process in processes] == [0] * count
+    return found
+
+
+@pytest.mark.parametrize("file", ["new", "older"])
+def test_processes_opening_a_journal_at_once_migrate_it_once(tmp_path: Path, file: str) -> None:
+    path = tmp_path / "run.db"
+    if file == "older":
+        first_journal(path)
+    found = at_once(_MIGRATE_AT_ONCE, path, 3)
+    assert sorted(found) == ["[1, 2]" if file == "new" else "[2]", "[]", "[]"]
+    with contextlib.closing(_connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert _columns(db, "rows")[-1] == "later"
+        assert db.execute("SELECT count(*) FROM rows").fetchone()[0] == (3 if file == "older" else 0)
+
+
+_OPEN_AT_ONCE = """
+import datetime, sys
+from telnyx_messages._journal import Journal
+print("ready", flush=True)
+sys.stdin.readline()
+with Journal(sys.argv[1]) as journal:
+    journal.begin("reminders", {}, datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC))
+    print(journal.counts()["pending"], flush=True)
+"""
+
+
+def test_processes_making_one_journal_at_once_each_open_it(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    assert at_once(_OPEN_AT_ONCE, path, 3) == ["0", "0", "0"]
+    with Journal(path, create=False) as journal:
+        record = journal.campaign()
+        assert record is not None and record.name == "reminders"
+
+
+def test_a_journal_of_a_later_version_is_refused_untouched_by_the_migration_too(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    first_journal(path)
+    with contextlib.closing(_connect(path)) as db:
+        _journal.migrate(db, str(path), (*_journal.MIGRATIONS, LATER))
+        before = _header(db), _columns(db, "rows"), db.execute("SELECT * FROM rows").fetchall()
+        with pytest.raises(JournalError) as refused:
+            _journal.migrate(db, str(path))
+        assert str(refused.value) == (
+            f"{path} was written by a later telnyx-messages (journal schema 2, this one reads up to 1): "
+            "upgrade to continue it"
+        )
+        assert not db.in_transaction
+    with pytest.raises(JournalError, match=r"\(journal schema 2, this one reads up to 1\)"):
+        Journal(path)
+    with contextlib.closing(_connect(path)) as db:
+        assert (_header(db), _columns(db, "rows"), db.execute("SELECT * FROM rows").fetchall()) == before
+
+
+def test_a_failed_migration_applies_none_of_its_steps(tmp_path: Path) -> None:
+    broken = _journal.Migration(
+        LATER.version, "fails halfway", (*LATER.statements, "ALTER TABLE no_such_table ADD COLUMN x TEXT")
+    )
+    path = tmp_path / "run.db"
+    first_journal(path)
+    with contextlib.closing(_connect(path)) as db:
+        before = _header(db), _columns(db, "rows"), db.execute("SELECT * FROM rows").fetchall()
+        with pytest.raises(sqlite3.OperationalError, match="no such table: no_such_table"):
+            _journal.migrate(db, str(path), (*_journal.MIGRATIONS, broken))
+        assert not db.in_transaction
+        assert (_header(db), _columns(db, "rows"), db.execute("SELECT * FROM rows").fetchall()) == before
+    new = tmp_path / "new.db"
+    with contextlib.closing(_connect(new)) as db:  # the first step, then the broken one: neither
+        with pytest.raises(sqlite3.OperationalError, match="no such table: no_such_table"):
+            _journal.migrate(db, str(new), (*_journal.MIGRATIONS, broken))
+        assert _header(db) == (0, 0, [])
+    with Journal(new) as journal:  # and the file is made a journal by the next opening
+        assert journal.campaign() is None
+
+
+@pytest.mark.parametrize(
+    "steps", [(_journal.MIGRATIONS[0], _journal.MIGRATIONS[0]), (), (LATER,), (LATER, _journal.MIGRATIONS[0])]
+)
+def test_migration_steps_must_rise_from_1(tmp_path: Path, steps: tuple[_journal.Migration, ...]) -> None:
+    path = tmp_path / "run.db"
+    versions = [step.version for step in steps]
+    with contextlib.closing(_connect(path)) as db:
+        with pytest.raises(ValueError) as refused:
+            _journal.migrate(db, str(path), steps)
+        assert str(refused.value) == f"migration versions must be 1, 2, ... in order, got {versions}"
+        assert _header(db) == (0, 0, [])
+
+
+def test_a_journal_at_this_version_opens_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    """`campaign status` while a campaign sends: only a file to migrate takes the write lock."""
+    path = tmp_path / "run.db"
+    with Journal(path) as journal:
+        journal.add("a", "a", "k", None, None)
+    with contextlib.closing(_connect(path)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE rows SET state = 'sending'")
+        started = time.monotonic()
+        with Journal(path, create=False) as journal:
+            assert journal.counts()["pending"] == 1  # the writer's change is not committed
+        assert time.monotonic() - started < 2.5  # the journal's busy_timeout is 5 s
+        other.execute("COMMIT")
+
+
+def test_a_journal_s_file_with_tables_but_no_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    first_journal(path)
+    with contextlib.closing(_connect(path)) as db:
+        db.execute("PRAGMA user_version=0")
+    before = _snapshot(path)
+    for create in (False, True):
+        with pytest.raises(JournalError) as refused:
+            Journal(path, create=create)
+        assert str(refused.value) == (
+            f"{path} has tables but no journal schema version: not a campaign journal this package wrote "
+            "(nothing was written to it)"
+        )
+    assert _snapshot(path) == before

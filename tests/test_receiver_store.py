@@ -6,6 +6,7 @@ the test's process, so that the test can hold the store's lock or give the callb
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import http.client
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telnyx_messages import _receipts, webhooks
+from telnyx_messages import _journal, _receipts, webhooks
 from telnyx_messages._journal import Journal
 from telnyx_messages.receiver import (
     DELIVERY_STATUSES,
@@ -42,6 +43,7 @@ from telnyx_messages.types import OutboundMessageEvent
 from .support.receiver_events import FINALIZED, SENT, Event, post_all, sign
 from .support.receiver_inprocess import asgi_serving, wsgi_serving
 from .support.spec import SPEC, resolve
+from .test_journal import FIRST_ROWS, at_once, first_journal
 
 RECIPIENT = "+13125550002"
 # Message ids as the API writes them (the spec's format: uuid), by the names the tests give them.
@@ -1008,3 +1010,194 @@ def test_reading_the_deliveries_holds_a_page_not_the_table(tmp_path: Path) -> No
             tracemalloc.stop()
     assert read == len(kept) == 10_000
     assert streamed * 5 < listed, (streamed, listed)  # the list holds the table; the reading, a page
+
+
+# --- migrations -------------------------------------------------------------------------------------
+
+TNXR, TNXC = _receipts.RECEIVER_APPLICATION_ID, int.from_bytes(b"TNXC", "big")
+RECEIVER_TABLES = [
+    ("table", "deliveries"),
+    ("table", "events"),
+    ("index", "events_message"),
+    ("table", "receiver"),
+]
+# A step a later version of the package might add.
+LATER = _journal.Migration(
+    _receipts.SCHEMA_VERSION + 1, "a column a later version adds", ("ALTER TABLE events ADD COLUMN later TEXT",)
+)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def _header(db: sqlite3.Connection) -> tuple[int, int, list[tuple[str, str]], list[tuple[str, str]]]:
+    """The file's user_version and application id, its tables and indexes (type, name), and the receiver's table."""
+    names = db.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()
+    found = db.execute("SELECT key, value FROM receiver").fetchall() if ("table", "receiver") in names else []
+    return (
+        db.execute("PRAGMA user_version").fetchone()[0],
+        db.execute("PRAGMA application_id").fetchone()[0],
+        names,
+        found,
+    )
+
+
+def _finalized(message_id: str, recipient: str, status: str) -> _receipts.Incoming:
+    document = {
+        "data": {
+            "id": f"event-{message_id}",
+            "event_type": "message.finalized",
+            "occurred_at": "2026-12-07T08:00:01+00:00",
+            "payload": {"id": message_id, "to": [{"phone_number": recipient, "status": status}]},
+        }
+    }
+    return _receipts.incoming(document, json.dumps(document).encode(), _receipts.status_order())
+
+
+def test_a_new_store_gets_the_receiver_s_schema_once_and_a_journal_stays_the_journal_s(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with contextlib.closing(_connect(path)) as db:
+        assert _receipts.migrate(db, str(path)) == [step.version for step in _receipts.MIGRATIONS] == [1]
+        assert _receipts.migrate(db, str(path)) == []
+        assert _header(db) == (0, TNXR, RECEIVER_TABLES, [("schema_version", "1")])
+        assert _receipts.schema_version(db) == _receipts.SCHEMA_VERSION
+        assert not db.in_transaction
+    journal = tmp_path / "run.db"
+    Journal(journal).close()
+    with contextlib.closing(_connect(journal)) as db:
+        assert _receipts.schema_version(db) == 0
+        assert _receipts.migrate(db, str(journal)) == [1]
+        journal_tables = [("table", "campaign"), ("table", "rows"), ("index", "rows_state")]
+        assert _header(db) == (
+            _journal.SCHEMA_VERSION,
+            TNXC,
+            sorted(RECEIVER_TABLES + journal_tables, key=lambda item: item[1]),
+            [("schema_version", "1")],
+        )
+
+
+def test_an_older_journal_gets_the_receiver_s_tables_keeping_its_rows(tmp_path: Path) -> None:
+    """A journal made before the receiver existed (the first version's, as SQL): a receiver opening
+    it adds its tables; the journal reads its rows as before, now with their deliveries."""
+    path = tmp_path / "run.db"
+    first_journal(path)
+    with contextlib.closing(_receipts.connect(str(path))) as db:
+        order = _receipts.status_order()
+        assert _receipts.record(db, [_finalized("m-a", "+13125550001", "delivered")], order, 1.0) == [True]
+    with Journal(path, create=False) as journal:
+        assert list(journal.rows()) == FIRST_ROWS
+        assert journal.delivery_counts() == {"delivered": 1}
+        delivered = [(row, delivery and delivery.status) for row, delivery in journal.rows_delivered()]
+    assert delivered == [(FIRST_ROWS[0], "delivered"), (FIRST_ROWS[1], None), (FIRST_ROWS[2], None)]
+    with contextlib.closing(_connect(path)) as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == TNXC
+
+
+def test_a_later_version_migrates_an_older_store_keeping_its_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.db"
+    store = _receipts.SQLiteStore(str(path), synchronous="FULL", busy_timeout=1.0)
+    order = _receipts.status_order()
+    assert store.record([_finalized("m-a", "+1", "delivered"), _finalized("m-b", "+2", "failed")], order, 1.0)
+    store.close()
+    monkeypatch.setattr(_receipts, "MIGRATIONS", (*_receipts.MIGRATIONS, LATER))
+    store = _receipts.SQLiteStore(str(path), synchronous="FULL", busy_timeout=1.0)
+    try:
+        assert store.event_ids(0, 10) == [(1, "event-m-a"), (2, "event-m-b")]
+        assert sorted(store.delivery_counts()) == [("delivered", 1), ("failed", 1)]
+        assert store.record([_finalized("m-c", "+3", "delivered")], order, 2.0) == [True]
+        assert store.db.execute("SELECT value FROM receiver WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert _receipts.schema_version(store.db) == 2
+        assert store.db.execute("SELECT event_id, later FROM events ORDER BY rowid").fetchall() == [
+            ("event-m-a", None),
+            ("event-m-b", None),
+            ("event-m-c", None),
+        ]
+    finally:
+        store.close()
+
+
+_MIGRATE_AT_ONCE = """
+import sqlite3, sys
+from telnyx_messages import _receipts
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA busy_timeout=30000")
+print("ready", flush=True)
+sys.stdin.readline()
+print(_receipts.migrate(db, sys.argv[1]), flush=True)
+"""
+
+
+def test_receivers_opening_an_older_journal_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    first_journal(path)
+    assert sorted(at_once(_MIGRATE_AT_ONCE, path, 3)) == ["[1]", "[]", "[]"]
+    with Journal(path, create=False) as journal:
+        assert list(journal.rows()) == FIRST_ROWS
+        assert journal.has_deliveries()
+
+
+def test_a_store_of_a_later_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with contextlib.closing(_connect(path)) as db:
+        _receipts.migrate(db, str(path), (*_receipts.MIGRATIONS, LATER))
+        before = _header(db), db.execute("PRAGMA table_info(events)").fetchall()
+        with pytest.raises(StoreError) as refused:
+            _receipts.migrate(db, str(path))
+        assert str(refused.value) == (
+            f"{path} was written by a later telnyx-messages (receiver schema 2, this one reads up to 1): "
+            "upgrade to use it"
+        )
+        assert not db.in_transaction
+    with pytest.raises(StoreError, match=r"\(receiver schema 2, this one reads up to 1\)"):
+        _receipts.SQLiteStore(str(path), synchronous="FULL", busy_timeout=1.0)
+    with contextlib.closing(_connect(path)) as db:
+        assert (_header(db), db.execute("PRAGMA table_info(events)").fetchall()) == before
+
+
+def test_a_failed_receiver_migration_applies_none_of_its_steps(tmp_path: Path) -> None:
+    broken = _journal.Migration(
+        LATER.version, "fails halfway", (*LATER.statements, "ALTER TABLE no_such_table ADD COLUMN x TEXT")
+    )
+    path = tmp_path / "store.db"
+    with contextlib.closing(_connect(path)) as db:
+        _receipts.migrate(db, str(path))
+        before = _header(db), db.execute("PRAGMA table_info(events)").fetchall()
+        with pytest.raises(sqlite3.OperationalError, match="no such table: no_such_table"):
+            _receipts.migrate(db, str(path), (*_receipts.MIGRATIONS, broken))
+        assert not db.in_transaction
+        assert (_header(db), db.execute("PRAGMA table_info(events)").fetchall()) == before
+    journal = tmp_path / "run.db"
+    first_journal(journal)
+    with contextlib.closing(_connect(journal)) as db:  # the first step and the broken one: neither
+        untouched = _header(db)
+        with pytest.raises(sqlite3.OperationalError, match="no such table: no_such_table"):
+            _receipts.migrate(db, str(journal), (*_receipts.MIGRATIONS, broken))
+        assert _header(db) == untouched
+
+
+def test_receiver_migration_steps_must_rise_from_1(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with contextlib.closing(_connect(path)) as db:
+        for steps in ((), (LATER,), (*_receipts.MIGRATIONS, _receipts.MIGRATIONS[0])):
+            with pytest.raises(ValueError) as refused:
+                _receipts.migrate(db, str(path), steps)
+            versions = [step.version for step in steps]
+            assert str(refused.value) == f"migration versions must be 1, 2, ... in order, got {versions}"
+        assert _header(db) == (0, 0, [], [])
+
+
+def test_a_store_at_this_version_opens_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    _receipts.SQLiteStore(str(path), synchronous="FULL", busy_timeout=1.0).close()
+    with contextlib.closing(_connect(path)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("DELETE FROM receiver")
+        store = _receipts.SQLiteStore(str(path), synchronous="FULL", busy_timeout=5.0)
+        try:
+            assert store.delivery_counts() == []
+        finally:
+            store.close()
+        other.execute("ROLLBACK")

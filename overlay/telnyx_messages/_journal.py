@@ -12,6 +12,12 @@ A write lost to a crash is one a rerun redoes: a row not marked accepted is re-s
 the edge answers it from what it stored. synchronous=NORMAL: a killed process loses no commit; a power
 loss may lose the last ones (the file stays consistent), and a rerun within 24 hours still sends each
 row once.
+
+The schema is made by migrations (MIGRATIONS), steps that a later version of the package adds to and
+never changes; PRAGMA user_version is the last step a file has. Opening a file of an older version
+applies the steps it lacks in one BEGIN IMMEDIATE transaction (processes opening it at once migrate
+it once; a step that fails applies none); a file of a later version is refused, left as it was.
+apply_migrations is the engine the receiver's store (telnyx_messages._receipts) migrates with too.
 """
 
 from __future__ import annotations
@@ -22,18 +28,20 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "STATES",
     "CampaignRecord",
     "Journal",
     "JournalError",
     "JournalRow",
+    "Migration",
     "RowDelivery",
     "RowState",
 ]
@@ -41,43 +49,63 @@ __all__ = [
 RowState = Literal["pending", "sending", "accepted", "failed", "unknown"]
 STATES: tuple[RowState, ...] = ("pending", "sending", "accepted", "failed", "unknown")
 
-# PRAGMA user_version of the file: the schema below. A later version migrates older files on open.
-SCHEMA_VERSION = 1
 _APPLICATION_ID = 0x544E5843  # "TNXC": a file of this package's, not some other SQLite database
 
-_SCHEMA = """
-CREATE TABLE campaign (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE rows (
-    seq INTEGER PRIMARY KEY,
-    identity TEXT NOT NULL UNIQUE,
-    digest TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'accepted', 'failed', 'unknown')),
-    idempotency_key TEXT NOT NULL,
-    recipient TEXT,
-    sender TEXT,
-    message_id TEXT,
-    wait_seconds REAL,
-    error_code TEXT,
-    error_detail TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    first_attempt_at REAL,
-    last_attempt_at REAL
-);
-CREATE INDEX rows_state ON rows (state);
-"""
-# The statements the journal runs, beside the schema they read and write.
-_MAKE = (
-    f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version={SCHEMA_VERSION};\n"
-    f"PRAGMA application_id={_APPLICATION_ID};\nCOMMIT;"
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of a schema: its version (1, 2, ... in order), what it does, its SQL statements."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+# The journal's schema, step by step; PRAGMA user_version of the file is the last step applied. A
+# later version of the package adds steps (never changes one), and migrates an older file on opening.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "the campaign and its rows",
+        (
+            """CREATE TABLE campaign (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            )""",
+            """CREATE TABLE rows (
+                seq INTEGER PRIMARY KEY,
+                identity TEXT NOT NULL UNIQUE,
+                digest TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'accepted', 'failed', 'unknown')),
+                idempotency_key TEXT NOT NULL,
+                recipient TEXT,
+                sender TEXT,
+                message_id TEXT,
+                wait_seconds REAL,
+                error_code TEXT,
+                error_detail TEXT,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                first_attempt_at REAL,
+                last_attempt_at REAL
+            )""",
+            "CREATE INDEX rows_state ON rows (state)",
+            f"PRAGMA application_id={_APPLICATION_ID}",
+        ),
+    ),
 )
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+# The statements the journal runs, beside the schema they read and write.
 _HEADER = ("PRAGMA user_version", "PRAGMA application_id", "SELECT count(*) FROM sqlite_master")
-# WAL; synchronous=NORMAL (a killed process loses no commit); wait for another writer's lock.
-_SETTINGS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
+_VERSION = "PRAGMA user_version"
+_STAMP = "PRAGMA user_version={:d}"
+# Wait for another writer's lock (set first: a migration takes the write lock); then WAL and
+# synchronous=NORMAL (a killed process loses no commit), once the schema is made.
+_WAIT = "PRAGMA busy_timeout=5000"
+_SETTINGS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 _BEGIN = "BEGIN IMMEDIATE"
 _COMMIT = "COMMIT"
+_ROLLBACK = "ROLLBACK"
 _CAMPAIGN = "SELECT key, value FROM campaign"
 _SET = "INSERT OR REPLACE INTO campaign (key, value) VALUES (?, ?)"
 _KNOWN = "SELECT state, digest, first_attempt_at, attempts FROM rows WHERE identity = ?"
@@ -195,6 +223,66 @@ def _row(found: tuple[Any, ...]) -> JournalRow:
     )
 
 
+def apply_migrations(
+    db: sqlite3.Connection,
+    migrations: Sequence[Migration],
+    version: Callable[[sqlite3.Connection], int],
+    stamp: Callable[[sqlite3.Connection, int], None],
+    later: Callable[[int, int], Exception],
+) -> list[int]:
+    """Apply the steps of `migrations` (versions 1, 2, ... N) that a file lacks, in order, in one
+    transaction that ends by stamping it N: the versions applied. `version` reads the file's version
+    (0: none of the schema yet), `stamp` writes it. The transaction is BEGIN IMMEDIATE and the
+    version is read again inside it, so processes opening an older file at once wait for each other
+    and the first migrates it; a file already at N is only read. A file of a later version than N is
+    refused with `later(its version, N)`, untouched; a step that fails applies nothing. `db` in
+    autocommit mode (isolation_level=None), between transactions."""
+    versions = [step.version for step in migrations]
+    if not versions or versions != list(range(1, len(versions) + 1)):
+        raise ValueError(f"migration versions must be 1, 2, ... in order, got {versions}")
+    latest = versions[-1]
+    if version(db) == latest:
+        return []
+    db.execute(_BEGIN)
+    try:
+        found = version(db)
+        if found > latest:
+            raise later(found, latest)
+        for step in migrations[found:]:
+            for statement in step.statements:
+                db.execute(statement)
+        stamp(db, latest)
+        db.execute(_COMMIT)
+    except BaseException:
+        if db.in_transaction:
+            db.execute(_ROLLBACK)
+        raise
+    return versions[found:]
+
+
+def _later(path: str, found: int, latest: int) -> JournalError:
+    return JournalError(
+        f"{path} was written by a later telnyx-messages (journal schema {found}, this one reads up to {latest}): "
+        "upgrade to continue it"
+    )
+
+
+def _user_version(db: sqlite3.Connection) -> int:
+    return int(db.execute(_VERSION).fetchone()[0])
+
+
+def _stamp(db: sqlite3.Connection, version: int) -> None:
+    db.execute(_STAMP.format(version))
+
+
+def migrate(db: sqlite3.Connection, path: str, migrations: Sequence[Migration] | None = None) -> list[int]:
+    """Bring the journal at `path`, open as `db`, to the last of `migrations` (this package's
+    MIGRATIONS unless given): its schema made in a new file, the steps an older one lacks applied
+    (apply_migrations); the versions applied. JournalError naming both versions for a later one's."""
+    steps = MIGRATIONS if migrations is None else migrations
+    return apply_migrations(db, steps, _user_version, _stamp, lambda found, latest: _later(path, found, latest))
+
+
 class Journal:
     """An open journal. `Journal(path)` opens one, made if it does not exist (create=False: it must)."""
 
@@ -207,20 +295,21 @@ class Journal:
         # A file that is there is read first through a read-only connection: one refused is left as
         # it was (a read-write connection would write the schema into an empty file, and checkpoint
         # another application's write-ahead log when it closes).
-        empty = self._probe(create) if exists else True
+        if exists:
+            self._probe(create)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot open it as SQLite ({exc})") from None
         try:
-            self._open(empty)
+            self._open()
         except BaseException:
             self._db.close()
             raise
 
-    def _probe(self, create: bool) -> bool:
-        """Whether the file, read without writing, has no tables yet (to be made a journal); a
-        JournalError, having written nothing, if it is not a journal this package can continue."""
+    def _probe(self, create: bool) -> None:
+        """The file read without writing: a JournalError, having written nothing, if it is not a
+        journal this package can continue or (create) make (a file without tables: made one)."""
         try:
             probe = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True)
         except sqlite3.Error as exc:
@@ -237,16 +326,18 @@ class Journal:
             raise JournalError(
                 f"{self.path} is an empty SQLite file, not a campaign journal (nothing was written to it)"
             )
-        if version > SCHEMA_VERSION:
+        latest = MIGRATIONS[-1].version
+        if version > latest:
+            raise _later(self.path, version, latest)
+        if tables and not version:
             raise JournalError(
-                f"{self.path} was written by a later telnyx-messages (journal schema {version}, this one reads "
-                f"up to {SCHEMA_VERSION}): upgrade to continue it"
+                f"{self.path} has tables but no journal schema version: not a campaign journal this package "
+                "wrote (nothing was written to it)"
             )
-        return not tables
 
-    def _open(self, empty: bool) -> None:
-        if empty:
-            self._db.executescript(_MAKE)
+    def _open(self) -> None:
+        self._db.execute(_WAIT)
+        migrate(self._db, self.path)
         for setting in _SETTINGS:
             self._db.execute(setting)
 

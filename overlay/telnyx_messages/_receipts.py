@@ -5,7 +5,10 @@ one row per webhook event by its id (a redelivered event is not recorded again),
 delivered; `deliveries`, one row per message and recipient with the latest outcome by the API's order
 of statuses; and `receiver`, the store's schema version. A campaign journal (telnyx_messages._journal)
 can be the store: these tables sit beside the journal's, and `deliveries.message_id` joins
-`rows.message_id`.
+`rows.message_id`. The tables are made by migrations (MIGRATIONS, applied by the journal's engine,
+telnyx_messages._journal.apply_migrations): a store or journal made before them, or by an older
+version of the package, gets the steps it lacks when a receiver opens it; one of a later version is
+refused.
 
 The delivery statuses and their order are read from the spec the package ships (its `webhooks:`): the
 statuses the delivery update lists for a recipient, in the spec's order; those up to `sent` are a
@@ -38,10 +41,10 @@ from typing import Any, Literal, Protocol
 
 from . import _spec_refs
 from ._journal import _APPLICATION_ID as JOURNAL_APPLICATION_ID
+from ._journal import Migration, apply_migrations
 
 logger = logging.getLogger("telnyx_messages.receiver")
 
-SCHEMA_VERSION = 1
 RECEIVER_APPLICATION_ID = 0x544E5852  # "TNXR": a receiver store of this package's
 # The API's name of the update that ends a message's delivery: the webhooks whose event types list it
 # are the delivery updates.
@@ -51,34 +54,47 @@ SENT_STATUS = "sent"
 
 Synchronous = Literal["FULL", "NORMAL"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS receiver (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY,
-    event_type TEXT,
-    message_id TEXT,
-    occurred_at TEXT,
-    attempt INTEGER,
-    received_at REAL NOT NULL,
-    body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_message ON events (message_id);
-CREATE TABLE IF NOT EXISTS deliveries (
-    message_id TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    status TEXT NOT NULL,
-    occurred_at TEXT,
-    event_id TEXT NOT NULL,
-    event_type TEXT,
-    error_codes TEXT,
-    errors TEXT,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (message_id, recipient)
-);
-"""
+# The receiver's schema, step by step (telnyx_messages._journal.Migration); its version is the row
+# schema_version of its table `receiver` (in a journal's file, PRAGMA user_version is the journal's).
+# A later version of the package adds steps (never changes one), and migrates an older store on opening.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "the receiver's version, its events and its deliveries",
+        (
+            """CREATE TABLE receiver (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            )""",
+            """CREATE TABLE events (
+                event_id TEXT PRIMARY KEY,
+                event_type TEXT,
+                message_id TEXT,
+                occurred_at TEXT,
+                attempt INTEGER,
+                received_at REAL NOT NULL,
+                body BLOB NOT NULL
+            )""",
+            "CREATE INDEX events_message ON events (message_id)",
+            """CREATE TABLE deliveries (
+                message_id TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                status TEXT NOT NULL,
+                occurred_at TEXT,
+                event_id TEXT NOT NULL,
+                event_type TEXT,
+                error_codes TEXT,
+                errors TEXT,
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (message_id, recipient)
+            )""",
+        ),
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+_HAS_VERSION = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'receiver'"
+_VERSION = "SELECT value FROM receiver WHERE key = 'schema_version'"
+_STAMP = "INSERT OR REPLACE INTO receiver (key, value) VALUES ('schema_version', ?)"
 
 
 class StoreError(Exception):
@@ -273,25 +289,37 @@ def _prepare(db: sqlite3.Connection, path: str, synchronous: Synchronous, busy_t
         raise StoreError(f"{path} is an SQLite file, but neither a receiver store nor a campaign journal")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={synchronous}")
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if not db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            db.execute(f"PRAGMA application_id={RECEIVER_APPLICATION_ID}")
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
-        found = db.execute("SELECT value FROM receiver WHERE key = 'schema_version'").fetchone()
-        if found is None:
-            db.execute("INSERT INTO receiver (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(found[0]) > SCHEMA_VERSION:
-            raise StoreError(
-                f"{path} was written by a later telnyx-messages (receiver schema {found[0]}, this one reads up to "
-                f"{SCHEMA_VERSION}): upgrade to use it"
-            )
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+    migrate(db, path)
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The version of the receiver's schema in a file (0: none of its tables yet)."""
+    if not db.execute(_HAS_VERSION).fetchone()[0]:
+        return 0
+    found = db.execute(_VERSION).fetchone()
+    return 0 if found is None else int(found[0])
+
+
+def _stamp(db: sqlite3.Connection, version: int) -> None:
+    # A file without an application id has had no tables (_prepare refused any other file with
+    # tables): it is a receiver store. A journal's file stays the journal's.
+    if not db.execute("PRAGMA application_id").fetchone()[0]:
+        db.execute(f"PRAGMA application_id={RECEIVER_APPLICATION_ID}")
+    db.execute(_STAMP, (str(version),))
+
+
+def migrate(db: sqlite3.Connection, path: str, migrations: Sequence[Migration] | None = None) -> list[int]:
+    """Bring the receiver's tables in the file at `path`, open as `db`, to the last of `migrations`
+    (MIGRATIONS unless given), as telnyx_messages._journal.apply_migrations does: the versions
+    applied. StoreError naming both versions for a later one's."""
+
+    def later(found: int, latest: int) -> StoreError:
+        return StoreError(
+            f"{path} was written by a later telnyx-messages (receiver schema {found}, this one reads up to "
+            f"{latest}): upgrade to use it"
+        )
+
+    return apply_migrations(db, MIGRATIONS if migrations is None else migrations, schema_version, _stamp, later)
 
 
 def record(db: sqlite3.Connection, items: Iterable[Incoming], order: StatusOrder, now: float) -> list[bool]:
