@@ -3,6 +3,7 @@ through cli.main, and in a process of its own for Ctrl-C, SIGKILL and a terminal
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import datetime
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telnyx_messages import _campaign_cli
+from telnyx_messages import _campaign_cli, cli
 from telnyx_messages.receiver import DELIVERY_STATUSES, Receiver
 from telnyx_messages.testing import FakeTelnyx
 
@@ -1076,3 +1077,367 @@ def test_connection_options_blank_lines_and_rows_without_text(
     assert refused.returncode == 3 and "--allow-insecure-http" in refused.stderr
     allowed = run(*base, *far, "--allow-insecure-http", "--timeout", "0.5")
     assert allowed.returncode == 4 and "--allow-insecure-http" not in allowed.stderr
+
+
+# Each campaign command: its line in the command list, its description, epilog and function, and each
+# option's (option strings, dest, help, metavar, default, required, type, action), as `--help` shows them.
+CAMPAIGN_COMMANDS: dict[str, tuple[Any, ...]] = {
+    "send": (
+        "send the rows of a CSV file not yet sent by this journal's campaign",
+        (
+            "Send each row of ROWS.csv once, paced, recorded in the journal: run the same command again after a "
+            "crash or a stop, and it sends what is left. The CSV has a header row: `to` is required; a column "
+            "named as an argument of `send` (from, text, subject, media_urls space-separated, "
+            "messaging_profile_id, webhook_url, ...) becomes it; `id` names a row; other columns fill --text's "
+            "{placeholders}. Options give what a row's empty cell leaves out."
+        ),
+        _campaign_cli.EPILOG,
+        "_send",
+        [
+            ((), "rows", "the rows: a CSV file with a header row", "ROWS.csv", None, True, None, "_StoreAction"),
+            (
+                ("--journal",),
+                "journal",
+                "the campaign's journal: an SQLite file (made if missing), or a postgresql:// URL (with --name)",
+                "RUN.db|URL",
+                None,
+                True,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--name",),
+                "name",
+                (
+                    "the campaign's name: needed with a postgresql:// journal (made on its first run, joined by later "
+                    "runs and other senders); an SQLite journal records it"
+                ),
+                "NAME",
+                None,
+                False,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--from",),
+                "from_",
+                "the sender, for rows without a `from`",
+                "NUMBER",
+                None,
+                False,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--messaging-profile-id",),
+                "messaging_profile_id",
+                "the messaging profile, for rows without a messaging_profile_id",
+                "ID",
+                None,
+                False,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--text",),
+                "text",
+                "every row's text (the CSV then has no text column); {column} is that column of the row",
+                "TEMPLATE",
+                None,
+                False,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--rate",),
+                "rate",
+                "messages per second over the campaign (default: SMS 50, MMS 15)",
+                "MPS",
+                None,
+                False,
+                "float",
+                "_StoreAction",
+            ),
+            (
+                ("--sender-rate",),
+                "sender_rate",
+                "messages per second per sender (default: by its kind)",
+                "MPS",
+                None,
+                False,
+                "float",
+                "_StoreAction",
+            ),
+            (
+                ("--max-queue-wait",),
+                "max_queue_wait",
+                "hold a sender while the API reports its messages queued longer than this (default 600)",
+                "SECONDS",
+                None,
+                False,
+                "float",
+                "_StoreAction",
+            ),
+            (
+                ("--resend-unknown",),
+                "resend_unknown",
+                "re-send the rows sent more than 24 hours ago and never confirmed (they may go out twice)",
+                None,
+                False,
+                False,
+                None,
+                "_StoreTrueAction",
+            ),
+            (
+                ("--max-in-flight",),
+                "max_in_flight",
+                "requests at once (default 100)",
+                "N",
+                None,
+                False,
+                "int",
+                "_StoreAction",
+            ),
+            (
+                ("--dry-run",),
+                "dry_run",
+                "check the rows and show the plan; send nothing",
+                None,
+                False,
+                False,
+                None,
+                "_StoreTrueAction",
+            ),
+            (("--api-key",), "api_key", "default: $TELNYX_API_KEY", None, "==SUPPRESS==", False, None, "_StoreAction"),
+            (
+                ("--base-url",),
+                "base_url",
+                "default: $TELNYX_BASE_URL, then https://api.telnyx.com/v2",
+                None,
+                "==SUPPRESS==",
+                False,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--timeout",),
+                "timeout",
+                "seconds for each attempt (default 60)",
+                None,
+                "==SUPPRESS==",
+                False,
+                "float",
+                "_StoreAction",
+            ),
+            (
+                ("--header",),
+                "header",
+                "a header to send; repeatable",
+                "'NAME: VALUE'",
+                "==SUPPRESS==",
+                False,
+                None,
+                "_AppendAction",
+            ),
+            (
+                ("--allow-insecure-http",),
+                "allow_insecure_http",
+                "allow a plain http:// base URL to a host that is not this machine",
+                None,
+                "==SUPPRESS==",
+                False,
+                None,
+                "_StoreTrueAction",
+            ),
+        ],
+    ),
+    "receive": (
+        "receive Telnyx's delivery receipts into a campaign's journal (a webhook server)",
+        (
+            "Serve the webhook receiver (telnyx_messages.receiver) on HOST:PORT at PATH: each webhook is verified"
+            " with the public key, recorded in the campaign's journal, then answered 200 (a duplicate is recorded"
+            " once; a bad signature or a stale timestamp is answered 401 and recorded nowhere). Point the "
+            "messaging profile's webhook URL (or a tunnel to this address) at it. `campaign status` and `campaign"
+            " export` then show each recipient's delivery. Ctrl-C or SIGTERM stops it. Needs the [receiver] extra"
+            " (pip install 'telnyx-messages[receiver]')."
+        ),
+        _campaign_cli.RECEIVE_EPILOG,
+        "_receive",
+        [
+            (
+                ("--journal",),
+                "journal",
+                "the campaign's journal (`campaign send` makes it), or a postgresql:// URL: every campaign's receipts",
+                "RUN.db|URL",
+                None,
+                True,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--host",),
+                "host",
+                "the address to listen on (default 127.0.0.1)",
+                None,
+                "127.0.0.1",
+                False,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--port",),
+                "port",
+                "the port (default 8000; 0: any free one, shown)",
+                None,
+                8000,
+                False,
+                "int",
+                "_StoreAction",
+            ),
+            (
+                ("--path",),
+                "path",
+                "the path webhooks are posted to (default /webhooks/telnyx)",
+                None,
+                "/webhooks/telnyx",
+                False,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--public-key",),
+                "public_key",
+                "Telnyx's webhook public key (the portal's, base64); default: $TELNYX_PUBLIC_KEY",
+                "KEY",
+                None,
+                False,
+                None,
+                "_StoreAction",
+            ),
+        ],
+    ),
+    "status": (
+        "a journal's campaign, counts and deliveries",
+        None,
+        _campaign_cli.EPILOG,
+        "_status",
+        [
+            (
+                (),
+                "journal",
+                "an SQLite journal, or a postgresql:// URL (with --name)",
+                "RUN.db|URL",
+                None,
+                True,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--name",),
+                "name",
+                "the campaign's name: needed with a postgresql:// journal; an SQLite journal's must be it",
+                "NAME",
+                None,
+                False,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--json",),
+                "json",
+                "one JSON object: rows, accepted, pending, failed, unknown, ..., delivery (recipients by status)",
+                None,
+                False,
+                False,
+                None,
+                "_StoreTrueAction",
+            ),
+        ],
+    ),
+    "export": (
+        "every row of a journal as CSV: its state, message id, error, delivery",
+        None,
+        _campaign_cli.EPILOG,
+        "_export",
+        [
+            (
+                (),
+                "journal",
+                "an SQLite journal, or a postgresql:// URL (with --name)",
+                "RUN.db|URL",
+                None,
+                True,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--name",),
+                "name",
+                "the campaign's name: needed with a postgresql:// journal; an SQLite journal's must be it",
+                "NAME",
+                None,
+                False,
+                None,
+                "_StoreAction",
+            ),
+            (
+                ("--output",),
+                "output_file",
+                "the file to write (default: standard output)",
+                "OUT.csv",
+                None,
+                False,
+                None,
+                "_StoreAction",
+            ),
+        ],
+    ),
+}
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> Any:
+    return next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+
+
+def test_the_campaign_commands_options_and_help_texts_are_as_documented() -> None:
+    # What --help shows and what each option parses into, option by option (argparse's formatting aside).
+    commands = _subcommands(cli.build_parser())
+    campaign = commands.choices["campaign"]
+    listed = {choice.dest: choice.help for choice in commands._choices_actions}
+    assert listed["campaign"] == (
+        "send a CSV list of messages, paced, each once across crashes; see or export its journal"
+    )
+    assert campaign.description == (
+        "Send a CSV list of messages, paced, each once across crashes and reruns (the journal records every row); "
+        "see where a campaign is; export its journal."
+    )
+    assert campaign.epilog == _campaign_cli.EPILOG
+    sub = _subcommands(campaign)
+    assert (sub.dest, sub.required, sub.metavar) == ("campaign_command", True, "COMMAND")
+    described = {choice.dest: choice.help for choice in sub._choices_actions}
+    found = {
+        name: (
+            described[name],
+            parser.description,
+            parser.epilog,
+            parser.get_default("campaign_run").__name__,
+            [
+                (
+                    tuple(action.option_strings),
+                    action.dest,
+                    action.help,
+                    action.metavar,
+                    action.default,
+                    action.required,
+                    getattr(action.type, "__name__", None),
+                    type(action).__name__,
+                )
+                for action in parser._actions[1:]  # after --help
+            ],
+        )
+        for name, parser in sub.choices.items()
+    }
+    assert list(found) == list(CAMPAIGN_COMMANDS)
+    for name, expected in CAMPAIGN_COMMANDS.items():
+        assert found[name][:4] == expected[:4], name
+        assert found[name][4] == expected[4], name
