@@ -7,6 +7,9 @@ its dry run over a long CSV.
              the same N messages: turns interleaved (recipe, campaign, recipe, campaign, ...), each on
              a fresh client; wall time of each turn, the campaign/recipe ratio of the medians, and
              the sends the server counted (each message once: counted == N)
+  journals   the same N rows unpaced, journaled in SQLite, in PostgreSQL with one sender process and
+             with three sharing the campaign, in sender processes, turns interleaved: rows a second
+             each, x SQLite's in the same turn, each row accepted exactly once (bench/postgres_campaign.py)
   dry run    `telnyx-messages campaign send ROWS.csv --journal J --from F --dry-run` in a subprocess
              over a CSV of DRY_RUN_ROWS rows (1,000,000) and one of DRY_RUN_SMALL rows (10,000),
              both written to a temporary directory first: each run's wall time and peak RSS (the
@@ -153,9 +156,14 @@ def dry_run(rows: int = DRY_RUN_ROWS, small: int = DRY_RUN_SMALL) -> dict[str, A
     return results
 
 
-def run(base_url: str, rows: int = ROWS, turns: int = 2, dry_rows: int = DRY_RUN_ROWS) -> dict[str, Any]:
+def run(
+    base_url: str, rows: int = ROWS, turns: int = 2, dry_rows: int = DRY_RUN_ROWS, journal_rows: int = ROWS
+) -> dict[str, Any]:
+    import postgres_campaign
+
     return {
         "send": asyncio.run(send(base_url, rows, turns)),
+        "journals": postgres_campaign.run(base_url, journal_rows, turns),
         "dry_run": dry_run(dry_rows, min(DRY_RUN_SMALL, dry_rows)),
     }
 
@@ -176,6 +184,9 @@ def report(results: dict[str, Any]) -> list[str]:
         f"  median: recipe {sent['recipe_wall_s']:.2f} s, campaign {sent['campaign_wall_s']:.2f} s,"
         f" campaign/recipe {sent['ratio']:.2f}x; each message once: {sent['each_once']}"
     )
+    import postgres_campaign
+
+    lines += postgres_campaign.report(results["journals"])
     dry = results["dry_run"]
     lines.append("campaign --dry-run, a CSV streamed through the CLI in a subprocess (wall; peak RSS):")
     for n, cell in dry.items():

@@ -13,7 +13,9 @@ are shared and noisy, so absolute times from different runs do not compare.
                 after a turn's first (in which httpcore spins until the warm-up's connections expire)
   volume        bursts of N concurrent sends, and the README's `send_all` recipe (bench/volume.py)
   campaign      10,000 rows through the campaign engine with its journal, pacing off, against the README's
-                `send_all` recipe, turns interleaved; a 1,000,000-row `campaign send --dry-run`'s peak RSS
+                `send_all` recipe, turns interleaved; the same 10,000 rows journaled in SQLite, in PostgreSQL
+                with 1 sender process and with 3 sharing the campaign, rows/s each side by side
+                (bench/postgres_campaign.py); a 1,000,000-row `campaign send --dry-run`'s peak RSS
                 (bench/campaign.py; `--campaign-only` runs it alone)
 """
 
@@ -399,8 +401,9 @@ def main() -> int:
             "cold_start": cold_start(base_url, cold, min(cold, 15)),
             "async": asyncio.run(async_throughput(base_url, async_rounds, 1 if args.smoke else 10)),
             "volume": asyncio.run(volume.sweep(base_url, points, official is not None, args.repeats)),
-            # About 2 minutes (a 1,000,000-row CSV); the smoke run's, about 2 s: 10 rows, one turn, a 100-row CSV.
-            "campaign": campaign.run(base_url, 10, 1, 100) if args.smoke else campaign.run(base_url),
+            # About 2 minutes (a 1,000,000-row CSV) and 10-15 for the journals (2 turns of 10,000 rows each); the
+            # smoke run's, about 30 s: 10 rows, one turn, a 100-row CSV, 300 rows a journal (and a PostgreSQL start).
+            "campaign": campaign.run(base_url, 10, 1, 100, 300) if args.smoke else campaign.run(base_url),
         }
     print(report(results))
     if args.json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -11,9 +12,11 @@ import pytest
 from legacy_httpx import VERSIONS
 
 from .support import ROOT
+from .support.postgres import PACKAGE_DIRS, find_programs, in_ci
 
 
-@pytest.mark.slow  # about 20 s; and on a machine's first run it installs httpx 0.29.0 (tools/legacy_httpx.py)
+@pytest.mark.slow  # about 50 s (a PostgreSQL server made); on a machine's first run it installs httpx 0.29.0
+@pytest.mark.timeout(600)
 def test_the_benchmark_runs(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     run = subprocess.run(
@@ -21,7 +24,7 @@ def test_the_benchmark_runs(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=540,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(out.read_text())
@@ -54,3 +57,39 @@ def test_the_benchmark_runs(tmp_path: Path) -> None:
     assert campaign["send"]["each_once"] and campaign["send"]["turns"]["campaign"][0]["sends_counted"] == 10
     assert campaign["dry_run"]["100"]["peak_rss_mb"] > 0 and not campaign["dry_run"]["100"]["journal_written"]
     assert "campaign: 10 rows" in run.stdout
+    # The journals side by side: 300 rows on SQLite, on PostgreSQL with 1 sender process and with 3 sharing
+    # the campaign, each row accepted exactly once (the server counted 300 sends, the journal holds 300 rows
+    # accepted), rows/s each and its ratio to SQLite's in the same turn.
+    journals = campaign["journals"]
+    assert journals["rows"] == 300 and journals["each_once"] is True
+    (sqlite,) = journals["turns"]["SQLite, 1 sender x 200"]
+    assert (sqlite["sends_counted"], sqlite["journal_accepted"], sqlite["accepted"]) == (300, 300, 300)
+    assert sqlite["sent_by_each"] == [sqlite["journal_attempts"]] and sqlite["rows_per_s"] > 0
+    assert journals["SQLite, 1 sender x 200"]["ratio"] == 1.0
+    assert "campaign journals: 300 rows, unpaced" in run.stdout
+    postgres = ("PostgreSQL, 1 sender x 200", 1), ("PostgreSQL, 3 senders x 200", 3)
+    missing = _postgres_missing()
+    if missing is not None:
+        assert not in_ci(), f"{missing}; CI is set, and CI must run the PostgreSQL bench"
+        for name, _ in postgres:
+            assert journals[name] == {"skipped": missing} and name not in journals["turns"]
+            assert f"{name:<28} skipped: {missing}" in run.stdout
+        return
+    for name, senders in postgres:
+        (cell,) = journals["turns"][name]
+        assert (cell["senders"], len(cell["sent_by_each"])) == (senders, senders)
+        assert cell["sends_counted"] == cell["journal_accepted"] == cell["accepted"] == 300 and cell["pending"] == 0
+        # Each send the senders made reached the server, or went unanswered and was re-sent with the row's key.
+        assert sum(cell["sent_by_each"]) == cell["journal_attempts"] >= 300
+        assert cell["rows_per_s"] > 0 and cell["server_cpu_us_per_row"] > 0
+        assert journals[name]["turn_ratios"] == [cell["rows_per_s"] / sqlite["rows_per_s"]]
+        assert f"{name:<28} turn 1" in run.stdout
+
+
+def _postgres_missing() -> str | None:
+    """Why the bench cannot run PostgreSQL here (as bench/postgres_campaign.py says it), or None."""
+    if find_programs() is None:
+        return f"PostgreSQL is not installed (no initdb on PATH or in {PACKAGE_DIRS})"
+    if importlib.util.find_spec("psycopg") is None:
+        return "psycopg is not installed (pip install 'telnyx-messages[postgres]')"
+    return None
