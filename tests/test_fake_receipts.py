@@ -10,6 +10,7 @@ import asyncio
 import copy
 import datetime
 import json
+import random
 import socket
 import textwrap
 import threading
@@ -744,6 +745,7 @@ def test_bad_outcomes_are_refused_naming_what_is_wrong(make: Any, error: type[Ex
         ({"outcomes": {"delivered": 1}}, TypeError, r"^outcomes must be an Outcomes, got dict$"),
         ({"messages": ["no-such-id"]}, ValueError, r"^messages: the fake accepted no message 'no-such-id'$"),
         ({"messages": "no-such-id"}, TypeError, r"^messages must be a list of messages \(or ids\), not one str$"),
+        ({"messages": [3]}, ValueError, r"^messages: the fake accepted no message 3$"),
         ({"failover": "ftp://127.0.0.1/"}, ValueError, r"^failover must be an http\(s\) URL or an ASGI or WSGI app"),
         ({"to": "127.0.0.1:8000"}, ValueError, r"^to must be an http\(s\) URL or an ASGI or WSGI app, got '127"),
         ({"to": 8000}, TypeError, r"^to must be an http\(s\) URL or an ASGI or WSGI app, got int$"),
@@ -1070,3 +1072,158 @@ def test_event_times_are_utc_whatever_the_local_time_zone(monkeypatch: pytest.Mo
     stamps = [(d["data"]["occurred_at"], d["data"]["payload"]["sent_at"]) for d in posted]
     assert stamps == [("2026-03-02T09:00:00.000Z",) * 2, ("2026-03-02T09:00:02.000Z", "2026-03-02T09:00:00.000Z")]
     assert fake.client().messages.retrieve(message_id).data is not None
+
+
+# --- apportioning, ordering and duplicating, exactly ------------------------------------------------
+
+
+def test_shares_are_apportioned_by_their_floors_and_the_largest_remainders() -> None:
+    two, three = [_number(0), _number(1)], [_number(0), _number(1), _number(2)]
+    for seed in range(12):
+        # 2 recipients, 30% failed: 1.4 and 0.6, floors 1 and 0: the one left goes to the larger remainder
+        pair = Outcomes(failed={FAILED: 0.3}).assign(two, random.Random(seed))
+        assert sorted(pair, key=str) == sorted(["delivered", FAILED], key=str)
+        # 3 recipients, 10% failed: 2.7 and 0.3, floors 2 and 0: the one left is delivered's (0.7 > 0.3)
+        assert Outcomes(failed={FAILED: 0.1}).assign(three, random.Random(seed)) == ["delivered"] * 3
+    fake = FakeTelnyx()
+    _send(fake, 2)
+    assert fake.deliver_receipts(_ok, outcomes=Outcomes(failed={FAILED: 0.3})).counts() == {
+        "delivered": 1,
+        "delivery_failed": 1,
+    }
+    _send(fake, 3)
+    assert fake.deliver_receipts(_ok, outcomes=Outcomes(failed={FAILED: 0.1})).counts() == {"delivered": 3}
+
+
+def test_events_go_in_the_order_they_occurred_and_at_the_same_moment_in_the_order_sent() -> None:
+    # Queues of a million a second: the messages sent microseconds apart, in the millisecond events are stamped to
+    fast = Throughput(account_mps={"SMS": 1e6}, sender_mps={"toll_free": 1e6})
+    fake = FakeTelnyx(clock=FakeClock(START), throughput=fast)
+    ids = _send(fake, 6)
+    half = fake.deliver_receipts(_ok, outcomes=Outcomes(final_after=0.5))
+    posted = [(t.message_id, t.event_type) for t in half.tries]
+    assert posted == [(m, SENT) for m in ids] + [(m, FINALIZED) for m in ids]
+    times = [e.occurred_at for e in half.events]
+    assert times == [START] * 6 + [START + datetime.timedelta(seconds=0.5)] * 6
+    # final_after=0: a message's two events at the same moment, its message.sent first
+    more = _send(fake, 3)
+    at_once = fake.deliver_receipts(_ok, outcomes=Outcomes(final_after=0))
+    assert [(t.message_id, t.event_type) for t in at_once.tries] == [(m, e) for m in more for e in (SENT, FINALIZED)]
+    assert {e.occurred_at for e in at_once.events} == {START}
+
+
+def test_each_duplicate_comes_after_its_first_which_keeps_its_place() -> None:
+    """Every event twice: its second delivery anywhere after its first (right behind it, as Telnyx's
+    can come at the same time, or later); the first deliveries in the order without duplicates."""
+    fake = FakeTelnyx()
+    _send(fake, 4)
+    right_behind = 0
+    for seed in range(6):
+        twice = fake.deliver_receipts(_ok, messages=fake.sent, seed=seed, duplicate=1.0, reorder=0.5)
+        once = fake.deliver_receipts(_ok, messages=fake.sent, seed=seed, reorder=0.5)
+        posted = [t.event_id for t in twice.tries]
+        assert sorted(posted) == sorted([t.event_id for t in once.tries] * 2)
+        assert list(dict.fromkeys(posted)) == [t.event_id for t in once.tries] == [e.event_id for e in twice.events]
+        right_behind += sum(1 for i in range(1, len(posted)) if posted[i] == posted[i - 1])
+    assert right_behind > 0  # some copy came right behind its first
+
+
+def test_outcomes_are_their_own_copy_of_the_shares_and_numbers_given() -> None:
+    failed: dict[Failure, float] = {FAILED: 0.5}
+    numbers: dict[str, Any] = {_number(0): UNSENT}
+    outcomes = Outcomes(failed=failed, numbers=numbers, final_after=2)
+    failed[UNSENT] = 0.5
+    numbers[_number(1)] = "delivered"
+    assert outcomes.failed == {FAILED: 0.5} and outcomes.numbers == {_number(0): UNSENT}
+    with pytest.raises(TypeError):
+        _any(outcomes.failed)[UNSENT] = 0.1
+    with pytest.raises(TypeError):
+        _any(outcomes.numbers)[_number(2)] = "delivered"
+    assert type(outcomes.final_after) is float and outcomes.final_after == 2.0
+    assert all(type(share) is float for share in Outcomes(failed={FAILED: 1}).failed.values())
+
+
+def test_shares_a_rounding_error_over_one_are_taken_and_final_after_may_be_any_finite_seconds() -> None:
+    # 1 + 1e-9 is the tolerance for shares written as decimals (0.1 + 0.2 is not 0.3 in floats)
+    assert Outcomes(failed={FAILED: 1.0, UNSENT: 1e-9}).delivered == 0.0
+    assert Outcomes(failed={FAILED: 0.1, UNSENT: 0.2}, delivered=0.7).delivered == 0.7
+    assert Outcomes(final_after=0).final_after == 0.0
+    assert Outcomes(final_after=0.5).final_after == 0.5
+    for refused in (True, float("inf"), float("nan"), "1"):
+        with pytest.raises(ValueError, match=r"^Outcomes final_after must be a number of seconds >= 0, got "):
+            Outcomes(final_after=_any(refused))
+
+
+def test_a_refused_status_is_told_with_the_final_statuses_the_spec_lists() -> None:
+    for status, lead in (
+        ("bogus", "is not a recipient status the spec lists (final: "),
+        ("queued", "is not a final status: a message.finalized gives one of "),
+    ):
+        with pytest.raises(ValueError, match=rf"^Failure status '{status}' ") as raised:
+            Failure(status)
+        listed = str(raised.value).partition(lead)[2].removesuffix(")").split(", ")
+        assert {"delivered", "delivery_failed"} <= set(listed) <= set(DELIVERY_STATUSES)
+        assert "sent" not in listed and "queued" not in listed
+
+
+# --- where receipts go, checked --------------------------------------------------------------------
+
+
+def test_an_https_url_is_taken_and_posted_to() -> None:
+    fake = FakeTelnyx()
+    _send(fake, 1)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    report = fake.deliver_receipts(f"https://127.0.0.1:{port}/hooks", tries=1)  # nothing listens there
+    assert [t.target for t in report.tries] == [f"https://127.0.0.1:{port}/hooks"] * 2
+    assert all(t.status is None and (t.error or "").startswith("ConnectError") for t in report.tries)
+
+
+def test_a_failover_app_is_called_at_the_path_and_by_the_interface_given() -> None:
+    fake = FakeTelnyx()
+    _send(fake, 1)
+    paths: list[str] = []
+
+    async def down(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 503, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def backup(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        paths.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    class Wrapped:  # an ASGI app not told apart by its call: interface says so
+        def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+            return backup(scope, receive, send)
+
+    report = fake.deliver_receipts(down, failover=Wrapped(), path="/hooks", interface="asgi", tries=1)
+    assert report.ok and [t.target for t in report.tries] == ["asgi:/hooks"] * 4
+    assert [t.status for t in report.tries] == [503, 503, 200, 200] and paths == ["/hooks"] * 2
+
+
+def test_meta_fields_besides_attempt_and_delivered_to_are_delivered_as_the_spec_makes_them() -> None:
+    """A later spec's event may carry more in `meta`: each try sets attempt (and delivered_to, a
+    URL's), and keeps the rest."""
+    fake = FakeTelnyx()
+    _send(fake, 1)
+    document = copy.deepcopy(fake.spec.document)
+    found = 0
+    for value in _walk(document):
+        properties = value.get("properties") if isinstance(value, dict) else None
+        if isinstance(properties, dict) and {"attempt", "delivered_to"} <= set(properties):
+            properties["region"] = {"type": "string", "example": "us-central"}
+            found += 1
+    assert found == 1  # the delivery update's meta
+    fake.spec = Spec(document)
+    script = Script(_ok, replies={SENT: [Reply(503)]})
+    assert fake.deliver_receipts(script).ok
+    metas = [(json.loads(body)["data"]["event_type"], json.loads(body)["meta"]) for body, _ in script.posts]
+    assert metas == [
+        (SENT, {"attempt": 1, "region": "us-central"}),
+        (FINALIZED, {"attempt": 1, "region": "us-central"}),
+        (SENT, {"attempt": 2, "region": "us-central"}),
+    ]

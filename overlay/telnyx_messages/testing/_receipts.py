@@ -604,12 +604,14 @@ def _target(
         return _URL(to, timeout)
     if not callable(to):
         raise TypeError(f"{what} must be an http(s) URL or an ASGI or WSGI app, got {type(to).__name__}")
-    if interface is None:
-        asynchronous = inspect.iscoroutinefunction(to) or inspect.iscoroutinefunction(type(to).__call__)
-        interface = "asgi" if asynchronous else "wsgi"
-    if interface == "asgi":
+    if interface == "asgi" or (interface is None and _asynchronous(to)):
         return _ASGI(to, path, timeout)
     return _WSGI(to, path, timeout)
+
+
+def _asynchronous(app: Callable[..., Any]) -> bool:
+    """An app told ASGI by its call: a coroutine function, or an object whose __call__ is one."""
+    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(type(app).__call__)
 
 
 # --- delivering -----------------------------------------------------------------------------------
@@ -653,18 +655,19 @@ def deliver(
     fake: FakeTelnyx,
     to: str | ASGIApp | WSGIApp,
     *,
-    outcomes: Outcomes | None = None,
-    messages: Iterable[Any] | None = None,
-    seed: int = 0,
-    duplicate: float = 0.0,
-    reorder: float = 0.0,
-    timeout: float = 2.0,
-    tries: int = 3,
-    failover: str | ASGIApp | WSGIApp | None = None,
-    path: str = "/",
-    interface: Literal["asgi", "wsgi"] | None = None,
+    outcomes: Outcomes | None,
+    messages: Iterable[Any] | None,
+    seed: int,
+    duplicate: float,
+    reorder: float,
+    timeout: float,
+    tries: int,
+    failover: str | ASGIApp | WSGIApp | None,
+    path: str,
+    interface: Literal["asgi", "wsgi"] | None,
 ) -> ReceiptReport:
-    """FakeTelnyx.deliver_receipts (its docstring says what each setting does)."""
+    """FakeTelnyx.deliver_receipts (its docstring says what each setting does, and gives the
+    defaults: every setting is passed here)."""
     duplicate, reorder, timeout = _checked_settings(seed, duplicate, reorder, timeout, tries, path, interface)
     if outcomes is None:
         outcomes = Outcomes()
@@ -752,12 +755,8 @@ def deliver(
     for message_id, _, event in sequence:
         data = event["data"]
         if data["id"] not in seen:
-            payload = data.get("payload") or {}
-            statuses = {
-                r["phone_number"]: r["status"]
-                for r in payload.get("to") or []
-                if isinstance(r, Mapping) and "phone_number" in r and "status" in r
-            }
+            # Each recipient with a number has its status (_with_statuses gave it one).
+            statuses = {r["phone_number"]: r["status"] for r in data["payload"].get("to") or [] if _addressed(r)}
             occurred = datetime.datetime.fromisoformat(data["occurred_at"])
             seen[data["id"]] = ReceiptEvent(data["id"], data["event_type"], message_id, occurred, statuses)
     results = {
