@@ -5,16 +5,22 @@ number in the query, a header with a schema, a required body)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
+import json
 import time
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import httpx2
+import jsonschema
 import pytest
+import referencing
+import referencing.jsonschema
 from telnyx_messages.testing import FakeClock, FakeTelnyx, FakeTelnyxError, RequestLimit, SpendLimit
-from telnyx_messages.testing._spec import Refusal, Spec
+from telnyx_messages.testing._spec import _FORMATS, _MOST_CHECKERS, Refusal, Spec, _anchored, load
 
 URL = "https://api.example.com/v9"
 AUTHORIZED = {"Authorization": "Bearer k"}
@@ -378,3 +384,250 @@ def test_the_request_limits_refusal_names_the_limit_its_window_and_when_it_reset
     assert _error(answer)[1]["detail"] == (
         "more than 2 requests in 10 s (the fake's request_limit); the window resets in 8 s"
     )
+
+
+# --- the quick test of a value against a schema (Spec.check, before jsonschema) ---------------------
+#
+# Spec.check first runs a test made once per schema that passes only what jsonschema passes; what it
+# does not pass goes to jsonschema, which finds and names the error. Each case: a schema, a value, and
+# what the quick test says of it: "valid" (it passes; jsonschema finds no error), "invalid" (it does
+# not; jsonschema finds one), "jsonschema's" (it does not, and leaves the value to jsonschema, which
+# judges it: a keyword, or a value, the quick test does not judge).
+
+COMPONENTS: dict[str, Any] = {
+    "Text": {"type": "string", "minLength": 2},
+    "Tree": {"type": "object", "properties": {"name": {"type": "string"}, "kids": {"items": {"$ref": "#/x/Tree"}}}},
+    "Loop": {"$ref": "#/x/Loop"},
+    "Short": {"$ref": "#/x/Text", "maxLength": 3},  # a ref beside another keyword: both hold
+}
+QUICK_SPEC = Spec({"paths": {}, "x": COMPONENTS})
+
+
+def _jsonschema_finds_no_error(schema: Any, value: Any) -> bool:
+    """jsonschema's own verdict, as Spec.check reached it before it had a quick test."""
+    resource = referencing.Resource.from_contents({"paths": {}, "x": COMPONENTS}, referencing.jsonschema.DRAFT202012)
+    registry: referencing.Registry[Any] = referencing.Registry().with_resource("urn:spec", resource)
+    anchored = json.loads(json.dumps(schema).replace('"$ref": "#/', '"$ref": "urn:spec#/'))
+    validator = jsonschema.Draft202012Validator(anchored, registry=registry, format_checker=_FORMATS)
+    return jsonschema.exceptions.best_match(validator.iter_errors(value)) is None
+
+
+QUICK_CASES: list[tuple[Any, Any, str]] = [
+    # type, by the value's exact type
+    ({"type": "string"}, "a", "valid"),
+    ({"type": "string"}, 1, "invalid"),
+    ({"type": "object"}, {}, "valid"),
+    ({"type": "object"}, [], "invalid"),
+    ({"type": "array"}, [], "valid"),
+    ({"type": "array"}, {}, "invalid"),
+    ({"type": "null"}, None, "valid"),
+    ({"type": "null"}, 0, "invalid"),
+    ({"type": "boolean"}, True, "valid"),
+    ({"type": "boolean"}, 1, "invalid"),
+    ({"type": "integer"}, 3, "valid"),
+    ({"type": "integer"}, True, "invalid"),
+    ({"type": "integer"}, 3.5, "invalid"),
+    ({"type": "integer"}, 3.0, "jsonschema's"),  # an integer to jsonschema, written as a float
+    ({"type": "number"}, 3, "valid"),
+    ({"type": "number"}, 3.5, "valid"),
+    ({"type": "number"}, False, "invalid"),
+    ({"type": "number"}, "3", "invalid"),
+    ({"type": ["string", "null"]}, None, "valid"),
+    ({"type": ["string", "null"]}, "a", "valid"),
+    ({"type": ["string", "null"]}, 1, "invalid"),
+    ({"type": "text"}, "a", "jsonschema's"),  # no JSON type: jsonschema's to judge (it raises)
+    # properties and required: on objects only
+    ({"properties": {"a": {"type": "string"}}}, {"a": "x", "b": 1}, "valid"),
+    ({"properties": {"a": {"type": "string"}}}, {"a": 1}, "invalid"),
+    ({"properties": {"a": {"type": "string"}}}, {"b": 1}, "valid"),
+    ({"properties": {"a": {"type": "string"}}}, "not an object", "valid"),
+    ({"properties": {"a": {}, "b": {"type": "string"}}}, {"a": 1, "b": 2}, "invalid"),
+    ({"properties": {"a": {"type": "string"}, "b": {}}}, {"a": 1, "b": 2}, "invalid"),
+    ({"required": ["a", "b"]}, {"a": 1, "b": 2}, "valid"),
+    ({"required": ["a", "b"]}, {"a": 1}, "invalid"),
+    ({"required": ["a", "b"]}, {"b": 1}, "invalid"),
+    ({"required": ["a"]}, ["a"], "valid"),
+    ({"required": "a"}, {"a": 1}, "jsonschema's"),  # not a list: jsonschema's to judge
+    ({"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}, {"a": 1}, "valid"),
+    ({"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}, {"a": "1"}, "invalid"),
+    ({"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}, {}, "invalid"),
+    ({"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}, [1], "invalid"),
+    # additionalProperties
+    ({"properties": {"a": {}}, "additionalProperties": {"type": "integer"}}, {"a": "x", "b": 1}, "valid"),
+    ({"properties": {"a": {}}, "additionalProperties": {"type": "integer"}}, {"a": "x", "b": "y"}, "invalid"),
+    ({"properties": {"a": {}}, "additionalProperties": False}, {"a": 1}, "valid"),
+    ({"properties": {"a": {}}, "additionalProperties": False}, {"a": 1, "b": 2}, "invalid"),
+    ({"additionalProperties": False}, {"b": 2}, "invalid"),
+    ({"additionalProperties": False}, 5, "valid"),
+    ({"additionalProperties": False, "patternProperties": {"^b": {}}}, {"b": 2}, "jsonschema's"),
+    # items and the bounds of lists
+    ({"items": {"type": "string"}}, ["a", "b"], "valid"),
+    ({"items": {"type": "string"}}, ["a", 1], "invalid"),
+    ({"items": {"type": "string"}}, "ab", "valid"),
+    ({"items": {"type": "string"}, "prefixItems": [{"type": "integer"}]}, [1, "a"], "jsonschema's"),
+    ({"minItems": 2}, [1, 2], "valid"),
+    ({"minItems": 2}, [1], "invalid"),
+    ({"minItems": 2}, "a", "valid"),
+    ({"maxItems": 2}, [1, 2], "valid"),
+    ({"maxItems": 2}, [1, 2, 3], "invalid"),
+    ({"maxItems": 2}, "abc", "valid"),
+    # enum and const: text and null; other members are jsonschema's to compare
+    ({"enum": ["a", None, 1]}, "a", "valid"),
+    ({"enum": ["a", None, 1]}, None, "valid"),
+    ({"enum": ["a", None, 1]}, "b", "invalid"),
+    ({"enum": ["a", 1]}, None, "invalid"),
+    ({"enum": ["a", None, 1]}, 1, "jsonschema's"),
+    ({"enum": "a"}, "a", "jsonschema's"),
+    ({"const": "a"}, "a", "valid"),
+    ({"const": "a"}, "b", "invalid"),
+    ({"const": None}, None, "valid"),
+    ({"const": None}, "None", "invalid"),
+    ({"const": 2}, 2, "jsonschema's"),
+    # formats (the fake's four; one it does not know passes anything, as in jsonschema)
+    ({"format": "uuid"}, str(uuid.UUID(int=3)), "valid"),
+    ({"format": "uuid"}, "nope", "invalid"),
+    ({"format": "uuid"}, 7, "valid"),
+    ({"format": "date-time"}, "2026-01-01T00:00:00Z", "valid"),
+    ({"format": "date-time"}, "2026-01-01", "invalid"),
+    ({"format": "e164"}, "anything", "valid"),
+    ({"format": 5}, "anything", "valid"),
+    # pattern, and the bounds of text
+    ({"pattern": "^\\+[0-9]+$"}, "+123", "valid"),
+    ({"pattern": "[0-9]"}, "a1b", "valid"),  # searched for, not matched at the start
+    ({"pattern": "^\\+[0-9]+$"}, "123", "invalid"),
+    ({"pattern": "^\\+[0-9]+$"}, 123, "valid"),
+    ({"pattern": 5}, "5", "jsonschema's"),
+    ({"minLength": 2}, "ab", "valid"),
+    ({"minLength": 2}, "a", "invalid"),
+    ({"minLength": 2}, 1, "valid"),
+    ({"maxLength": 2}, "ab", "valid"),
+    ({"maxLength": 2}, "abc", "invalid"),
+    ({"maxLength": 2}, [1, 2, 3], "valid"),
+    ({"maxLength": "2"}, "a", "jsonschema's"),
+    ({"maxLength": True}, "a", "jsonschema's"),
+    # the bounds of numbers: a bool or text is no number; a Decimal is jsonschema's to compare
+    ({"minimum": 2}, 2, "valid"),
+    ({"minimum": 2}, 1.5, "invalid"),
+    ({"minimum": 2}, "1", "valid"),
+    ({"minimum": 2}, False, "valid"),
+    ({"minimum": 2}, Decimal(3), "jsonschema's"),
+    ({"maximum": 2}, 2.0, "valid"),
+    ({"maximum": 2}, 3, "invalid"),
+    ({"maximum": 2}, True, "valid"),
+    ({"maximum": 2}, "3", "valid"),
+    ({"maximum": 2}, Decimal(1), "jsonschema's"),
+    ({"maximum": 2.5}, 2.25, "valid"),
+    # allOf, anyOf; oneOf, not and the rest are jsonschema's
+    ({"allOf": [{"type": "string"}, {"minLength": 2}]}, "ab", "valid"),
+    ({"allOf": [{"type": "string"}, {"minLength": 2}]}, "a", "invalid"),
+    ({"allOf": [{"type": "string"}, {"minLength": 2}]}, 12, "invalid"),
+    ({"anyOf": [{"type": "string"}, {"type": "null"}]}, None, "valid"),
+    ({"anyOf": [{"type": "string"}, {"type": "null"}]}, "a", "valid"),
+    ({"anyOf": [{"type": "string"}, {"type": "null"}]}, 1, "invalid"),
+    ({"anyOf": []}, 1, "jsonschema's"),  # not a schema: jsonschema raises
+    ({"allOf": {"type": "string"}}, "a", "jsonschema's"),
+    ({"oneOf": [{"type": "string"}, {"type": "integer"}]}, "a", "jsonschema's"),
+    ({"not": {"type": "string"}}, 1, "jsonschema's"),
+    ({"type": "string", "uniqueItems": True}, "a", "jsonschema's"),
+    # what jsonschema does not know, it ignores: so does the quick test
+    ({"description": "d", "example": 1, "x-format": "e164", "nullable": True}, "a", "valid"),
+    ({"type": "string", "description": "d", "example": 1}, 1, "invalid"),
+    ({}, object(), "valid"),
+    (True, 1, "valid"),
+    (False, 1, "invalid"),
+    # $ref: local, followed in the spec (a schema that refers to itself too)
+    ({"$ref": "#/x/Text"}, "ab", "valid"),
+    ({"$ref": "#/x/Text"}, "a", "invalid"),
+    ({"$ref": "#/x/Text", "maxLength": 2}, "abc", "invalid"),
+    ({"$ref": "#/x/Tree"}, {"name": "a", "kids": [{"name": "b", "kids": [{"name": "c"}]}]}, "valid"),
+    ({"$ref": "#/x/Tree"}, {"name": "a", "kids": [{"name": "b", "kids": [{"name": 3}]}]}, "invalid"),
+    ({"properties": {"a": {"$ref": "#/x/Text"}, "b": {"$ref": "#/x/Text"}}}, {"a": "xy", "b": "xy"}, "valid"),
+    ({"properties": {"a": {"$ref": "#/x/Text"}, "b": {"$ref": "#/x/Text"}}}, {"a": "xy", "b": "x"}, "invalid"),
+    ({"$ref": "#/x/Short"}, "abc", "valid"),
+    ({"$ref": "#/x/Short"}, "abcd", "invalid"),
+    ({"$ref": "#/x/Short"}, "a", "invalid"),
+    ({"$ref": "urn:spec#/x/Text"}, "ab", "jsonschema's"),
+    ({"$ref": 5}, "ab", "jsonschema's"),
+]
+
+
+@pytest.mark.parametrize(("schema", "value", "says"), QUICK_CASES)
+def test_the_quick_test_passes_only_what_jsonschema_passes(schema: Any, value: Any, says: str) -> None:
+    quick = QUICK_SPEC._test(schema)
+    assert quick(value) is (says == "valid")
+    if says != "jsonschema's":  # else jsonschema judges (and may raise: a schema it cannot read)
+        assert _jsonschema_finds_no_error(schema, value) is (says == "valid")
+
+
+@pytest.mark.parametrize("ref", ["#/x/Loop", "#/x/Missing", "#/nowhere/at/all"])
+def test_a_ref_that_leads_nowhere_is_left_to_jsonschema(ref: str) -> None:
+    assert QUICK_SPEC._test({"$ref": ref})("a") is False
+    assert QUICK_SPEC._test({"properties": {"a": {"$ref": ref}}})({"b": 1}) is True  # a field left out is not tested
+
+
+def test_a_check_jsonschema_makes_is_made_once_per_schema_and_few_are_kept() -> None:
+    spec = Spec({"paths": {}})
+    schema = {"type": "string", "maxLength": 1}
+    for value in ("a", "b", 1, "bc"):
+        with contextlib.suppress(Refusal):
+            spec.check(schema, value, "")
+    checker = spec._checkers[id(schema)]
+    assert checker.schema is schema and len(spec._checkers) == 1
+    made = checker.validator(spec._registry)
+    assert checker.validator(spec._registry) is made  # made when first needed, then kept
+    most = 0
+    for n in range(_MOST_CHECKERS + 50):  # schemas made on the fly, as a test makes them
+        spec.check({"maxLength": n}, "", "")
+        most = max(most, len(spec._checkers))
+    assert most == _MOST_CHECKERS
+
+
+def _leaf_changes(document: Any, depth: int = 2) -> list[Any]:
+    """`document` changed in one place each, `depth` levels down: a value replaced by another kind
+    of value, a key of an object left out, a key added, a list emptied or doubled."""
+    odd: list[Any] = [None, True, -1, 10**6, 2.5, "", "x" * 2000, "not-a-uuid", [], {"a": 1}]
+    changed: list[Any] = [document]
+    if depth == 0:
+        return changed
+    if isinstance(document, dict):
+        for name, part in document.items():
+            changed.append({key: value for key, value in document.items() if key != name})
+            changed += [{**document, name: other} for other in [*odd, *_leaf_changes(part, depth - 1)[1:]]]
+        changed.append({**document, "not_in_the_spec": 1})
+    elif isinstance(document, list) and document:
+        others = [*odd, *_leaf_changes(document[0], depth - 1)[1:]]
+        changed += [[], document * 2, *([other, *document[1:]] for other in others)]
+    return changed
+
+
+# Slow (pyproject's marker): about 3,000 documents, each checked by jsonschema twice (a few seconds).
+@pytest.mark.slow
+def test_on_the_specs_own_schemas_spec_check_refuses_as_jsonschema_refuses_and_passes_what_it_passes() -> None:
+    """Every operation's request body and answer, as the spec's examples and the fake make them, and
+    each changed in one place: Spec.check refuses (naming the same error) exactly what jsonschema
+    refuses; the fake's answer to a send passes its quick test (it needs no jsonschema)."""
+    spec = load()
+    fake = FakeTelnyx()
+    with fake.client() as client:
+        client.messages.send(to="+13125550001", from_="+18445550001", text="hi ü", media_urls=["https://e.x/a.png"])
+    answer = {"data": next(iter(fake._messages.values()))}
+    sent = fake._response_schema(spec.route("POST", "/v2/messages")[0])
+    assert spec._checker(sent).accepts(answer)
+    schemas = [operation.body_schema for operation in spec.operations]
+    schemas += [fake._response_schema(operation) for operation in spec.operations]
+    distinct = {json.dumps(schema, sort_keys=True): schema for schema in schemas if schema is not None}
+    cases = [(schema, spec.example(schema)) for schema in distinct.values()] + [(sent, answer)]
+    checked = 0
+    for schema, document in cases:
+        validator = jsonschema.Draft202012Validator(_anchored(schema), registry=spec._registry, format_checker=_FORMATS)
+        for value in _leaf_changes(document):
+            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+            try:
+                spec.check(schema, value, "/at")
+                refused = None
+            except Refusal as refusal:
+                refused = refusal.detail
+            expected = None if error is None else "/at" + "".join(f"/{p}" for p in error.absolute_path)
+            assert refused == (None if error is None else f"{expected}: {error.message}"), value
+            checked += 1
+    assert checked > 1000
