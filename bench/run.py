@@ -16,7 +16,7 @@ are shared and noisy, so absolute times from different runs do not compare.
                 `send_all` recipe, turns interleaved; the same 10,000 rows journaled in SQLite, in PostgreSQL
                 with 1 sender process and with 3 sharing the campaign, rows/s each side by side
                 (bench/postgres_campaign.py); a 1,000,000-row `campaign send --dry-run`'s peak RSS
-                (bench/campaign.py; `--campaign-only` runs it alone)
+                (bench/campaign.py; `--campaign-only` runs it alone, `--journals-only` the journals alone)
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ SPEC = ROOT / "openapi" / "messages.yml"
 sys.path.insert(0, str(ROOT / "bench"))
 
 import campaign  # noqa: E402
+import postgres_campaign  # noqa: E402
 import volume  # noqa: E402
 from server import SIZES, VARIANTS, group_id, messages, running_server  # noqa: E402
 
@@ -369,6 +370,9 @@ def main() -> int:
         "--points", type=lambda text: tuple(int(n) for n in text.split(",")), help="the sweep's N, e.g. 1000,3000"
     )
     parser.add_argument("--campaign-only", action="store_true", help="only the campaign section")
+    parser.add_argument(
+        "--journals-only", action="store_true", help="only the campaign's journals (SQLite, PostgreSQL x1 and x3)"
+    )
     parser.add_argument("--repeats", type=int, default=1, help="turns of the sweep at each N, order flipped each turn")
     args = parser.parse_args()
     # Short turns: the contenders see the same state of a shared machine.
@@ -384,6 +388,13 @@ def main() -> int:
             if args.json:
                 args.json.parent.mkdir(parents=True, exist_ok=True)
                 args.json.write_text(json.dumps({"python": sys.version.split()[0], "volume": swept}, indent=2))
+            return 0
+        if args.journals_only:
+            journals = postgres_campaign.run(base_url)
+            print("\n".join(postgres_campaign.report(journals)))
+            if args.json:
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps({"python": sys.version.split()[0], "journals": journals}, indent=2))
             return 0
         if args.campaign_only:
             measured = campaign.run(base_url)
