@@ -241,6 +241,13 @@ BAD_FILES: list[tuple[str, list[str], list[list[str]], list[str], str]] = [
     ("choice", ["to", "name", "type"], [["+13125550001", "Ann", "FAX"]], ["--text", "{name}"], "rows.csv line 2: "),
     ("empty-header", [""], [], [], "empty: it needs a header row"),
     ("blank-name", ["to", " "], [["+13125550001", "x"]], [], "an empty column name"),
+    (
+        "field-over-the-csv-limit",
+        ["to", "text"],
+        [["+13125550001", "Hi"], ["+13125550002", "x" * 200_000]],
+        [],
+        "rows.csv line 3: field larger than field limit (131072)",
+    ),
 ]
 
 
@@ -875,12 +882,15 @@ class _Terminal(io.StringIO):
 
 
 def test_a_terminal_gets_the_bar_and_without_rich_the_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stderr", _Terminal())
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
     bar = _campaign_cli._progress_display(10)
     try:
         assert isinstance(bar, _campaign_cli._BarProgress)
     finally:
         bar.close()
+    assert "0/10" in terminal.shown() and sys.stdout.getvalue() == ""  # on standard error, with the total
     monkeypatch.setitem(sys.modules, "rich", None)
     assert isinstance(_campaign_cli._progress_display(10), _campaign_cli._PlainProgress)
     monkeypatch.setattr(sys, "stderr", io.StringIO())

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import datetime
 import http.client
+import importlib.abc
 import io
 import json
 import os
@@ -300,6 +301,38 @@ def test_without_the_receiver_extra_it_says_what_to_install(
         f"telnyx-messages: campaign receive needs uvicorn and PyNaCl ({named} is missing): "
         "pip install 'telnyx-messages[receiver]'\n"
     )
+
+
+def test_an_extra_that_fails_to_import_without_naming_its_module_is_said_to_be_missing(
+    tmp_path: Path, held_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Broken(importlib.abc.MetaPathFinder):  # as PyNaCl without its libsodium: an ImportError of no module
+        def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+            if name == "nacl" or name.startswith("nacl."):
+                raise ImportError("libsodium could not be loaded")
+
+    journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
+    for name in [name for name in sys.modules if name == "nacl" or name.startswith("nacl.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    env = environment(TELNYX_PUBLIC_KEY=KEY)
+    done = run("campaign", "receive", "--journal", str(journal), "--port", str(held_port), env=env)
+    assert done.returncode == 3 and done.stdout == ""
+    assert done.stderr == (
+        "telnyx-messages: campaign receive needs uvicorn and PyNaCl (a module is missing): "
+        "pip install 'telnyx-messages[receiver]'\n"
+    )
+
+
+@pytest.mark.parametrize("port", ["0", "65535"])
+def test_ports_0_and_65535_are_in_range(tmp_path: Path, port: str) -> None:
+    # Checked before the journal: a port in range goes on to the journal's refusal (there is none here).
+    journal = tmp_path / "run.db"
+    done = run("campaign", "receive", "--journal", str(journal), "--port", port, env=environment(TELNYX_PUBLIC_KEY=KEY))
+    assert done.returncode == 3 and done.stdout == ""
+    assert done.stderr == (
+        f"telnyx-messages: no campaign journal at {journal} (`campaign send --journal {journal}` makes it)\n"
+    ), done.stderr
 
 
 def test_a_port_in_use_or_out_of_range_or_a_path_without_its_slash_is_refused_naming_it(
