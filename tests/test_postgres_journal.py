@@ -19,8 +19,10 @@ from __future__ import annotations
 import bisect
 import datetime
 import json
+import math
 import os
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telnyx_messages import _postgres, _receipts
+from telnyx_messages import _pacing, _postgres, _receipts
 from telnyx_messages._journal import Journal, JournalError, Known
 from telnyx_messages._postgres import Migration, PostgresJournal
 
@@ -126,7 +128,10 @@ def test_a_later_version_migrates_an_older_database_keeping_its_rows(journal: Po
 def test_a_database_of_a_later_version_is_refused_untouched(postgres_url: str) -> None:
     with _connect(postgres_url) as db:
         _postgres.migrate(db, (*_postgres.MIGRATIONS, _LATER))
-    with pytest.raises(JournalError, match=r"later telnyx-messages \(schema 2, this one knows up to 1\)"):
+    known = _postgres.SCHEMA_VERSION
+    with pytest.raises(
+        JournalError, match=rf"later telnyx-messages \(schema {known + 1}, this one knows up to {known}\)"
+    ):
         PostgresJournal(postgres_url, "reminders")
     with _connect(postgres_url) as db:
         assert _postgres.schema_version(db) == _LATER.version
@@ -163,7 +168,7 @@ def test_a_migration_an_open_transaction_blocks_is_refused_in_time(journal: Post
 def test_migration_steps_must_rise(postgres_url: str) -> None:
     with _connect(postgres_url) as db:
         with pytest.raises(ValueError, match=r"must be 1, 2, \.\.\. in order, got \[1, 1\]"):
-            _postgres.migrate(db, (*_postgres.MIGRATIONS, _postgres.MIGRATIONS[0]))
+            _postgres.migrate(db, (_postgres.MIGRATIONS[0], _postgres.MIGRATIONS[0]))
         assert _postgres.schema_version(db) == 0
 
 
@@ -231,8 +236,10 @@ def test_the_tables_have_the_sqlite_journal_s_and_store_s_columns(postgres_url: 
         # arguments (any worker sends any row), its lease.
         shared = {"campaign_id", "arguments", "lease_owner", "lease_until"}
         assert _pg_columns(db, "rows") == _sqlite_columns(lite, "rows") | shared
-        for table in ("events", "deliveries"):
-            assert _pg_columns(db, table) == _sqlite_columns(lite, table), table
+        assert _pg_columns(db, "deliveries") == _sqlite_columns(lite, "deliveries")
+        # The events' order: SQLite's rowid, PostgreSQL's `seq` column (it keeps no row order of its own).
+        assert "seq" in _pg_columns(db, "events")
+        assert _pg_columns(db, "events") - {"seq"} == _sqlite_columns(lite, "events") - {"seq"}
     lite.close()
 
 
@@ -510,6 +517,64 @@ def test_a_late_worker_s_outcomes_do_not_undo_the_row_s(postgres_url: str) -> No
     assert (row.state, row.message_id, row.error_code, row.attempts) == ("accepted", "m-1", None, 2)
 
 
+def test_rows_still_to_send_are_those_of_a_live_lease_elsewhere_or_of_none(postgres_url: str) -> None:
+    with (
+        PostgresJournal(postgres_url, "reminders", worker="a", lease=30) as mine,
+        PostgresJournal(postgres_url, "reminders", worker="b", lease=30) as other,
+    ):
+        mine.begin(None, {}, NOW)
+        other.begin(None, {}, NOW)
+        _add(mine, 3)
+        mine.add("bare", "sha256:bare", "key-bare", None, None)  # no arguments: no sender can send it
+        assert mine.others_sending()  # free rows: claim() takes them
+        assert len(mine.claim(3)) == 3
+        assert not mine.others_sending() and other.others_sending()  # a's own, in a's hands
+        mine.sending(["r-0", "r-1", "r-2"], time.time())
+        for identity in ("r-0", "r-1"):
+            mine.accepted(identity, f"m-{identity}", None)
+        mine.commit()
+        mine._db.execute(  # r-2 given up on: attempted as often as a run tries a row
+            f"UPDATE {_postgres.SCHEMA}.rows SET attempts = %s WHERE identity = 'r-2'", (_postgres.GIVEN_UP_ATTEMPTS,)
+        )
+        mine.commit()
+        assert not other.others_sending()
+        assert other.others_sending(_postgres.GIVEN_UP_ATTEMPTS + 1)
+        mine._db.execute(f"UPDATE {_postgres.SCHEMA}.rows SET attempts = 1 WHERE identity = 'r-2'")
+        mine.commit()
+        assert other.others_sending() and not mine.others_sending()
+        mine._db.execute(  # a's lease lapsed (a dead sender's): free again, for a as for any other
+            f"UPDATE {_postgres.SCHEMA}.rows SET lease_until = clock_timestamp() - interval '1 second'"
+        )
+        mine.commit()
+        assert mine.others_sending() and other.others_sending()
+        assert [row.identity for row in other.claim(5)] == ["r-2", "bare"]
+        assert mine.others_sending() and not other.others_sending()
+
+
+def test_a_rate_of_no_limit_is_kept_and_read_back_as_no_limit(postgres_url: str) -> None:
+    parameters = {"rate": math.inf, "sender_rate": None, "max_queue_wait": 600.0, "resend_unknown": False}
+    with PostgresJournal(postgres_url, "reminders") as journal:
+        assert journal.begin(None, parameters, NOW).parameters == parameters
+        stored = journal._db.execute(f"SELECT parameters FROM {_postgres.SCHEMA}.campaigns").fetchone()
+        assert stored == (
+            {"sender_rate": None, "max_queue_wait": 600.0, "resend_unknown": False, "no_limit": ["rate"]},
+        )
+        journal.commit()
+    with PostgresJournal(postgres_url, "reminders") as journal:
+        record = journal.campaign()
+        assert record is not None and record.parameters == parameters
+        assert journal.begin(None, {"rate": 5.0}, NOW).parameters == {"rate": 5.0}  # a later run's, as given
+        for bad, message in (
+            ({"rate": math.nan}, "parameter 'rate' is nan: a PostgreSQL journal keeps finite numbers and inf"),
+            ({"rate": -math.inf}, "parameter 'rate' is -inf"),
+            ({"no_limit": 1}, "a parameter may not be named 'no_limit'"),
+        ):
+            with pytest.raises(ValueError, match=re.escape(message)):
+                journal.begin(None, bad, NOW)
+        record = journal.campaign()
+        assert record is not None and record.parameters == {"rate": 5.0}
+
+
 # --- the campaign's rate, across processes --------------------------------------------------------------
 
 
@@ -520,7 +585,7 @@ def test_slots_are_spaced_by_the_slowest_gate_and_wait_for_holds(journal: Postgr
     first = journal.take(["all", "sender"])
     second = journal.take(["sender", "all"])
     assert first.delay == pytest.approx(0.0, abs=0.05)
-    assert second.delay - first.delay == pytest.approx(0.1, abs=0.03)
+    assert second.at - first.at == pytest.approx(0.1)  # by the database's clock: however long between takes
     assert journal.take(["profile"]).delay == pytest.approx(0.0, abs=0.05)  # no rate of its own
     several = journal.take(["all"], count=4)
     assert several.spacing == pytest.approx(0.01)
@@ -533,6 +598,43 @@ def test_slots_are_spaced_by_the_slowest_gate_and_wait_for_holds(journal: Postgr
     assert journal.take(["profile"]).delay == pytest.approx(3.0, abs=0.1)
     with pytest.raises(JournalError, match=r"no gate \['mms'\]"):
         journal.take(["all", "mms"])
+
+
+def test_a_take_tells_its_slots_by_the_database_s_clock(journal: PostgresJournal) -> None:
+    journal.set_gate("all", 10.0)
+    journal.take(["all"], count=3)  # the next free slot 0.3 s on
+    before = time.time()
+    taken = journal.take(["all"], count=2)
+    after = time.time()
+    # `now` is the database's clock at the take (this machine's: the same server), `at` the first slot.
+    assert before - 0.05 <= taken.now <= after + 0.05
+    assert taken.at - taken.now == pytest.approx(taken.delay) and 0.2 < taken.delay <= 0.3
+
+
+def test_another_clock_is_mapped_to_this_one_by_its_narrowest_exchanges() -> None:
+    clock = _pacing.ClockOffset(drift=0.0)
+    with pytest.raises(ValueError, match="no exchange observed yet"):
+        clock.local(5.0)
+    clock.observe(100.0, 1100.3, 100.5)  # a slow answer: the offset is 999.8 to 1000.3
+    assert (clock.low, clock.high, clock.offset) == pytest.approx((999.8, 1000.3, 1000.05))
+    clock.observe(101.0, 1101.02, 101.04)  # a quick one: 999.98 to 1000.02
+    assert clock.offset == pytest.approx(1000.0) and clock.local(1102.5) == pytest.approx(102.5)
+    clock.observe(102.0, 1102.9, 103.0)  # a slow one again changes nothing
+    assert (clock.low, clock.high) == pytest.approx((999.98, 1000.02))
+    clock.observe(104.0, 1109.0, 104.01)  # the other clock was set forward 5 s: its reading alone
+    assert (clock.low, clock.high, clock.at) == pytest.approx((1004.99, 1005.0, 104.01))
+    with pytest.raises(ValueError, match=r"an answer received \(1.0\) before it was asked \(2.0\)"):
+        clock.observe(2.0, 0.0, 1.0)
+
+
+def test_the_clocks_may_drift_apart_by_the_allowance_between_exchanges() -> None:
+    clock = _pacing.ClockOffset(drift=0.001)
+    clock.observe(0.0, 1000.0, 0.0)  # offset exactly 1000
+    clock.observe(10.0, 1010.02, 10.0)  # 0.02 in 10 s: past the allowance (0.01): this reading alone
+    assert (clock.low, clock.high) == pytest.approx((1000.02, 1000.02))
+    clock.observe(20.0, 1020.01, 20.05)  # 999.96 to 1000.01, the last (1000.02) widened by 0.01
+    assert (clock.low, clock.high) == pytest.approx((1000.01, 1000.01))
+    assert _pacing.ClockOffset().drift == 1e-4
 
 
 def _windows(times: list[float], start: float, end: float) -> list[int]:

@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 from telnyx_messages import _postgres, _receipts, _receipts_postgres, receiver
+from telnyx_messages._journal import JournalError
 from telnyx_messages.receiver import FINAL_STATUSES, Receiver, StoreError
 from telnyx_messages.testing import FakeTelnyx
 
@@ -296,7 +297,7 @@ def test_a_url_is_named_without_its_password(fake_here: FakeTelnyx, postgres_url
     assert "s3cret" not in str(caught.value)
 
 
-def test_events_recorded_before_the_order_column_keep_their_order_and_workers_add_it_once(
+def test_events_recorded_before_the_order_column_keep_their_order_once_migrated(
     fake_here: FakeTelnyx, postgres_url: str
 ) -> None:
     order = _receipts.status_order()
@@ -306,27 +307,37 @@ def test_events_recorded_before_the_order_column_keep_their_order_and_workers_ad
         body, _ = _update(fake_here, message, FINALIZED, "delivered", f"m{n}" * 4)
         items.append(_receipts.incoming(json.loads(body), body, order))
     with _db(postgres_url) as db:
-        _postgres.migrate(db)  # the journal's schema alone: events without an order column
+        # A database made by a version of the schema before the order column: its events recorded.
+        assert _postgres.migrate(db, _postgres.MIGRATIONS[:1]) == [1]
+        assert "seq" not in _columns(db, "events")
         for item in items:
             assert _postgres.record_events(db, [item], order, time.time()) == [True]
     connections = [_db(postgres_url) for _ in range(4)]
     barrier = threading.Barrier(4)
 
-    def add(db: Any) -> bool:
+    def migrate(db: Any) -> list[int]:
         barrier.wait(10)
-        return _receipts_postgres.ensure_order(db, lock_timeout=1.0)
+        return _postgres.migrate(db)
 
     try:
         with ThreadPoolExecutor(4) as pool:
-            added = list(pool.map(add, connections))
+            applied = list(pool.map(migrate, connections))
     finally:
         for db in connections:
             db.close()
-    assert sorted(added) == [False, False, False, True]  # four at once: added once
+    assert sorted(applied) == [[], [], [], [2]]  # four workers starting at once: migrated once
     with Receiver(postgres_url, public_key=fake_here.public_key) as made:
         assert list(made.event_ids()) == [item.event_id for item in items]
         later = made.receive(*_update(fake_here, message, FINALIZED, "delivered", "later-id"))
         assert list(made.event_ids()) == [*(item.event_id for item in items), later.event_id]
+
+
+def _columns(db: Any, table: str) -> set[str]:
+    found = db.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        (SCHEMA, table),
+    ).fetchall()
+    return {name for (name,) in found}
 
 
 def test_503_while_the_database_refuses_connections_then_recorded(
@@ -354,20 +365,34 @@ def test_503_while_the_database_refuses_connections_then_recorded(
     assert _event_ids(postgres_url) == [refused.event_id]
 
 
-def test_the_order_column_waits_for_a_lock_a_bounded_time_then_changes_nothing(postgres_url: str) -> None:
+def test_the_order_column_s_migration_waits_for_a_lock_a_bounded_time_then_changes_nothing(postgres_url: str) -> None:
     with _db(postgres_url) as db:
-        _postgres.migrate(db)
+        _postgres.migrate(db, _postgres.MIGRATIONS[:1])
         with _db(postgres_url) as reader, reader.transaction():
-            reader.execute(f"LOCK TABLE {SCHEMA}.events IN ACCESS SHARE MODE")  # a reader's open transaction
+            reader.execute(f"LOCK TABLE {SCHEMA}.events IN ACCESS SHARE MODE")  # an older worker's open transaction
             started = time.monotonic()
-            with pytest.raises(StoreError) as caught:
-                _receipts_postgres.ensure_order(db, lock_timeout=0.3)
+            with pytest.raises(JournalError) as caught:
+                _postgres.migrate(db, lock_timeout=0.3)
             waited = time.monotonic() - started
         assert str(caught.value) == (
-            "the events' order column could not be added: a lock was held more than 0.3 s (another process has"
-            " the table open: an older telnyx-messages still running?); nothing was changed"
+            "the journal's schema could not be migrated: a lock was held more than 0.3 s (another process has"
+            " the tables open: an older telnyx-messages still running?); nothing was changed"
         )
         assert 0.25 < waited < 2.0
-        assert not _receipts_postgres._has_order(db)
-        assert _receipts_postgres.ensure_order(db, lock_timeout=1.0) and _receipts_postgres._has_order(db)
-        assert not _receipts_postgres.ensure_order(db, lock_timeout=1.0)  # there already: nothing to add
+        assert _postgres.schema_version(db) == 1 and "seq" not in _columns(db, "events")
+        assert _postgres.migrate(db, lock_timeout=1.0) == [2] and "seq" in _columns(db, "events")
+        assert _postgres.migrate(db, lock_timeout=1.0) == []  # there already: nothing to apply
+
+
+def test_a_database_whose_receiver_added_the_order_column_itself_keeps_its_numbers(postgres_url: str) -> None:
+    with _db(postgres_url) as db:
+        _postgres.migrate(db, _postgres.MIGRATIONS[:1])
+        # As the receiver added it before the migration held it: schema 1, the column there, numbered.
+        db.execute(f"ALTER TABLE {SCHEMA}.events ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY")
+        db.execute(f"CREATE UNIQUE INDEX events_order ON {SCHEMA}.events (seq)")
+        db.execute(
+            f"INSERT INTO {SCHEMA}.events (event_id, received_at, body) VALUES ('e-1', now(), ''), ('e-2', now(), '')"
+        )
+        assert _postgres.migrate(db) == [2]
+        found = db.execute(f"SELECT seq, event_id FROM {SCHEMA}.events ORDER BY seq").fetchall()
+        assert found == [(1, "e-1"), (2, "e-2")]

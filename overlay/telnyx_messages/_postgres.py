@@ -13,7 +13,8 @@ application's database without touching its tables:
   `lease_until`): the worker that holds the row, until when.
 - `gates`: the campaign's rates, shared by its workers: per gate (a message type, a sender) its rate
   and the next free slot, and a hold (the request limit's reset, a sender's queue).
-- `events` and `deliveries`: the receiver's, as in SQLite.
+- `events` and `deliveries`: the receiver's, as in SQLite; `events.seq` numbers the events in the
+  order they were recorded (PostgreSQL keeps no row order of its own, as SQLite's rowid).
 
 Claiming: a worker takes rows not settled (`pending`, `sending`) whose lease is free or expired,
 `FOR UPDATE SKIP LOCKED`, and leases them to itself until the database's clock passes `lease_until`.
@@ -38,6 +39,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import json
+import math
 import os
 import socket
 import time
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LEASE",
+    "GIVEN_UP_ATTEMPTS",
     "MIGRATIONS",
     "SCHEMA",
     "SCHEMA_VERSION",
@@ -80,6 +83,9 @@ SCHEMA: Final = "telnyx_messages"
 DEFAULT_LEASE = 30.0
 # pg_advisory_xact_lock's key for migrations: "TNXM" (one lock, whatever the database).
 _MIGRATION_LOCK = 0x544E584D
+# Rows attempted this many times are not waited for by others_sending (the campaign engine gives a row
+# up after as many attempts in a run, its MAX_ATTEMPTS: left for the next run, as one sender leaves them).
+GIVEN_UP_ATTEMPTS = 6
 _INSTALL = "pip install 'telnyx-messages[postgres]'"
 
 
@@ -271,6 +277,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "the receiver's events numbered in the order recorded (seq), those recorded before in their stored order",
+        (
+            # IF NOT EXISTS: a database whose receiver added the column itself before this step (the
+            # receiver did, before migrations held it) keeps its numbers.
+            f"ALTER TABLE {SCHEMA}.events ADD COLUMN IF NOT EXISTS seq bigint GENERATED ALWAYS AS IDENTITY",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS events_order ON {SCHEMA}.events (seq)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -376,14 +392,49 @@ class NewRow:
 @dataclass(frozen=True, slots=True)
 class Slots:
     """Send times taken through gates: the first `delay` seconds after the take (by the database's
-    clock), each next `spacing` seconds after the one before; `count` of them."""
+    clock), each next `spacing` seconds after the one before; `count` of them. `at` and `now`: the
+    first slot and the take, in epoch seconds by the database's clock (a sender that maps that clock
+    to its own places each slot to within its best round trip, not its last one)."""
 
     delay: float
     spacing: float
     count: int
+    at: float = 0.0
+    now: float = 0.0
 
     def delays(self) -> list[float]:
         return [self.delay + n * self.spacing for n in range(self.count)]
+
+
+# The parameters kept as "no limit" (math.inf): JSON, and so jsonb, has no infinity. Each is left out
+# of the stored parameters and named under this key, read back as math.inf.
+_NO_LIMIT: Final = "no_limit"
+
+
+def _kept_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters as stored: a value of math.inf (a rate of no limit) left out, named under
+    "no_limit". Another value JSON cannot hold (NaN, -inf) is a ValueError naming it."""
+    kept: dict[str, Any] = {}
+    unlimited: list[str] = []
+    for key, value in parameters.items():
+        if key == _NO_LIMIT:
+            raise ValueError(f"a parameter may not be named {_NO_LIMIT!r} (the journal's own key)")
+        if isinstance(value, float) and value == math.inf:
+            unlimited.append(key)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"parameter {key!r} is {value!r}: a PostgreSQL journal keeps finite numbers and inf")
+        else:
+            kept[key] = value
+    if unlimited:
+        kept[_NO_LIMIT] = sorted(unlimited)
+    return kept
+
+
+def _read_parameters(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters as begin() was given them (those of no limit math.inf again)."""
+    parameters = {key: value for key, value in stored.items() if key != _NO_LIMIT}
+    parameters.update({key: math.inf for key in stored.get(_NO_LIMIT, ())})
+    return parameters
 
 
 def _worker_id() -> str:
@@ -458,7 +509,7 @@ class PostgresJournal:
         if found is None:
             return None
         self._campaign_id = found[0]
-        return CampaignRecord(found[0], found[1], found[2].astimezone(datetime.UTC), dict(found[3]))
+        return CampaignRecord(found[0], found[1], found[2].astimezone(datetime.UTC), _read_parameters(found[3]))
 
     def begin(self, name: str | None, parameters: Mapping[str, Any], now: datetime.datetime) -> CampaignRecord:
         """The campaign `name` (or the journal's), made on its first run, joined by every later run
@@ -467,7 +518,7 @@ class PostgresJournal:
         if name is not None and self.name is not None and name != self.name:
             raise JournalError(f"{self.path} was opened for campaign {self.name!r}, not {name!r}")
         self.name = self._named(name)
-        encoded = json.dumps(dict(parameters), sort_keys=True)
+        encoded = json.dumps(_kept_parameters(parameters), sort_keys=True, allow_nan=False)
         self._db.execute(
             f"INSERT INTO {SCHEMA}.campaigns (campaign_id, name, created_at, parameters) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (name) DO UPDATE SET parameters = EXCLUDED.parameters",
@@ -488,8 +539,9 @@ class PostgresJournal:
     def _write(self, sql: LiteralString, parameters: tuple[Any, ...]) -> None:
         self._writes.append((sql, parameters))
 
-    def _flush(self) -> None:
-        """Send the writes held back, in one pipeline (one round trip, not one each)."""
+    def flush(self) -> None:
+        """Send the writes held back, in one pipeline (one round trip, not one each); not committed.
+        Every read and commit flushes first (a subclass holding writes of its own sends them here)."""
         writes, self._writes = self._writes, []
         if writes:
             with self._db.pipeline():
@@ -498,7 +550,7 @@ class PostgresJournal:
 
     def commit(self) -> None:
         """Make the writes so far durable."""
-        self._flush()
+        self.flush()
         self._db.commit()
         self.committed_at = time.monotonic()
 
@@ -509,7 +561,7 @@ class PostgresJournal:
     # --- rows ----------------------------------------------------------------------------------------
 
     def known(self, identity: str) -> Known | None:
-        self._flush()
+        self.flush()
         found = self._db.execute(
             f"SELECT state, digest, extract(epoch FROM first_attempt_at)::float8, attempts FROM {SCHEMA}.rows"
             " WHERE campaign_id = %s AND identity = %s",
@@ -535,7 +587,7 @@ class PostgresJournal:
 
     def add_many(self, rows: Iterable[NewRow]) -> None:
         """Add rows in one round trip (pipelined); a row another worker added first is left as it is."""
-        self._flush()
+        self.flush()
         campaign_id = self._id()
         with self._db.cursor() as cursor:
             cursor.executemany(
@@ -561,7 +613,7 @@ class PostgresJournal:
 
     def known_many(self, identities: Iterable[str]) -> dict[str, Known]:
         """known() of many rows in one query: those in the journal, by identity."""
-        self._flush()
+        self.flush()
         found = self._db.execute(
             f"SELECT identity, state, digest, extract(epoch FROM first_attempt_at)::float8, attempts FROM {SCHEMA}.rows"
             " WHERE campaign_id = %s AND identity = ANY(%s)",
@@ -592,6 +644,22 @@ class PostgresJournal:
         ).fetchall()
         self.commit()
         return sorted((Claimed(*row) for row in found), key=lambda claimed: claimed.seq)
+
+    def others_sending(self, attempts_below: int = GIVEN_UP_ATTEMPTS) -> bool:
+        """Whether rows of the campaign are still to be sent by some worker: not settled (`pending`,
+        `sending`), with their send arguments, attempted fewer than `attempts_below` times (a row
+        attempted that often was given up on in its run: left for the next run), and either under
+        another worker's live lease (its sends in flight) or under none (free: claim() takes them).
+        A worker done with its own rows waits while this holds. Commits first."""
+        self.commit()
+        found = self._db.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.rows WHERE campaign_id = %(campaign)s"
+            " AND state IN ('pending', 'sending') AND arguments IS NOT NULL AND attempts < %(attempts)s"
+            f" AND (lease_owner IS DISTINCT FROM %(worker)s OR {_EXPIRED}))",
+            {"campaign": self._id(), "worker": self.worker, "attempts": attempts_below},
+        ).fetchone()
+        self.commit()
+        return bool(found is not None and found[0])
 
     def renew(self) -> int:
         """Extend this worker's leases by `lease` from now (while its sends are in flight); how many."""
@@ -627,7 +695,7 @@ class PostgresJournal:
         to this worker, if no other worker's live lease holds it; committed, with every write before,
         before they leave. The identities marked: send only those."""
         listed = _listed(identities)
-        self._flush()
+        self.flush()
         if not listed:
             self.commit()
             return []
@@ -684,7 +752,7 @@ class PostgresJournal:
         )
 
     def counts(self) -> dict[RowState, int]:
-        self._flush()
+        self.flush()
         found = dict(
             self._db.execute(
                 f"SELECT state, count(*) FROM {SCHEMA}.rows WHERE campaign_id = %s GROUP BY state", (self._id(),)
@@ -781,11 +849,12 @@ class PostgresJournal:
                     UPDATE {SCHEMA}.gates AS g SET next_at = slot.at + (%(count)s - 1) * slot.spacing + 1.0 / g.rate
                     FROM slot WHERE g.campaign_id = %(campaign)s AND g.gate = ANY(%(gates)s) AND g.rate IS NOT NULL
                 )
-                SELECT slot.at - now.t, slot.spacing FROM slot, now""",
+                SELECT slot.at, now.t, slot.spacing FROM slot, now""",
                 {"campaign": self._id(), "gates": names, "count": count},
             ).fetchone()
         assert found is not None
-        return Slots(max(0.0, found[0]), found[1], count)
+        at, now, spacing = found
+        return Slots(max(0.0, at - now), spacing, count, at, now)
 
     def hold(self, seconds: float, gates: Sequence[str] | None = None) -> None:
         """No slot through `gates` (None: every gate of the campaign) before `seconds` from the

@@ -9,11 +9,12 @@ transaction per batch of what queued up). A lock waited for longer than `lock_ti
 worker's transaction on the same event, a migration) and a connection lost are `unavailable`: the
 batch is answered 503, for Telnyx to deliver it again, and the next batch connects again.
 
-The events' order: PostgreSQL keeps no row order of its own (SQLite's rowid), so `events` gets an
-identity column, `seq`, numbered as the events are inserted (ensure_order()); event_ids() reads by
-it. A worker's batch committed after another's may hold lower numbers than that one's (numbers are
-taken at insert, not at commit): a reading that runs while events are recorded may miss those, as a
-reading of the deliveries may miss one recorded while it runs.
+The events' order: PostgreSQL keeps no row order of its own (SQLite's rowid), so `events` has an
+identity column, `seq`, numbered as the events are inserted (the schema's migration 2, which numbers
+the events of a database made before it in their stored order); event_ids() reads by it. A worker's
+batch committed after another's may hold lower numbers than that one's (numbers are taken at insert,
+not at commit): a reading that runs while events are recorded may miss those, as a reading of the
+deliveries may miss one recorded while it runs.
 """
 
 from __future__ import annotations
@@ -29,44 +30,10 @@ from ._receipts import DeliveryRow, Incoming, StatusOrder, StoreError
 if TYPE_CHECKING:
     import psycopg  # type: ignore[import-not-found, unused-ignore]  # the postgres extra: Any without it
 
-__all__ = ["ORDER_COLUMN", "PostgresStore", "ensure_order"]
+__all__ = ["ORDER_COLUMN", "PostgresStore"]
 
-# The events' identity column: the order they were recorded in.
+# The events' identity column (migration 2): the order they were recorded in.
 ORDER_COLUMN: Final = "seq"
-# The seconds adding it waits for a lock (another worker's open transaction on events) at the most.
-ORDER_LOCK_TIMEOUT: Final = 10.0
-
-
-def ensure_order(db: psycopg.Connection[Any], *, lock_timeout: float) -> bool:
-    """Give `events` its order column (an identity, numbering the rows there already in their
-    physical order) unless it has one; whether it was added. Under the migrations' advisory lock, so
-    that workers starting at once add it once; a lock waited for longer than `lock_timeout` seconds
-    is a StoreError, nothing changed. `db` in autocommit mode."""
-    if _has_order(db):
-        return False
-    try:
-        with db.transaction():
-            db.execute("SELECT set_config('lock_timeout', %s, true)", (f"{lock_timeout}s",))
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (_postgres._MIGRATION_LOCK,))
-            if _has_order(db):
-                return False
-            db.execute(f"ALTER TABLE {SCHEMA}.events ADD COLUMN {ORDER_COLUMN} bigint GENERATED ALWAYS AS IDENTITY")
-            db.execute(f"CREATE UNIQUE INDEX events_order ON {SCHEMA}.events ({ORDER_COLUMN})")
-    except _postgres._psycopg().errors.LockNotAvailable:
-        raise StoreError(
-            f"the events' order column could not be added: a lock was held more than {lock_timeout:g} s (another"
-            " process has the table open: an older telnyx-messages still running?); nothing was changed"
-        ) from None
-    return True
-
-
-def _has_order(db: psycopg.Connection[Any]) -> bool:
-    found = db.execute(
-        "SELECT count(*) FROM information_schema.columns"
-        " WHERE table_schema = %s AND table_name = 'events' AND column_name = %s",
-        (SCHEMA, ORDER_COLUMN),
-    ).fetchone()
-    return found is not None and found[0] == 1
 
 
 class PostgresStore:
@@ -88,7 +55,6 @@ class PostgresStore:
         except JournalError as exc:
             raise StoreError(str(exc)) from None
         try:
-            ensure_order(db, lock_timeout=ORDER_LOCK_TIMEOUT)
             db.execute("SELECT set_config('lock_timeout', %s, false)", (f"{round(self._lock_timeout * 1000)}ms",))
         except BaseException:
             db.close()
