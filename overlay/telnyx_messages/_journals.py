@@ -14,19 +14,19 @@ beyond its own process):
 - `hold(seconds, sender)`: a hold on the campaign's gates (the request limit's reset: every gate,
   sender None) or on one sender's (its queue), seen by every sender.
 - `claim(limit, resend_unknown)`: rows left to send once this sender has read all of its own (a dead
-  sender's, after its lease); `others_sending()`: whether rows are still in another sender's hands.
+  sender's, after its lease); `others_sending()`: whether rows are still to be sent, in another
+  sender's hands or free again (then this sender waits, and claims what comes free).
 """
 
 from __future__ import annotations
 
-import datetime
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from . import _pacing, _postgres
-from ._journal import CampaignRecord, Journal, JournalError, Known
+from ._journal import Journal, JournalError, Known
 from ._postgres import CampaignJournal as _Base
 from ._postgres import Claimed, NewRow, PostgresJournal
 
@@ -35,9 +35,6 @@ __all__ = ["CampaignJournal", "SQLiteCampaignJournal", "SharedCampaignJournal", 
 # How long a sender holds the rows it sends unless it renews them (seconds; renewed each second
 # while it runs): what a sender killed outright costs, before another sends its rows.
 LEASE = _postgres.DEFAULT_LEASE
-# Rows in another sender's hands past this many attempts are not waited for (that sender gave up on
-# them in its run: they are left for the next run, as one sender leaves them).
-_GIVEN_UP_ATTEMPTS = 6
 # Seconds between commits of the outcomes: their row locks hold back another sender's marks.
 _COMMIT_EVERY = 0.1
 
@@ -154,14 +151,7 @@ class SharedCampaignJournal(PostgresJournal):
         self._rates = _pacing.Pacer()
         self._gates_set: set[str] = set()
         self._renewed = time.monotonic()
-
-    def begin(self, name: str | None, parameters: Mapping[str, Any], now: datetime.datetime) -> CampaignRecord:
-        """As PostgresJournal's, a rate of no limit (math.inf) kept as "inf": JSON has no infinity."""
-        kept = {
-            key: str(value) if isinstance(value, float) and math.isinf(value) else value
-            for key, value in parameters.items()
-        }
-        return super().begin(name, kept, now)
+        self._clock = _pacing.ClockOffset()  # the database's clock, as this process's (time.monotonic)
 
     # --- rows read in chunks: one round trip per chunk, not per row --------------------------------
 
@@ -197,11 +187,12 @@ class SharedCampaignJournal(PostgresJournal):
         self._adds.append(NewRow(identity, digest, key, recipient, sender, state, error_code, error_detail, arguments))
         self._expected[identity] = Known(state, digest, None, 0)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """The rows added since the last write, then the writes held back (PostgresJournal.flush)."""
         adds, self._adds = self._adds, []
         if adds:
             self.add_many(adds)
-        super()._flush()
+        super().flush()
 
     def pacer(self, rate: float | None, sender_rate: float | None, max_queue_wait: float) -> _pacing.Pacer:
         """The engine's gates in this process: no rate of their own (the database's gates pace the
@@ -223,15 +214,24 @@ class SharedCampaignJournal(PostgresJournal):
         return names
 
     def slots(self, rows: Sequence[tuple[_pacing.MessageType, str | None]]) -> list[float]:
-        """Each row's wait (seconds) for its slot through the campaign's gates, taken for the batch."""
+        """Each row's wait (seconds from the return, time.monotonic's) for its slot through the
+        campaign's gates, taken for the batch. The slots are the database's times, mapped to this
+        process's clock (ClockOffset): a slow answer does not shift them late, bunched with the
+        other senders' on time."""
         delays = [0.0] * len(rows)
         groups: dict[tuple[_pacing.MessageType, str | None], list[int]] = {}
         for index, row in enumerate(rows):
             groups.setdefault(row, []).append(index)
         for (message_type, sender), indexes in groups.items():
-            taken = self.take(self._gate_names(message_type, sender), len(indexes))
-            for index, delay in zip(indexes, taken.delays(), strict=True):
-                delays[index] = delay
+            names = self._gate_names(message_type, sender)
+            asked = time.monotonic()
+            taken = self.take(names, len(indexes))
+            answered = time.monotonic()
+            self._clock.observe(asked, taken.now, answered)
+            # A slot of a free gate is the take's own moment: sent on the answer, not counted late by it.
+            first = self._clock.local(taken.at) - answered if taken.at > taken.now else 0.0
+            for index, n in zip(indexes, range(taken.count), strict=True):
+                delays[index] = first + n * taken.spacing
         return delays
 
     def hold(self, seconds: float, sender: str | None = None, *, everyone: bool = True) -> None:  # type: ignore[override]
@@ -248,18 +248,6 @@ class SharedCampaignJournal(PostgresJournal):
         if time.monotonic() - self._renewed > seconds:
             self.renew()
             self._renewed = time.monotonic()
-
-    def others_sending(self) -> bool:
-        """Whether rows not settled are under another sender's live lease (its sends in flight)."""
-        self.commit()
-        found = self._db.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {_postgres.SCHEMA}.rows WHERE campaign_id = %s"
-            " AND state IN ('pending', 'sending') AND lease_owner <> %s AND lease_until >= clock_timestamp()"
-            " AND attempts < %s)",
-            (self._id(), self.worker, _GIVEN_UP_ATTEMPTS),
-        ).fetchone()
-        self.commit()
-        return bool(found is not None and found[0])
 
     def __enter__(self) -> SharedCampaignJournal:
         return self

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_MAX_QUEUE_WAIT",
     "DEFAULT_TYPE_RATES",
     "SENDER_KIND_RATES",
+    "ClockOffset",
     "Gate",
     "Pacer",
     "SenderKind",
@@ -141,6 +142,45 @@ class Pacer:
             return False
         self.sender_gate(sender).hold(now + wait_seconds - self.max_queue_wait)
         return True
+
+
+@dataclass(slots=True)
+class ClockOffset:
+    """How far another clock (a database's, whose slots many senders share) is ahead of this
+    process's (time.monotonic's kind), from exchanges with it: a reading of the other clock taken
+    between `sent` and `received` by this one puts the offset between other - received and
+    other - sent. The readings' intervals are intersected (the narrowest exchanges decide, whatever
+    the slow ones), widened by `drift` (seconds per second: the clocks' rates may differ a little)
+    since the last; a reading outside them (a clock set, or drift past the allowance) starts over
+    from it. Slots then map to this clock to within half the narrowest exchange, not a whole slow
+    answer's time late."""
+
+    drift: float = 1e-4
+    low: float = -math.inf
+    high: float = math.inf
+    at: float | None = None
+
+    def observe(self, sent: float, other: float, received: float) -> None:
+        if received < sent:
+            raise ValueError(f"an answer received ({received}) before it was asked ({sent})")
+        low, high = other - received, other - sent
+        if self.at is not None:
+            allowance = self.drift * (received - self.at)
+            low, high = max(low, self.low - allowance), min(high, self.high + allowance)
+            if low > high:  # no offset fits both: this reading's alone
+                low, high = other - received, other - sent
+        self.low, self.high, self.at = low, high, received
+
+    @property
+    def offset(self) -> float:
+        """The other clock's reading less this one's (the middle of what the exchanges allow)."""
+        if self.at is None:
+            raise ValueError("no exchange observed yet")
+        return (self.low + self.high) / 2
+
+    def local(self, other: float) -> float:
+        """The time `other` (by the other clock) is by this one."""
+        return other - self.offset
 
 
 def ready_at(gates: Iterable[Gate]) -> float:

@@ -42,6 +42,7 @@ import math
 import os
 import re
 import signal
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -56,7 +57,7 @@ from telnyx_messages._api.api import OPERATIONS, Messages
 from . import _pacing
 from ._calls import NOT_GIVEN
 from ._client import AsyncTelnyx, Telnyx
-from ._clock import REAL_CLOCK, Clock
+from ._clock import REAL_CLOCK, Clock, RealClock
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -115,8 +116,18 @@ _BACKOFF_FIRST, _BACKOFF_MOST = 0.5, 30.0
 _DEFAULT_LIMIT_WAIT = 1.0
 _COMMIT_EVERY = 1.0  # seconds: what follows the answers is in the file this soon
 # seconds: a shared slot a send missed by more than this is given up for another (the rate held in every
-# second across the senders, within a few percent: not a burst of late sends after a pause)
-_LATE = 0.1
+# second across the senders, within a few percent: not a burst of late sends after a pause). Checked
+# just before the request leaves (in its thread, for a synchronous client).
+_LATE = 0.035
+# A row's slots given up at most this many times: a process that misses every slot it takes (starved
+# of CPU) sends at the last one, however late, rather than take slots for ever.
+_RETAKES = 2
+# seconds: a synchronous client's request is handed to its thread this long before its slot.
+_HANDOFF = 0.1
+# seconds: a sender takes shared slots for its next batch once the last it took is less than this
+# far ahead; then a sender held up holds few slots (its late ones given up), and the campaign's
+# schedule runs only a little ahead of now.
+_AHEAD = 0.05
 _OTHERS_POLL = 0.2  # seconds: how often a sender done with its rows looks for rows other senders left
 _RATE_SPAN = 5.0  # Progress.rate: the sends of the last this many seconds
 _REFUSALS_KEPT = 20  # a dry run's refusals listed (all are counted)
@@ -685,6 +696,7 @@ class _Run:
         self.counters = _Counters()
         self.position = 0
         self.hold_until: float | None = None
+        self.slots_until = -math.inf  # the last shared slot taken (the campaign's clock)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -841,6 +853,9 @@ class _Run:
             if self.in_flight > campaign._max_in_flight - min(self.journal.batch, campaign._max_in_flight):
                 await self.wait_change()  # a batch's worth of requests free first: one mark, one slot taking each
                 continue
+            if self.slots_until - _AHEAD > now:  # the shared slots taken last are still well ahead
+                await self.sleep(self.slots_until - _AHEAD - now)
+                continue
             self.start(self.ready(now), tasks)
             # The sends run up to their requests before the clock moves on (a virtual clock's sleep
             # advances time at once: a send started before it must leave at its own time).
@@ -877,6 +892,8 @@ class _Run:
             batch = [row for row in batch if row.identity in kept]
         delays = self.journal.slots([(row.message_type, row.sender) for row in batch])
         now = self.clock.now()
+        if delays:
+            self.slots_until = now + max(delays)
         for index, row in enumerate(batch):
             if row.first_attempt_at is None:
                 row.first_attempt_at = at_utc
@@ -991,18 +1008,9 @@ class _Run:
     # --- one send ------------------------------------------------------------------------------
 
     async def send(self, row: _Row, at: float | None = None) -> None:
-        client = self.campaign._client
         try:
-            await self.slot(row, at)
             try:
-                if isinstance(client, AsyncTelnyx):
-                    result = await client.messages.send(**row.arguments, idempotency_key=row.key, max_retries=0)
-                else:
-                    assert client is not None
-                    call = functools.partial(
-                        client.messages.send, **row.arguments, idempotency_key=row.key, max_retries=0
-                    )
-                    result = await anyio.to_thread.run_sync(call)
+                result = await self.request(row, at)
             except APIStatusError as error:
                 self.refused(row, error)
             except (APIConnectionError, APIResponseValidationError) as error:
@@ -1025,20 +1033,49 @@ class _Run:
             self.in_flight -= 1
             self.campaign._changed()
 
-    async def slot(self, row: _Row, at: float | None) -> None:
-        """Wait for the row's slot under the rates the campaign's senders share (`at`, by the
-        campaign's clock; None: the engine's own gates paced it). A slot missed by more than _LATE
-        (this process was held up) is not used late, bunched with the sends after it: the row
-        takes another."""
-        while at is not None:
-            now = self.clock.now()
-            if at > now:
-                await self.clock.sleep(at - now)
+    async def request(self, row: _Row, at: float | None) -> Any:
+        """The row's request, sent in its slot under the rates the campaign's senders share (`at`,
+        by the campaign's clock; None: the engine's own gates paced it). A slot missed by more than
+        _LATE (this process was held up) is not used late, bunched with the other senders' sends
+        on time: the row takes another (after _RETAKES, the last is used however late). A
+        synchronous client's thread is started _HANDOFF before the slot and waits for it there: a
+        thread's start is late under load, its timer is not."""
+        client = self.campaign._client
+        retakes = 0
+        while True:
+            checked = at is not None and retakes < _RETAKES
+            if at is not None:
+                lead = _HANDOFF if isinstance(client, Telnyx) and isinstance(self.clock, RealClock) else 0.0
                 now = self.clock.now()
-            if now - at <= _LATE:
-                return
-            taken = self.journal.slots([(row.message_type, row.sender)])
-            at = None if taken is None else now + taken[0]
+                if at - lead > now:
+                    await self.clock.sleep(at - lead - now)
+                if checked and self.clock.now() - at > _LATE:
+                    at, retakes = self.retake(row), retakes + 1
+                    continue
+            if isinstance(client, AsyncTelnyx):
+                return await client.messages.send(**row.arguments, idempotency_key=row.key, max_retries=0)
+            assert client is not None
+            call = functools.partial(self.request_in_thread, client, row, at if checked else None)
+            result = await anyio.to_thread.run_sync(call)
+            if result is not None:
+                return result
+            at, retakes = self.retake(row), retakes + 1
+
+    def request_in_thread(self, client: Telnyx, row: _Row, due: float | None) -> Any:
+        """A synchronous client's request at its slot (`due`; None: at once), unless the slot is
+        missed by more than _LATE (None: then another is taken)."""
+        if due is not None:
+            wait = due - self.clock.now()
+            if wait > 0 and isinstance(self.clock, RealClock):
+                time.sleep(wait)
+            if self.clock.now() - due > _LATE:
+                return None
+        return client.messages.send(**row.arguments, idempotency_key=row.key, max_retries=0)
+
+    def retake(self, row: _Row) -> float | None:
+        """Another shared slot for a row that missed its own (by the campaign's clock)."""
+        taken = self.journal.slots([(row.message_type, row.sender)])
+        return None if taken is None else self.clock.now() + taken[0]
 
     def refused(self, row: _Row, error: APIStatusError) -> None:
         code = _error_code(error)
