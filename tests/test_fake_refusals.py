@@ -436,6 +436,17 @@ QUICK_CASES: list[tuple[Any, Any, str]] = [
     ({"type": ["string", "null"]}, "a", "valid"),
     ({"type": ["string", "null"]}, 1, "invalid"),
     ({"type": "text"}, "a", "jsonschema's"),  # no JSON type: jsonschema's to judge (it raises)
+    ({"type": ["string", 5]}, "a", "jsonschema's"),
+    # each keyword beside the others, in any order, and after those jsonschema ignores
+    ({"description": "d", "type": "string"}, 1, "invalid"),
+    ({"type": "string", "maxLength": 2}, 5, "invalid"),
+    ({"type": "string", "maxLength": 2}, "abc", "invalid"),
+    ({"minLength": 2, "maxLength": 3}, "a", "invalid"),
+    ({"minLength": 2, "maxLength": 3}, "abcd", "invalid"),
+    ({"minLength": 2, "maxLength": 3}, "abc", "valid"),
+    ({"properties": {"a": {"type": "string"}}, "maxLength": 1}, {"a": 1}, "invalid"),
+    ({"required": ["a"], "maxLength": 1}, {}, "invalid"),
+    ({"required": ["a"], "properties": {"a": {"type": "string"}}}, {"a": 1}, "invalid"),
     # properties and required: on objects only
     ({"properties": {"a": {"type": "string"}}}, {"a": "x", "b": 1}, "valid"),
     ({"properties": {"a": {"type": "string"}}}, {"a": 1}, "invalid"),
@@ -448,6 +459,7 @@ QUICK_CASES: list[tuple[Any, Any, str]] = [
     ({"required": ["a", "b"]}, {"b": 1}, "invalid"),
     ({"required": ["a"]}, ["a"], "valid"),
     ({"required": "a"}, {"a": 1}, "jsonschema's"),  # not a list: jsonschema's to judge
+    ({"required": [1]}, {"a": 1}, "jsonschema's"),
     ({"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}, {"a": 1}, "valid"),
     ({"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}, {"a": "1"}, "invalid"),
     ({"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}, {}, "invalid"),
@@ -460,6 +472,8 @@ QUICK_CASES: list[tuple[Any, Any, str]] = [
     ({"additionalProperties": False}, {"b": 2}, "invalid"),
     ({"additionalProperties": False}, 5, "valid"),
     ({"additionalProperties": False, "patternProperties": {"^b": {}}}, {"b": 2}, "jsonschema's"),
+    ({"patternProperties": {"^b": {"type": "string"}}, "additionalProperties": {}}, {"b": 2}, "invalid"),
+    ({"properties": [], "additionalProperties": {}}, {"b": 2}, "jsonschema's"),
     # items and the bounds of lists
     ({"items": {"type": "string"}}, ["a", "b"], "valid"),
     ({"items": {"type": "string"}}, ["a", 1], "invalid"),
@@ -497,6 +511,7 @@ QUICK_CASES: list[tuple[Any, Any, str]] = [
     ({"pattern": "^\\+[0-9]+$"}, "123", "invalid"),
     ({"pattern": "^\\+[0-9]+$"}, 123, "valid"),
     ({"pattern": 5}, "5", "jsonschema's"),
+    ({"pattern": "("}, "(", "jsonschema's"),  # not a regular expression: jsonschema raises
     ({"minLength": 2}, "ab", "valid"),
     ({"minLength": 2}, "a", "invalid"),
     ({"minLength": 2}, 1, "valid"),
@@ -561,8 +576,17 @@ def test_the_quick_test_passes_only_what_jsonschema_passes(schema: Any, value: A
 
 @pytest.mark.parametrize("ref", ["#/x/Loop", "#/x/Missing", "#/nowhere/at/all"])
 def test_a_ref_that_leads_nowhere_is_left_to_jsonschema(ref: str) -> None:
-    assert QUICK_SPEC._test({"$ref": ref})("a") is False
-    assert QUICK_SPEC._test({"properties": {"a": {"$ref": ref}}})({"b": 1}) is True  # a field left out is not tested
+    spec = Spec({"paths": {}, "x": COMPONENTS})
+    for _ in range(2):  # made, then kept
+        assert spec._test({"$ref": ref})("a") is False
+    assert spec._test({"properties": {"a": {"$ref": ref}}})({"b": 1}) is True  # a field left out is not tested
+
+
+def test_a_refs_test_is_made_once_and_shared() -> None:
+    spec = Spec({"paths": {}, "x": COMPONENTS})
+    first, second = spec._test({"$ref": "#/x/Text"}), spec._test({"$ref": "#/x/Text"})
+    assert first("ab") and second("ab") and not second("a")
+    assert list(spec._refs) == ["#/x/Text"]
 
 
 def test_a_check_jsonschema_makes_is_made_once_per_schema_and_few_are_kept() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx2
 import pytest
 from telnyx_messages.testing import ACCOUNT_MPS, SENDER_MPS, FakeClock, FakeTelnyx, FakeTelnyxError
+from telnyx_messages.testing._fake import _copied as copied
 from telnyx_messages.testing._fake import _empties as left_empty
 from telnyx_messages.testing._spec import Spec
 
@@ -329,3 +330,50 @@ def test_the_example_and_fresh_message_of_a_message_schema_are_made_once() -> No
     _send(fake, BODY)
     _send(fake, BODY)
     assert first > 0 and len(made) == first  # the later sends read what the first made
+
+
+def test_a_copy_of_a_template_shares_no_object_or_list_with_it() -> None:
+    template = {"to": [{"phone_number": None, "carrier": ""}], "media": [], "cost": {"amount": None}, "n": 1}
+    made = copied(template)
+    assert made == template
+    assert made is not template and made["to"] is not template["to"] and made["to"][0] is not template["to"][0]
+    assert made["media"] is not template["media"] and made["cost"] is not template["cost"]
+    made["to"][0]["carrier"] = "changed"
+    assert template["to"][0]["carrier"] == ""
+
+
+def test_a_send_does_not_change_what_the_next_starts_from() -> None:
+    fake = FakeTelnyx()
+    first = _send(fake, {**BODY, "subject": "first", "webhook_url": "https://example.com/hook"})
+    second = _send(fake, BODY)
+    assert first["subject"] == "first" and second.get("subject") != "first"
+    assert first["webhook_url"] == "https://example.com/hook" and second.get("webhook_url") != first["webhook_url"]
+
+
+def test_what_an_operation_answers_is_read_off_the_spec_once() -> None:
+    fake = FakeTelnyx()
+    operation, _ = fake.spec.route("POST", "/v2/messages")
+    read = fake._answer_of(operation)
+    assert fake._answer_of(operation) is read and read.operation is operation
+    assert read.schema is fake._response_schema(operation) and read.enveloped
+    assert read.message is not None and "id" in read.message["properties"]
+
+
+def test_a_send_by_an_operation_the_client_has_no_model_for_is_kept_as_its_document() -> None:
+    document, _ = _changed()
+    post = document["paths"]["/messages"]["post"]
+    post["operationId"] = absent(
+        [
+            operation["operationId"]
+            for path in document["paths"].values()
+            for operation in path.values()
+            if isinstance(operation, dict) and "operationId" in operation
+        ],
+        "SendMessageLater",
+    )
+    fake = FakeTelnyx()
+    fake.spec = Spec(document)
+    data = _send(fake, BODY)
+    (kept,) = fake.sent
+    assert isinstance(kept, dict) and kept["id"] == data["id"] and kept["to"] == data["to"]
+    assert fake._models == {post["operationId"]: None}

@@ -223,14 +223,11 @@ class Spec:
     def _keyword(self, keyword: str, argument: Any, schema: Mapping[str, Any]) -> _Test | None:
         """The test of one keyword but type, properties and required (None: one the quick test does
         not know, or not in a form it knows)."""
+        # (Beside patternProperties or prefixItems, which the quick test does not know, these are
+        # never reached: the schema tests False, for jsonschema to judge.)
         if keyword == "additionalProperties":
-            named = schema.get("properties") or {}
-            if "patternProperties" in schema or not isinstance(named, Mapping):
-                return None
-            return functools.partial(_additional, frozenset(named), self._test(argument))
+            return functools.partial(_additional, frozenset(schema.get("properties") or ()), self._test(argument))
         if keyword == "items":
-            if "prefixItems" in schema:
-                return None
             return functools.partial(_items, self._test(argument))
         if keyword in ("enum", "const"):
             members = argument if keyword == "enum" else [argument]
