@@ -41,6 +41,7 @@ class TimedEdge(EdgeServer):
 
     def __init__(self, **options: Any) -> None:
         self.arrivals: list[float] = []
+        self.wall: list[float] = []  # the same, by time.time() (the database's clock, on this machine)
         self.keys: dict[str, str] = {}
         super().__init__(**options)
 
@@ -57,6 +58,7 @@ class TimedEdge(EdgeServer):
     def _accept(self, body: bytes) -> bytes:
         with self._lock:
             self.arrivals.append(time.monotonic())
+            self.wall.append(time.time())
         return super()._accept(body)
 
     def __enter__(self) -> TimedEdge:
@@ -239,6 +241,31 @@ async def test_slots_a_held_up_sender_missed_are_taken_again_not_sent_at_once(
     # once, the rows whose slots the hold took (up to seven) would be together.
     most = max(bisect.bisect_left(arrivals, start + 0.2) - index for index, start in enumerate(arrivals))
     assert most <= 3, [round(at - arrivals[0], 3) for at in arrivals]
+
+
+@pytest.mark.parametrize("client_kind", ["async", "sync"])
+async def test_no_send_leaves_before_its_shared_slot(postgres_url: str, client_kind: str) -> None:
+    """The last send leaves at the last slot the campaign's gate gave out (its next free slot less
+    1/rate, by the database's clock), not before: a synchronous client's thread starts early and
+    waits for the slot; an asynchronous client's send starts at it."""
+    rows, rate = rows_of(6), 10.0
+    with TimedEdge() as edge:
+        client: Any = (AsyncTelnyx if client_kind == "async" else Telnyx)(api_key=API_KEY, base_url=edge.base_url)
+        try:
+            report = await Campaign(client, rows, postgres_url, name="slots", rate=rate, sender_rate=math.inf).run()
+        finally:
+            await client.close() if client_kind == "async" else client.close()
+        wall = sorted(edge.wall)
+    assert report.accepted == 6
+    with PostgresJournal(postgres_url, "slots") as journal, journal._gates().cursor() as cursor:
+        journal.campaign()
+        (next_at,) = cursor.execute(
+            "SELECT next_at FROM telnyx_messages.gates WHERE campaign_id = %s AND gate = 'type:all'",
+            (report.campaign_id,),
+        ).fetchone()
+    last_slot = next_at - 1 / rate
+    assert last_slot - 0.02 <= wall[-1] < last_slot + 1.0, (wall[-1] - last_slot, [at - wall[0] for at in wall])
+    assert wall[-1] - wall[0] >= 0.5 - 0.02  # six sends 0.1 s apart
 
 
 def test_two_sender_processes_share_the_campaign_s_rate(postgres_url: str) -> None:
