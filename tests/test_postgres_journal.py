@@ -517,6 +517,26 @@ def test_a_late_worker_s_outcomes_do_not_undo_the_row_s(postgres_url: str) -> No
     assert (row.state, row.message_id, row.error_code, row.attempts) == ("accepted", "m-1", None, 2)
 
 
+def test_leases_given_back_are_this_worker_s_of_the_rows_named_or_all(postgres_url: str) -> None:
+    with (
+        PostgresJournal(postgres_url, "reminders", worker="a") as mine,
+        PostgresJournal(postgres_url, "reminders", worker="b") as other,
+    ):
+        mine.begin(None, {}, NOW)
+        other.begin(None, {}, NOW)
+        _add(mine, 6)
+        assert [row.identity for row in mine.claim(4)] == ["r-0", "r-1", "r-2", "r-3"]
+        assert [row.identity for row in other.claim(1)] == ["r-4"]
+        assert mine.release(["r-1", "r-2", "r-4", "r-9"]) == 2  # r-4 is b's, r-9 no row: not a's to give
+        owners = {identity: owner for identity, (owner, _) in _leases(mine).items()}
+        assert owners == {"r-0": "a", "r-1": None, "r-2": None, "r-3": "a", "r-4": "b", "r-5": None}
+        assert mine.release([]) == 0
+        with pytest.raises(TypeError, match=r"^takes the identities of the rows: a list, not one str$"):
+            mine.release("r-0")
+        assert mine.release() == 2 and mine.release() == 0
+        assert [owner for owner, _ in _leases(mine).values()] == [None, None, None, None, "b", None]
+
+
 def test_rows_still_to_send_are_those_of_a_live_lease_elsewhere_or_of_none(postgres_url: str) -> None:
     with (
         PostgresJournal(postgres_url, "reminders", worker="a", lease=30) as mine,
@@ -552,13 +572,11 @@ def test_rows_still_to_send_are_those_of_a_live_lease_elsewhere_or_of_none(postg
 
 
 def test_a_rate_of_no_limit_is_kept_and_read_back_as_no_limit(postgres_url: str) -> None:
-    parameters = {"rate": math.inf, "sender_rate": None, "max_queue_wait": 600.0, "resend_unknown": False}
+    parameters = {"rate": math.inf, "sender_rate": None, "max_queue_wait": math.inf, "resend_unknown": False}
     with PostgresJournal(postgres_url, "reminders") as journal:
         assert journal.begin(None, parameters, NOW).parameters == parameters
         stored = journal._db.execute(f"SELECT parameters FROM {_postgres.SCHEMA}.campaigns").fetchone()
-        assert stored == (
-            {"sender_rate": None, "max_queue_wait": 600.0, "resend_unknown": False, "no_limit": ["rate"]},
-        )
+        assert stored == ({"sender_rate": None, "resend_unknown": False, "no_limit": ["max_queue_wait", "rate"]},)
         journal.commit()
     with PostgresJournal(postgres_url, "reminders") as journal:
         record = journal.campaign()
