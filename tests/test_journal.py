@@ -56,8 +56,12 @@ def test_a_journal_of_a_later_schema_is_refused_naming_both_versions(tmp_path: P
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     db.close()
-    with pytest.raises(JournalError, match=f"schema {SCHEMA_VERSION + 1}, this one reads up to {SCHEMA_VERSION}"):
+    with pytest.raises(JournalError) as refused:
         Journal(path)
+    assert str(refused.value) == (
+        f"{path} was written by a later telnyx-messages (journal schema {SCHEMA_VERSION + 1}, this one reads up to "
+        f"{SCHEMA_VERSION}): upgrade to continue it"
+    )
 
 
 def test_opening_without_create_needs_the_file(tmp_path: Path) -> None:
@@ -707,6 +711,7 @@ def at_once(script: str, path: Path, count: int) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # real processes, started together
 @pytest.mark.parametrize("file", ["new", "older"])
 def test_processes_opening_a_journal_at_once_migrate_it_once(tmp_path: Path, file: str) -> None:
     path = tmp_path / "run.db"
@@ -731,12 +736,58 @@ with Journal(sys.argv[1]) as journal:
 """
 
 
+@pytest.mark.slow  # real processes, started together
 def test_processes_making_one_journal_at_once_each_open_it(tmp_path: Path) -> None:
     path = tmp_path / "run.db"
-    assert at_once(_OPEN_AT_ONCE, path, 3) == ["0", "0", "0"]
+    assert at_once(_OPEN_AT_ONCE, path, 6) == ["0"] * 6
     with Journal(path, create=False) as journal:
         record = journal.campaign()
         assert record is not None and record.name == "reminders"
+
+
+def test_a_journal_another_process_migrated_while_this_one_waited_is_left_as_it_made_it(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    first_journal(path)
+    with contextlib.closing(_connect(path)) as other:
+        other.execute("BEGIN IMMEDIATE")  # another process, mid-migration: the version this one reads is 1
+        other.execute(LATER.statements[0])
+        other.execute(f"PRAGMA user_version={LATER.version}")
+        waiting = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        waiting.execute("PRAGMA busy_timeout=10000")
+        applied: list[object] = []
+        worker = threading.Thread(
+            target=lambda: applied.append(_journal.migrate(waiting, str(path), (*_journal.MIGRATIONS, LATER)))
+        )
+        worker.start()
+        time.sleep(0.3)  # the worker has read version 1, and waits for the write lock
+        other.execute("COMMIT")
+        worker.join(15)
+        waiting.close()
+        assert applied == [[]]
+        assert _columns(other, "rows").count("later") == 1
+
+
+def test_a_journal_a_later_version_migrates_while_this_one_opens_it_is_refused_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the read-only look at the file and the connection that migrates it, another process
+    (of a later version) migrates it: the migration refuses it, as the look would have."""
+    path = tmp_path / "run.db"
+    first_journal(path)
+    probe = Journal._probe
+
+    def then_a_later_version_migrates(journal: Journal, create: bool) -> None:
+        probe(journal, create)
+        with contextlib.closing(_connect(path)) as other:
+            _journal.migrate(other, str(path), (*_journal.MIGRATIONS, LATER))
+
+    monkeypatch.setattr(Journal, "_probe", then_a_later_version_migrates)
+    with pytest.raises(JournalError) as refused:
+        Journal(path, create=False)
+    assert str(refused.value) == (
+        f"{path} was written by a later telnyx-messages (journal schema 2, this one reads up to 1): "
+        "upgrade to continue it"
+    )
 
 
 def test_a_journal_of_a_later_version_is_refused_untouched_by_the_migration_too(tmp_path: Path) -> None:

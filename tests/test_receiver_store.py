@@ -1130,6 +1130,7 @@ print(_receipts.migrate(db, sys.argv[1]), flush=True)
 """
 
 
+@pytest.mark.slow  # real processes, started together
 def test_receivers_opening_an_older_journal_at_once_migrate_it_once(tmp_path: Path) -> None:
     path = tmp_path / "run.db"
     first_journal(path)
@@ -1151,8 +1152,9 @@ def test_a_store_of_a_later_version_is_refused_untouched(tmp_path: Path) -> None
             "upgrade to use it"
         )
         assert not db.in_transaction
-    with pytest.raises(StoreError, match=r"\(receiver schema 2, this one reads up to 1\)"):
+    with pytest.raises(StoreError) as refused:
         _receipts.SQLiteStore(str(path), synchronous="FULL", busy_timeout=1.0)
+    assert str(refused.value).startswith(f"{path} was written by a later telnyx-messages (receiver schema 2,")
     with contextlib.closing(_connect(path)) as db:
         assert (_header(db), db.execute("PRAGMA table_info(events)").fetchall()) == before
 

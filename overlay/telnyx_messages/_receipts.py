@@ -93,7 +93,7 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 _HAS_VERSION = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'receiver'"
-_VERSION = "SELECT value FROM receiver WHERE key = 'schema_version'"
+_VERSION = "SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM receiver WHERE key = 'schema_version'"
 _STAMP = "INSERT OR REPLACE INTO receiver (key, value) VALUES ('schema_version', ?)"
 
 
@@ -296,8 +296,7 @@ def schema_version(db: sqlite3.Connection) -> int:
     """The version of the receiver's schema in a file (0: none of its tables yet)."""
     if not db.execute(_HAS_VERSION).fetchone()[0]:
         return 0
-    found = db.execute(_VERSION).fetchone()
-    return 0 if found is None else int(found[0])
+    return int(db.execute(_VERSION).fetchone()[0])
 
 
 def _stamp(db: sqlite3.Connection, version: int) -> None:
