@@ -1084,9 +1084,15 @@ def _serve(app: ASGIReceiver, sock: socket.socket, where: str) -> None:
                 with contextlib.suppress(OSError):
                     sys.stdout.flush()
 
+    async def served(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+
     # Warnings only (no access log): the listening line is all it prints while it runs well. ASGI 3 said,
-    # not detected: detection reads __call__, which a wrapper (a decorator, a tracer) may hide.
+    # not detected: detection reads __call__, which a wrapper (a decorator, a tracer) may hide. The app is
+    # given as a function of exactly the ASGI arguments: uvicorn calls it with none to tell a factory, and
+    # a wrapper taking any arguments (mutation testing's, a tracer's) would answer with a coroutine, not a
+    # TypeError, which uvicorn would then serve as the app.
     config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", interface="asgi3", timeout_graceful_shutdown=_GRACEFUL_SECONDS
+        served, log_level="warning", lifespan="on", interface="asgi3", timeout_graceful_shutdown=_GRACEFUL_SECONDS
     )
     Server(config).run(sockets=[sock])
