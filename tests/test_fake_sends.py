@@ -377,3 +377,13 @@ def test_a_send_by_an_operation_the_client_has_no_model_for_is_kept_as_its_docum
     (kept,) = fake.sent
     assert isinstance(kept, dict) and kept["id"] == data["id"] and kept["to"] == data["to"]
     assert fake._models == {post["operationId"]: None}
+
+
+def test_what_a_send_keeps_in_sent_is_the_clients_model_of_the_message_it_answered() -> None:
+    from telnyx_messages._api import models
+
+    fake = FakeTelnyx()
+    data = _send(fake, BODY)
+    (kept,) = fake.sent
+    assert kept == models.MessageSendResponse.from_dict({"data": data}).data
+    assert kept.id == data["id"]
