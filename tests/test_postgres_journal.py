@@ -730,6 +730,45 @@ def test_a_duplicate_event_is_recorded_once(postgres_url: str) -> None:
         assert db.execute(f"SELECT count(*) FROM {_postgres.SCHEMA}.events").fetchone() == (2,)
 
 
+def test_a_batch_a_lock_conflict_aborted_is_tried_again_five_times_in_all(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """record_events alone (its one transaction stood in for): a deadlock or a serialization failure
+    (another worker's lock order) rolls the batch back and it is tried again, up to five times."""
+    errors = require_psycopg().errors
+    order = _receipts.status_order()
+    items = [_receipts.incoming(json.loads(event.body), event.body, order) for event in _stream(1).events]
+    record = _postgres._record
+    failures: list[type[Exception]] = []
+    tries: list[int] = []
+
+    def conflicting(db: Any, *arguments: Any) -> list[bool]:
+        tries.append(1)
+        if failures:
+            raise failures.pop(0)("conflict")
+        return record(db, *arguments)
+
+    monkeypatch.setattr(_postgres, "_record", conflicting)
+    with _connect(postgres_url) as db:
+        _postgres.migrate(db)
+        failures[:] = [errors.DeadlockDetected, errors.SerializationFailure] * 2
+        assert _postgres.record_events(db, items, order, time.time()) == [True] * len(items)
+        assert len(tries) == 5
+        tries.clear()
+        failures[:] = [errors.DeadlockDetected] * 5
+        with pytest.raises(errors.DeadlockDetected):
+            _postgres.record_events(db, items, order, time.time())
+        assert len(tries) == 5
+        tries.clear()
+        failures[:] = [errors.UniqueViolation]  # not a lock conflict: raised at once
+        with pytest.raises(errors.UniqueViolation):
+            _postgres.record_events(db, items, order, time.time())
+        assert len(tries) == 1
+        db.close()
+        with pytest.raises(errors.OperationalError):  # a lost connection: raised as it is
+            _postgres.record_events(db, items, order, time.time())
+
+
 def test_events_are_recorded_as_the_sqlite_store_records_them(postgres_url: str, tmp_path: Path) -> None:
     order = _receipts.status_order()
     stream = _stream(20)
