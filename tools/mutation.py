@@ -87,10 +87,7 @@ NO_TESTS = {5, 33}
 def prepare(only: list[str] | None = None) -> None:
     """The workspace: the overlay under src/, the rest as the tests expect it."""
     WORKSPACE.mkdir(parents=True, exist_ok=True)
-    source = WORKSPACE / "src" / PACKAGE
-    if source.exists():
-        shutil.rmtree(source)
-    shutil.copytree(ROOT / "overlay" / PACKAGE, source, ignore=shutil.ignore_patterns("__pycache__"))
+    _sync_tree(ROOT / "overlay" / PACKAGE, WORKSPACE / "src" / PACKAGE)
     for name in [*ALSO_COPY, OVERLAY]:
         target = WORKSPACE / name
         if target.is_dir():
@@ -111,6 +108,27 @@ def prepare(only: list[str] | None = None) -> None:
         shutil.copy2(script, tools / script.name)
     (WORKSPACE / "pyproject.toml").write_text(_config(only))
     _forget_stale_test_map()
+
+
+def _sync_tree(origin: Path, copy: Path) -> None:
+    """`copy` made the same as `origin`: a file whose bytes changed is written anew (so its time is
+    now), one unchanged is left with its time, one gone is removed. mutmut makes a file's mutants
+    again only when the file is newer than them: copying times along (copytree) hid an edit made
+    between a run's copy and its making of mutants, and the next run tested stale mutants."""
+    wanted = {p.relative_to(origin) for p in origin.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    if copy.exists():
+        for path in sorted(copy.rglob("*"), reverse=True):
+            relative = path.relative_to(copy)
+            if path.is_file() and relative not in wanted:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    for relative in sorted(wanted):
+        target = copy / relative
+        data = (origin / relative).read_bytes()
+        if not target.is_file() or target.read_bytes() != data:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
 
 
 def _forget_stale_test_map() -> None:
