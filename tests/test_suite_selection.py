@@ -19,7 +19,8 @@ def test_one_flag_leaves_the_slow_tests_out_and_make_test_runs_them_all() -> Non
         assert slow in every and slow not in fast
     assert "test_date_times_go_back_as_written" in fast
     makefile = (ROOT / "Makefile").read_text()
-    assert '$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal $(if $(FAST),-m "not slow",)' in makefile
+    command = '$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=25 $(if $(FAST),-m "not slow",)'
+    assert command in makefile
     assert "make test FAST=1" in (ROOT / "README.md").read_text()
 
 
