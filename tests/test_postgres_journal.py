@@ -582,10 +582,15 @@ def test_a_rate_of_no_limit_is_kept_and_read_back_as_no_limit(postgres_url: str)
         record = journal.campaign()
         assert record is not None and record.parameters == parameters
         assert journal.begin(None, {"rate": 5.0}, NOW).parameters == {"rate": 5.0}  # a later run's, as given
+        assert journal._db.execute(f"SELECT parameters FROM {_postgres.SCHEMA}.campaigns").fetchone() == (
+            {"rate": 5.0},
+        )
+        journal.commit()
         for bad, message in (
             ({"rate": math.nan}, "parameter 'rate' is nan: a PostgreSQL journal keeps finite numbers and inf"),
             ({"rate": -math.inf}, "parameter 'rate' is -inf"),
             ({"no_limit": 1}, "a parameter may not be named 'no_limit'"),
+            ({"rates": [1.0, math.nan]}, "Out of range float values are not JSON compliant"),  # within a value: json's
         ):
             with pytest.raises(ValueError, match=re.escape(message)):
                 journal.begin(None, bad, NOW)
