@@ -1046,6 +1046,7 @@ def test_the_bar_draws_its_columns_on_the_terminal(monkeypatch: pytest.MonkeyPat
     shown = terminal.shown()
     assert "━ 4/10 2.0/s ETA 3.0s accepted 3 failed 1 queue wait 12s, held 9s (request limit) 0:00:0" in shown
     assert "━" in shown and "0:00:0" in shown  # the bar, the time elapsed
+    assert bar.bar.live.refresh_per_second == 5  # redrawn 5 times a second: the terminal not flooded
 
 
 def test_connection_options_blank_lines_and_rows_without_text(

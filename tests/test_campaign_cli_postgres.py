@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telnyx_messages import _campaign_cli
+from telnyx_messages import _campaign_cli, _journals
 from telnyx_messages._postgres import PostgresJournal
 from telnyx_messages.receiver import Receiver
 from telnyx_messages.testing import FakeTelnyx
@@ -137,6 +137,8 @@ def test_a_campaign_sent_on_a_postgresql_journal_by_its_name_is_sent_once_and_sh
         ("accepted", SENDER, "1", "")
     }
     assert all(row["first_attempt_at"].endswith("+00:00") for row in table)
+    assert all(row["last_attempt_at"] == row["first_attempt_at"] for row in table)  # one attempt each
+    assert {row["idempotency_key"] for row in table} == {r.headers["Idempotency-Key"] for r in server.received}
     postgres_scheme = "postgres://" + url.split("://", 1)[1]  # the other scheme names the same database
     assert status_of(postgres_scheme, "reminders")["campaign_id"] == document["campaign_id"]
 
@@ -193,12 +195,12 @@ def test_two_campaigns_in_one_database_are_each_their_own_with_their_own_deliver
     assert [error["code"] for error in json.loads(table[1]["delivery_errors"])] == ["40008", "40300"]
     assert table[0]["delivery_occurred_at"] != "" and table[2]["delivery_occurred_at"] == ""
     assert table[0]["delivery_errors"] == "" and table[2]["delivery_errors"] == ""
-    assert [
-        (row["id"], row["state"], row["error_code"], row["delivery_status"]) for row in exported(url, "second")
-    ] == [
+    second_table = exported(url, "second")
+    assert [(row["id"], row["state"], row["error_code"], row["delivery_status"]) for row in second_table] == [
         ("s-3", "accepted", "", "delivered"),
         ("s-4", "failed", "40310", ""),
     ]
+    assert second_table[0]["error_detail"] == "" and "error 40310" in second_table[1]["error_detail"]
 
 
 def test_a_row_s_delivery_is_its_recipient_s_or_its_message_s_only_one(
@@ -401,3 +403,27 @@ def test_the_options_name_a_postgresql_journal_in_their_help() -> None:
         assert "postgresql://" in " ".join(done.stdout.split()), command
     for command in ("send", "status", "export"):
         assert "--name NAME" in run("campaign", command, "--help").stdout
+
+
+def test_the_rows_of_a_postgresql_campaign_are_read_a_batch_at_a_time_each_with_its_delivery(
+    tmp_path: Path, server: LoopbackServer, url: str
+) -> None:
+    server.default = scripted(by_number)
+    assert send(numbered(tmp_path / "rows.csv", 3), url, "reminders", server.base_url).returncode == 0
+    fake = FakeTelnyx()
+    with Receiver(url, public_key=fake.public_key) as receiver:
+        assert receiver.receive(*receipt(fake, message(1)["data"]["id"], "+13120000001", "delivered")).new
+    with _journals.open_existing(url, "reminders") as journal:
+        assert isinstance(journal, PostgresJournal)
+        rows = _campaign_cli._postgres_rows_delivered(journal)
+        first = next(rows)
+        # A server-side cursor (DECLAREd, read in batches), not the whole campaign fetched at once.
+        cursors = [name for (name,) in journal._db.execute("SELECT name FROM pg_cursors").fetchall()]
+        assert [name for name in cursors if name.startswith("delivered_")] != [], cursors
+        read = [first, *rows]
+    assert [row.seq for row, _ in read] == sorted({row.seq for row, _ in read})  # the campaign's order
+    assert [(row.identity, row.attempts, row.error_detail) for row, _ in read] == [
+        (f"r-{n}", 1, None) for n in range(3)
+    ]
+    assert [None if delivery is None else delivery.status for _, delivery in read] == [None, "delivered", None]
+    assert all(row.last_attempt_at is not None and row.last_attempt_at.tzinfo is not None for row, _ in read)
