@@ -314,8 +314,8 @@ async def test_a_full_queue_holds_its_sender_and_the_rows_go_later(tmp_path: Pat
 
 # A volume run (slow, as pyproject's marker says): 10,000 rows took 26-38 s of CPU when it was written,
 # most of it the fake's checks against the spec; since those are quick tests made once per schema,
-# 17.5 s (27.7 s before, side by side at load 13-21), of which 13.2 s is the engine and the client
-# (the same campaign against canned answers, no fake). 2,000 rows keep 40 s of pacing to measure at a
+# 11.5 s (17.9 s before, side by side at load 3-6), of which 7.7 s is the engine and the client (the
+# same campaign against canned answers, no fake). 2,000 rows keep 40 s of pacing to measure at a
 # fifth of that; no wall-time bound (the pacing passes on the fake's clock in a fraction of its time,
 # but a loaded machine's wall time says little).
 @pytest.mark.slow
