@@ -265,7 +265,8 @@ async def test_no_send_leaves_before_its_shared_slot(postgres_url: str, client_k
         ).fetchone()
     last_slot = next_at - 1 / rate
     assert last_slot - 0.02 <= wall[-1] < last_slot + 1.0, (wall[-1] - last_slot, [at - wall[0] for at in wall])
-    assert wall[-1] - wall[0] >= 0.5 - 0.02  # six sends 0.1 s apart
+    # Six sends 0.1 s apart (the first may leave up to campaign._LATE late, and is not taken again).
+    assert wall[-1] - wall[0] >= 0.5 - 0.035 - 0.02
 
 
 def test_two_sender_processes_share_the_campaign_s_rate(postgres_url: str) -> None:
