@@ -9,6 +9,7 @@ import base64
 import contextlib
 import csv
 import datetime
+import errno
 import http.client
 import importlib.abc
 import io
@@ -403,6 +404,15 @@ def _serving_here(journal: Path, port: int, key: str, feed: Callable[[], None], 
         assert not failures, failures
 
 
+def _stop_serving(number: int) -> None:
+    """Signal this process, as Ctrl-C or a service manager would, if the server has taken the signal
+    (its handler in place): a command that has already failed is not sent a SIGTERM that would end the
+    tests' process instead (an AssertionError then)."""
+    if signal.getsignal(number) in (signal.SIG_DFL, signal.default_int_handler):
+        raise AssertionError(f"the server is not serving: signal {number} would not reach it")
+    os.kill(os.getpid(), number)
+
+
 def test_here_it_says_where_it_listens_records_and_a_sigterm_stops_it_restoring_the_handlers(
     tmp_path: Path,
 ) -> None:
@@ -417,7 +427,7 @@ def test_here_it_says_where_it_listens_records_and_a_sigterm_stops_it_restoring_
     def feed() -> None:
         _answering(port)
         answers.append(post(port, "/webhooks/telnyx", *event))
-        os.kill(os.getpid(), signal.SIGTERM)  # only once it answered: uvicorn holds the signal
+        _stop_serving(signal.SIGTERM)  # only once it answered: uvicorn holds the signal
 
     done = _serving_here(journal, port, fake.public_key, feed)
     assert done.returncode == 0, done.stderr
@@ -487,6 +497,46 @@ def test_here_a_first_ctrl_c_waits_for_a_request_being_answered_up_to_the_gracef
     assert first and 0.9 < stopped - first[0] < 5, stopped - first[0]  # waited for it, then gave up on it
 
 
+class _Unflushable(io.StringIO):
+    """Standard output whose first flush fails (a terminal gone: EIO)."""
+
+    flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        if self.flushes == 1:
+            raise OSError(errno.EIO, "Input/output error")
+
+
+def test_here_a_standard_output_that_cannot_be_flushed_does_not_stop_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeTelnyx()
+    journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
+    port = _free_port()
+    failures: list[BaseException] = []
+
+    def feed() -> None:
+        try:
+            _answering(port)
+            _stop_serving(signal.SIGTERM)
+        except BaseException as exc:  # shown below
+            failures.append(exc)
+
+    out = _Unflushable()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setenv("TELNYX_PUBLIC_KEY", fake.public_key)
+    thread = threading.Thread(target=feed)
+    thread.start()
+    try:
+        code = cli.main(["campaign", "receive", "--journal", str(journal), "--port", str(port)])
+    finally:
+        thread.join(30)
+    assert not failures, failures
+    assert code == 0 and out.flushes >= 1
+    assert out.getvalue().startswith(f"listening on http://127.0.0.1:{port}/webhooks/telnyx (journal {journal})")
+
+
 def test_here_on_the_ipv6_loopback_the_line_writes_the_address_in_brackets(tmp_path: Path) -> None:
     fake = FakeTelnyx()
     journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
@@ -496,7 +546,7 @@ def test_here_on_the_ipv6_loopback_the_line_writes_the_address_in_brackets(tmp_p
 
     def feed() -> None:
         _answering(port, "::1")
-        os.kill(os.getpid(), signal.SIGTERM)
+        _stop_serving(signal.SIGTERM)
 
     done = _serving_here(journal, port, fake.public_key, feed, "--host", "::1")
     assert done.returncode == 0, done.stderr
