@@ -304,13 +304,18 @@ def test_without_the_receiver_extra_it_says_what_to_install(
     )
 
 
-def test_an_extra_that_fails_to_import_without_naming_its_module_is_said_to_be_missing(
-    tmp_path: Path, held_port: int, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [(None, "a module"), ("nacl.bindings.crypto_sign", "PyNaCl")],
+    ids=["no-module-named", "a-submodule"],
+)
+def test_an_extra_that_fails_to_import_is_named_by_its_package(
+    tmp_path: Path, held_port: int, monkeypatch: pytest.MonkeyPatch, missing: str | None, named: str
 ) -> None:
-    class Broken(importlib.abc.MetaPathFinder):  # as PyNaCl without its libsodium: an ImportError of no module
+    class Broken(importlib.abc.MetaPathFinder):  # PyNaCl broken: its libsodium, or a part of it, missing
         def find_spec(self, name: str, path: Any, target: Any = None) -> None:
             if name == "nacl" or name.startswith("nacl."):
-                raise ImportError("libsodium could not be loaded")
+                raise ImportError("libsodium could not be loaded", name=missing)
 
     journal = campaign_journal(tmp_path / "run.db", [str(uuid.uuid4())])
     for name in [name for name in sys.modules if name == "nacl" or name.startswith("nacl.")]:
@@ -320,7 +325,7 @@ def test_an_extra_that_fails_to_import_without_naming_its_module_is_said_to_be_m
     done = run("campaign", "receive", "--journal", str(journal), "--port", str(held_port), env=env)
     assert done.returncode == 3 and done.stdout == ""
     assert done.stderr == (
-        "telnyx-messages: campaign receive needs uvicorn and PyNaCl (a module is missing): "
+        f"telnyx-messages: campaign receive needs uvicorn and PyNaCl ({named} is missing): "
         "pip install 'telnyx-messages[receiver]'\n"
     )
 
