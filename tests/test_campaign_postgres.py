@@ -87,6 +87,7 @@ def short_lease(monkeypatch: pytest.MonkeyPatch) -> float:
 
 async def test_a_campaign_runs_on_postgresql_each_row_accepted_once_with_its_key(postgres_url: str) -> None:
     rows = rows_of(40)
+    started = datetime.datetime.now(datetime.UTC)
     with TimedEdge() as edge:
         async with AsyncTelnyx(api_key=API_KEY, base_url=edge.base_url) as client:
             report = await Campaign(client, rows, postgres_url, name="reminders", **UNPACED).run()
@@ -102,6 +103,9 @@ async def test_a_campaign_runs_on_postgresql_each_row_accepted_once_with_its_key
         found = list(journal.rows())
     assert {row.identity: row.state for row in found} == {f"m{n}": "accepted" for n in range(40)}
     assert sum(row.attempts for row in found) == report.sent
+    ended = datetime.datetime.now(datetime.UTC)
+    # When each row was first and last sent: the run's time (UTC), as the SQLite journal keeps them.
+    assert all(started <= (row.first_attempt_at or ended) <= (row.last_attempt_at or started) <= ended for row in found)
 
 
 async def test_a_postgresql_journal_needs_the_campaign_s_name_before_anything_is_sent(postgres_url: str) -> None:
@@ -234,8 +238,9 @@ async def test_slots_a_held_up_sender_missed_are_taken_again_not_sent_at_once(
             report = await campaign.run()
         finally:
             await client.close() if client_kind == "async" else client.close()
-        accepted, arrivals = dict(edge.accepted), sorted(edge.arrivals)
+        accepted, arrivals, keys = dict(edge.accepted), sorted(edge.arrivals), dict(edge.keys)
     assert (report.accepted, accepted) == (10, {f"m{n}": 1 for n in range(10)})
+    assert keys == {f"m{n}": idempotency_key(report.campaign_id, f"m{n}") for n in range(10)}
     assert held and arrivals[-1] - held[0] > 1.0  # the rest went after the hold
     # 1/rate apart (0.1 s): any 0.2 s holds two, three with a loaded machine's jitter; sent at
     # once, the rows whose slots the hold took (up to seven) would be together.
@@ -267,6 +272,26 @@ async def test_no_send_leaves_before_its_shared_slot(postgres_url: str, client_k
     assert last_slot - 0.02 <= wall[-1] < last_slot + 1.0, (wall[-1] - last_slot, [at - wall[0] for at in wall])
     # Six sends 0.1 s apart (the first may leave up to campaign._LATE late, and is not taken again).
     assert wall[-1] - wall[0] >= 0.5 - 0.035 - 0.02
+
+
+@pytest.mark.parametrize("client_kind", ["async", "sync"])
+async def test_each_request_is_an_attempt_the_journal_counts(postgres_url: str, client_kind: str) -> None:
+    """A 500 after the edge took the message: the engine sends the row again with its key (the
+    edge replays its answer), the client itself tries nothing again: the journal counts every
+    request that reached the edge."""
+    with TimedEdge(fail_rate=1.0, faults=("500",)) as edge:
+        client: Any = (AsyncTelnyx if client_kind == "async" else Telnyx)(api_key=API_KEY, base_url=edge.base_url)
+        try:
+            report = await Campaign(
+                client, rows_of(3), postgres_url, name="tries", rate=50.0, sender_rate=math.inf
+            ).run()
+        finally:
+            await client.close() if client_kind == "async" else client.close()
+        requests, statuses = edge.requests, dict(edge.statuses)
+    assert report.accepted == 3 and statuses == {"fault 500": 3, "replay": 3}
+    with PostgresJournal(postgres_url, "tries") as journal:
+        journal.campaign()
+        assert sum(row.attempts for row in journal.rows()) == requests == 6
 
 
 def test_two_sender_processes_share_the_campaign_s_rate(postgres_url: str) -> None:
