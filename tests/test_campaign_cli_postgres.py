@@ -378,8 +378,10 @@ def test_receive_records_into_the_postgresql_journal_and_status_shows_it_by_camp
     thread = threading.Thread(target=feed)
     thread.start()
     try:
-        env = environment(TELNYX_PUBLIC_KEY=fake.public_key)
-        done = run("campaign", "receive", "--journal", url, "--port", str(port), env=env)
+        env = environment(TELNYX_PUBLIC_KEY=FakeTelnyx().public_key)  # another key: the option's wins
+        done = run(
+            "campaign", "receive", "--journal", url, "--port", str(port), "--public-key", fake.public_key, env=env
+        )
     finally:
         thread.join(30)
     assert not failures, failures

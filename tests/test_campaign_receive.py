@@ -348,7 +348,9 @@ def test_a_port_in_use_or_out_of_range_or_a_path_without_its_slash_is_refused_na
     env = environment(TELNYX_PUBLIC_KEY=KEY)
     in_use = run("campaign", "receive", "--journal", str(journal), "--port", str(held_port), env=env)
     assert in_use.returncode == 3 and in_use.stdout == ""
-    assert in_use.stderr.startswith(f"telnyx-messages: campaign receive: cannot listen on 127.0.0.1:{held_port}: ")
+    assert in_use.stderr == (
+        f"telnyx-messages: campaign receive: cannot listen on 127.0.0.1:{held_port}: Address already in use\n"
+    )
     out_of_range = run("campaign", "receive", "--journal", str(journal), "--port", "65536", env=env)
     assert out_of_range.returncode == 3
     assert out_of_range.stderr == "telnyx-messages: campaign receive: --port must be 0 to 65535, got 65536\n"
