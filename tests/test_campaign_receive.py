@@ -434,11 +434,12 @@ def test_here_it_says_where_it_listens_records_and_a_sigterm_stops_it_restoring_
     def feed() -> None:
         _answering(port)
         answers.append(post(port, "/webhooks/telnyx", *event))
+        answers.append(post(port, "/webhooks/other", *event))  # only its path is served
         _stop_serving(signal.SIGTERM)  # only once it answered: uvicorn holds the signal
 
     done = _serving_here(journal, port, fake.public_key, feed)
     assert done.returncode == 0, done.stderr
-    assert answers == [(200, "recorded")]
+    assert answers == [(200, "recorded"), (404, "not found")]
     assert done.stdout == f"listening on http://127.0.0.1:{port}/webhooks/telnyx (journal {journal}); Ctrl-C stops\n"
     assert done.stderr == ""  # uvicorn's own lines (its start, each request) are not shown
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
