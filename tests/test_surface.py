@@ -4,6 +4,7 @@ documentation, the official SDK's names and per-call options, and the options re
 from __future__ import annotations
 
 import inspect
+import os
 import textwrap
 import typing
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from telnyx_messages import AsyncTelnyx, Telnyx
 from telnyx_messages._api.api import METHODS
 
-from .support import API_KEY, MESSAGE_ID, typecheck
+from .support import API_KEY, MESSAGE_ID, ROOT, typecheck
 from .support.server import LoopbackServer, Reply, client_for
 from .support.spec import CASES, OperationCase, message_example
 from .support.typecheck import Checked
@@ -150,6 +151,18 @@ def test_with_options_refuses_what_the_constructor_refuses() -> None:
         client.with_options(default_headers={"authorization": "x"})
     with pytest.raises(ValueError, match="max_retries"):
         client.with_options(max_retries=-1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _jedi_cache_of_this_process() -> typing.Iterator[None]:
+    """Jedi has parso pickle what it parses into one cache directory; test processes writing it at once
+    read each other's half-written files (EOFError, "pickle data was truncated": seen with three
+    workers). Each test process keeps its own, under build/."""
+    before = jedi.settings.cache_directory
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    jedi.settings.cache_directory = str(ROOT / "build" / "jedi-cache" / worker)
+    yield
+    jedi.settings.cache_directory = before
 
 
 def test_jedi_completes_every_keyword_argument() -> None:
