@@ -953,8 +953,8 @@ def _postgres_rows_delivered(journal: PostgresJournal) -> Iterator[tuple[Journal
     """Journal.rows_delivered() on PostgreSQL: every row in the campaign's order, with its recipient's
     delivery (that of its message to its recipient, else the message's one delivery), read a batch at
     a time (a server-side cursor)."""
-    from ._journal import JournalRow, RowDelivery
-    from ._postgres import _ROW_COLUMNS, SCHEMA, _utc
+    from ._journal import RowDelivery
+    from ._postgres import _ROW_COLUMNS, SCHEMA, journal_row
 
     campaign_id = journal._id()
     journal.commit()
@@ -969,24 +969,7 @@ def _postgres_rows_delivered(journal: PostgresJournal) -> Iterator[tuple[Journal
             (campaign_id,),
         )
         for found in cursor:
-            seq, identity, state, key, recipient, sender, message_id, wait, code, detail, attempts, first, last = found[
-                :13
-            ]
-            row = JournalRow(
-                seq,
-                identity,
-                state,
-                key,
-                recipient,
-                sender,
-                message_id,
-                wait,
-                code,
-                detail,
-                attempts,
-                _utc(first),
-                _utc(last),
-            )
+            row = journal_row(found)
             status, codes, errors, occurred = found[13:]
             yield row, None if status is None else RowDelivery(status, codes, errors, occurred)
     journal.commit()

@@ -71,6 +71,7 @@ __all__ = [
     "Slots",
     "connect",
     "is_postgres_url",
+    "journal_row",
     "migrate",
     "record_events",
     "redacted",
@@ -769,36 +770,8 @@ class PostgresJournal:
             cursor.execute(
                 f"SELECT {_ROW_COLUMNS} FROM {SCHEMA}.rows WHERE campaign_id = %s ORDER BY seq", (campaign_id,)
             )
-            for (
-                seq,
-                identity,
-                state,
-                key,
-                recipient,
-                sender,
-                message_id,
-                wait,
-                code,
-                detail,
-                attempts,
-                first,
-                last,
-            ) in cursor:
-                yield JournalRow(
-                    seq,
-                    identity,
-                    state,
-                    key,
-                    recipient,
-                    sender,
-                    message_id,
-                    wait,
-                    code,
-                    detail,
-                    attempts,
-                    _utc(first),
-                    _utc(last),
-                )
+            for found in cursor:
+                yield journal_row(found)
         self.commit()
 
     # --- the campaign's rates, shared by its workers --------------------------------------------------
@@ -898,6 +871,14 @@ def _listed(identities: Iterable[str]) -> list[str]:
 
 def _utc(epoch_seconds: float | None) -> datetime.datetime | None:
     return None if epoch_seconds is None else datetime.datetime.fromtimestamp(epoch_seconds, datetime.UTC)
+
+
+def journal_row(found: Sequence[Any]) -> JournalRow:
+    """A `JournalRow` from the first 13 values of a row read by `_ROW_COLUMNS`, its times made UTC."""
+    seq, identity, state, key, recipient, sender, message_id, wait, code, detail, attempts, first, last = found[:13]
+    return JournalRow(
+        seq, identity, state, key, recipient, sender, message_id, wait, code, detail, attempts, _utc(first), _utc(last)
+    )
 
 
 # --- the receiver's store ------------------------------------------------------------------------------
