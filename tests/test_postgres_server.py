@@ -107,7 +107,8 @@ def test_server_dies_with_a_killed_test_process() -> None:
         child.send_signal(signal.SIGKILL)
         child.wait(10)
         assert _gone(started["pid"], 10.0), "the server outlived the process that started it"
-        assert refuses(started["port"])
+        # (Its port is not checked again: another test process may listen on it the moment it is free,
+        # as a fresh-clone CI run with three workers saw.)
         directory = Path(started["directory"])
         assert directory.exists()
         assert directory in sweep(str(directory.parent))
