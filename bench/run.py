@@ -358,6 +358,13 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _save(path: Path | None, results: dict[str, Any]) -> None:
+    """The figures as JSON at `path` (--json), if one was given."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=100)
@@ -385,23 +392,17 @@ def main() -> int:
         if args.volume_only:
             swept = asyncio.run(volume.sweep(base_url, points, official is not None, args.repeats))
             print("\n".join(volume.report(swept)))
-            if args.json:
-                args.json.parent.mkdir(parents=True, exist_ok=True)
-                args.json.write_text(json.dumps({"python": sys.version.split()[0], "volume": swept}, indent=2))
+            _save(args.json, {"python": sys.version.split()[0], "volume": swept})
             return 0
         if args.journals_only:
             journals = postgres_campaign.run(base_url)
             print("\n".join(postgres_campaign.report(journals)))
-            if args.json:
-                args.json.parent.mkdir(parents=True, exist_ok=True)
-                args.json.write_text(json.dumps({"python": sys.version.split()[0], "journals": journals}, indent=2))
+            _save(args.json, {"python": sys.version.split()[0], "journals": journals})
             return 0
         if args.campaign_only:
             measured = campaign.run(base_url)
             print("\n".join(campaign.report(measured)))
-            if args.json:
-                args.json.parent.mkdir(parents=True, exist_ok=True)
-                args.json.write_text(json.dumps({"python": sys.version.split()[0], "campaign": measured}, indent=2))
+            _save(args.json, {"python": sys.version.split()[0], "campaign": measured})
             return 0
         results = {
             "python": sys.version.split()[0],
@@ -417,9 +418,7 @@ def main() -> int:
             "campaign": campaign.run(base_url, 10, 1, 100, 300) if args.smoke else campaign.run(base_url),
         }
     print(report(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+    _save(args.json, results)
     return 0
 
 
