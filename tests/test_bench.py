@@ -14,8 +14,11 @@ from legacy_httpx import VERSIONS
 from .support import ROOT
 from .support.postgres import PACKAGE_DIRS, find_programs, in_ci
 
+# The rows of each journal turn in the smoke run (bench/run.py's SMOKE_JOURNAL_ROWS).
+ROWS = 30
 
-@pytest.mark.slow  # about 50 s (a PostgreSQL server made); on a machine's first run it installs httpx 0.29.0
+
+@pytest.mark.slow  # a PostgreSQL server made; on a machine's first run it installs httpx 0.29.0
 @pytest.mark.timeout(600)
 def test_the_benchmark_runs(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
@@ -57,16 +60,16 @@ def test_the_benchmark_runs(tmp_path: Path) -> None:
     assert campaign["send"]["each_once"] and campaign["send"]["turns"]["campaign"][0]["sends_counted"] == 10
     assert campaign["dry_run"]["100"]["peak_rss_mb"] > 0 and not campaign["dry_run"]["100"]["journal_written"]
     assert "campaign: 10 rows" in run.stdout
-    # The journals side by side: 300 rows on SQLite, on PostgreSQL with 1 sender process and with 3 sharing
-    # the campaign, each row accepted exactly once (the server counted 300 sends, the journal holds 300 rows
+    # The journals side by side: ROWS rows on SQLite, on PostgreSQL with 1 sender process and with 3 sharing
+    # the campaign, each row accepted exactly once (the server counted ROWS sends, the journal holds ROWS rows
     # accepted), rows/s each and its ratio to SQLite's in the same turn.
     journals = campaign["journals"]
-    assert journals["rows"] == 300 and journals["each_once"] is True
+    assert journals["rows"] == ROWS and journals["each_once"] is True
     (sqlite,) = journals["turns"]["SQLite, 1 sender x 200"]
-    assert (sqlite["sends_counted"], sqlite["journal_accepted"], sqlite["accepted"]) == (300, 300, 300)
+    assert (sqlite["sends_counted"], sqlite["journal_accepted"], sqlite["accepted"]) == (ROWS, ROWS, ROWS)
     assert sqlite["sent_by_each"] == [sqlite["journal_attempts"]] and sqlite["rows_per_s"] > 0
     assert journals["SQLite, 1 sender x 200"]["ratio"] == 1.0
-    assert "campaign journals: 300 rows, unpaced" in run.stdout
+    assert f"campaign journals: {ROWS} rows, unpaced" in run.stdout
     postgres = ("PostgreSQL, 1 sender x 200", 1), ("PostgreSQL, 3 senders x 200", 3)
     missing = _postgres_missing()
     if missing is not None:
@@ -78,9 +81,9 @@ def test_the_benchmark_runs(tmp_path: Path) -> None:
     for name, senders in postgres:
         (cell,) = journals["turns"][name]
         assert (cell["senders"], len(cell["sent_by_each"])) == (senders, senders)
-        assert cell["sends_counted"] == cell["journal_accepted"] == cell["accepted"] == 300 and cell["pending"] == 0
+        assert cell["sends_counted"] == cell["journal_accepted"] == cell["accepted"] == ROWS and cell["pending"] == 0
         # Each send the senders made reached the server, or went unanswered and was re-sent with the row's key.
-        assert sum(cell["sent_by_each"]) == cell["journal_attempts"] >= 300
+        assert sum(cell["sent_by_each"]) == cell["journal_attempts"] >= ROWS
         assert cell["rows_per_s"] > 0 and cell["server_cpu_us_per_row"] > 0
         assert journals[name]["turn_ratios"] == [cell["rows_per_s"] / sqlite["rows_per_s"]]
         assert f"{name:<28} turn 1" in run.stdout
