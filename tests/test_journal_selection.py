@@ -53,6 +53,26 @@ def test_the_sqlite_journal_answers_as_its_campaign_s_only_sender(tmp_path: Path
         assert (unlimited.rate, unlimited.sender_rate, unlimited.max_queue_wait) == (math.inf, None, 1.0)
 
 
+def test_the_sqlite_journal_keeps_a_row_as_added_but_its_arguments(tmp_path: Path) -> None:
+    with _journals.open_journal(tmp_path / "one.db", None) as journal:
+        journal.begin("reminders", {}, NOW)
+        journal.add("r-1", "sha256:1", "key-1", "+13125550001", "+18445550001", arguments={"text": "hi"})
+        journal.add(
+            "r-2", "sha256:2", "key-2", None, None, state="failed", error_code="10002", error_detail="bad number"
+        )
+        journal.commit()
+        rows = [
+            (row.identity, row.state, row.idempotency_key, row.recipient, row.sender, row.error_code, row.error_detail)
+            for row in journal.rows()
+        ]
+        assert journal.known("r-1") == Known("pending", "sha256:1", None, 0)
+        assert journal.known("r-2") == Known("failed", "sha256:2", None, 0)
+    assert rows == [
+        ("r-1", "pending", "key-1", "+13125550001", "+18445550001", None, None),
+        ("r-2", "failed", "key-2", None, None, "10002", "bad number"),
+    ]
+
+
 def test_an_sqlite_journal_to_read_must_exist(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no campaign journal at"):
         _journals.open_existing(tmp_path / "missing.db", None)
@@ -194,11 +214,17 @@ def test_a_held_up_gate_delays_the_slots_and_a_sender_s_hold_only_its_own(
     shared: _journals.SharedCampaignJournal,
 ) -> None:
     shared.pacer(1000.0, 1000.0, 60.0)
-    assert shared.slots([("SMS", "+18445550001"), ("SMS", "+18445550002")]) == [0.0, 0.0]
+    rows = [("SMS", "+18445550001"), ("SMS", "+18445550002"), ("SMS", None)]
+    assert shared.slots(rows) == pytest.approx([0.0, 0.0, 0.0], abs=0.05)  # type: ignore[arg-type]
     shared.hold(2.0, "+18445550001", everyone=False)
     gates = _gates(shared._url)
     assert gates["sender:+18445550001"][2] > time.time() + 1.0
-    assert gates["sender:+18445550002"][2] == 0 and gates["type:all"][2] == 0
+    assert gates["sender:+18445550002"][2] == gates["type:all"][2] == gates["sender:"][2] == 0
+    # The profile's sender (None) has a gate of its own, "sender:", held alone too.
+    shared.hold(1.5, None, everyone=False)
+    gates = _gates(shared._url)
+    assert gates["sender:"][2] > time.time() + 0.5
+    assert gates["sender:+18445550002"][2] == gates["type:all"][2] == 0
     # The free sender first: the held one's slot, 2 s on, moves the shared type gate past it too.
     second, first = shared.slots([("SMS", "+18445550002"), ("SMS", "+18445550001")])
     assert first == pytest.approx(2.0, abs=0.5) and second < 0.5
