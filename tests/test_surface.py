@@ -165,9 +165,19 @@ def _jedi_cache_of_this_process() -> typing.Iterator[None]:
     jedi.settings.cache_directory = before
 
 
-def test_jedi_completes_every_keyword_argument() -> None:
+@pytest.fixture(scope="module")
+def users_project(tmp_path_factory: pytest.TempPathFactory) -> jedi.Project:
+    """The project of a user's editor: a folder of their own, the package installed where their
+    Python finds it. Jedi searches a project's files for calls of a function whose parameters it
+    infers (a form's *args); with no project given it took the working directory, this repository,
+    and read its ~350 files (tests calling every method among them) again for each Script."""
+    return jedi.Project(tmp_path_factory.mktemp("users-project"))
+
+
+def test_jedi_completes_every_keyword_argument(users_project: jedi.Project) -> None:
     source = "from telnyx_messages import Telnyx\nclient = Telnyx()\nclient.messages.send("
-    completions = {c.name for c in jedi.Script(source).complete(3, len("client.messages.send("))}
+    script = jedi.Script(source, project=users_project)
+    completions = {c.name for c in script.complete(3, len("client.messages.send("))}
     expected = {f"{name}=" for name in inspect.signature(Telnyx(api_key=API_KEY).messages.send).parameters}
     assert expected <= completions
 
@@ -181,15 +191,16 @@ def _call(client_class: type[Telnyx | AsyncTelnyx], form: str, case: OperationCa
     return f"{CLIENTS[client_class.__name__]}.messages.{FORMS[form]}{case.method_path}("
 
 
-def _jedi_signatures(call: str) -> tuple[list[list[str]], set[str]]:
+def _jedi_signatures(call: str, project: jedi.Project) -> tuple[list[list[str]], set[str]]:
     """The parameters Jedi shows for `call` (a call's text up to its open bracket), one list per
-    signature, and the names it completes there; asked as an editor asks, a Script for the request.
+    signature, and the names it completes there; asked as an editor asks, a Script for the request,
+    in the user's project.
     (One Script asked about every call in turn keeps its inferences and caches from call to call: on
     a larger document it came to lose methods that a Script of their own finds.)"""
     source = "\n".join(
         ["from telnyx_messages import AsyncTelnyx, Telnyx", "client = Telnyx()", "async_client = AsyncTelnyx()"]
     )
-    script = jedi.Script(f"{source}\n{call})")
+    script = jedi.Script(f"{source}\n{call})", project=project)
     signatures = [[p.name for p in signature.params] for signature in script.get_signatures(4, len(call))]
     return signatures, {completion.name for completion in script.complete(4, len(call))}
 
@@ -197,7 +208,7 @@ def _jedi_signatures(call: str) -> tuple[list[list[str]], set[str]]:
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("client_class", [Telnyx, AsyncTelnyx])
 def test_jedi_shows_and_completes_every_argument_of_every_form(
-    client_class: type[Telnyx | AsyncTelnyx], form: str
+    client_class: type[Telnyx | AsyncTelnyx], form: str, users_project: jedi.Project
 ) -> None:
     """Jedi (editors' completion) shows each operation's method, plain, raw and streaming, sync and
     async, with every argument the spec gives the operation and the per-call options, no `self`;
@@ -208,7 +219,7 @@ def test_jedi_shows_and_completes_every_argument_of_every_form(
         operation = case.operation
         pairs = operation.path_parameters + operation.query_parameters + operation.body_parameters
         expected = {name for name, _ in pairs} | {p.argument for p in operation.header_parameters} | PER_CALL_OPTIONS
-        signatures, completions = _jedi_signatures(call)
+        signatures, completions = _jedi_signatures(call, users_project)
         assert [set(names) for names in signatures] == [expected], (call, signatures)
         assert {f"{name}=" for name in expected} <= completions, (call, sorted(completions))
 
