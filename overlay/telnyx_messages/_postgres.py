@@ -36,6 +36,7 @@ the package is refused (JournalError), never written by an older one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib
 import json
@@ -545,14 +546,26 @@ class PostgresJournal:
         Every read and commit flushes first (a subclass holding writes of its own sends them here)."""
         writes, self._writes = self._writes, []
         if writes:
-            with self._db.pipeline():
+            with self._pipeline():
                 for sql, parameters in writes:
                     self._db.execute(sql, parameters)
 
+    def _pipeline(self) -> contextlib.AbstractContextManager[object]:
+        """A pipeline for the commands sent next: the one open (commit's, sending's) if there is one,
+        so that they go in its round trip, not a Sync of their own."""
+        if self._db.pgconn.pipeline_status != _psycopg().pq.PipelineStatus.OFF:
+            return contextlib.nullcontext()
+        return self._db.pipeline()
+
     def commit(self) -> None:
-        """Make the writes so far durable."""
-        self.flush()
-        self._db.commit()
+        """Make the writes so far durable: the writes held back and the COMMIT in one round trip."""
+        if self._writes:
+            with self._pipeline():
+                self.flush()
+                self._db.commit()
+        else:
+            self.flush()
+            self._db.commit()
         self.committed_at = time.monotonic()
 
     def commit_if_older(self, seconds: float) -> None:
@@ -696,21 +709,25 @@ class PostgresJournal:
         to this worker, if no other worker's live lease holds it; committed, with every write before,
         before they leave. The identities marked: send only those."""
         listed = _listed(identities)
-        self.flush()
         if not listed:
             self.commit()
             return []
-        found = self._db.execute(
-            f"UPDATE {SCHEMA}.rows SET state = 'sending', attempts = attempts + 1,"
-            " last_attempt_at = to_timestamp(%(at)s),"
-            " first_attempt_at = coalesce(first_attempt_at, to_timestamp(%(at)s)), lease_owner = %(worker)s,"
-            " lease_until = greatest(lease_until, clock_timestamp() + make_interval(secs => %(lease)s))"
-            f" WHERE campaign_id = %(campaign)s AND identity = ANY(%(identities)s) AND {_FREE}"
-            " AND state IN ('pending', 'sending', 'unknown') RETURNING identity",
-            {"at": at, "worker": self.worker, "lease": self.lease, "campaign": self._id(), "identities": listed},
-        ).fetchall()
-        self.commit()
-        marked = {row[0] for row in found}
+        campaign_id = self._id()
+        # The rows added and the outcomes held back, the marks and the COMMIT: one round trip.
+        with self._pipeline():
+            self.flush()
+            cursor = self._db.execute(
+                f"UPDATE {SCHEMA}.rows SET state = 'sending', attempts = attempts + 1,"
+                " last_attempt_at = to_timestamp(%(at)s),"
+                " first_attempt_at = coalesce(first_attempt_at, to_timestamp(%(at)s)), lease_owner = %(worker)s,"
+                " lease_until = greatest(lease_until, clock_timestamp() + make_interval(secs => %(lease)s))"
+                f" WHERE campaign_id = %(campaign)s AND identity = ANY(%(identities)s) AND {_FREE}"
+                " AND state IN ('pending', 'sending', 'unknown') RETURNING identity",
+                {"at": at, "worker": self.worker, "lease": self.lease, "campaign": campaign_id, "identities": listed},
+            )
+            self._db.commit()
+        self.committed_at = time.monotonic()
+        marked = {row[0] for row in cursor.fetchall()}
         return [identity for identity in listed if identity in marked]
 
     def accepted(self, identity: str, message_id: str | None, wait_seconds: float | None) -> None:
@@ -802,31 +819,38 @@ class PostgresJournal:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be an int of at least 1, got {count!r}")
         names = sorted(set(gates))
-        db = self._gates()
-        with db.transaction():
-            locked = db.execute(
-                f"SELECT gate FROM {SCHEMA}.gates WHERE campaign_id = %s AND gate = ANY(%s) ORDER BY gate FOR UPDATE",
-                (self._id(), names),
-            ).fetchall()
-            if len(locked) != len(names):
-                missing = sorted(set(names) - {row[0] for row in locked})
-                raise JournalError(f"{self.path}: no gate {missing} in campaign {self.name!r} (set_gate first)")
-            found = db.execute(
-                f"""WITH now AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS t),
-                slot AS (
-                    SELECT greatest(max(next_at), max(held_until), (SELECT t FROM now)) AS at,
-                           coalesce(max(1.0 / rate), 0.0)::float8 AS spacing
-                    FROM {SCHEMA}.gates WHERE campaign_id = %(campaign)s AND gate = ANY(%(gates)s)
-                ),
-                moved AS (
-                    UPDATE {SCHEMA}.gates AS g SET next_at = slot.at + (%(count)s - 1) * slot.spacing + 1.0 / g.rate
-                    FROM slot WHERE g.campaign_id = %(campaign)s AND g.gate = ANY(%(gates)s) AND g.rate IS NOT NULL
-                )
-                SELECT slot.at, now.t, slot.spacing FROM slot, now""",
-                {"campaign": self._id(), "gates": names, "count": count},
-            ).fetchone()
+        # One statement, so one round trip (autocommit: its own transaction): the gates' rows locked
+        # in one order, the database's clock read once they are (the aggregate's value comes after its
+        # rows), each gate's next free slot moved only if every gate named is there.
+        found = (
+            self._gates()
+            .execute(
+                f"""WITH locked AS (
+                SELECT gate, rate, next_at, held_until FROM {SCHEMA}.gates
+                WHERE campaign_id = %(campaign)s AND gate = ANY(%(gates)s) ORDER BY gate FOR UPDATE
+            ),
+            taken AS (
+                SELECT max(next_at) AS next_at, max(held_until) AS held_until,
+                       coalesce(max(1.0 / rate), 0.0)::float8 AS spacing, array_agg(gate) AS found,
+                       extract(epoch FROM clock_timestamp())::float8 AS t
+                FROM locked
+            ),
+            slot AS (SELECT greatest(next_at, held_until, t) AS at, t, spacing, found FROM taken),
+            moved AS (
+                UPDATE {SCHEMA}.gates AS g SET next_at = slot.at + (%(count)s - 1) * slot.spacing + 1.0 / g.rate
+                FROM slot WHERE g.campaign_id = %(campaign)s AND g.gate = ANY(%(gates)s) AND g.rate IS NOT NULL
+                AND cardinality(slot.found) = %(named)s
+            )
+            SELECT slot.at, slot.t, slot.spacing, slot.found FROM slot""",
+                {"campaign": self._id(), "gates": names, "count": count, "named": len(names)},
+            )
+            .fetchone()
+        )
         assert found is not None
-        at, now, spacing = found
+        at, now, spacing, locked = found
+        if len(locked or ()) != len(names):
+            missing = sorted(set(names) - set(locked or ()))
+            raise JournalError(f"{self.path}: no gate {missing} in campaign {self.name!r} (set_gate first)")
         return Slots(max(0.0, at - now), spacing, count, at, now)
 
     def hold(self, seconds: float, gates: Sequence[str] | None = None) -> None:
