@@ -69,6 +69,12 @@ def _shown(path: Path) -> str:
     return os.path.relpath(path, ROOT) if path.is_relative_to(ROOT) else str(path)
 
 
+def load_document(path: Path) -> Any:
+    """A YAML document read with libyaml's safe loader where PyYAML has it (the same objects as
+    yaml.safe_load, about ten times faster on the spec)."""
+    return yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _checked(path: Path, content: bytes) -> dict[str, Any]:
     """The configuration file's content, its sections checked (configuration())."""
     try:
@@ -456,7 +462,7 @@ def generate(spec: Path, output: Path) -> subprocess.CompletedProcess[str]:
     shutil.rmtree(output, ignore_errors=True)
     with tempfile.TemporaryDirectory() as scratch:
         overridden = Path(scratch) / spec.name
-        document = yaml.safe_load(spec.read_bytes())
+        document = load_document(spec)
         try:
             config = configuration()
             generator_config()  # its settings checked before the generator runs
@@ -487,7 +493,7 @@ def _run_generator(spec: Path, output: Path, templates: Path, settings: Path) ->
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode == 0:
-        document = yaml.safe_load(spec.read_bytes())
+        document = load_document(spec)
         try:
             write_webhooks(document, output)
             write_results(document, output)
