@@ -276,3 +276,29 @@ def _lease_of(url: str, identity: str) -> float | None:
             (identity,),
         ).fetchone()
     return None if found is None or found[0] is None else float(found[0])
+
+
+def test_a_gate_s_rate_is_set_once_by_a_sender_so_a_later_sender_s_rate_stands(
+    shared: _journals.SharedCampaignJournal,
+) -> None:
+    shared.pacer(10.0, math.inf, 60.0)
+    shared.slots([("SMS", None)])
+    assert _gates(shared._url)["type:all"][0] == 10.0
+    with _postgres.PostgresJournal(shared._url, "reminders") as later:  # a sender started since, at 20/s
+        later.campaign()
+        later.set_gate("type:all", 20.0)
+    shared.slots([("SMS", None), ("MMS", None)])
+    assert _gates(shared._url)["type:all"][0] == 20.0  # the last to set it: for every sender
+
+
+def test_the_shared_journal_s_lease_is_the_module_s_and_a_row_needs_the_campaign_begun(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_journals, "LEASE", 2.5)
+    with _journals.open_journal(postgres_url, "reminders") as shared:
+        assert isinstance(shared, _journals.SharedCampaignJournal)
+        assert shared.lease == 2.5
+        shared.add("r-1", "sha256:1", "key-1", None, None)  # held for the next write
+        with pytest.raises(JournalError, match=re.escape("begin() the campaign first")):
+            shared.flush()
+    assert _visible(postgres_url) == set()
