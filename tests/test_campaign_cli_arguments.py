@@ -1,0 +1,93 @@
+"""`telnyx-messages campaign send`: what its options make of the rows before anything is sent (an
+empty option, the refusals listed and counted, a Ctrl-C while the rows are checked), run in-process
+through the CLI's main() as tests/test_campaign_cli.py runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .support.loopback import serving
+from .support.server import LoopbackServer, Reply
+from .test_campaign_cli import message, numbered, scripted, send, write_rows
+from .test_cli import run
+
+server = pytest.fixture(serving)
+
+
+def test_an_empty_from_or_messaging_profile_option_is_none_given(tmp_path: Path) -> None:
+    rows = numbered(tmp_path / "rows.csv", 2)
+    base = ["campaign", "send", str(rows), "--journal", str(tmp_path / "run.db"), "--text", "Hi {name}", "--dry-run"]
+    plain = run(*base)
+    assert plain.returncode == 0, plain.stderr
+    assert "refused   0\nsenders   1\n  (no sender): 2\n" in plain.stdout
+    for option in ("--from", "--messaging-profile-id"):
+        empty = run(*base, option, "")
+        assert (empty.returncode, empty.stdout, empty.stderr) == (0, plain.stdout, ""), option
+
+
+def _refused(tmp_path: Path, server: LoopbackServer, bad: int) -> str:
+    """What a send of 12 rows, the first `bad` of them with no E.164 `to`, writes on standard error."""
+    rows = [["nope" if n < bad else f"+1312{n:07d}", f"n{n}"] for n in range(12)]
+    result = send(write_rows(tmp_path / f"rows{bad}.csv", ["to", "name"], rows), tmp_path / "run.db", server.base_url)
+    assert result.returncode == 3 and server.received == [] and result.stdout == ""
+    return result.stderr
+
+
+def test_the_first_ten_refused_rows_are_named_and_the_rest_counted(tmp_path: Path, server: LoopbackServer) -> None:
+    rows = tmp_path / "rows10.csv"
+    ten = _refused(tmp_path, server, 10).splitlines()
+    assert len(ten) == 11
+    assert [line.split("rows10.csv line ")[1].split(":")[0] for line in ten[:10]] == [str(n) for n in range(2, 12)]
+    assert ten[10] == f"telnyx-messages: {rows}: 10 of 12 rows refused, nothing sent"
+    eleven = _refused(tmp_path, server, 11).splitlines()
+    assert len(eleven) == 11
+    assert eleven[10] == (
+        f"telnyx-messages: {tmp_path / 'rows11.csv'}: 11 of 12 rows refused, nothing sent "
+        "(1 more not listed; --dry-run lists the first ones)"
+    )
+
+
+def test_ctrl_c_while_the_rows_are_checked_stops_with_exit_4_and_nothing_sent(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    # The rows come through a pipe: the header for the first read (the header's check), then, for
+    # the check of every row, one row and no end; Ctrl-C (SIGINT to this process) comes while that
+    # check waits for the next row (sent to the main thread, where Python's handlers run).
+    server.default = scripted(lambda body, n: Reply(200, message(n)))
+    rows = tmp_path / "rows.csv"
+    os.mkfifo(rows)
+    failures: list[BaseException] = []
+
+    def readers() -> int:
+        """The reading ends of the pipe open in this process (its only readers)."""
+        folder = Path("/proc/self/fd")
+        return sum(1 for fd in os.listdir(folder) if os.path.realpath(folder / fd) == str(rows))
+
+    def write() -> None:
+        try:
+            with rows.open("w") as pipe:
+                pipe.write("to,name\n")
+            deadline = time.monotonic() + 30
+            while readers() and time.monotonic() < deadline:  # the header's check has closed the pipe
+                time.sleep(0.001)
+            with rows.open("w") as pipe:  # the check of every row has opened it
+                pipe.write("to,name\n+13125550001,Ann\n")
+                pipe.flush()
+                signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        except BaseException as exc:  # reported by the test
+            failures.append(exc)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    result = send(rows, tmp_path / "run.db", server.base_url)
+    writer.join(10)
+    assert not failures and not writer.is_alive()
+    assert (result.returncode, result.stdout) == (4, "")
+    assert result.stderr == "telnyx-messages: interrupted before anything was sent\n"
+    assert server.received == [] and not (tmp_path / "run.db").exists()
