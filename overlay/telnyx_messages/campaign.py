@@ -119,9 +119,6 @@ _COMMIT_EVERY = 1.0  # seconds: what follows the answers is in the file this soo
 # second across the senders, within a few percent: not a burst of late sends after a pause). Checked
 # just before the request leaves (in its thread, for a synchronous client).
 _LATE = 0.035
-# A row's slots given up at most this many times: a process that misses every slot it takes (starved
-# of CPU) sends at the last one, however late, rather than take slots for ever.
-_RETAKES = 2
 # seconds: a synchronous client's request is handed to its thread this long before its slot.
 _HANDOFF = 0.1
 # seconds: a sender takes shared slots for its next batch once the last it took is less than this
@@ -1037,29 +1034,27 @@ class _Run:
         """The row's request, sent in its slot under the rates the campaign's senders share (`at`,
         by the campaign's clock; None: the engine's own gates paced it). A slot missed by more than
         _LATE (this process was held up) is not used late, bunched with the other senders' sends
-        on time: the row takes another (after _RETAKES, the last is used however late). A
-        synchronous client's thread is started _HANDOFF before the slot and waits for it there: a
+        on time: the row takes another, as often as it takes (a late send on top of the others' is
+        what would put a second over the rate: a send never leaves more than _LATE after its slot).
+        A synchronous client's thread is started _HANDOFF before the slot and waits for it there: a
         thread's start is late under load, its timer is not."""
         client = self.campaign._client
-        retakes = 0
         while True:
-            checked = at is not None and retakes < _RETAKES
             if at is not None:
                 lead = _HANDOFF if isinstance(client, Telnyx) and isinstance(self.clock, RealClock) else 0.0
                 now = self.clock.now()
                 if at - lead > now:
                     await self.clock.sleep(at - lead - now)
-                if checked and self.clock.now() - at > _LATE:
-                    at, retakes = self.retake(row), retakes + 1
+                if self.clock.now() - at > _LATE:
+                    at = self.retake(row)
                     continue
             if isinstance(client, AsyncTelnyx):
                 return await client.messages.send(**row.arguments, idempotency_key=row.key, max_retries=0)
             assert client is not None
-            call = functools.partial(self.request_in_thread, client, row, at if checked else None)
-            result = await anyio.to_thread.run_sync(call)
+            result = await anyio.to_thread.run_sync(functools.partial(self.request_in_thread, client, row, at))
             if result is not None:
                 return result
-            at, retakes = self.retake(row), retakes + 1
+            at = self.retake(row)
 
     def request_in_thread(self, client: Telnyx, row: _Row, due: float | None) -> Any:
         """A synchronous client's request at its slot (`due`; None: at once), unless the slot is
