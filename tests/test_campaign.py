@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import inspect
 import itertools
 import json
 import math
@@ -13,7 +14,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -44,10 +44,11 @@ from telnyx_messages.campaign import (
 )
 from telnyx_messages.testing import FakeClock, FakeTelnyx
 
-from .support import API_KEY, ROOT
+from .support import API_KEY
 from .support.edge import EdgeServer
 from .support.loopback import loopback
 from .support.server import Received, Reply
+from .test_campaign_receive import Forked, forked, run_forked
 
 UNPACED: dict[str, Any] = {"rate": math.inf, "sender_rate": math.inf}
 SENDER = "+18445550001"
@@ -831,15 +832,29 @@ def dry_run_peak(count: int) -> tuple[Plan, int]:
     return plan, peak
 
 
+def _peak_probe(then: str) -> list[str]:
+    """`python -c` arguments: a process that has generated_rows and dry_run_peak (their source, not
+    this module: the test module's imports, pytest's among them, cost a third of a second) runs `then`."""
+    code = "\n".join([
+        "from __future__ import annotations", "import json", "import tracemalloc",
+        "from collections.abc import Iterator", "from typing import Any",
+        "from telnyx_messages.campaign import Campaign, Plan", f"SENDER = {SENDER!r}",
+        inspect.getsource(generated_rows), inspect.getsource(dry_run_peak), then,
+    ])  # fmt: skip
+    return ["-c", code]
+
+
 # A memory probe (slow, as pyproject's marker says: `make test` runs it, FAST=1 and mutation runs do not):
 # under mutmut every call goes through its recording wrappers, which hold about 50 KB more.
 @pytest.mark.slow
 def test_a_dry_run_of_generated_rows_holds_no_more_than_a_few_rows_at_once() -> None:
-    # In a process of its own, as the next test: in the session's, tracemalloc also counted other
+    # In a process of its own (a fork), as the next test: in the session's, tracemalloc also counted other
     # threads' allocations (a fresh-clone CI run saw a peak of 1,111,935 bytes).
-    code = "import json\nfrom tests.test_campaign import dry_run_peak\nplan, peak = dry_run_peak(2_000)\n"
-    code += "print(json.dumps([plan.rows, plan.messages, plan.refused, plan.parts, plan.senders, plan.seconds, peak]))"
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    probe = _peak_probe(
+        "plan, peak = dry_run_peak(2_000)\n"
+        "print(json.dumps([plan.rows, plan.messages, plan.refused, plan.parts, plan.senders, plan.seconds, peak]))"
+    )
+    run = run_forked(*probe, env=dict(os.environ), timeout=240)
     assert run.returncode == 0, run.stderr
     rows, messages, refused, parts, senders, seconds, peak = json.loads(run.stdout)
     assert (rows, messages, refused) == (2_000, 2_000, 0)
@@ -851,21 +866,24 @@ def test_a_dry_run_of_generated_rows_holds_no_more_than_a_few_rows_at_once() -> 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_a_dry_runs_peak_memory_is_the_same_for_20000_rows_as_for_2000() -> None:
-    # In a process of its own: tracemalloc counts every thread's allocations, and the session's
+def test_a_dry_runs_peak_memory_is_the_same_for_8000_rows_as_for_2000() -> None:
+    # In a process of its own (a fork): tracemalloc counts every thread's allocations, and the session's
     # background jobs (tests/support/background.py) read their subprocesses' output meanwhile.
-    # Bounded: 18,000 rows more add nothing to the peak (a row's identity alone, kept for each row,
-    # would add over 1 MB); the bench's 1,000,000-row dry run gives the peak RSS at scale.
-    code = "from tests.test_campaign import dry_run_peak\n"
-    code += "for count in (2_000, 20_000):\n    plan, peak = dry_run_peak(count)\n"
-    code += "    print(plan.rows, plan.messages, plan.parts, peak)"
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    # Bounded: 6,000 rows more add nothing to the peak. Anything kept per row would: a reference alone
+    # (8 bytes in a list) adds 48 KB, a row's identity over 300 KB, against the 10 KB allowed. Both
+    # counts above DUPLICATES_TRACKED (1,000), so that both runs hold its full table of first rows.
+    # The bench's 1,000,000-row dry run gives the peak RSS at scale.
+    probe = _peak_probe(
+        "for count in (2_000, 8_000):\n    plan, peak = dry_run_peak(count)\n"
+        "    print(plan.rows, plan.messages, plan.parts, peak)"
+    )
+    run = run_forked(*probe, env=dict(os.environ), timeout=240)
     assert run.returncode == 0, run.stderr
     (rows, messages, parts, small), (more_rows, more_messages, more_parts, large) = (
         tuple(map(int, line.split())) for line in run.stdout.splitlines()
     )
     assert (rows, messages, parts) == (2_000, 2_000, 2_200)
-    assert (more_rows, more_messages, more_parts) == (20_000, 20_000, 22_000)
+    assert (more_rows, more_messages, more_parts) == (8_000, 8_000, 8_800)
     assert small < 200_000 and abs(large - small) < 10_000, f"peaks {small:,} and {large:,} bytes"
 
 
@@ -1110,94 +1128,115 @@ def _journal_counts(journal: Path) -> dict[str, int]:
         db.close()
 
 
-def _accepted_in(journal: Path) -> int:
-    return _journal_counts(journal).get("accepted", 0)
+# The campaign in a process of its own (started as a fork by forked()).
+CHILD_MODULE = "tests.support.campaign_child"
 
 
-CHILD = [sys.executable, "-m", "tests.support.campaign_child"]
+def _child_rows(count: int) -> Iterator[dict[str, Any]]:
+    """The rows tests/support/campaign_child.py sends."""
+    return ({"id": f"r-{n}", "to": f"+1312{n:07d}", "text": f"t{n}"} for n in range(count))
+
+
+def _finished_here(base_url: str, journal: Path, count: int) -> dict[str, Any]:
+    """The child's campaign run to its end in this process, as its next run would (with its settings;
+    a failed row tried again a hundredth later): the report's counts and stop, as the child prints them."""
+    with Telnyx(api_key=API_KEY, base_url=base_url, timeout=5.0) as client:
+        campaign = Campaign(client, _child_rows(count), journal, rate=200.0, sender_rate=math.inf, max_in_flight=16)
+        backoff = campaign_module._BACKOFF_FIRST
+        campaign_module._BACKOFF_FIRST = 0.01
+        try:
+            report = campaign.run_sync()
+        finally:
+            campaign_module._BACKOFF_FIRST = backoff
+    counts: dict[str, Any] = {
+        field: getattr(report, field) for field in ("rows", "accepted", "pending", "failed", "unknown")
+    }
+    return {**counts, "stop": None if report.stop is None else report.stop.reason}
+
+
+def _until(done: Callable[[], bool], child: Forked, seconds: float = 120) -> None:
+    """Back as soon as `done()` holds or the child has ended, looked at every millisecond (what the
+    loopback edge counts is in this process: no file read per look)."""
+    deadline = time.monotonic() + seconds
+    while not done() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_campaign_killed_at_random_points_and_rerun_has_each_row_accepted_exactly_once(tmp_path: Path) -> None:
-    count = 400
+    count = 120
     journal = tmp_path / "run.db"
     chooser = random.Random(41)
     environment = {**os.environ, "TELNYX_API_KEY": API_KEY}
-    kills = []
+    kills: list[dict[str, Any]] = []
     with EdgeServer(fail_rate=0.15, faults=("drop", "500"), seed=41) as edge:
         # A failed row is tried again a hundredth later, not after the engine's 0.5 s doubling: not what this tests.
         arguments = [edge.base_url, str(journal), str(count), "200", "0.01"]
-        for attempt in range(7):
-            before = _accepted_in(journal)
-            if before >= count - 40:
-                break
-            child = subprocess.Popen([*CHILD, *arguments], cwd=ROOT, env=environment, stdout=subprocess.PIPE)
-            if attempt % 3 == 0:  # killed at a random instant: starting, opening the journal, sending
-                time.sleep(chooser.uniform(0.05, 2.0))
-            else:  # killed once the journal shows a random number of rows more accepted
-                target = before + chooser.randint(5, 60)
-                deadline = time.monotonic() + 120
-                while _accepted_in(journal) < target and child.poll() is None and time.monotonic() < deadline:
-                    time.sleep(chooser.uniform(0.001, 0.05))
+        # Each run SIGKILLed at a random point of its own: while starting (a random instant after its
+        # journal file appears, at the latest as its first request arrives), twice once the edge has
+        # had a random number of its requests, and once the edge has accepted every row (the answers
+        # not all journaled yet: the rerun has them replayed, not sent again).
+        for point in ("starting", "sending", "sending", "every row accepted"):
+            sent_before = edge.requests
+            child = forked(CHILD_MODULE, *arguments, env=environment)
+            if point == "starting":
+                _until(lambda sent=sent_before: journal.exists() or edge.requests > sent, child)
+                at = time.monotonic() + chooser.uniform(0.0, 0.3)
+                _until(lambda sent=sent_before, at=at: time.monotonic() >= at or edge.requests > sent, child)
+            elif point == "sending":
+                target = sent_before + chooser.randint(5, 45)
+                _until(lambda target=target: edge.requests >= target, child)
+            else:
+                _until(lambda: len(edge.accepted) == count, child)
+            running = child.poll() is None
             child.send_signal(signal.SIGKILL)
             child.wait()
-            kills.append(_journal_counts(journal))
-        finished = subprocess.run(
-            [*CHILD, *arguments], cwd=ROOT, env=environment, capture_output=True, timeout=300, check=True
-        )
+            kills.append({
+                "at": point, "running": running, "requests": edge.requests - sent_before,
+                "edge accepted": sum(edge.accepted.values()), **_journal_counts(journal),
+            })  # fmt: skip
+        finished = _finished_here(edge.base_url, journal, count)
         accepted = dict(edge.accepted)
         statuses = dict(edge.statuses)
-    midway = [counts.get("accepted", 0) for counts in kills]
-    assert len(kills) >= 3 and any(0 < done < count for done in midway), kills
-    # Some kill left rows sent and not yet answered in the journal: the rerun sent those with their keys.
-    assert any(counts.get("sending", 0) > 0 for counts in kills), kills
-    result = json.loads(finished.stdout)
-    assert result == {"rows": count, "accepted": count, "pending": 0, "failed": 0, "unknown": 0, "stop": None}
+    assert sum(kill["running"] for kill in kills) >= 3, kills  # killed midway, not after it ended
+    assert any(0 < kill.get("accepted", 0) < count for kill in kills), kills
+    # A kill left rows sent and not yet answered in the journal, and answers the edge gave not yet
+    # journaled as accepted: the rerun sent those with their keys and had them replayed.
+    assert any(kill.get("sending", 0) > 0 for kill in kills), kills
+    assert any(kill["edge accepted"] > kill.get("accepted", 0) for kill in kills), kills
+    assert finished == {"rows": count, "accepted": count, "pending": 0, "failed": 0, "unknown": 0, "stop": None}
     assert accepted == {f"t{n}": 1 for n in range(count)}, statuses  # none twice, none lost
-    assert statuses.get("fault drop", 0) + statuses.get("fault 500", 0) > 0 and statuses.get("replay", 0) > 0
+    assert statuses.get("fault drop", 0) > 0 and statuses.get("fault 500", 0) > 0, statuses
+    assert statuses.get("replay", 0) > 0, statuses
+    assert set(_journal_counts(journal)) == {"accepted"}
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_ctrl_c_stops_a_campaign_with_the_rows_left_pending_and_a_rerun_finishes_it(tmp_path: Path) -> None:
-    count = 200
+    count = 100
     journal = tmp_path / "run.db"
     environment = {**os.environ, "TELNYX_API_KEY": API_KEY}
     with EdgeServer() as edge:
-        child = subprocess.Popen(
-            [*CHILD, edge.base_url, str(journal), str(count), "50"], cwd=ROOT, env=environment, stdout=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 120
-        while _accepted_in(journal) < 20 and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        child = forked(
+            CHILD_MODULE, edge.base_url, str(journal), str(count), "25", env=environment,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        _until(lambda: sum(edge.accepted.values()) >= 20, child)  # the rest take 3.2 s more at 25/s
         child.send_signal(signal.SIGINT)
-        output, _ = child.communicate(timeout=60)
-        assert child.returncode == 0
+        output, errors = child.communicate(timeout=60)
+        assert child.returncode == 0, errors
         interrupted = json.loads(output)
         left = _journal_counts(journal)
-        rerun = subprocess.run(
-            [*CHILD, edge.base_url, str(journal), str(count)],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
+        rerun = _finished_here(edge.base_url, journal, count)
         accepted = dict(edge.accepted)
     assert interrupted["stop"] == "interrupted"
     assert 20 <= interrupted["accepted"] < count and interrupted["pending"] > 0
     assert interrupted["rows"] == interrupted["accepted"] + interrupted["pending"]
     # The requests in flight were answered and recorded: nothing left `sending`, the rest `pending`.
     assert left == {"accepted": interrupted["accepted"], "pending": interrupted["pending"]}
-    assert json.loads(rerun.stdout) == {
-        "rows": count,
-        "accepted": count,
-        "pending": 0,
-        "failed": 0,
-        "unknown": 0,
-        "stop": None,
-    }
+    assert rerun == {"rows": count, "accepted": count, "pending": 0, "failed": 0, "unknown": 0, "stop": None}
     assert accepted == {f"t{n}": 1 for n in range(count)}
 
 

@@ -5,6 +5,7 @@ without a usable public key, journal or the [receiver] extra."""
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import csv
@@ -16,6 +17,7 @@ import io
 import json
 import os
 import re
+import select
 import signal
 import socket
 import sqlite3
@@ -38,7 +40,7 @@ from telnyx_messages.testing import FakeTelnyx
 from .support import ROOT
 from .test_cli import run
 
-CHILD = [sys.executable, "-m", "tests.support.campaign_cli_child"]
+COMMAND = "tests.support.campaign_cli_child"  # the command in a process of its own, as forked()'s module
 SENDER = "+18445550001"
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)(/\S*) \(journal (.+)\); Ctrl-C stops")
 NOW = datetime.datetime(2026, 12, 7, 8, 0, tzinfo=datetime.UTC)
@@ -86,7 +88,7 @@ def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[in
 
 @dataclass
 class Served:
-    process: subprocess.Popen[str]
+    process: Forked
     port: int
     path: str
 
@@ -108,8 +110,8 @@ def environment(**extra: str) -> dict[str, str]:
 def receiving(journal: Path, *options: str, env: dict[str, str]) -> Iterator[Served]:
     """`campaign receive` on `journal`, on a port of the system's choosing, from the line that says it
     listens until the block ends (killed then, if still running)."""
-    command = [*CHILD, "campaign", "receive", "--journal", str(journal), "--port", "0", *options]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = ["campaign", "receive", "--journal", str(journal), "--port", "0", *options]
+    process = forked(COMMAND, *command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()  # the readiness check: written once uvicorn listens
@@ -123,6 +125,202 @@ def receiving(journal: Path, *options: str, env: dict[str, str]) -> Iterator[Ser
         if process.poll() is None:
             process.kill()
             process.communicate(timeout=20)
+
+
+# --- commands in processes of their own, started as forks ----------------------------------------
+
+# A Python process that has imported what the commands import, and starts each command given to it as a
+# fork of itself (a real process: its own pid, file descriptors, signals and exit status), run as
+# `python -m MODULE ARGS...` (or `python -c CODE ARGS...`) would run it: as __main__, at the top level,
+# so that SystemExit, an uncaught exception or KeyboardInterrupt end it as they end an interpreter. A
+# Python start with these imports costs about half a CPU second; a fork, a hundredth. The commands
+# themselves are not imported here: run, they do what their environment asks (CAMPAIGN_NO_RICH before
+# rich is imported, which only a command does). One at a time: it sends a fork's pid, then its exit status.
+_FORK_SERVER = r"""
+import gc, json, os, runpy, socket, sys, threading
+
+import tests.support  # noqa: F401
+from telnyx_messages import AsyncTelnyx, Telnyx, _campaign_cli, _journals, campaign, cli  # noqa: F401
+
+cli.build_parser()  # what it imports (the models of the operations' arguments), imported
+gc.freeze()  # what a fork inherits is never collected there: its pages stay shared, not copied
+assert "rich" not in sys.modules and threading.active_count() == 1  # nothing a fork would not have
+
+
+def serve():
+    control = socket.socket(fileno=int(sys.argv[1]))
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 1 << 20, 3)
+        if not message:  # the tests' process has closed its end
+            sys.exit(0)
+        request = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+                os.close(fd)
+            os.chdir(request["cwd"])
+            os.environ.clear()
+            os.environ.update(request["env"])
+            for name, value in request["settings"].items():  # "package.module.NAME": value
+                where, _, attribute = name.rpartition(".")
+                setattr(sys.modules[where], attribute, value)
+            return request
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps(pid).encode())
+        _, status = os.waitpid(pid, 0)
+        control.send(json.dumps(os.waitstatus_to_exitcode(status)).encode())
+
+
+request = serve()
+if request["module"] == "-c":
+    sys.argv = ["-c", *request["args"][1:]]
+    exec(compile(request["args"][0], "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+else:
+    sys.argv = ["-m", *request["args"]]
+    runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+"""
+
+
+class Forked:
+    """A command started by the fork server: what the tests use of subprocess.Popen (the output
+    given as PIPE is read by communicate(), or line by line from `stdout`)."""
+
+    def __init__(self, control: socket.socket, pid: int, pipes: dict[str, Any]) -> None:
+        self._control, self.pid = control, pid
+        self.stdout, self.stderr = pipes.get("stdout"), pipes.get("stderr")
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._control], [], [], 0)[0]:
+            self.returncode = int(json.loads(self._control.recv(64)))
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self._control], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(f"fork {self.pid}", timeout or 0)
+            self.returncode = int(json.loads(self._control.recv(64)))
+        return self.returncode
+
+    def send_signal(self, number: int) -> None:
+        if self.poll() is None:  # not reaped yet: the pid is still the fork's
+            os.kill(self.pid, number)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def communicate(self, timeout: float | None = None) -> tuple[Any, Any]:
+        """Its output given as PIPE, read to the end (by threads, as Popen's), once it has ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        read: dict[str, Any] = {}
+        readers = [
+            threading.Thread(target=lambda name=name, stream=stream: read.__setitem__(name, stream.read()), daemon=True)
+            for name, stream in (("stdout", self.stdout), ("stderr", self.stderr))
+            if stream is not None
+        ]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+            if reader.is_alive():
+                raise subprocess.TimeoutExpired(f"fork {self.pid}", timeout or 0)
+        self.wait(None if deadline is None else max(deadline - time.monotonic(), 0))
+        for stream in (self.stdout, self.stderr):
+            if stream is not None:
+                stream.close()
+        return read.get("stdout"), read.get("stderr")
+
+
+@dataclass
+class _ForkServer:
+    process: subprocess.Popen[bytes]
+    control: socket.socket
+    running: Forked | None = None
+
+    def close(self) -> None:
+        """Its fork ended, then the server (waited for: its CPU time, and its forks', counted as this
+        process's children's)."""
+        if self.running is not None:
+            self.running.kill()
+        self.control.close()
+        self.process.wait(30)
+
+
+# A fork server per process (a process forked from this one, as mutmut's per mutant, starts its own) and
+# per Python startup variables (PYTHON*: a fork starts as the server did).
+_FORK_SERVERS: dict[tuple[int, frozenset[tuple[str, str]]], _ForkServer] = {}
+
+
+def _fork_server(env: dict[str, str]) -> _ForkServer:
+    """The fork server for commands run with `env` (started at its first use; it ends once this
+    process closes its end)."""
+    key = (os.getpid(), frozenset((name, value) for name, value in env.items() if name.startswith("PYTHON")))
+    if key not in _FORK_SERVERS:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs:
+            process = subprocess.Popen(
+                [sys.executable, "-c", _FORK_SERVER, str(theirs.fileno())],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                pass_fds=[theirs.fileno()],
+            )
+        _FORK_SERVERS[key] = server = _ForkServer(process, ours)
+        atexit.register(server.close)
+    return _FORK_SERVERS[key]
+
+
+def forked(
+    module: str,
+    *args: str,
+    env: dict[str, str],
+    stdin: int = subprocess.DEVNULL,
+    stdout: int = subprocess.DEVNULL,
+    stderr: int = subprocess.DEVNULL,
+    text: bool = False,
+    settings: dict[str, Any] | None = None,
+) -> Forked:
+    """`python -m module args...` (`python -c args...` for module "-c") in ROOT with `env`, started by
+    the fork server; stdin, stdout and stderr each DEVNULL, PIPE (then read from the Forked) or a file
+    descriptor of this process's. `settings`: module attributes set in the fork before the command
+    runs ({"package.module.NAME": value})."""
+    server = _fork_server(env)
+    if server.running is not None and server.running.poll() is None:  # a failed test's: ended first
+        server.running.kill()
+        server.running.wait(30)
+    given: list[int] = []  # what the fork gets as 0, 1 and 2
+    ours: list[int] = []  # what this process closes once they are sent
+    pipes: dict[str, Any] = {}
+    for name, choice in (("stdin", stdin), ("stdout", stdout), ("stderr", stderr)):
+        if choice == subprocess.DEVNULL:
+            given.append(os.open(os.devnull, os.O_RDWR))
+            ours.append(given[-1])
+        elif choice == subprocess.PIPE:
+            assert name != "stdin", "no input is written to a fork"
+            read, write = os.pipe()
+            given.append(write)
+            ours.append(write)
+            pipes[name] = open(read, encoding="utf-8") if text else open(read, "rb")  # noqa: SIM115
+        else:
+            given.append(choice)
+    try:
+        request = {"module": module, "args": list(args), "cwd": str(ROOT), "env": env, "settings": settings or {}}
+        socket.send_fds(server.control, [json.dumps(request).encode()], given)
+    finally:
+        for fd in ours:
+            os.close(fd)
+    server.running = started = Forked(server.control, int(json.loads(server.control.recv(64))), pipes)
+    return started
+
+
+def run_forked(module: str, *args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """As subprocess.run(..., capture_output=True, text=True) of `python -m module args...`, forked."""
+    started = forked(module, *args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = started.communicate(timeout)
+    return subprocess.CompletedProcess([module, *args], started.wait(), stdout, stderr)
 
 
 # --- receiving --------------------------------------------------------------------------------------
@@ -251,8 +449,8 @@ def test_a_key_journal_or_path_it_cannot_use_is_refused_before_it_listens(
     before = journal.read_bytes() if journal.exists() else None
     files = sorted(tmp_path.iterdir())
     env = environment(**({} if key is None else {"TELNYX_PUBLIC_KEY": key}))
-    command = [*CHILD, "campaign", "receive", "--journal", str(journal), "--port", str(held_port), *options]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    command = ["campaign", "receive", "--journal", str(journal), "--port", str(held_port), *options]
+    done = run_forked(COMMAND, *command, env=env)
     assert done.returncode == 3, done.stderr
     assert done.stdout == "" and len(done.stderr.splitlines()) == 1, done.stderr
     assert said.format(journal=journal) in done.stderr
