@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import time
 
@@ -10,6 +11,8 @@ import pytest
 from telnyx_messages import (
     APIConnectionError,
     APITimeoutError,
+    AsyncTelnyx,
+    Telnyx,
 )
 
 from .support import MESSAGE_ID
@@ -36,8 +39,6 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 def test_a_call_over_https_verifies_the_server_and_succeeds(
     client_kind: str, certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ssl
-
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(*certificate)
     server = LoopbackServer(tls=tls)
@@ -51,6 +52,28 @@ def test_a_call_over_https_verifies_the_server_and_succeeds(
         assert [r.path for r in server.received] == [f"/messages/group/{MESSAGE_ID}"]
     finally:
         server.close()
+
+
+def _certificate_store(client: Telnyx | AsyncTelnyx) -> ssl.SSLContext:
+    context = client._http._transport._pool._ssl_context  # type: ignore[union-attr]
+    assert isinstance(context, ssl.SSLContext)
+    return context
+
+
+def test_clients_share_the_certificates_loaded_once_for_each_setting_of_ssl_cert_file(
+    certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    clients = [Telnyx(api_key="k"), AsyncTelnyx(api_key="k"), Telnyx(api_key="k").with_options(max_retries=1)]
+    system = {id(_certificate_store(client)) for client in clients}
+    assert len(system) == 1
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])
+    trusting = [_certificate_store(Telnyx(api_key="k")), _certificate_store(AsyncTelnyx(api_key="k"))]
+    assert trusting[0] is trusting[1] and id(trusting[0]) not in system
+    assert [dict(c["subject"][0])["commonName"] for c in trusting[0].get_ca_certs()] == ["127.0.0.1"]
+    monkeypatch.delenv("SSL_CERT_FILE")
+    assert {id(_certificate_store(Telnyx(api_key="k")))} == system
 
 
 @CLIENTS

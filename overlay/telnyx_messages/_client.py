@@ -53,7 +53,7 @@ from ._exceptions import (
     other_http_failure,
     status_error,
 )
-from ._http_clients import AsyncHTTPClient, SyncHTTPClient
+from ._http_clients import AsyncHTTPClient, SyncHTTPClient, default_ssl_context
 from ._legacy_httpx import adopt_async_client, adopt_client
 from ._logging import logger, setup_logging
 from ._request_building import IDEMPOTENCY_KEY, check_headers, prepare
@@ -348,7 +348,8 @@ class Telnyx(_BaseClient[SyncHTTPClient, "httpx2.Client | httpx.Client"]):
 
     def _new_http_client(self, headers: dict[str, str]) -> SyncHTTPClient:
         # Its transport bounds each read by what is left of the attempt (see _deadline).
-        return httpx2.Client(headers=headers, follow_redirects=False, transport=transport_with_deadlines())
+        transport = transport_with_deadlines(verify=default_ssl_context())
+        return httpx2.Client(headers=headers, follow_redirects=False, transport=transport)
 
     def _adopt(self, http_client: httpx2.Client | httpx.Client) -> SyncHTTPClient:
         return adopt_client(http_client)
@@ -452,7 +453,7 @@ class AsyncTelnyx(_BaseClient[AsyncHTTPClient, "httpx2.AsyncClient | httpx.Async
     """The asynchronous client. `client.messages` holds the operations, as coroutines."""
 
     def _new_http_client(self, headers: dict[str, str]) -> AsyncHTTPClient:
-        return httpx2.AsyncClient(headers=headers, follow_redirects=False)
+        return httpx2.AsyncClient(headers=headers, follow_redirects=False, verify=default_ssl_context())
 
     def _adopt(self, http_client: httpx2.AsyncClient | httpx.AsyncClient) -> AsyncHTTPClient:
         return adopt_async_client(http_client)
