@@ -1,9 +1,10 @@
 """`telnyx-messages campaign send`: what its options make of the rows before anything is sent (an
-empty option, the refusals listed and counted, a Ctrl-C while the rows are checked), run in-process
-through the CLI's main() as tests/test_campaign_cli.py runs it."""
+empty option, the refusals listed and counted, a Ctrl-C while the rows are checked, no API key), run
+in-process through the CLI's main() as tests/test_campaign_cli.py runs it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -64,17 +65,12 @@ def test_ctrl_c_while_the_rows_are_checked_stops_with_exit_4_and_nothing_sent(
     os.mkfifo(rows)
     failures: list[BaseException] = []
 
-    def readers() -> int:
-        """The reading ends of the pipe open in this process (its only readers)."""
-        folder = Path("/proc/self/fd")
-        return sum(1 for fd in os.listdir(folder) if os.path.realpath(folder / fd) == str(rows))
-
     def write() -> None:
         try:
             with rows.open("w") as pipe:
                 pipe.write("to,name\n")
             deadline = time.monotonic() + 30
-            while readers() and time.monotonic() < deadline:  # the header's check has closed the pipe
+            while _readers(rows) and time.monotonic() < deadline:  # the header's check has closed the pipe
                 time.sleep(0.001)
             with rows.open("w") as pipe:  # the check of every row has opened it
                 pipe.write("to,name\n+13125550001,Ann\n")
@@ -91,3 +87,27 @@ def test_ctrl_c_while_the_rows_are_checked_stops_with_exit_4_and_nothing_sent(
     assert (result.returncode, result.stdout) == (4, "")
     assert result.stderr == "telnyx-messages: interrupted before anything was sent\n"
     assert server.received == [] and not (tmp_path / "run.db").exists()
+
+
+def test_without_an_api_key_the_clients_error_is_named_in_the_clis_terms(tmp_path: Path) -> None:
+    rows = numbered(tmp_path / "rows.csv", 2)
+    result = run(
+        "campaign", "send", str(rows), "--journal", str(tmp_path / "run.db"), "--from", "+18445550001",
+        "--text", "Hi {name}", "--base-url", "http://127.0.0.1:9", env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (3, "")
+    assert result.stderr == (
+        "telnyx-messages: TelnyxError: No API key: pass --api-key or set the TELNYX_API_KEY environment variable.\n"
+    )
+    assert not (tmp_path / "run.db").exists()
+
+
+def _readers(path: Path) -> int:
+    """The ends of the pipe `path` open in this process (its only readers, when it writes none)."""
+    wanted = path.stat()
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own, closed since
+            found = os.stat(f"/proc/self/fd/{fd}")
+            count += (found.st_dev, found.st_ino) == (wanted.st_dev, wanted.st_ino)
+    return count
