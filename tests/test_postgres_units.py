@@ -4,6 +4,7 @@ PostgreSQL tests reach only through a whole campaign, or not at all."""
 
 from __future__ import annotations
 
+import datetime
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
@@ -148,3 +149,23 @@ def test_a_batch_takes_its_locks_in_one_order_so_that_another_writer_never_waits
                 _waiting_for_a_lock(watch, batch.info.backend_pid)
                 other.execute(sql, second)  # a lock the batch does not hold while it waits
             assert recording.result(timeout=20) == new
+
+
+# --- the campaign's record ---------------------------------------------------------------------------
+
+
+def test_a_journal_opened_without_a_name_begins_the_campaign_named_and_reads_its_time_in_utc(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "America/Chicago")  # this process's local time is not UTC
+    time.tzset()
+    try:
+        made = datetime.datetime(2026, 12, 7, 18, 0, tzinfo=datetime.UTC)
+        with _postgres.PostgresJournal(postgres_url) as journal:
+            assert journal.campaign() is None
+            record = journal.begin("reminders", {"rate": 5}, made)
+            assert (journal.name, record.name, record.parameters) == ("reminders", "reminders", {"rate": 5})
+            assert record.created_at == made and record.created_at.utcoffset() == datetime.timedelta(0)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
