@@ -169,3 +169,15 @@ def test_a_journal_opened_without_a_name_begins_the_campaign_named_and_reads_its
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_journal_opened_for_a_campaign_there_records_outcomes_before_any_other_write(postgres_url: str) -> None:
+    with _postgres.PostgresJournal(postgres_url, "reminders") as made:
+        made.begin(None, {}, datetime.datetime(2026, 12, 7, 18, 0, tzinfo=datetime.UTC))
+        made.add("r-1", "sha256:1", "key-1", None, None)
+        made.commit()
+    with _postgres.PostgresJournal(postgres_url, "reminders") as journal:
+        assert journal.campaign() is not None  # the campaign read, not begun: nothing written yet
+        journal.accepted("r-1", "m-1", 0.5)
+        journal.commit()
+        assert [(row.identity, row.state, row.message_id) for row in journal.rows()] == [("r-1", "accepted", "m-1")]
