@@ -111,3 +111,40 @@ def _readers(path: Path) -> int:
             found = os.stat(f"/proc/self/fd/{fd}")
             count += (found.st_dev, found.st_ino) == (wanted.st_dev, wanted.st_ino)
     return count
+
+
+def _header_refusal(tmp_path: Path, header: list[str], *options: str) -> str:
+    """The line campaign send writes (after "telnyx-messages: ") for a CSV with this header and one
+    row: exit 3, nothing made or shown; the file's path reads as FILE."""
+    rows = write_rows(tmp_path / "rows.csv", header, [["x"] * len(header)])
+    result = run("campaign", "send", str(rows), "--journal", str(tmp_path / "run.db"), "--dry-run", *options)
+    assert (result.returncode, result.stdout) == (3, ""), result.stderr
+    assert not (tmp_path / "run.db").exists()
+    assert result.stderr.startswith("telnyx-messages: ") and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr.removeprefix("telnyx-messages: ").removesuffix("\n").replace(str(rows), "FILE")
+
+
+def test_a_header_refusal_names_the_columns_as_the_header_has_them(tmp_path: Path) -> None:
+    assert (
+        _header_refusal(tmp_path, ["id", "number", "name"]) == "FILE has no `to` column (its columns: id, number, name)"
+    )
+    assert (
+        _header_refusal(tmp_path, ["to", "from", "from_"]) == "FILE: the header gives from_ twice ('from' and 'from_')"
+    )
+    assert _header_refusal(tmp_path, ["to", "text", " subject", "subject"]) == (
+        "FILE: the header gives subject twice ('subject' and 'subject')"
+    )
+    assert _header_refusal(tmp_path, ["id", "to", "name"], "--text", "Hi {nme}") == (
+        "--text names {nme}, which is no column of FILE (its columns: id, to, name)"
+    )
+
+
+def test_an_unknown_column_is_refused_naming_the_columns_send_takes_by_their_wire_names(tmp_path: Path) -> None:
+    refusal = _header_refusal(tmp_path, ["to", "nmae"], "--text", "Hi")
+    before, _, rest = refusal.partition(": the column 'nmae' is no argument of send (")
+    listed, _, after = rest.partition("), not `id`, and no placeholder of --text")
+    assert (before, after) == ("FILE", "")
+    names = listed.split(", ")
+    assert names == sorted(names) and len(names) == len(set(names))
+    assert {"to", "from", "text", "media_urls", "messaging_profile_id", "subject"} <= set(names)
+    assert "from_" not in names and all(name.strip() == name and name for name in names)
