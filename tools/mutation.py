@@ -110,12 +110,19 @@ def prepare(only: list[str] | None = None) -> None:
     _forget_stale_test_map()
 
 
+_NOT_SYNCED = ("__pycache__", ".ruff_cache")
+
+
 def _sync_tree(origin: Path, copy: Path) -> None:
     """`copy` made the same as `origin`: a file whose bytes changed is written anew (so its time is
     now), one unchanged is left with its time, one gone is removed. mutmut makes a file's mutants
     again only when the file is newer than them: copying times along (copytree) hid an edit made
     between a run's copy and its making of mutants, and the next run tested stale mutants."""
-    wanted = {p.relative_to(origin) for p in origin.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    wanted: set[Path] = set()
+    # os.walk follows the overlay's _api link into the generated package (Path.rglob does not, on 3.11).
+    for folder, folders, files in os.walk(origin, followlinks=True):
+        folders[:] = [name for name in folders if name not in _NOT_SYNCED]
+        wanted |= {(Path(folder) / name).relative_to(origin) for name in files}
     if copy.exists():
         for path in sorted(copy.rglob("*"), reverse=True):
             relative = path.relative_to(copy)
