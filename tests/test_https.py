@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 import subprocess
 import time
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -61,7 +62,7 @@ def _certificate_store(client: Telnyx | AsyncTelnyx) -> ssl.SSLContext:
 
 
 def test_clients_share_the_certificates_loaded_once_for_each_setting_of_ssl_cert_file(
-    certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
@@ -74,6 +75,10 @@ def test_clients_share_the_certificates_loaded_once_for_each_setting_of_ssl_cert
     assert [dict(c["subject"][0])["commonName"] for c in trusting[0].get_ca_certs()] == ["127.0.0.1"]
     monkeypatch.delenv("SSL_CERT_FILE")
     assert {id(_certificate_store(Telnyx(api_key="k")))} == system
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))  # a folder of certificates: another store again
+    from_folder = _certificate_store(AsyncTelnyx(api_key="k"))
+    assert id(from_folder) not in system and from_folder is not trusting[0]
+    assert from_folder is _certificate_store(Telnyx(api_key="k"))
 
 
 @CLIENTS
