@@ -24,7 +24,7 @@ server = pytest.fixture(serving)
 def test_an_empty_from_or_messaging_profile_option_is_none_given(tmp_path: Path) -> None:
     rows = numbered(tmp_path / "rows.csv", 2)
     base = ["campaign", "send", str(rows), "--journal", str(tmp_path / "run.db"), "--text", "Hi {name}", "--dry-run"]
-    plain = run(*base)
+    plain = run(*base, env={"PATH": "/usr/bin:/bin"})  # no API key: a dry run needs none
     assert plain.returncode == 0, plain.stderr
     assert "refused   0\nsenders   1\n  (no sender): 2\n" in plain.stdout
     for option in ("--from", "--messaging-profile-id"):
@@ -148,3 +148,19 @@ def test_an_unknown_column_is_refused_naming_the_columns_send_takes_by_their_wir
     assert names == sorted(names) and len(names) == len(set(names))
     assert {"to", "from", "text", "media_urls", "messaging_profile_id", "subject"} <= set(names)
     assert "from_" not in names and all(name.strip() == name and name for name in names)
+
+
+def test_an_empty_file_or_a_header_the_csv_reader_refuses_is_named_by_its_first_line(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    base = ["campaign", "send", str(rows), "--journal", str(tmp_path / "run.db"), "--dry-run"]
+    rows.write_bytes(b"")
+    empty = run(*base)
+    assert (empty.returncode, empty.stdout) == (3, "")
+    assert empty.stderr == (
+        f"telnyx-messages: {rows} is empty: it needs a header row naming its columns (`to` at least)\n"
+    )
+    rows.write_text("to," + "x" * 200_000 + "\n+13125550001,a\n")
+    huge = run(*base)
+    assert (huge.returncode, huge.stdout) == (3, "")
+    assert huge.stderr == f"telnyx-messages: {rows} line 1: field larger than field limit (131072)\n"
+    assert not (tmp_path / "run.db").exists()
