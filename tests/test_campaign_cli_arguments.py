@@ -142,8 +142,8 @@ def test_a_header_refusal_names_the_columns_as_the_header_has_them(tmp_path: Pat
 def test_an_unknown_column_is_refused_naming_the_columns_send_takes_by_their_wire_names(tmp_path: Path) -> None:
     refusal = _header_refusal(tmp_path, ["to", "nmae"], "--text", "Hi")
     before, _, rest = refusal.partition(": the column 'nmae' is no argument of send (")
-    listed, _, after = rest.partition("), not `id`, and no placeholder of --text")
-    assert (before, after) == ("FILE", "")
+    listed, tail, after = rest.partition("), not `id`, and no placeholder of --text")
+    assert (before, tail, after) == ("FILE", "), not `id`, and no placeholder of --text", "")
     names = listed.split(", ")
     assert names == sorted(names) and len(names) == len(set(names))
     assert {"to", "from", "text", "media_urls", "messaging_profile_id", "subject"} <= set(names)
