@@ -96,7 +96,13 @@ MIGRATIONS: tuple[Migration, ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 # The statements the journal runs, beside the schema they read and write.
-_HEADER = ("PRAGMA user_version", "PRAGMA application_id", "SELECT count(*) FROM sqlite_master")
+# The file's version, application id and count of tables, read in one statement so from one snapshot:
+# another process making the journal at that moment commits the three together (read one by one, a
+# probe saw its id still 0 and then its tables, and refused the journal as another application's).
+_HEADER = (
+    "SELECT (SELECT user_version FROM pragma_user_version), (SELECT application_id FROM pragma_application_id),"
+    " (SELECT count(*) FROM sqlite_master)"
+)
 _VERSION = "PRAGMA user_version"
 _STAMP = "PRAGMA user_version={:d}"
 # Wait for another writer's lock (set first: a migration takes the write lock); then WAL and
@@ -315,7 +321,7 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot open it as SQLite ({exc})") from None
         try:
-            version, application, tables = (probe.execute(sql).fetchone()[0] for sql in _HEADER)
+            version, application, tables = probe.execute(_HEADER).fetchone()
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{self.path} is not a campaign journal ({exc})") from None
         finally:
