@@ -269,9 +269,10 @@ async def test_no_send_leaves_before_its_shared_slot(postgres_url: str, client_k
             (report.campaign_id,),
         ).fetchone()
     last_slot = next_at - 1 / rate
-    # Each row sent in the slot it took: six slots from the first send (one more if a loaded machine
-    # made a send miss its slot by more than campaign._LATE), not a slot given up per row.
-    assert next_at - wall[0] <= (6 + 1) / rate + 0.05, (next_at - wall[0], [at - wall[0] for at in wall])
+    # Each row sent in the slot it took: six slots from the first send (up to two more if a loaded
+    # machine made sends miss their slots by more than campaign._LATE: a fresh-clone CI run saw two),
+    # not a slot given up per row (twelve).
+    assert next_at - wall[0] <= (6 + 2) / rate + 0.05, (next_at - wall[0], [at - wall[0] for at in wall])
     assert last_slot - 0.02 <= wall[-1] < last_slot + 1.0, (wall[-1] - last_slot, [at - wall[0] for at in wall])
     # Six sends 0.1 s apart (the first may leave up to campaign._LATE late, and is not taken again).
     assert wall[-1] - wall[0] >= 0.5 - 0.035 - 0.02
