@@ -1154,12 +1154,58 @@ def _finished_here(base_url: str, journal: Path, count: int) -> dict[str, Any]:
     return {**counts, "stop": None if report.stop is None else report.stop.reason}
 
 
-def _until(done: Callable[[], bool], child: Forked, seconds: float = 120) -> None:
+def until(done: Callable[[], bool], child: Forked, seconds: float = 120) -> None:
     """Back as soon as `done()` holds or the child has ended, looked at every millisecond (what the
     loopback edge counts is in this process: no file read per look)."""
     deadline = time.monotonic() + seconds
     while not done() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.001)
+
+
+def killed_at_random_points(
+    start: Callable[[], Forked],
+    edge: EdgeServer,
+    journal: Path,
+    count: int,
+    chooser: random.Random,
+    counts: Callable[[Path], dict[str, int]],
+) -> list[dict[str, Any]]:
+    """Runs of a campaign of `count` rows (each started by `start`) SIGKILLed each at a random point
+    of its own: while starting (a random instant after its journal file appears, at the latest as its
+    first request arrives), twice once the edge has had a random number of its requests, and once the
+    edge has accepted every row (the answers not all journaled yet: the rerun has them replayed, not
+    sent again). For each kill: where, whether the run was still running, its requests, what the edge
+    had accepted and the journal's `counts` of rows by state."""
+    kills: list[dict[str, Any]] = []
+    for point in ("starting", "sending", "sending", "every row accepted"):
+        sent_before = edge.requests
+        child = start()
+        if point == "starting":
+            until(lambda sent=sent_before: journal.exists() or edge.requests > sent, child)
+            at = time.monotonic() + chooser.uniform(0.0, 0.3)
+            until(lambda sent=sent_before, at=at: time.monotonic() >= at or edge.requests > sent, child)
+        elif point == "sending":
+            target = sent_before + chooser.randint(5, 45)
+            until(lambda target=target: edge.requests >= target, child)
+        else:
+            until(lambda: len(edge.accepted) == count, child)
+        running = child.poll() is None
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        kills.append({
+            "at": point, "running": running, "requests": edge.requests - sent_before,
+            "edge accepted": sum(edge.accepted.values()), **counts(journal),
+        })  # fmt: skip
+    return kills
+
+
+def assert_the_kills_landed_midway(kills: list[dict[str, Any]], count: int) -> None:
+    assert sum(kill["running"] for kill in kills) >= 3, kills  # killed midway, not after it ended
+    assert any(0 < kill.get("accepted", 0) < count for kill in kills), kills
+    # A kill left rows sent and not yet answered in the journal, and answers the edge gave not yet
+    # journaled as accepted: the rerun sent those with their keys and had them replayed.
+    assert any(kill.get("sending", 0) > 0 for kill in kills), kills
+    assert any(kill["edge accepted"] > kill.get("accepted", 0) for kill in kills), kills
 
 
 @pytest.mark.slow
@@ -1169,42 +1215,15 @@ def test_a_campaign_killed_at_random_points_and_rerun_has_each_row_accepted_exac
     journal = tmp_path / "run.db"
     chooser = random.Random(41)
     environment = {**os.environ, "TELNYX_API_KEY": API_KEY}
-    kills: list[dict[str, Any]] = []
     with EdgeServer(fail_rate=0.15, faults=("drop", "500"), seed=41) as edge:
         # A failed row is tried again a hundredth later, not after the engine's 0.5 s doubling: not what this tests.
         arguments = [edge.base_url, str(journal), str(count), "200", "0.01"]
-        # Each run SIGKILLed at a random point of its own: while starting (a random instant after its
-        # journal file appears, at the latest as its first request arrives), twice once the edge has
-        # had a random number of its requests, and once the edge has accepted every row (the answers
-        # not all journaled yet: the rerun has them replayed, not sent again).
-        for point in ("starting", "sending", "sending", "every row accepted"):
-            sent_before = edge.requests
-            child = forked(CHILD_MODULE, *arguments, env=environment)
-            if point == "starting":
-                _until(lambda sent=sent_before: journal.exists() or edge.requests > sent, child)
-                at = time.monotonic() + chooser.uniform(0.0, 0.3)
-                _until(lambda sent=sent_before, at=at: time.monotonic() >= at or edge.requests > sent, child)
-            elif point == "sending":
-                target = sent_before + chooser.randint(5, 45)
-                _until(lambda target=target: edge.requests >= target, child)
-            else:
-                _until(lambda: len(edge.accepted) == count, child)
-            running = child.poll() is None
-            child.send_signal(signal.SIGKILL)
-            child.wait()
-            kills.append({
-                "at": point, "running": running, "requests": edge.requests - sent_before,
-                "edge accepted": sum(edge.accepted.values()), **_journal_counts(journal),
-            })  # fmt: skip
+        start = lambda: forked(CHILD_MODULE, *arguments, env=environment)  # noqa: E731
+        kills = killed_at_random_points(start, edge, journal, count, chooser, _journal_counts)
         finished = _finished_here(edge.base_url, journal, count)
         accepted = dict(edge.accepted)
         statuses = dict(edge.statuses)
-    assert sum(kill["running"] for kill in kills) >= 3, kills  # killed midway, not after it ended
-    assert any(0 < kill.get("accepted", 0) < count for kill in kills), kills
-    # A kill left rows sent and not yet answered in the journal, and answers the edge gave not yet
-    # journaled as accepted: the rerun sent those with their keys and had them replayed.
-    assert any(kill.get("sending", 0) > 0 for kill in kills), kills
-    assert any(kill["edge accepted"] > kill.get("accepted", 0) for kill in kills), kills
+    assert_the_kills_landed_midway(kills, count)
     assert finished == {"rows": count, "accepted": count, "pending": 0, "failed": 0, "unknown": 0, "stop": None}
     assert accepted == {f"t{n}": 1 for n in range(count)}, statuses  # none twice, none lost
     assert statuses.get("fault drop", 0) > 0 and statuses.get("fault 500", 0) > 0, statuses
@@ -1223,7 +1242,7 @@ def test_ctrl_c_stops_a_campaign_with_the_rows_left_pending_and_a_rerun_finishes
             CHILD_MODULE, edge.base_url, str(journal), str(count), "25", env=environment,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
-        _until(lambda: sum(edge.accepted.values()) >= 20, child)  # the rest take 3.2 s more at 25/s
+        until(lambda: sum(edge.accepted.values()) >= 20, child)  # the rest take 3.2 s more at 25/s
         child.send_signal(signal.SIGINT)
         output, errors = child.communicate(timeout=60)
         assert child.returncode == 0, errors

@@ -34,7 +34,8 @@ from .support import API_KEY
 from .support.edge import EdgeServer
 from .support.loopback import serving
 from .support.server import LoopbackServer, Received, Reply
-from .test_campaign_receive import COMMAND, Forked, forked, receipt
+from .test_campaign import assert_the_kills_landed_midway, killed_at_random_points, until
+from .test_campaign_receive import COMMAND, forked, receipt
 from .test_cli import Ran, run
 
 SENDER = "+18445550001"
@@ -698,14 +699,6 @@ def _states(journal: Path) -> dict[str, int]:
         db.close()
 
 
-def _until(done: Callable[[], bool], child: Forked, seconds: float = 120) -> None:
-    """Back as soon as `done()` holds or the child has ended, looked at every millisecond (what the
-    loopback edge counts is in this process: no file read per look)."""
-    deadline = time.monotonic() + seconds
-    while not done() and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.001)
-
-
 def test_ctrl_c_stops_cleanly_with_exit_4_and_a_rerun_sends_the_rest_once(tmp_path: Path) -> None:
     count, journal = 80, tmp_path / "run.db"
     rows = numbered(tmp_path / "rows.csv", count)
@@ -715,7 +708,7 @@ def test_ctrl_c_stops_cleanly_with_exit_4_and_a_rerun_sends_the_rest_once(tmp_pa
             "--base-url", edge.base_url, "--rate", "20",
         ]  # fmt: skip
         child = forked(COMMAND, *arguments, env=_child_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _until(lambda: sum(edge.accepted.values()) >= 20, child, 60)  # the rest take 3 s more at 20/s
+        until(lambda: sum(edge.accepted.values()) >= 20, child, 60)  # the rest take 3 s more at 20/s
         child.send_signal(signal.SIGINT)
         _, stderr = child.communicate(timeout=60)
         states = _states(journal)
@@ -740,47 +733,19 @@ def test_a_send_killed_at_random_points_and_rerun_has_each_row_accepted_exactly_
     count, journal = 120, tmp_path / "run.db"
     rows = numbered(tmp_path / "rows.csv", count)
     chooser = random.Random(4141)
-    kills: list[dict[str, Any]] = []
     with EdgeServer(fail_rate=0.15, faults=("drop", "500"), seed=4141) as edge:
         arguments = [
             "campaign", "send", str(rows), "--journal", str(journal), "--from", SENDER, "--text", "Hi {name}",
             "--base-url", edge.base_url, "--rate", "300", "--sender-rate", "inf", "--max-in-flight", "16",
             "--timeout", "5",
         ]  # fmt: skip
-        # Each run SIGKILLed at a random point of its own: while starting (a random instant after its
-        # journal file appears, at the latest as its first request arrives), twice once the edge has
-        # had a random number of its requests, and once the edge has accepted every row (the answers
-        # not all journaled yet: the rerun has them replayed, not sent again).
-        for point in ("starting", "sending", "sending", "every row accepted"):
-            sent_before = edge.requests
-            child = forked(COMMAND, *arguments, env=_child_environment(), settings=QUICK_RETRY)
-            if point == "starting":
-                _until(lambda sent=sent_before: journal.exists() or edge.requests > sent, child)
-                at = time.monotonic() + chooser.uniform(0.0, 0.3)
-                _until(lambda sent=sent_before, at=at: time.monotonic() >= at or edge.requests > sent, child)
-            elif point == "sending":
-                target = sent_before + chooser.randint(5, 45)
-                _until(lambda target=target: edge.requests >= target, child)
-            else:
-                _until(lambda: len(edge.accepted) == count, child)
-            running = child.poll() is None
-            child.send_signal(signal.SIGKILL)
-            child.wait()
-            left = _counts_in(journal)
-            kills.append({
-                "at": point, "running": running, "requests": edge.requests - sent_before,
-                "edge accepted": sum(edge.accepted.values()), **left,
-            })  # fmt: skip
+        start = lambda: forked(COMMAND, *arguments, env=_child_environment(), settings=QUICK_RETRY)  # noqa: E731
+        kills = killed_at_random_points(start, edge, journal, count, chooser, _counts_in)
         # The rest sent by this process (cli.main), as the next run of the command would.
         finished = send(rows, journal, edge.base_url, "--rate", "300", "--sender-rate", "inf", "--timeout", "5")
         accepted = dict(edge.accepted)
         statuses = dict(edge.statuses)
-    assert sum(kill["running"] for kill in kills) >= 3, kills  # killed midway, not after it ended
-    assert any(0 < kill.get("accepted", 0) < count for kill in kills), kills
-    # A kill left rows sent and not yet answered in the journal, and answers the edge gave not yet
-    # journaled as accepted: the rerun sent those with their keys and had them replayed.
-    assert any(kill.get("sending", 0) > 0 for kill in kills), kills
-    assert any(kill["edge accepted"] > kill.get("accepted", 0) for kill in kills), kills
+    assert_the_kills_landed_midway(kills, count)
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.startswith(f"{count} rows: {count} accepted, 0 failed, 0 pending, 0 unknown")
     assert accepted == {f"Hi n{n}": 1 for n in range(count)}, statuses  # none twice, none lost
